@@ -1,0 +1,260 @@
+//! A gateway is one configuration made live: drivers loaded, `setup_routes` run for each
+//! service, routers and hooks built. Requests run through it; a reload builds a new one.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use abi_stable::std_types::RResult;
+use jumpgate_plugin_api::abi::{ResponderBox, TokenValidatorBox};
+use jumpgate_plugin_api::{env, Fault, Request, Response};
+
+use crate::app::{dispatcher_box, HostApp};
+use crate::catalog;
+use crate::config::Config;
+use crate::dispatcher::{HostDispatcher, ServiceTable};
+use crate::hooks::{Exchange, Hook};
+use crate::loader::{Driver, Loader};
+use crate::router::{Matched, Routes};
+
+/// What a client reads when a driver failed: the details go to the log, with the request id.
+pub const INTERNAL_ERROR: &str =
+    "The server has either erred or is incapable of performing the requested operation.";
+
+/// A registered handler and what the host needs to know to call it.
+pub struct Handler {
+    pub responder: ResponderBox,
+    pub methods: Vec<String>,
+    pub nonblocking: bool,
+}
+
+/// One enabled service, live.
+pub struct Service {
+    pub table: Arc<ServiceTable>,
+    pub routes: Routes,
+    pub handlers: Vec<Option<Handler>>,
+    pub driver: Arc<Driver>,
+}
+
+impl Service {
+    pub fn name(&self) -> &str {
+        &self.table.service
+    }
+}
+
+pub struct Gateway {
+    pub config: Arc<Config>,
+    /// In the order of `enabled_services`.
+    pub services: Vec<Service>,
+    /// Indices into `services`, longest mount first, for matching paths.
+    by_mount: Vec<usize>,
+    pub request_hooks: Vec<Hook>,
+    pub response_hooks: Vec<Hook>,
+    pub validator: Option<TokenValidatorBox>,
+}
+
+/// Where a path goes: a service, and the endpoint within it if one matched.
+pub struct Routed {
+    pub service: usize,
+    pub matched: Option<Matched>,
+}
+
+impl Gateway {
+    /// Loads every driver the configuration names and lets each set up its routes. Each
+    /// driver whose `setup_routes` ran is added to `set_up`, whether the build succeeds or
+    /// not, so that it can be torn down when nothing uses it.
+    pub fn build(config: Config, loader: &Loader, set_up: &mut Vec<Arc<Driver>>) -> Result<Gateway, String> {
+        let config = Arc::new(config);
+        let mut drivers = Vec::new();
+        let mut dispatchers = Vec::new();
+        for sc in &config.services {
+            let path = Loader::resolve(&config.plugin_dir, &sc.driver);
+            let driver = loader
+                .load(&path)
+                .map_err(|e| format!("[{}] driver = {}: {e}", sc.name, sc.driver))?;
+            if !driver.serves(&sc.name) {
+                return Err(format!(
+                    "[{}] driver = {}: driver '{}' does not serve {} (it serves {})",
+                    sc.name,
+                    sc.driver,
+                    driver.name,
+                    sc.name,
+                    driver.services.join(", ")
+                ));
+            }
+            let endpoints = catalog::endpoints(&sc.name).unwrap_or_default();
+            let table = Arc::new(ServiceTable {
+                service: sc.name.clone(),
+                mount: sc.mount.clone(),
+                endpoints,
+            });
+            dispatchers.push(HostDispatcher::new(table));
+            drivers.push(driver);
+        }
+
+        let app = HostApp::new(config.clone(), dispatchers.clone());
+        for ((sc, driver), disp) in config.services.iter().zip(&drivers).zip(&dispatchers) {
+            let app = app.for_driver(&driver.name);
+            if !set_up.iter().any(|d| d.digest == driver.digest) {
+                set_up.push(driver.clone());
+            }
+            let setup = driver.module.setup_routes();
+            if let RResult::RErr(e) = setup(
+                jumpgate_plugin_api::abi::App_TO::from_ptr(
+                    abi_stable::std_types::RArc::new(app),
+                    abi_stable::sabi_trait::TD_Opaque,
+                ),
+                dispatcher_box(disp),
+            ) {
+                return Err(format!(
+                    "[{}] driver = {}: setup_routes failed: {e}",
+                    sc.name, sc.driver
+                ));
+            }
+        }
+
+        let mut registrations = app.take_registrations();
+        let mut services = Vec::new();
+        for (disp, driver) in dispatchers.into_iter().zip(drivers) {
+            let handlers = disp
+                .seal()
+                .into_iter()
+                .map(|h| {
+                    h.map(|responder| Handler {
+                        methods: responder.allowed_methods().into_iter().map(Into::into).collect(),
+                        nonblocking: responder.is_nonblocking(),
+                        responder,
+                    })
+                })
+                .collect();
+            let routes = Routes::new(&disp.table.endpoints)
+                .map_err(|e| format!("catalog of {}: {e}", disp.table.service))?;
+            services.push(Service {
+                table: disp.table.clone(),
+                routes,
+                handlers,
+                driver,
+            });
+        }
+        let hooks = |names: &[String], offered: &mut Vec<_>| {
+            names
+                .iter()
+                .map(|n| Hook::resolve(n, offered))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let request_hooks = hooks(&config.request_hooks, &mut registrations.hooks)
+            .map_err(|e| format!("{}: [DEFAULT] request_hooks: {e}", config.path.display()))?;
+        let response_hooks = hooks(&config.response_hooks, &mut registrations.hooks)
+            .map_err(|e| format!("{}: [DEFAULT] response_hooks: {e}", config.path.display()))?;
+
+        let mut by_mount: Vec<usize> = (0..services.len()).collect();
+        by_mount.sort_by_key(|&i| std::cmp::Reverse(services[i].table.mount.len()));
+        Ok(Gateway {
+            config,
+            services,
+            by_mount,
+            request_hooks,
+            response_hooks,
+            validator: registrations.validator.map(|(_, v)| v),
+        })
+    }
+
+    /// The drivers this gateway uses, each once.
+    pub fn drivers(&self) -> Vec<Arc<Driver>> {
+        let mut out: Vec<Arc<Driver>> = Vec::new();
+        for s in &self.services {
+            if !out.iter().any(|d| d.digest == s.driver.digest) {
+                out.push(s.driver.clone());
+            }
+        }
+        out
+    }
+
+    /// The service whose mount `path` is under, and the endpoint it matches there.
+    pub fn route(&self, path: &str) -> Option<Routed> {
+        let service = self.by_mount.iter().copied().find(|&i| {
+            let mount = self.services[i].table.mount.as_str();
+            path.strip_prefix(mount)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })?;
+        let svc = &self.services[service];
+        let rel = &path[svc.table.mount.len()..];
+        let matched = svc.routes.find(rel, |e| svc.handlers[e].is_some());
+        Some(Routed { service, matched })
+    }
+
+    /// The handler a routed request goes to, if the endpoint has one.
+    pub fn handler(&self, routed: &Routed) -> Option<&Handler> {
+        let m = routed.matched.as_ref()?;
+        self.services[routed.service].handlers[m.endpoint].as_ref()
+    }
+
+    /// Runs a request through hooks and handler. `early` is an answer decided before
+    /// (a body over the size limit); the hooks still run, so auth and logging see it.
+    pub fn respond(&self, routed: &Routed, req: Request, early: Option<Fault>, start: Instant) -> Response {
+        let service = &self.services[routed.service];
+        let endpoint = routed
+            .matched
+            .as_ref()
+            .map(|m| &service.table.endpoints[m.endpoint]);
+        let mut x = Exchange {
+            req,
+            resp: Response::default(),
+            service,
+            endpoint,
+            start,
+        };
+        let answered = self.request_hooks.iter().any(|h| h.on_request(self, &mut x));
+        if !answered {
+            match (early, self.handler(routed)) {
+                (Some(fault), _) => x.answer(fault),
+                (None, None) => x.answer(Fault::not_implemented(format!(
+                    "{} {} is not implemented by this cloud.",
+                    x.req.method, x.req.path
+                ))),
+                (None, Some(h)) if !h.methods.iter().any(|m| *m == x.req.method) => {
+                    x.answer(Fault::method_not_allowed(&x.req.method));
+                    x.resp.set_header("Allow", &h.methods.join(", "));
+                }
+                (None, Some(h)) => call(h, &mut x),
+            }
+        }
+        finish(&mut x);
+        for hook in self.request_hooks.iter().chain(&self.response_hooks) {
+            hook.on_response(&mut x);
+        }
+        x.resp
+    }
+}
+
+/// Calls the driver. An `Err` is a panic or a failure the driver could not phrase as a
+/// fault: the client gets a 500 in the service's style, the log gets the reason.
+fn call(h: &Handler, x: &mut Exchange) {
+    if let RResult::RErr(e) = h.responder.handle(&mut x.req, &mut x.resp) {
+        tracing::error!(
+            driver = %x.service.driver.name,
+            endpoint = %x.req.endpoint,
+            request_id = x.req.env(env::REQUEST_ID).unwrap_or("-"),
+            "handler failed: {e}"
+        );
+        x.answer(Fault::internal(INTERNAL_ERROR));
+    }
+}
+
+/// Core formatting: an error answered without a body gets the service's fault body, and a
+/// body without a content type is JSON, as the original's format hook did.
+fn finish(x: &mut Exchange) {
+    let resp = &mut x.resp;
+    let has_body = !resp.body.is_empty() || resp.body_stream.is_some();
+    if resp.status >= 400 && !has_body {
+        let fault = Fault::new(resp.status, jumpgate_plugin_api::fault::reason_phrase(resp.status));
+        let headers = std::mem::take(&mut resp.headers);
+        fault.write_to(&x.req.service, resp);
+        for h in headers {
+            if resp.header(&h.name).is_none() {
+                resp.headers.push(h);
+            }
+        }
+    } else if has_body && resp.header("content-type").is_none() {
+        resp.set_header("Content-Type", "application/json");
+    }
+}

@@ -1,0 +1,223 @@
+//! `jumpgate`: serves the OpenStack APIs, handing every endpoint to a driver `.so`.
+//! Commands: `serve` (the default), `endpoints`, `check-config`.
+
+mod app;
+mod catalog;
+mod commands;
+mod config;
+mod dispatcher;
+mod gateway;
+mod hooks;
+mod loader;
+mod router;
+mod server;
+mod state;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::{layer::SubscriberExt, reload, util::SubscriberInitExt, EnvFilter, Layer};
+
+use crate::config::Config;
+use crate::state::State;
+
+#[derive(Parser)]
+#[command(name = "jumpgate", version, about = "Makes any cloud speak the OpenStack APIs.")]
+struct Cli {
+    /// jumpgate.conf to use (else JUMPGATE_CONFIG, ./jumpgate.conf, /etc/jumpgate/jumpgate.conf).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+
+    /// How log lines are written.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the configured services (the default).
+    Serve,
+    /// Print every endpoint: nickname, methods answered, driver, path.
+    Endpoints {
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only endpoints no driver handles (they answer 501).
+        #[arg(long)]
+        unused: bool,
+        /// Markdown tables, one per service, for docs.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Load the configuration and its drivers; exit 1 with the reason on any error.
+    CheckConfig,
+}
+
+type FilterHandle = reload::Handle<EnvFilter, tracing_subscriber::Registry>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let path = config::locate(cli.config.as_deref());
+    // The log level comes from the file; read it first, the full load happens below.
+    let level = path
+        .as_ref()
+        .ok()
+        .and_then(|p| Config::load(p).ok())
+        .map(|c| c.log_level)
+        .unwrap_or_else(|| "info".into());
+    let filter = init_logging(cli.log_format, &level);
+    let path = match path {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string()),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(path, filter),
+        Command::Endpoints {
+            service,
+            unused,
+            markdown,
+        } => match State::start(path) {
+            Ok(state) => {
+                let gw = state.current();
+                if let Some(s) = service.as_deref() {
+                    if gw.services.iter().all(|svc| svc.name() != s) {
+                        return fail(&format!("service '{s}' is not enabled in this configuration"));
+                    }
+                }
+                print!("{}", commands::endpoints(&gw, service.as_deref(), unused, markdown));
+                state.teardown_all();
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::CheckConfig => match State::start(path.clone()) {
+            Ok(state) => {
+                let gw = state.current();
+                let drivers: Vec<String> = gw
+                    .drivers()
+                    .iter()
+                    .map(|d| format!("{} {}", d.name, d.version))
+                    .collect();
+                println!(
+                    "{}: OK: {} services, drivers: {}",
+                    path.display(),
+                    gw.services.len(),
+                    drivers.join(", ")
+                );
+                state.teardown_all();
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn fail(reason: &str) -> ExitCode {
+    eprintln!("jumpgate: {reason}");
+    ExitCode::FAILURE
+}
+
+/// Logging to stderr, text or JSON; `RUST_LOG` overrides the configured level.
+fn init_logging(format: LogFormat, level: &str) -> FilterHandle {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new(level));
+    let (filter, handle) = reload::Layer::new(filter);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
+    };
+    tracing_subscriber::registry().with(filter).with(fmt).init();
+    handle
+}
+
+fn serve(path: PathBuf, filter: FilterHandle) -> ExitCode {
+    let state = match State::start(path) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!("{e}");
+            return fail(&e);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let code = runtime.block_on(run(state.clone(), filter));
+    // Requests are drained; the runtime's blocking threads may still hold driver objects.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    state.teardown_all();
+    code
+}
+
+async fn run(state: Arc<State>, filter: FilterHandle) -> ExitCode {
+    use tokio::signal::unix::{signal, SignalKind};
+    let listen = state.current().config.listen;
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => return fail(&format!("cannot listen on {listen}: {e}")),
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
+    let gw = state.current();
+    let drivers: Vec<String> = gw.drivers().iter().map(|d| d.name.clone()).collect();
+    tracing::info!("listening on http://{addr} (services: {}; drivers: {})",
+        gw.services.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+        drivers.join(", "));
+    drop(gw);
+
+    let (mut hup, mut term, mut int) = match (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(h), Ok(t), Ok(i)) => (h, t, i),
+        _ => return fail("cannot install signal handlers"),
+    };
+    let reloader = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let s = state.clone();
+                match tokio::task::spawn_blocking(move || s.reload()).await {
+                    Ok(Ok(())) => {
+                        let gw = state.current();
+                        let _ = filter.reload(EnvFilter::new(&gw.config.log_level));
+                        tracing::info!("reloaded {}", gw.config.path.display());
+                    }
+                    Ok(Err(e)) => tracing::error!("reload failed, still serving the previous configuration: {e}"),
+                    Err(e) => tracing::error!("reload failed, still serving the previous configuration: {e}"),
+                }
+                // Builds the old gateway used are torn down once its last request is done.
+                let s = state.clone();
+                tokio::spawn(async move {
+                    while s.sweep() {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                });
+            }
+        })
+    };
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM"),
+            _ = int.recv() => tracing::info!("SIGINT"),
+        }
+    };
+    server::serve(state, listener, shutdown).await;
+    reloader.abort();
+    ExitCode::SUCCESS
+}

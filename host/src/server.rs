@@ -1,0 +1,273 @@
+//! The HTTP side: hyper accepts, each request becomes a plugin-api `Request`, runs through
+//! the current gateway (on a blocking thread unless its handler never blocks), and goes
+//! back out; bodies marked for streaming flow through channels, never held whole.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{ROption, RResult, RSliceMut, RString};
+use bytes::{Buf, Bytes};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use jumpgate_plugin_api::abi::{BodyReader, BodyReaderBox, BodyReader_TO, Pair};
+use jumpgate_plugin_api::{Fault, FaultStyle, Request, Response};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::gateway::{Gateway, Routed, INTERNAL_ERROR};
+use crate::state::State;
+
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// Chunks of a streamed body in flight between socket and driver: bounded, so a slow
+/// reader slows the sender instead of filling memory.
+const STREAM_DEPTH: usize = 8;
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Serves until `shutdown` resolves, then stops accepting and lets requests in flight
+/// finish for up to the configured `shutdown_timeout`.
+pub async fn serve(state: Arc<State>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, don't die.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let service = service_fn(move |req| handle(state.clone(), req, remote));
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection from {remote}: {e}");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let timeout = state.current().config.shutdown_timeout;
+    tracing::info!("shutting down: draining requests in flight (at most {timeout:?})");
+    if tokio::time::timeout(timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after {timeout:?}: closing them");
+    }
+}
+
+async fn handle(
+    state: Arc<State>,
+    req: hyper::Request<Incoming>,
+    remote: SocketAddr,
+) -> Result<hyper::Response<Body>, Infallible> {
+    let start = Instant::now();
+    let gw = state.current();
+    let (parts, body) = req.into_parts();
+    let Some(routed) = gw.route(parts.uri.path()) else {
+        // Only when no service is mounted at the root.
+        let fault = Fault::not_found(format!("No service is mounted at {}", parts.uri.path()));
+        return Ok(fault_response(&fault, FaultStyle::Nova));
+    };
+    let mut request = to_request(&parts, remote, &gw, &routed);
+    let handler = gw
+        .handler(&routed)
+        .filter(|h| h.methods.iter().any(|m| *m == request.method));
+    let streams = handler.is_some_and(|h| h.responder.streams_body(&request));
+    let mut early = None;
+    if streams {
+        request.body_stream = ROption::RSome(request_stream(body));
+    } else {
+        match Limited::new(body, gw.config.max_request_body_size).collect().await {
+            Ok(collected) => request.body = collected.to_bytes().to_vec().into(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                early = Some(Fault::too_large(format!(
+                    "Request is too large: the limit is {} bytes.",
+                    gw.config.max_request_body_size
+                )));
+            }
+            Err(e) => {
+                tracing::debug!("reading a request body from {remote}: {e}");
+                early = Some(Fault::bad_request("The request body could not be read."));
+            }
+        }
+    }
+    let head = parts.method == hyper::Method::HEAD;
+    let blocking = streams || handler.is_some_and(|h| !h.nonblocking);
+    let resp = if blocking {
+        let gw = gw.clone();
+        let service = gw.services[routed.service].name().to_string();
+        match tokio::task::spawn_blocking(move || gw.respond(&routed, request, early, start)).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::error!("request thread failed: {e}");
+                let mut resp = Response::default();
+                Fault::internal(INTERNAL_ERROR).write_to(&service, &mut resp);
+                resp
+            }
+        }
+    } else {
+        gw.respond(&routed, request, early, start)
+    };
+    Ok(to_hyper(resp, head))
+}
+
+fn to_request(parts: &hyper::http::request::Parts, remote: SocketAddr, gw: &Gateway, routed: &Routed) -> Request {
+    let mut req = Request::new(parts.method.as_str(), parts.uri.path());
+    let query = parts.uri.query().unwrap_or("");
+    req.query = query.into();
+    req.query_params = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| Pair::new(k.as_ref(), v.as_ref()))
+        .collect();
+    req.headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| Pair::new(name.as_str(), String::from_utf8_lossy(value.as_bytes()).as_ref()))
+        .collect();
+    let service = &gw.services[routed.service];
+    req.service = service.name().into();
+    if let Some(m) = &routed.matched {
+        req.endpoint = service.table.endpoints[m.endpoint].name.into();
+        req.params = m
+            .params
+            .iter()
+            .map(|(k, v)| Pair::new(k.as_str(), v.as_str()))
+            .collect();
+    }
+    req.env.push(Pair::new(jumpgate_plugin_api::env::REMOTE_ADDR, remote.to_string()));
+    req
+}
+
+fn to_hyper(resp: Response, head: bool) -> hyper::Response<Body> {
+    let Response {
+        status,
+        headers,
+        body,
+        body_stream,
+    } = resp;
+    let mut builder = hyper::Response::builder().status(status);
+    let streaming = body_stream.is_some() && !head;
+    for h in headers.iter() {
+        // The host sizes whole bodies itself; a stream or a HEAD keeps the driver's length.
+        if !streaming && !head && h.name.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        builder = builder.header(h.name.as_str(), h.value.as_str());
+    }
+    let body = match body_stream {
+        ROption::RSome(reader) if !head => response_stream(reader),
+        _ => Full::new(Bytes::from(Vec::from(body)))
+            .map_err(|never| match never {})
+            .boxed(),
+    };
+    builder.body(body).unwrap_or_else(|e| {
+        tracing::error!("driver produced an invalid response (status {status}): {e}");
+        fault_response(&Fault::internal(INTERNAL_ERROR), FaultStyle::Nova)
+    })
+}
+
+fn fault_response(fault: &Fault, style: FaultStyle) -> hyper::Response<Body> {
+    let mut resp = hyper::Response::new(
+        Full::new(Bytes::from(fault.body(style).to_string()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *resp.status_mut() = hyper::StatusCode::from_u16(fault.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// A request body for a driver that streams it: frames are forwarded by a task as the
+/// driver reads, at most `STREAM_DEPTH` ahead.
+fn request_stream(mut body: Incoming) -> BodyReaderBox {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(STREAM_DEPTH);
+    tokio::spawn(async move {
+        while let Some(frame) = body.frame().await {
+            let item = match frame {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => Ok(data),
+                    Err(_trailers) => continue,
+                },
+                Err(e) => Err(format!("reading the request body: {e}")),
+            };
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    BodyReader_TO::from_value(ChannelBody { rx, current: Bytes::new() }, TD_Opaque)
+}
+
+struct ChannelBody {
+    rx: mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl BodyReader for ChannelBody {
+    fn read(&mut self, mut buf: RSliceMut<'_, u8>) -> RResult<usize, RString> {
+        // Host code called by a driver: a panic here would cross the boundary and abort,
+        // so even "cannot block inside the runtime" becomes an error.
+        let step = catch_unwind(AssertUnwindSafe(|| {
+            while self.current.is_empty() {
+                match self.rx.blocking_recv() {
+                    None => return Ok(0),
+                    Some(Ok(chunk)) => self.current = chunk,
+                    Some(Err(e)) => return Err(e),
+                }
+            }
+            let n = buf.len().min(self.current.len());
+            buf[..n].copy_from_slice(&self.current[..n]);
+            self.current.advance(n);
+            Ok(n)
+        }));
+        match step {
+            Ok(Ok(n)) => RResult::ROk(n),
+            Ok(Err(e)) => RResult::RErr(e.into()),
+            Err(_) => RResult::RErr("the request body can only be read on the handler's thread".into()),
+        }
+    }
+}
+
+/// A response body a driver produces while it is sent: read on a blocking thread, in
+/// chunks, and handed to hyper through a bounded channel.
+fn response_stream(mut reader: BodyReaderBox) -> Body {
+    let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(STREAM_DEPTH);
+    tokio::task::spawn_blocking(move || loop {
+        let mut chunk = vec![0u8; STREAM_CHUNK];
+        match reader.read(RSliceMut::from_mut_slice(&mut chunk)) {
+            RResult::ROk(0) => break,
+            RResult::ROk(n) => {
+                chunk.truncate(n);
+                if tx.blocking_send(Ok(Frame::data(Bytes::from(chunk)))).is_err() {
+                    break; // the client went away
+                }
+            }
+            RResult::RErr(e) => {
+                tracing::error!("streaming a response body failed: {e}");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                break;
+            }
+        }
+    });
+    BodyExt::boxed(StreamBody::new(ReceiverStream::new(rx)))
+}
