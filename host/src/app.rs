@@ -8,7 +8,7 @@ use abi_stable::{
     std_types::{RArc, ROption, RResult, RStr, RString, RVec},
 };
 use jumpgate_plugin_api::abi::{
-    App, Dispatcher_TO, DispatcherBox, HookBox, LogLevel, Pair, TokenValidatorBox,
+    App, DispatcherBox, Dispatcher_TO, HookBox, LogLevel, Pair, TokenValidatorBox,
 };
 
 use crate::config::Config;

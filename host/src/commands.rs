@@ -9,7 +9,11 @@ use crate::gateway::Gateway;
 /// methods its handler answers and the driver serving it (`-`: 501 Not Implemented).
 pub fn endpoints(gw: &Gateway, service: Option<&str>, unused_only: bool, markdown: bool) -> String {
     let mut rows: Vec<[String; 5]> = Vec::new();
-    for svc in gw.services.iter().filter(|s| service.is_none_or(|n| s.name() == n)) {
+    for svc in gw
+        .services
+        .iter()
+        .filter(|s| service.is_none_or(|n| s.name() == n))
+    {
         for (endpoint, handler) in svc.table.endpoints.iter().zip(&svc.handlers) {
             if unused_only && handler.is_some() {
                 continue;
@@ -22,7 +26,13 @@ pub fn endpoints(gw: &Gateway, service: Option<&str>, unused_only: bool, markdow
             if path.len() > 1 && path.ends_with('/') {
                 path.pop();
             }
-            rows.push([svc.name().to_string(), endpoint.name.to_string(), methods, driver, path]);
+            rows.push([
+                svc.name().to_string(),
+                endpoint.name.to_string(),
+                methods,
+                driver,
+                path,
+            ]);
         }
     }
     if markdown {
@@ -54,9 +64,16 @@ fn markdown_tables(rows: &[[String; 5]]) -> String {
     for [service, nickname, methods, driver, path] in rows {
         if service != current {
             current = service;
-            let _ = write!(out, "\n## {service}\n\n| Nickname | Path | Methods | Driver |\n|---|---|---|---|\n");
+            let _ = write!(
+                out,
+                "\n## {service}\n\n| Nickname | Path | Methods | Driver |\n|---|---|---|---|\n"
+            );
         }
-        let available = if driver == "-" { "501 Not Implemented".to_string() } else { methods.clone() };
+        let available = if driver == "-" {
+            "501 Not Implemented".to_string()
+        } else {
+            methods.clone()
+        };
         let _ = writeln!(out, "| `{nickname}` | `{path}` | {available} | {driver} |");
     }
     out

@@ -136,13 +136,23 @@ impl Config {
             log_level
         };
 
-        let request_hooks = list(&ini.get("default", "request_hooks").unwrap_or_else(|| DEFAULT_REQUEST_HOOKS.into()));
-        let response_hooks = list(&ini.get("default", "response_hooks").unwrap_or_else(|| DEFAULT_RESPONSE_HOOKS.into()));
+        let request_hooks = list(
+            &ini.get("default", "request_hooks")
+                .unwrap_or_else(|| DEFAULT_REQUEST_HOOKS.into()),
+        );
+        let response_hooks = list(
+            &ini.get("default", "response_hooks")
+                .unwrap_or_else(|| DEFAULT_RESPONSE_HOOKS.into()),
+        );
 
         let max_request_body_size = match get("max_request_body_size") {
             None => DEFAULT_MAX_BODY,
             Some(v) => v.trim().parse::<usize>().map_err(|_| {
-                err("DEFAULT", "max_request_body_size", format!("'{v}' is not a number of bytes"))
+                err(
+                    "DEFAULT",
+                    "max_request_body_size",
+                    format!("'{v}' is not a number of bytes"),
+                )
             })?,
         };
         let shutdown_timeout = match get("shutdown_timeout") {
@@ -152,7 +162,13 @@ impl Config {
                     .parse::<f64>()
                     .ok()
                     .filter(|s| s.is_finite() && *s >= 0.0)
-                    .ok_or_else(|| err("DEFAULT", "shutdown_timeout", format!("'{v}' is not a number of seconds")))?,
+                    .ok_or_else(|| {
+                        err(
+                            "DEFAULT",
+                            "shutdown_timeout",
+                            format!("'{v}' is not a number of seconds"),
+                        )
+                    })?,
             ),
         };
 
@@ -160,29 +176,49 @@ impl Config {
             &ini.get("default", "enabled_services")
                 .unwrap_or_else(|| catalog::SERVICES.join(", ")),
         );
-        let mut services = Vec::new();
-        for name in enabled {
-            if catalog::endpoints(&name).is_none() {
+        for (i, name) in enabled.iter().enumerate() {
+            if catalog::endpoints(name).is_none() {
                 return Err(err(
                     "DEFAULT",
                     "enabled_services",
-                    format!("unknown service '{name}' (known: {})", catalog::SERVICES.join(", ")),
+                    format!(
+                        "unknown service '{name}' (known: {})",
+                        catalog::SERVICES.join(", ")
+                    ),
                 ));
             }
-            if services.iter().any(|s: &ServiceConfig| s.name == name) {
-                return Err(err("DEFAULT", "enabled_services", format!("'{name}' is listed twice")));
+            if enabled[..i].contains(name) {
+                return Err(err(
+                    "DEFAULT",
+                    "enabled_services",
+                    format!("'{name}' is listed twice"),
+                ));
             }
+        }
+        let mut services = Vec::new();
+        for name in enabled {
             let driver = ini
                 .get(&name, "driver")
                 .map(|d| d.trim().to_string())
                 .filter(|d| !d.is_empty())
-                .ok_or_else(|| err(&name, "driver", "missing: name the driver that serves it".into()))?;
+                .ok_or_else(|| {
+                    err(
+                        &name,
+                        "driver",
+                        "missing: name the driver that serves it".into(),
+                    )
+                })?;
             let mount = ini
                 .get(&name, "mount")
                 .map(|m| m.trim().to_string())
                 .unwrap_or_else(|| default_mount(&name).to_string());
-            let mount = normalize_mount(&mount)
-                .ok_or_else(|| err(&name, "mount", format!("'{mount}' must be a path starting with '/'")))?;
+            let mount = normalize_mount(&mount).ok_or_else(|| {
+                err(
+                    &name,
+                    "mount",
+                    format!("'{mount}' must be a path starting with '/'"),
+                )
+            })?;
             if let Some(other) = services.iter().find(|s: &&ServiceConfig| s.mount == mount) {
                 return Err(err(
                     &name,
@@ -190,7 +226,11 @@ impl Config {
                     format!("'{mount}' is already the mount of {}", other.name),
                 ));
             }
-            services.push(ServiceConfig { name, driver, mount });
+            services.push(ServiceConfig {
+                name,
+                driver,
+                mount,
+            });
         }
 
         Ok(Config {
@@ -219,7 +259,9 @@ impl Config {
         let mut out: Vec<(String, String)> = Vec::new();
         let section = section.to_ascii_lowercase();
         for name in ["default", section.as_str()] {
-            let Some(entries) = map.get(name) else { continue };
+            let Some(entries) = map.get(name) else {
+                continue;
+            };
             let mut entries: Vec<_> = entries.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
             for (key, value) in entries {
@@ -337,11 +379,17 @@ driver=jumpgate.baremetal.drivers.sl
     fn reads_the_original_config() {
         let c = parse(ORIGINAL);
         assert_eq!(c.services.len(), 6);
-        assert_eq!(c.service("compute").unwrap().driver, "jumpgate.compute.drivers.sl");
+        assert_eq!(
+            c.service("compute").unwrap().driver,
+            "jumpgate.compute.drivers.sl"
+        );
         assert_eq!(c.service("identity").unwrap().mount, "");
         assert_eq!(c.service("volume").unwrap().mount, "/volume");
         assert_eq!(c.admin_token.as_deref(), Some("ADMIN"));
-        assert_eq!(c.get("openstack", "compute_endpoint").as_deref(), Some("http://127.0.0.1:8774"));
+        assert_eq!(
+            c.get("openstack", "compute_endpoint").as_deref(),
+            Some("http://127.0.0.1:8774")
+        );
         assert_eq!(c.log_level, "info");
     }
 
@@ -349,7 +397,10 @@ driver=jumpgate.baremetal.drivers.sl
     fn default_cascades_into_every_section() {
         let c = parse(ORIGINAL);
         assert_eq!(c.get("identity", "log_level").as_deref(), Some("INFO"));
-        assert_eq!(c.get("softlayer", "default_domain").as_deref(), Some("jumpgate.com"));
+        assert_eq!(
+            c.get("softlayer", "default_domain").as_deref(),
+            Some("jumpgate.com")
+        );
         let items = c.items("compute");
         assert!(items.contains(&("default_cores".into(), "200".into())));
         assert!(items.contains(&("admin_token".into(), "ADMIN".into())));
@@ -358,19 +409,30 @@ driver=jumpgate.baremetal.drivers.sl
     #[test]
     fn quotes_are_kept() {
         let c = parse(ORIGINAL);
-        assert_eq!(c.get("compute", "default_availability_zone").as_deref(), Some("'sjc01'"));
+        assert_eq!(
+            c.get("compute", "default_availability_zone").as_deref(),
+            Some("'sjc01'")
+        );
     }
 
     #[test]
     fn urls_keep_semicolons_and_hashes() {
         let c = parse("[DEFAULT]\nenabled_services = compute\n[compute]\ndriver = x\n[openstack]\nurl = http://a/b?x=1;y=2#frag\ninline = value ; py3 keeps this\n");
-        assert_eq!(c.get("openstack", "url").as_deref(), Some("http://a/b?x=1;y=2#frag"));
-        assert_eq!(c.get("openstack", "inline").as_deref(), Some("value ; py3 keeps this"));
+        assert_eq!(
+            c.get("openstack", "url").as_deref(),
+            Some("http://a/b?x=1;y=2#frag")
+        );
+        assert_eq!(
+            c.get("openstack", "inline").as_deref(),
+            Some("value ; py3 keeps this")
+        );
     }
 
     #[test]
     fn colon_delimits_and_keys_are_case_insensitive() {
-        let c = parse("[DEFAULT]\nenabled_services = compute\n[compute]\ndriver: local\nMixed_Case = v\n");
+        let c = parse(
+            "[DEFAULT]\nenabled_services = compute\n[compute]\ndriver: local\nMixed_Case = v\n",
+        );
         assert_eq!(c.service("compute").unwrap().driver, "local");
         assert_eq!(c.get("compute", "mixed_case").as_deref(), Some("v"));
     }
@@ -378,7 +440,10 @@ driver=jumpgate.baremetal.drivers.sl
     #[test]
     fn continuation_lines_join_with_newlines() {
         let c = parse("[DEFAULT]\nenabled_services = identity,\n    compute\n[identity]\ndriver = x\n[compute]\ndriver = y\n");
-        assert_eq!(c.get("default", "enabled_services").as_deref(), Some("identity,\ncompute"));
+        assert_eq!(
+            c.get("default", "enabled_services").as_deref(),
+            Some("identity,\ncompute")
+        );
         assert_eq!(c.services.len(), 2);
     }
 
@@ -390,10 +455,16 @@ driver=jumpgate.baremetal.drivers.sl
 
     #[test]
     fn mounts_are_normalized_and_checked() {
-        let c = parse("[DEFAULT]\nenabled_services = compute\n[compute]\ndriver = x\nmount = /nova/\n");
+        let c =
+            parse("[DEFAULT]\nenabled_services = compute\n[compute]\ndriver = x\nmount = /nova/\n");
         assert_eq!(c.service("compute").unwrap().mount, "/nova");
-        let e = parse_err("[DEFAULT]\nenabled_services = compute\n[compute]\ndriver = x\nmount = nova\n");
-        assert_eq!(e, "j.conf: [compute] mount: 'nova' must be a path starting with '/'");
+        let e = parse_err(
+            "[DEFAULT]\nenabled_services = compute\n[compute]\ndriver = x\nmount = nova\n",
+        );
+        assert_eq!(
+            e,
+            "j.conf: [compute] mount: 'nova' must be a path starting with '/'"
+        );
     }
 
     #[test]
@@ -406,7 +477,8 @@ driver=jumpgate.baremetal.drivers.sl
             parse_err("[DEFAULT]\nlisten = nowhere\n"),
             "j.conf: [DEFAULT] listen: 'nowhere' is not an address:port"
         );
-        assert!(parse_err("[DEFAULT]\nenabled_services = dns\n").starts_with("j.conf: [DEFAULT] enabled_services: unknown service 'dns'"));
+        assert!(parse_err("[DEFAULT]\nenabled_services = dns\n")
+            .starts_with("j.conf: [DEFAULT] enabled_services: unknown service 'dns'"));
         assert_eq!(
             parse_err("[DEFAULT]\nenabled_services = image, compute\n[image]\ndriver=a\nmount=/x\n[compute]\ndriver=b\nmount=/x\n"),
             "j.conf: [compute] mount: '/x' is already the mount of image"
@@ -421,7 +493,9 @@ driver=jumpgate.baremetal.drivers.sl
 
     #[test]
     fn empty_admin_token_means_none() {
-        let c = parse("[DEFAULT]\nadmin_token =\nenabled_services = identity\n[identity]\ndriver = x\n");
+        let c = parse(
+            "[DEFAULT]\nadmin_token =\nenabled_services = identity\n[identity]\ndriver = x\n",
+        );
         assert_eq!(c.admin_token, None);
     }
 }

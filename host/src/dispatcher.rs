@@ -131,7 +131,13 @@ fn choose_variant<'a>(table: &ServiceTable, ep: &'a Endpoint, req: &Request) -> 
         .unwrap_or(&req.path);
     let first = rel.trim_start_matches('/').split('/').next().unwrap_or("");
     let with_tenant = req.param("tenant_id").is_some();
-    let first_of = |p: &str| p.trim_start_matches('/').split('/').next().unwrap_or("").to_string();
+    let first_of = |p: &str| {
+        p.trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
     ep.paths
         .iter()
         .find(|p| first_of(p) == first && p.contains("{tenant_id}") == with_tenant)
@@ -252,16 +258,30 @@ mod tests {
         req
     }
 
-    fn url(d: &HostDispatcher, req: &Request, name: &str, params: &[Pair]) -> Result<String, String> {
-        d.get_endpoint_url(req, name.into(), params.into()).into_result().map(Into::into).map_err(Into::into)
+    fn url(
+        d: &HostDispatcher,
+        req: &Request,
+        name: &str,
+        params: &[Pair],
+    ) -> Result<String, String> {
+        d.get_endpoint_url(req, name.into(), params.into())
+            .into_result()
+            .map(Into::into)
+            .map_err(Into::into)
     }
 
     #[test]
     fn builds_urls_from_host_mount_and_template() {
         let d = dispatcher("/compute");
         let req = request("/compute/v2", "jg.example:5000");
-        assert_eq!(url(&d, &req, "v2_index", &[]).unwrap(), "http://jg.example:5000/compute/v2");
-        assert_eq!(url(&d, &req, "index", &[]).unwrap(), "http://jg.example:5000/compute/");
+        assert_eq!(
+            url(&d, &req, "v2_index", &[]).unwrap(),
+            "http://jg.example:5000/compute/v2"
+        );
+        assert_eq!(
+            url(&d, &req, "index", &[]).unwrap(),
+            "http://jg.example:5000/compute/"
+        );
     }
 
     #[test]
@@ -300,10 +320,16 @@ mod tests {
         let mut req = request("/compute/v2.1/servers/x", "h");
         req.params.push(Pair::new("server_id", "x"));
         let params = [Pair::new("server_id", "y")];
-        assert_eq!(url(&d, &req, "v2_server", &params).unwrap(), "http://h/compute/v2.1/servers/y");
+        assert_eq!(
+            url(&d, &req, "v2_server", &params).unwrap(),
+            "http://h/compute/v2.1/servers/y"
+        );
         let mut req = request("/compute/v2.1/t9/servers/x", "h");
         req.params.push(Pair::new("tenant_id", "t9"));
-        assert_eq!(url(&d, &req, "v2_server", &params).unwrap(), "http://h/compute/v2.1/t9/servers/y");
+        assert_eq!(
+            url(&d, &req, "v2_server", &params).unwrap(),
+            "http://h/compute/v2.1/t9/servers/y"
+        );
     }
 
     #[test]
@@ -311,15 +337,22 @@ mod tests {
         let d = dispatcher("/compute");
         let mut req = request("/compute/v2", "internal:5000");
         req.headers.push(Pair::new("x-forwarded-proto", "https"));
-        req.headers.push(Pair::new("x-forwarded-host", "cloud.example.com, proxy2"));
-        assert_eq!(url(&d, &req, "v2_index", &[]).unwrap(), "https://cloud.example.com/compute/v2");
+        req.headers
+            .push(Pair::new("x-forwarded-host", "cloud.example.com, proxy2"));
+        assert_eq!(
+            url(&d, &req, "v2_index", &[]).unwrap(),
+            "https://cloud.example.com/compute/v2"
+        );
     }
 
     #[test]
     fn path_without_host() {
         let d = dispatcher("/compute");
         let req = request("/compute/v2", "h");
-        let path: String = d.get_endpoint_path(&req, "v2_index".into(), RSlice::from_slice(&[])).unwrap().into();
+        let path: String = d
+            .get_endpoint_path(&req, "v2_index".into(), RSlice::from_slice(&[]))
+            .unwrap()
+            .into();
         assert_eq!(path, "/compute/v2");
     }
 
@@ -350,7 +383,10 @@ mod tests {
     fn unknown_nickname_is_an_error_naming_it() {
         let d = dispatcher("/compute");
         let err = d.set_handler("v9_nothing".into(), boxed()).unwrap_err();
-        assert_eq!(err.as_str(), "Unsupported endpoint 'v9_nothing' specified for compute.");
+        assert_eq!(
+            err.as_str(),
+            "Unsupported endpoint 'v9_nothing' specified for compute."
+        );
     }
 
     #[test]
@@ -358,11 +394,19 @@ mod tests {
         let d = dispatcher("/compute");
         assert_eq!(d.get_unused_endpoints().len(), 3);
         d.set_handler("v2_index".into(), boxed()).unwrap();
-        let unused: Vec<String> = d.get_unused_endpoints().into_iter().map(Into::into).collect();
+        let unused: Vec<String> = d
+            .get_unused_endpoints()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         assert_eq!(unused, vec!["v2_server".to_string(), "index".to_string()]);
         let handlers = d.seal();
         assert!(handlers[0].is_some());
         assert!(d.set_handler("index".into(), boxed()).is_err());
-        assert_eq!(d.get_unused_endpoints().len(), 2, "still known after sealing");
+        assert_eq!(
+            d.get_unused_endpoints().len(),
+            2,
+            "still known after sealing"
+        );
     }
 }

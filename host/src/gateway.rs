@@ -62,7 +62,11 @@ impl Gateway {
     /// Loads every driver the configuration names and lets each set up its routes. Each
     /// driver whose `setup_routes` ran is added to `set_up`, whether the build succeeds or
     /// not, so that it can be torn down when nothing uses it.
-    pub fn build(config: Config, loader: &Loader, set_up: &mut Vec<Arc<Driver>>) -> Result<Gateway, String> {
+    pub fn build(
+        config: Config,
+        loader: &Loader,
+        set_up: &mut Vec<Arc<Driver>>,
+    ) -> Result<Gateway, String> {
         let config = Arc::new(config);
         let mut drivers = Vec::new();
         let mut dispatchers = Vec::new();
@@ -120,7 +124,11 @@ impl Gateway {
                 .into_iter()
                 .map(|h| {
                     h.map(|responder| Handler {
-                        methods: responder.allowed_methods().into_iter().map(Into::into).collect(),
+                        methods: responder
+                            .allowed_methods()
+                            .into_iter()
+                            .map(Into::into)
+                            .collect(),
                         nonblocking: responder.is_nonblocking(),
                         responder,
                     })
@@ -190,7 +198,13 @@ impl Gateway {
 
     /// Runs a request through hooks and handler. `early` is an answer decided before
     /// (a body over the size limit); the hooks still run, so auth and logging see it.
-    pub fn respond(&self, routed: &Routed, req: Request, early: Option<Fault>, start: Instant) -> Response {
+    pub fn respond(
+        &self,
+        routed: &Routed,
+        req: Request,
+        early: Option<Fault>,
+        start: Instant,
+    ) -> Response {
         let service = &self.services[routed.service];
         let endpoint = routed
             .matched
@@ -203,7 +217,10 @@ impl Gateway {
             endpoint,
             start,
         };
-        let answered = self.request_hooks.iter().any(|h| h.on_request(self, &mut x));
+        let answered = self
+            .request_hooks
+            .iter()
+            .any(|h| h.on_request(self, &mut x));
         if !answered {
             match (early, self.handler(routed)) {
                 (Some(fault), _) => x.answer(fault),
@@ -246,7 +263,10 @@ fn finish(x: &mut Exchange) {
     let resp = &mut x.resp;
     let has_body = !resp.body.is_empty() || resp.body_stream.is_some();
     if resp.status >= 400 && !has_body {
-        let fault = Fault::new(resp.status, jumpgate_plugin_api::fault::reason_phrase(resp.status));
+        let fault = Fault::new(
+            resp.status,
+            jumpgate_plugin_api::fault::reason_phrase(resp.status),
+        );
         let headers = std::mem::take(&mut resp.headers);
         fault.write_to(&x.req.service, resp);
         for h in headers {

@@ -32,11 +32,14 @@ impl Driver {
     }
 }
 
+/// A load's outcome, remembered per build.
+type LoadResult = Result<Arc<Driver>, String>;
+
 /// Loads drivers and remembers every build it has seen, good or bad, by content hash:
 /// memory grows with distinct builds deployed, not with reloads.
 pub struct Loader {
     copies: PathBuf,
-    seen: Mutex<HashMap<[u8; 32], Result<Arc<Driver>, String>>>,
+    seen: Mutex<HashMap<[u8; 32], LoadResult>>,
     seq: AtomicU64,
 }
 
@@ -64,7 +67,8 @@ impl Loader {
 
     /// Loads the driver at `path`, or says in one line why not.
     pub fn load(&self, path: &Path) -> Result<Arc<Driver>, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         if let Some(known) = lock(&self.seen).get(&digest) {
             return known.clone();
@@ -77,7 +81,10 @@ impl Loader {
     fn load_new(&self, path: &Path, bytes: &[u8], digest: [u8; 32]) -> Result<Arc<Driver>, String> {
         let shown = path.display();
         check_elf(bytes).map_err(|e| format!("{shown}: not a loadable shared object: {e}"))?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("driver");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("driver");
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let copy = self.copies.join(format!("{stem}.{n}.so"));
         std::fs::write(&copy, bytes)
@@ -193,7 +200,9 @@ mod tests {
 
     #[test]
     fn a_non_elf_file_is_refused() {
-        assert!(check_elf(b"#!/bin/sh\necho hi\n").unwrap_err().contains("not a 64-bit ELF"));
+        assert!(check_elf(b"#!/bin/sh\necho hi\n")
+            .unwrap_err()
+            .contains("not a 64-bit ELF"));
     }
 
     #[test]
@@ -217,8 +226,14 @@ mod tests {
     #[test]
     fn names_resolve_in_the_plugin_dir() {
         let dir = Path::new("/opt/jg/plugins");
-        assert_eq!(Loader::resolve(dir, "local"), PathBuf::from("/opt/jg/plugins/libjumpgate_local.so"));
+        assert_eq!(
+            Loader::resolve(dir, "local"),
+            PathBuf::from("/opt/jg/plugins/libjumpgate_local.so")
+        );
         assert_eq!(Loader::resolve(dir, "/x/y.so"), PathBuf::from("/x/y.so"));
-        assert_eq!(Loader::resolve(dir, "sub/y.so"), PathBuf::from("/opt/jg/plugins/sub/y.so"));
+        assert_eq!(
+            Loader::resolve(dir, "sub/y.so"),
+            PathBuf::from("/opt/jg/plugins/sub/y.so")
+        );
     }
 }

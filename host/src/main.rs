@@ -25,7 +25,11 @@ use crate::config::Config;
 use crate::state::State;
 
 #[derive(Parser)]
-#[command(name = "jumpgate", version, about = "Makes any cloud speak the OpenStack APIs.")]
+#[command(
+    name = "jumpgate",
+    version,
+    about = "Makes any cloud speak the OpenStack APIs."
+)]
 struct Cli {
     /// jumpgate.conf to use (else JUMPGATE_CONFIG, ./jumpgate.conf, /etc/jumpgate/jumpgate.conf).
     #[arg(long, global = true)]
@@ -93,10 +97,15 @@ fn main() -> ExitCode {
                 let gw = state.current();
                 if let Some(s) = service.as_deref() {
                     if gw.services.iter().all(|svc| svc.name() != s) {
-                        return fail(&format!("service '{s}' is not enabled in this configuration"));
+                        return fail(&format!(
+                            "service '{s}' is not enabled in this configuration"
+                        ));
                     }
                 }
-                print!("{}", commands::endpoints(&gw, service.as_deref(), unused, markdown));
+                print!(
+                    "{}",
+                    commands::endpoints(&gw, service.as_deref(), unused, markdown)
+                );
                 state.teardown_all();
                 ExitCode::SUCCESS
             }
@@ -153,7 +162,10 @@ fn serve(path: PathBuf, filter: FilterHandle) -> ExitCode {
             return fail(&e);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
@@ -171,12 +183,21 @@ async fn run(state: Arc<State>, filter: FilterHandle) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&format!("cannot listen on {listen}: {e}")),
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| listen.to_string());
     let gw = state.current();
     let drivers: Vec<String> = gw.drivers().iter().map(|d| d.name.clone()).collect();
-    tracing::info!("listening on http://{addr} (services: {}; drivers: {})",
-        gw.services.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
-        drivers.join(", "));
+    tracing::info!(
+        "listening on http://{addr} (services: {}; drivers: {})",
+        gw.services
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        drivers.join(", ")
+    );
     drop(gw);
 
     let (mut hup, mut term, mut int) = match (
@@ -198,8 +219,12 @@ async fn run(state: Arc<State>, filter: FilterHandle) -> ExitCode {
                         let _ = filter.reload(EnvFilter::new(&gw.config.log_level));
                         tracing::info!("reloaded {}", gw.config.path.display());
                     }
-                    Ok(Err(e)) => tracing::error!("reload failed, still serving the previous configuration: {e}"),
-                    Err(e) => tracing::error!("reload failed, still serving the previous configuration: {e}"),
+                    Ok(Err(e)) => tracing::error!(
+                        "reload failed, still serving the previous configuration: {e}"
+                    ),
+                    Err(e) => tracing::error!(
+                        "reload failed, still serving the previous configuration: {e}"
+                    ),
                 }
                 // Builds the old gateway used are torn down once its last request is done.
                 let s = state.clone();

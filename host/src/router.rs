@@ -75,7 +75,10 @@ impl Routes {
                 // Slots are p0, p1, … in path order; the claim knows their real names.
                 let i: usize = slot[1..].parse().unwrap_or(0);
                 let name = claim.names.get(i).cloned().unwrap_or_default();
-                (name, percent_decode_str(raw).decode_utf8_lossy().into_owned())
+                (
+                    name,
+                    percent_decode_str(raw).decode_utf8_lossy().into_owned(),
+                )
             })
             .collect();
         Some(Matched {
@@ -128,13 +131,26 @@ mod tests {
             ep("v2_server", "/v2/{tenant_id}/servers/{server_id}"),
             ep("v2_flavors", "/v2/flavors"),
             ep("v2_tenant_flavors", "/v2/{tenant_id}/flavors").alias("/v2.1/flavors"),
-            ep("v2_os_quota_sets_target", "/v2/{tenant_id}/os-quota-sets/{target_id}"),
-            ep("v2_os_tenant_quota_sets", "/v2/{tenant_id}/os-quota-sets/{account_id}"),
-            ep("v2_os_quota_sets_user", "/v2/{tenant_id}/os-quota-sets/user={user_id}"),
+            ep(
+                "v2_os_quota_sets_target",
+                "/v2/{tenant_id}/os-quota-sets/{target_id}",
+            ),
+            ep(
+                "v2_os_tenant_quota_sets",
+                "/v2/{tenant_id}/os-quota-sets/{account_id}",
+            ),
+            ep(
+                "v2_os_quota_sets_user",
+                "/v2/{tenant_id}/os-quota-sets/user={user_id}",
+            ),
         ]
     }
 
-    fn names(routes: &Routes, path: &str, served: &[usize]) -> Option<(String, Vec<(String, String)>)> {
+    fn names(
+        routes: &Routes,
+        path: &str,
+        served: &[usize],
+    ) -> Option<(String, Vec<(String, String)>)> {
         let t = table();
         routes
             .find(path, |e| served.contains(&e))
@@ -148,10 +164,16 @@ mod tests {
             names(&r, "/v2/t1/servers/abc", &[]),
             Some((
                 "v2_server".into(),
-                vec![("tenant_id".into(), "t1".into()), ("server_id".into(), "abc".into())]
+                vec![
+                    ("tenant_id".into(), "t1".into()),
+                    ("server_id".into(), "abc".into())
+                ]
             ))
         );
-        assert_eq!(names(&r, "/v2/t1/servers/detail", &[]).unwrap().0, "v2_servers_detail");
+        assert_eq!(
+            names(&r, "/v2/t1/servers/detail", &[]).unwrap().0,
+            "v2_servers_detail"
+        );
         assert_eq!(names(&r, "/v2.1/servers", &[]).unwrap().0, "v2_servers");
     }
 
@@ -177,13 +199,19 @@ mod tests {
     fn static_segments_win_over_parameters() {
         let r = Routes::new(&table()).unwrap();
         assert_eq!(names(&r, "/v2/flavors", &[]).unwrap().0, "v2_flavors");
-        assert_eq!(names(&r, "/v2/t1/flavors", &[]).unwrap().0, "v2_tenant_flavors");
+        assert_eq!(
+            names(&r, "/v2/t1/flavors", &[]).unwrap().0,
+            "v2_tenant_flavors"
+        );
     }
 
     #[test]
     fn shared_patterns_go_to_the_first_endpoint_with_a_handler() {
         let r = Routes::new(&table()).unwrap();
-        assert_eq!(names(&r, "/v2/t/os-quota-sets/x", &[]).unwrap().0, "v2_os_quota_sets_target");
+        assert_eq!(
+            names(&r, "/v2/t/os-quota-sets/x", &[]).unwrap().0,
+            "v2_os_quota_sets_target"
+        );
         let (name, params) = names(&r, "/v2/t/os-quota-sets/x", &[8]).unwrap();
         assert_eq!(name, "v2_os_tenant_quota_sets");
         assert_eq!(params[1], ("account_id".to_string(), "x".to_string()));

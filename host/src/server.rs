@@ -67,7 +67,10 @@ pub async fn serve(state: Arc<State>, listener: TcpListener, shutdown: impl Futu
     drop(listener);
     let timeout = state.current().config.shutdown_timeout;
     tracing::info!("shutting down: draining requests in flight (at most {timeout:?})");
-    if tokio::time::timeout(timeout, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still in flight after {timeout:?}: closing them");
     }
 }
@@ -94,7 +97,10 @@ async fn handle(
     if streams {
         request.body_stream = ROption::RSome(request_stream(body));
     } else {
-        match Limited::new(body, gw.config.max_request_body_size).collect().await {
+        match Limited::new(body, gw.config.max_request_body_size)
+            .collect()
+            .await
+        {
             Ok(collected) => request.body = collected.to_bytes().to_vec().into(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 early = Some(Fault::too_large(format!(
@@ -113,7 +119,8 @@ async fn handle(
     let resp = if blocking {
         let gw = gw.clone();
         let service = gw.services[routed.service].name().to_string();
-        match tokio::task::spawn_blocking(move || gw.respond(&routed, request, early, start)).await {
+        match tokio::task::spawn_blocking(move || gw.respond(&routed, request, early, start)).await
+        {
             Ok(resp) => resp,
             Err(e) => {
                 tracing::error!("request thread failed: {e}");
@@ -128,7 +135,12 @@ async fn handle(
     Ok(to_hyper(resp, head))
 }
 
-fn to_request(parts: &hyper::http::request::Parts, remote: SocketAddr, gw: &Gateway, routed: &Routed) -> Request {
+fn to_request(
+    parts: &hyper::http::request::Parts,
+    remote: SocketAddr,
+    gw: &Gateway,
+    routed: &Routed,
+) -> Request {
     let mut req = Request::new(parts.method.as_str(), parts.uri.path());
     let query = parts.uri.query().unwrap_or("");
     req.query = query.into();
@@ -138,7 +150,12 @@ fn to_request(parts: &hyper::http::request::Parts, remote: SocketAddr, gw: &Gate
     req.headers = parts
         .headers
         .iter()
-        .map(|(name, value)| Pair::new(name.as_str(), String::from_utf8_lossy(value.as_bytes()).as_ref()))
+        .map(|(name, value)| {
+            Pair::new(
+                name.as_str(),
+                String::from_utf8_lossy(value.as_bytes()).as_ref(),
+            )
+        })
         .collect();
     let service = &gw.services[routed.service];
     req.service = service.name().into();
@@ -150,7 +167,10 @@ fn to_request(parts: &hyper::http::request::Parts, remote: SocketAddr, gw: &Gate
             .map(|(k, v)| Pair::new(k.as_str(), v.as_str()))
             .collect();
     }
-    req.env.push(Pair::new(jumpgate_plugin_api::env::REMOTE_ADDR, remote.to_string()));
+    req.env.push(Pair::new(
+        jumpgate_plugin_api::env::REMOTE_ADDR,
+        remote.to_string(),
+    ));
     req
 }
 
@@ -188,7 +208,8 @@ fn fault_response(fault: &Fault, style: FaultStyle) -> hyper::Response<Body> {
             .map_err(|never| match never {})
             .boxed(),
     );
-    *resp.status_mut() = hyper::StatusCode::from_u16(fault.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() = hyper::StatusCode::from_u16(fault.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
@@ -215,7 +236,13 @@ fn request_stream(mut body: Incoming) -> BodyReaderBox {
             }
         }
     });
-    BodyReader_TO::from_value(ChannelBody { rx, current: Bytes::new() }, TD_Opaque)
+    BodyReader_TO::from_value(
+        ChannelBody {
+            rx,
+            current: Bytes::new(),
+        },
+        TD_Opaque,
+    )
 }
 
 struct ChannelBody {
@@ -243,7 +270,9 @@ impl BodyReader for ChannelBody {
         match step {
             Ok(Ok(n)) => RResult::ROk(n),
             Ok(Err(e)) => RResult::RErr(e.into()),
-            Err(_) => RResult::RErr("the request body can only be read on the handler's thread".into()),
+            Err(_) => {
+                RResult::RErr("the request body can only be read on the handler's thread".into())
+            }
         }
     }
 }
@@ -258,7 +287,10 @@ fn response_stream(mut reader: BodyReaderBox) -> Body {
             RResult::ROk(0) => break,
             RResult::ROk(n) => {
                 chunk.truncate(n);
-                if tx.blocking_send(Ok(Frame::data(Bytes::from(chunk)))).is_err() {
+                if tx
+                    .blocking_send(Ok(Frame::data(Bytes::from(chunk))))
+                    .is_err()
+                {
                     break; // the client went away
                 }
             }

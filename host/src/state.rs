@@ -28,7 +28,8 @@ struct Life {
 impl State {
     /// Loads the configuration at `config_path` and builds the first gateway.
     pub fn start(config_path: PathBuf) -> Result<State, String> {
-        let loader = Loader::new().map_err(|e| format!("cannot create a folder for driver copies: {e}"))?;
+        let loader =
+            Loader::new().map_err(|e| format!("cannot create a folder for driver copies: {e}"))?;
         let config = Config::load(&config_path).map_err(|e| e.to_string())?;
         let mut life = Life::default();
         let built = Gateway::build(config, &loader, &mut life.set_up);
@@ -60,7 +61,10 @@ impl State {
         let config = Config::load(&self.config_path).map_err(|e| e.to_string())?;
         let listen = self.current().config.listen;
         if config.listen != listen {
-            tracing::warn!("listen changed to {}: restart jumpgate to move from {listen}", config.listen);
+            tracing::warn!(
+                "listen changed to {}: restart jumpgate to move from {listen}",
+                config.listen
+            );
         }
         let mut set_up = Vec::new();
         let built = Gateway::build(config, &self.loader, &mut set_up);

@@ -146,6 +146,9 @@ mod tests {
 
     #[test]
     fn no_user_means_no_context() {
-        assert_eq!(AuthContext::from_env(&[Pair::new(env::REQUEST_ID, "req-1")]), None);
+        assert_eq!(
+            AuthContext::from_env(&[Pair::new(env::REQUEST_ID, "req-1")]),
+            None
+        );
     }
 }

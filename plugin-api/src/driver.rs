@@ -10,7 +10,9 @@ use crate::abi::{
     AppBox, DispatcherBox, Hook_TO, LogLevel, Pair, Request, Responder_TO, TokenValidator_TO,
 };
 use crate::fault::Fault;
-use crate::handler::{guard, Guarded, GuardedHook, GuardedValidator, Handler, RequestHook, Validator};
+use crate::handler::{
+    guard, Guarded, GuardedHook, GuardedValidator, Handler, RequestHook, Validator,
+};
 
 /// What went wrong talking to the host: an unknown nickname, a missing URL parameter, …
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +84,11 @@ impl App {
     }
 
     pub fn enabled_services(&self) -> Vec<String> {
-        self.raw.enabled_services().into_iter().map(Into::into).collect()
+        self.raw
+            .enabled_services()
+            .into_iter()
+            .map(Into::into)
+            .collect()
     }
 
     /// Another service's dispatcher, as `app.get_dispatcher('compute')` in the guide.

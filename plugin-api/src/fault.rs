@@ -71,7 +71,10 @@ impl Fault {
     }
 
     pub fn method_not_allowed(method: &str) -> Fault {
-        Fault::new(405, format!("The method {method} is not allowed for this resource."))
+        Fault::new(
+            405,
+            format!("The method {method} is not allowed for this resource."),
+        )
     }
 
     pub fn conflict(message: impl Into<String>) -> Fault {
@@ -141,10 +144,16 @@ impl Fault {
 
     /// Makes `resp` this fault, in the style of `service`.
     pub fn write_to(&self, service: &str, resp: &mut Response) {
+        self.write_styled(FaultStyle::of(service), resp);
+    }
+
+    /// Makes `resp` this fault, in `style`.
+    pub fn write_styled(&self, style: FaultStyle, resp: &mut Response) {
         resp.status = self.status;
-        resp.body = self.body(FaultStyle::of(service)).to_string().into_bytes().into();
+        resp.body = self.body(style).to_string().into_bytes().into();
         resp.body_stream = abi_stable::std_types::ROption::RNone;
-        resp.headers.retain(|h| !h.name.eq_ignore_ascii_case("content-length"));
+        resp.headers
+            .retain(|h| !h.name.eq_ignore_ascii_case("content-length"));
         resp.set_header("Content-Type", "application/json");
         for (name, value) in &self.headers {
             resp.headers.push(Pair::new(name.as_str(), value.as_str()));

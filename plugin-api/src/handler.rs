@@ -1,9 +1,11 @@
 //! What a driver author implements: a handler object per endpoint, hooks, a token validator.
 //! Each is wrapped for the ABI here, inside the driver, where a panic can still be caught.
 
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
 
-use abi_stable::std_types::{RResult, RStr, RString, RVec, ROption};
+use abi_stable::std_types::{ROption, RResult, RStr, RString, RVec};
 
 use crate::abi::{Hook, Pair, Request, Responder, Response, TokenValidator};
 use crate::context::AuthContext;
@@ -73,9 +75,46 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-/// Runs `f`, turning a panic into an error naming `what`.
+thread_local! {
+    /// Set while a guarded call runs on this thread.
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+    /// Where the last guarded panic happened.
+    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// A driver has its own std and so its own panic hook, which would print to stderr beside
+/// the host's log. Inside a guarded call the hook only notes where the panic happened, and
+/// the host logs it with the error; elsewhere (a driver's own threads) std's hook runs.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(Cell::get) {
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()));
+                PANIC_AT.with(|p| *p.borrow_mut() = at);
+            } else {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f`, turning a panic into an error naming `what` and where it happened.
 pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|p| format!("panic in {what}: {}", panic_message(&*p)))
+    install_panic_hook();
+    let outer = GUARDED.with(|g| g.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(outer));
+    result.map_err(|p| {
+        let at = PANIC_AT
+            .with(|a| a.borrow_mut().take())
+            .map(|at| format!(" (at {at})"))
+            .unwrap_or_default();
+        format!("panic in {what}: {}{at}", panic_message(&*p))
+    })
 }
 
 /// A [`Handler`] as the ABI wants it, with every call guarded against panics.

@@ -154,7 +154,9 @@ impl Response {
         self.set_header("Content-Type", content_type);
         match length {
             Some(n) => self.set_header("Content-Length", &n.to_string()),
-            None => self.headers.retain(|h| !h.name.eq_ignore_ascii_case("content-length")),
+            None => self
+                .headers
+                .retain(|h| !h.name.eq_ignore_ascii_case("content-length")),
         }
     }
 }
@@ -218,7 +220,11 @@ mod tests {
     #[test]
     fn streamed_body_reads_back() {
         let mut resp = Response::default();
-        resp.stream(std::io::Cursor::new(vec![7u8; 100_000]), "application/octet-stream", Some(100_000));
+        resp.stream(
+            std::io::Cursor::new(vec![7u8; 100_000]),
+            "application/octet-stream",
+            Some(100_000),
+        );
         let mut req = Request::new("PUT", "/");
         req.body_stream = std::mem::replace(&mut resp.body_stream, ROption::RNone);
         let mut out = Vec::new();

@@ -24,7 +24,9 @@ pub fn on_request(gw: &Gateway, x: &mut Exchange) -> bool {
     x.req.env.extend(ctx.to_env());
     // URLs built for this request keep the project the client asked for.
     if let Some(tenant) = x.req.param("tenant_id").map(str::to_string) {
-        x.req.env.push(Pair::new(jumpgate_plugin_api::env::TENANT_ID, tenant));
+        x.req
+            .env
+            .push(Pair::new(jumpgate_plugin_api::env::TENANT_ID, tenant));
     }
     false
 }

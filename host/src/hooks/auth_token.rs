@@ -2,7 +2,7 @@
 //! the validator the identity driver registered (a no-op until one is). Sets the caller in
 //! the request env; a `{tenant_id}` in the URL must be the token's project unless admin.
 
-use jumpgate_plugin_api::{env, AuthContext, Fault, Pair};
+use jumpgate_plugin_api::{env, AuthContext, Fault, FaultStyle, Pair};
 
 use super::Exchange;
 use crate::dispatcher::base_url;
@@ -65,7 +65,8 @@ pub fn on_request(gw: &Gateway, x: &mut Exchange) -> bool {
     false
 }
 
-/// 401 in the service's style, saying where to get a token, as keystonemiddleware does.
+/// 401 as keystonemiddleware answers it in front of every service: Keystone's body and a
+/// `WWW-Authenticate` saying where to get a token.
 fn refuse(gw: &Gateway, x: &mut Exchange, message: &str) -> bool {
     let identity = gw
         .config
@@ -73,6 +74,8 @@ fn refuse(gw: &Gateway, x: &mut Exchange, message: &str) -> bool {
         .map(|s| s.mount.clone())
         .unwrap_or_default();
     let uri = format!("{}{}", base_url(&x.req), identity);
-    x.answer(Fault::unauthorized(message).header("WWW-Authenticate", format!("Keystone uri=\"{uri}\"")));
+    let fault =
+        Fault::unauthorized(message).header("WWW-Authenticate", format!("Keystone uri=\"{uri}\""));
+    x.answer_styled(fault, FaultStyle::Keystone);
     true
 }

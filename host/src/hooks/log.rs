@@ -18,9 +18,5 @@ pub fn on_response(x: &mut Exchange) {
         status = x.resp.status,
         latency_ms = format_args!("{latency_ms:.3}"),
         request_id = x.req.env(env::REQUEST_ID).unwrap_or("-"),
-        "{} {} {}",
-        x.req.method,
-        path,
-        x.resp.status
     );
 }

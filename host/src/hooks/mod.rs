@@ -9,7 +9,7 @@ mod request_id;
 use std::time::Instant;
 
 use jumpgate_plugin_api::abi::HookBox;
-use jumpgate_plugin_api::{Fault, Request, Response};
+use jumpgate_plugin_api::{Fault, FaultStyle, Request, Response};
 
 use crate::catalog::Endpoint;
 use crate::gateway::{Gateway, Service};
@@ -30,8 +30,13 @@ pub struct Exchange<'a> {
 impl Exchange<'_> {
     /// Answers with `fault`, in the service's style.
     pub fn answer(&mut self, fault: Fault) {
+        self.answer_styled(fault, FaultStyle::of(&self.req.service));
+    }
+
+    /// Answers with `fault` in `style`, whatever the service.
+    pub fn answer_styled(&mut self, fault: Fault, style: FaultStyle) {
         self.resp = Response::default();
-        fault.write_to(&self.req.service, &mut self.resp);
+        fault.write_styled(style, &mut self.resp);
     }
 
     /// Whether the matched endpoint answers this method without a token.
@@ -79,14 +84,16 @@ impl Hook {
             Hook::Log => false,
             Hook::AdminToken => admin_token::on_request(gw, x),
             Hook::AuthToken => auth_token::on_request(gw, x),
-            Hook::Driver { name, hook } => match hook.on_request(&mut x.req, &mut x.resp).into_result() {
-                Ok(answered) => answered,
-                Err(e) => {
-                    tracing::error!(hook = %name, request_id = x.req.env(jumpgate_plugin_api::env::REQUEST_ID).unwrap_or(""), "request hook failed: {e}");
-                    x.answer(Fault::internal(crate::gateway::INTERNAL_ERROR));
-                    true
+            Hook::Driver { name, hook } => {
+                match hook.on_request(&mut x.req, &mut x.resp).into_result() {
+                    Ok(answered) => answered,
+                    Err(e) => {
+                        tracing::error!(hook = %name, request_id = x.req.env(jumpgate_plugin_api::env::REQUEST_ID).unwrap_or(""), "request hook failed: {e}");
+                        x.answer(Fault::internal(crate::gateway::INTERNAL_ERROR));
+                        true
+                    }
                 }
-            },
+            }
         }
     }
 

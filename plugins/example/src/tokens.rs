@@ -19,8 +19,12 @@ impl Handler for TokensV2 {
     fn on_post(&self, req: &mut Request, resp: &mut Response) -> HandlerResult {
         let body: Value = req.json()?;
         let creds = &body["auth"]["passwordCredentials"];
-        let (Some(username), Some(password)) = (creds["username"].as_str(), creds["password"].as_str()) else {
-            return Err(Fault::bad_request("Expecting auth.passwordCredentials with username and password."));
+        let (Some(username), Some(password)) =
+            (creds["username"].as_str(), creds["password"].as_str())
+        else {
+            return Err(Fault::bad_request(
+                "Expecting auth.passwordCredentials with username and password.",
+            ));
         };
         // Your cloud checks the password here; the example asks jumpgate.conf.
         let user = self.app.config("example", "username");
@@ -89,7 +93,8 @@ fn catalog_entry(kind: &str, name: &str, url: &str) -> Value {
 
 /// A day from now, as the guide's example does, in ISO 8601 UTC.
 fn expiry() -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     (time::OffsetDateTime::now_utc() + time::Duration::days(1))
         .format(&format)
         .unwrap_or_default()
