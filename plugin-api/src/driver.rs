@@ -231,7 +231,7 @@ pub fn none<T>() -> ROption<T> {
 }
 
 /// Exports a driver's root module. In the driver crate's `lib.rs`:
-/// ```ignore
+/// ```text
 /// jumpgate_plugin_api::export_driver! {
 ///     name: "example",
 ///     services: ["compute", "identity"],

@@ -144,6 +144,39 @@ fn every_response_carries_request_ids() {
 }
 
 #[test]
+fn access_lines_in_json() {
+    let jg = Jumpgate::start_with(
+        EXAMPLE,
+        &[("example", &workspace_driver("example"))],
+        &["--log-format", "json"],
+    );
+    let id = jg
+        .get("/compute/v2?x=1")
+        .header("x-openstack-request-id")
+        .unwrap()
+        .to_string();
+    assert!(jg.wait_log(&id, Duration::from_secs(5)), "{}", jg.log());
+    let line = jg
+        .log()
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["method"], "GET");
+    assert_eq!(v["path"], "/compute/v2?x=1");
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["request_id"], id.as_str());
+    assert!(
+        v["latency_ms"]
+            .as_str()
+            .is_some_and(|l| l.parse::<f64>().is_ok()),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_panicking_handler_is_a_500_and_the_host_keeps_serving() {
     let jg = testkit();
     let token = [("X-Auth-Token", "member-p1")];

@@ -122,6 +122,11 @@ pub fn config_text(port: u16, body: &str) -> String {
 impl Jumpgate {
     /// Starts jumpgate with `drivers` (name, .so) installed and `body` as configuration.
     pub fn start(body: &str, drivers: &[(&str, &Path)]) -> Jumpgate {
+        Jumpgate::start_with(body, drivers, &[])
+    }
+
+    /// As [`Jumpgate::start`], with extra command-line arguments.
+    pub fn start_with(body: &str, drivers: &[(&str, &Path)], args: &[&str]) -> Jumpgate {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("plugins")).expect("plugins dir");
         for (name, so) in drivers {
@@ -133,6 +138,7 @@ impl Jumpgate {
         let mut child = Command::new(binary())
             .arg("--config")
             .arg(dir.path().join("jumpgate.conf"))
+            .args(args)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

@@ -5,7 +5,8 @@ use jumpgate_plugin_api::env;
 use super::Exchange;
 
 pub fn on_response(x: &mut Exchange) {
-    let latency_ms = x.start.elapsed().as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond: a number in JSON lines.
+    let latency_ms = (x.start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     let path = if x.req.query.is_empty() {
         x.req.path.to_string()
     } else {
@@ -16,7 +17,7 @@ pub fn on_response(x: &mut Exchange) {
         method = %x.req.method,
         path = %path,
         status = x.resp.status,
-        latency_ms = format_args!("{latency_ms:.3}"),
+        latency_ms,
         request_id = x.req.env(env::REQUEST_ID).unwrap_or("-"),
     );
 }
