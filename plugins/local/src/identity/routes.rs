@@ -1,0 +1,1901 @@
+//! Identity's endpoints: the only place that touches the dispatcher. Each handler reads the
+//! request, asks policy, calls the model in one transaction and renders with views.
+
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::model::{self, Actor, Assignment, Target};
+use super::views::{self, Links};
+use super::{policy, Identity};
+use crate::time::now_iso;
+
+type Id = Arc<Identity>;
+
+/// A handler struct per endpoint, each method a function below.
+macro_rules! endpoint {
+    ($name:ident { $($verb:ident => $func:path),* $(,)? }) => {
+        struct $name(Id);
+        #[handler]
+        impl Handler for $name {
+            $(fn $verb(&self, req: &mut Request, resp: &mut Response) -> HandlerResult {
+                $func(&self.0, req, resp)
+            })*
+        }
+    };
+}
+
+endpoint!(Versions { on_get => versions });
+endpoint!(V3Index { on_get => v3_index });
+endpoint!(V2Index { on_get => v2_index });
+endpoint!(AuthTokens { on_post => issue_token, on_get => validate_token, on_head => check_token, on_delete => revoke_token });
+endpoint!(AuthCatalog { on_get => auth_catalog });
+endpoint!(AuthProjects { on_get => auth_projects });
+endpoint!(AuthDomains { on_get => auth_domains });
+endpoint!(AuthSystem { on_get => auth_system });
+endpoint!(Users { on_get => list_users, on_post => create_user });
+endpoint!(UserItem { on_get => get_user, on_patch => update_user, on_delete => delete_user });
+endpoint!(UserPassword { on_post => change_password });
+endpoint!(UserGroups { on_get => user_groups });
+endpoint!(UserProjects { on_get => user_projects });
+endpoint!(Projects { on_get => list_projects, on_post => create_project });
+endpoint!(ProjectItem { on_get => get_project, on_patch => update_project, on_delete => delete_project });
+endpoint!(ProjectTags { on_get => project_tags, on_put => replace_project_tags, on_delete => clear_project_tags });
+endpoint!(ProjectTag { on_get => has_project_tag, on_head => has_project_tag, on_put => add_project_tag, on_delete => remove_project_tag });
+endpoint!(Domains { on_get => list_domains, on_post => create_domain });
+endpoint!(DomainItem { on_get => get_domain, on_patch => update_domain, on_delete => delete_domain });
+endpoint!(Roles { on_get => list_roles, on_post => create_role });
+endpoint!(RoleItem { on_get => get_role, on_patch => update_role, on_delete => delete_role });
+endpoint!(RoleImplies { on_get => list_implied });
+endpoint!(RoleImplied { on_get => get_implied, on_head => check_implied, on_put => add_implied, on_delete => remove_implied });
+endpoint!(RoleInferences { on_get => role_inferences });
+endpoint!(GrantList { on_get => list_grants });
+endpoint!(GrantItem { on_get => check_grant, on_head => check_grant, on_put => add_grant, on_delete => remove_grant });
+endpoint!(RoleAssignments { on_get => role_assignments });
+endpoint!(Groups { on_get => list_groups, on_post => create_group });
+endpoint!(GroupItem { on_get => get_group, on_patch => update_group, on_delete => delete_group });
+endpoint!(GroupUsers { on_get => group_users });
+endpoint!(GroupUser { on_get => check_member, on_head => check_member, on_put => add_member, on_delete => remove_member });
+endpoint!(AppCreds { on_get => list_app_creds, on_post => create_app_cred });
+endpoint!(AppCredItem { on_get => get_app_cred, on_delete => delete_app_cred });
+endpoint!(Regions { on_get => list_regions });
+endpoint!(RegionItem { on_get => get_region });
+endpoint!(Services { on_get => list_services });
+endpoint!(ServiceItem { on_get => get_service });
+endpoint!(Endpoints { on_get => list_endpoints });
+endpoint!(EndpointItem { on_get => get_endpoint });
+endpoint!(V2Tokens { on_post => issue_v2 });
+endpoint!(V2Token { on_get => validate_v2, on_head => check_v2 });
+endpoint!(V2Tenants { on_get => v2_tenants });
+
+pub fn setup(disp: &Dispatcher, id: Id) -> Result<(), Error> {
+    macro_rules! route {
+        ($($nick:literal => $h:ident),* $(,)?) => {
+            $(disp.set_handler($nick, $h(id.clone()))?;)*
+        };
+    }
+    route! {
+        "versions" => Versions,
+        "v3_auth_index" => V3Index,
+        "v2_auth_index" => V2Index,
+        "v3_auth_tokens" => AuthTokens,
+        "v3_auth_catalog" => AuthCatalog,
+        "v3_auth_projects" => AuthProjects,
+        "v3_auth_domains" => AuthDomains,
+        "v3_auth_system" => AuthSystem,
+        "v3_users" => Users,
+        "v3_user" => UserItem,
+        "v3_user_password" => UserPassword,
+        "v3_user_groups" => UserGroups,
+        "v3_user_projects" => UserProjects,
+        "v3_projects" => Projects,
+        "v3_projects_with_id" => ProjectItem,
+        "v3_project_tags" => ProjectTags,
+        "v3_project_tag" => ProjectTag,
+        "v3_domains" => Domains,
+        "v3_domains_with_id" => DomainItem,
+        "v3_roles" => Roles,
+        "v3_role" => RoleItem,
+        "v3_role_implies" => RoleImplies,
+        "v3_role_implied_role" => RoleImplied,
+        "v3_role_inferences" => RoleInferences,
+        "v3_project_user_roles" => GrantList,
+        "v3_project_user_role" => GrantItem,
+        "v3_project_group_roles" => GrantList,
+        "v3_project_group_role" => GrantItem,
+        "v3_domain_user_roles" => GrantList,
+        "v3_domain_user_role" => GrantItem,
+        "v3_domain_group_roles" => GrantList,
+        "v3_domain_group_role" => GrantItem,
+        "v3_system_user_roles" => GrantList,
+        "v3_system_user_role" => GrantItem,
+        "v3_system_group_roles" => GrantList,
+        "v3_system_group_role" => GrantItem,
+        "v3_os_inherit_domain_user_roles_inherited_to_projects" => GrantList,
+        "v3_os_inherit_domain_user_role_inherited_to_projects" => GrantItem,
+        "v3_os_inherit_domain_group_roles_inherited_to_projects" => GrantList,
+        "v3_os_inherit_domain_group_role_inherited_to_projects" => GrantItem,
+        "v3_os_inherit_project_user_role_inherited_to_projects" => GrantItem,
+        "v3_os_inherit_project_group_role_inherited_to_projects" => GrantItem,
+        "v3_role_assignments" => RoleAssignments,
+        "v3_groups" => Groups,
+        "v3_group" => GroupItem,
+        "v3_group_users" => GroupUsers,
+        "v3_group_user" => GroupUser,
+        "v3_user_application_credentials" => AppCreds,
+        "v3_user_application_credential" => AppCredItem,
+        "v3_regions" => Regions,
+        "v3_region" => RegionItem,
+        "v3_services" => Services,
+        "v3_services_with_id" => ServiceItem,
+        "v3_endpoints" => Endpoints,
+        "v3_endpoints_with_id" => EndpointItem,
+        "v2_tokens" => V2Tokens,
+        "v2_token" => V2Token,
+        "v2_tenants" => V2Tenants,
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// `http://host/v3`, for `links`.
+fn base(id: &Identity, req: &Request) -> Result<String, Fault> {
+    let disp = id
+        .app
+        .get_dispatcher("identity")
+        .ok_or_else(|| Fault::internal("identity is not enabled"))?;
+    let mut url = disp.get_endpoint_url(req, "v3_auth_index", &[])?;
+    while url.ends_with('/') {
+        url.pop();
+    }
+    Ok(url)
+}
+
+fn param<'a>(req: &'a Request, name: &str) -> Result<&'a str, Fault> {
+    req.param(name)
+        .ok_or_else(|| Fault::internal(format!("route without {{{name}}}")))
+}
+
+/// Runs `f` in one transaction; model errors become Keystone's faults.
+fn write<T>(
+    id: &Identity,
+    f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
+) -> Result<T, Fault> {
+    id.store.write(|tx| f(tx)).map_err(|e| id.fault(e))
+}
+
+fn read<T>(
+    id: &Identity,
+    f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
+) -> Result<T, Fault> {
+    id.read(f)
+}
+
+fn ok_json(resp: &mut Response, status: u16, v: Value) -> HandlerResult {
+    resp.set_status(status);
+    resp.json(&v);
+    Ok(())
+}
+
+fn no_content(resp: &mut Response) -> HandlerResult {
+    resp.set_status(204);
+    Ok(())
+}
+
+/// Keeps the items whose `field` equals the query parameter of the same name, if given.
+fn filter_eq(req: &Request, items: Vec<Value>, fields: &[&str]) -> Vec<Value> {
+    items
+        .into_iter()
+        .filter(|item| {
+            fields.iter().all(|f| match req.query_param(f) {
+                None => true,
+                Some(want) => match &item[*f] {
+                    Value::String(s) => s == want,
+                    Value::Bool(b) => want.eq_ignore_ascii_case(&b.to_string()),
+                    Value::Null => want.is_empty(),
+                    other => other.to_string().as_str() == want,
+                },
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- versions
+
+fn identity_urls(id: &Identity, req: &Request) -> Result<(String, String), Fault> {
+    let disp = id
+        .app
+        .get_dispatcher("identity")
+        .ok_or_else(|| Fault::internal("identity is not enabled"))?;
+    let trim = |mut s: String| {
+        while s.ends_with('/') {
+            s.pop();
+        }
+        s
+    };
+    Ok((
+        trim(disp.get_endpoint_url(req, "v3_auth_index", &[])?),
+        trim(disp.get_endpoint_url(req, "v2_auth_index", &[])?),
+    ))
+}
+
+fn versions(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let (v3, v2) = identity_urls(id, req)?;
+    resp.set_header("Location", &format!("{v3}/"));
+    ok_json(
+        resp,
+        300,
+        json!({"versions": {"values": [views::v3_version(&v3), views::v2_version(&v2)]}}),
+    )
+}
+
+fn v3_index(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let (v3, _) = identity_urls(id, req)?;
+    ok_json(resp, 200, json!({"version": views::v3_version(&v3)}))
+}
+
+fn v2_index(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let (_, v2) = identity_urls(id, req)?;
+    ok_json(resp, 200, json!({"version": views::v2_version(&v2)}))
+}
+
+// ---------------------------------------------------------------- tokens
+
+fn issue_token(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let (token, body) = id.issue_v3(req)?;
+    resp.set_header("X-Subject-Token", &token);
+    ok_json(resp, 201, body)
+}
+
+/// The subject token's claims, for validate, check and revoke: 404 when it is not valid.
+fn subject(id: &Identity, req: &Request) -> Result<super::token::Claims, Fault> {
+    let caller = policy::caller(req)?;
+    let token = req
+        .header("x-subject-token")
+        .ok_or_else(|| Fault::bad_request("X-Subject-Token is missing."))?;
+    let claims = id
+        .open_valid(token)
+        .ok_or_else(|| Fault::not_found(format!("Could not find token: {token}.")))?;
+    let service = caller.roles.iter().any(|r| r == "service");
+    if !caller.is_admin && !service && caller.user_id != claims.u.0 {
+        return Err(Fault::forbidden(
+            "You are not authorized to perform the requested action: identity:validate_token.",
+        ));
+    }
+    Ok(claims)
+}
+
+fn validate_token(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let claims = subject(id, req)?;
+    let token = req
+        .header("x-subject-token")
+        .unwrap_or_default()
+        .to_string();
+    let body = id.render_v3(req, &claims, req.query_param("nocatalog").is_none())?;
+    resp.set_header("X-Subject-Token", &token);
+    ok_json(resp, 200, body)
+}
+
+fn check_token(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    subject(id, req)?;
+    resp.set_status(200);
+    Ok(())
+}
+
+fn revoke_token(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let claims = subject(id, req)?;
+    id.revoke(&claims)?;
+    no_content(resp)
+}
+
+fn auth_catalog(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::caller(req)?;
+    if caller.project_id.is_none() && caller.domain_id.is_none() && !caller.system_scope {
+        return Err(Fault::forbidden(
+            "The service catalog is only available to a scoped token.",
+        ));
+    }
+    let entries = super::catalog::entries(&id.app, req, caller.project_id.as_deref())?;
+    let links = Links(&base(id, req)?).collection("auth/catalog");
+    ok_json(
+        resp,
+        200,
+        json!({"catalog": super::catalog::v3(&entries, &id.region), "links": links}),
+    )
+}
+
+fn auth_projects(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::caller(req)?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let projects = read(id, |c| model::user_projects(c, &caller.user_id))?;
+    let items: Vec<Value> = projects
+        .iter()
+        .filter(|p| p.enabled)
+        .map(|p| views::project(&l, p))
+        .collect();
+    ok_json(
+        resp,
+        200,
+        json!({"projects": items, "links": l.collection("auth/projects")}),
+    )
+}
+
+fn auth_domains(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::caller(req)?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let domains = read(id, |c| model::user_domains(c, &caller.user_id))?;
+    let items: Vec<Value> = domains
+        .iter()
+        .filter(|d| d.enabled)
+        .map(|d| views::domain(&l, d))
+        .collect();
+    ok_json(
+        resp,
+        200,
+        json!({"domains": items, "links": l.collection("auth/domains")}),
+    )
+}
+
+fn auth_system(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::caller(req)?;
+    let base = base(id, req)?;
+    let roles = read(id, |c| {
+        model::effective_role_ids(c, &caller.user_id, &Target::System)
+    })?;
+    let system = if roles.is_empty() {
+        json!([])
+    } else {
+        json!([{"all": true}])
+    };
+    ok_json(
+        resp,
+        200,
+        json!({"system": system, "links": Links(&base).collection("auth/system")}),
+    )
+}
+
+// ---------------------------------------------------------------- users
+
+fn list_users(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_users")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let users = read(id, model::list_users)?;
+    let items = filter_eq(
+        req,
+        users.iter().map(|u| views::user(&l, u)).collect(),
+        &["name", "domain_id", "enabled"],
+    );
+    ok_json(
+        resp,
+        200,
+        json!({"users": items, "links": l.collection("users")}),
+    )
+}
+
+fn create_user(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::admin(req, "identity:create_user")?;
+    let body: Value = req.json()?;
+    let u = views::object(&body, "user")?;
+    let name = views::name(&u, "name")?;
+    let password = views::string(&u, "password")?;
+    let hash = password
+        .as_deref()
+        .map(|p| id.hasher.hash(p))
+        .transpose()
+        .map_err(Fault::internal)?;
+    let user = model::User {
+        id: model::new_id(),
+        name,
+        domain_id: views::string(&u, "domain_id")?
+            .or(caller.project_domain_id.clone())
+            .unwrap_or_else(|| model::DEFAULT_DOMAIN.into()),
+        password_hash: hash,
+        enabled: views::boolean(&u, "enabled")?.unwrap_or(true),
+        default_project_id: views::string(&u, "default_project_id")?,
+        extra: views::extra(
+            &u,
+            &[
+                "id",
+                "name",
+                "domain_id",
+                "password",
+                "enabled",
+                "default_project_id",
+                "links",
+                "options",
+                "password_expires_at",
+            ],
+        ),
+        created_at: now_iso(),
+        password_changed_at: None,
+    };
+    write(id, |tx| model::create_user(tx, &user))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        201,
+        json!({"user": views::user(&Links(&base), &user)}),
+    )
+}
+
+fn get_user(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?;
+    policy::self_or_admin(req, uid, "identity:get_user")?;
+    let user = read(id, |c| model::get_user(c, uid))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"user": views::user(&Links(&base), &user)}),
+    )
+}
+
+fn update_user(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_user")?;
+    let uid = param(req, "user_id")?.to_string();
+    let body: Value = req.json()?;
+    let u = views::object(&body, "user")?;
+    if u.get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|x| x != uid)
+    {
+        return Err(Fault::bad_request("Cannot change user ID"));
+    }
+    let password = views::string(&u, "password")?;
+    let hash = password
+        .as_deref()
+        .map(|p| id.hasher.hash(p))
+        .transpose()
+        .map_err(Fault::internal)?;
+    let user = write(id, |tx| {
+        let mut user = model::get_user(tx, &uid)?;
+        let was_enabled = user.enabled;
+        if let Some(n) = views::string(&u, "name").map_err(|f| model::Error::Invalid(f.message))? {
+            views::check_name("name", &n).map_err(|f| model::Error::Invalid(f.message))?;
+            user.name = n;
+        }
+        if let Some(e) =
+            views::boolean(&u, "enabled").map_err(|f| model::Error::Invalid(f.message))?
+        {
+            user.enabled = e;
+        }
+        if u.contains_key("default_project_id") {
+            user.default_project_id = u
+                .get("default_project_id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        if let Some(h) = &hash {
+            user.password_hash = Some(h.clone());
+            user.password_changed_at = Some(now_iso());
+        }
+        for (k, v) in views::extra(
+            &u,
+            &[
+                "id",
+                "name",
+                "domain_id",
+                "password",
+                "enabled",
+                "default_project_id",
+                "links",
+                "options",
+                "password_expires_at",
+            ],
+        ) {
+            if v.is_null() {
+                user.extra.remove(&k);
+            } else {
+                user.extra.insert(k, v);
+            }
+        }
+        model::update_user(tx, &user)?;
+        if hash.is_some() || (was_enabled && !user.enabled) {
+            id.revoke_user_in(tx, &user.id)?;
+        }
+        Ok(user)
+    })?;
+    id.revocations_changed();
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"user": views::user(&Links(&base), &user)}),
+    )
+}
+
+fn delete_user(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_user")?;
+    let uid = param(req, "user_id")?;
+    write(id, |tx| {
+        model::delete_user(tx, uid)?;
+        id.revoke_user_in(tx, uid)
+    })?;
+    id.revocations_changed();
+    no_content(resp)
+}
+
+fn change_password(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?.to_string();
+    policy::self_or_admin(req, &uid, "identity:change_password")?;
+    let body: Value = req.json()?;
+    let u = views::object(&body, "user")?;
+    let original = views::string(&u, "original_password")?
+        .ok_or_else(|| Fault::bad_request("'original_password' is a required property"))?;
+    let new = views::string(&u, "password")?
+        .ok_or_else(|| Fault::bad_request("'password' is a required property"))?;
+    let user = read(id, |c| model::get_user(c, &uid))?;
+    if !id.hasher.verify(&original, user.password_hash.as_deref()) {
+        return Err(Fault::unauthorized(super::auth::UNAUTHORIZED));
+    }
+    let hash = id.hasher.hash(&new).map_err(Fault::internal)?;
+    write(id, |tx| {
+        let mut user = model::get_user(tx, &uid)?;
+        user.password_hash = Some(hash);
+        user.password_changed_at = Some(now_iso());
+        model::update_user(tx, &user)?;
+        id.revoke_user_in(tx, &uid)
+    })?;
+    id.revocations_changed();
+    no_content(resp)
+}
+
+fn user_groups(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?;
+    policy::self_or_admin(req, uid, "identity:list_groups_for_user")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let groups = read(id, |c| model::user_groups(c, uid))?;
+    let items: Vec<Value> = groups.iter().map(|g| views::group(&l, g)).collect();
+    ok_json(
+        resp,
+        200,
+        json!({"groups": items, "links": l.collection(&format!("users/{uid}/groups"))}),
+    )
+}
+
+fn user_projects(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?;
+    policy::self_or_admin(req, uid, "identity:list_user_projects")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let projects = read(id, |c| {
+        model::get_user(c, uid)?;
+        model::user_projects(c, uid)
+    })?;
+    let items = filter_eq(
+        req,
+        projects.iter().map(|p| views::project(&l, p)).collect(),
+        &["name", "domain_id", "enabled"],
+    );
+    ok_json(
+        resp,
+        200,
+        json!({"projects": items, "links": l.collection(&format!("users/{uid}/projects"))}),
+    )
+}
+
+// ---------------------------------------------------------------- projects
+
+const PROJECT_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "domain_id",
+    "parent_id",
+    "description",
+    "enabled",
+    "is_domain",
+    "tags",
+    "links",
+    "options",
+];
+
+fn list_projects(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_projects")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let projects = read(id, model::list_projects)?;
+    let mut items = filter_eq(
+        req,
+        projects.iter().map(|p| views::project(&l, p)).collect(),
+        &["name", "domain_id", "enabled", "parent_id", "is_domain"],
+    );
+    if let Some(tags) = req.query_param("tags") {
+        let want: Vec<&str> = tags.split(',').collect();
+        items.retain(|p| {
+            want.iter().all(|t| {
+                p["tags"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == t))
+            })
+        });
+    }
+    ok_json(
+        resp,
+        200,
+        json!({"projects": items, "links": l.collection("projects")}),
+    )
+}
+
+fn create_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::admin(req, "identity:create_project")?;
+    let body: Value = req.json()?;
+    let p = views::object(&body, "project")?;
+    if views::boolean(&p, "is_domain")? == Some(true) {
+        return Err(Fault::not_implemented(
+            "Projects acting as domains are not supported by this cloud.",
+        ));
+    }
+    let domain_id = views::string(&p, "domain_id")?
+        .or(caller.project_domain_id.clone())
+        .unwrap_or_else(|| model::DEFAULT_DOMAIN.into());
+    let project = model::Project {
+        id: model::new_id(),
+        name: views::name(&p, "name")?,
+        parent_id: Some(views::string(&p, "parent_id")?.unwrap_or_else(|| domain_id.clone())),
+        domain_id,
+        description: views::string(&p, "description")?.unwrap_or_default(),
+        enabled: views::boolean(&p, "enabled")?.unwrap_or(true),
+        tags: views::tags(&p)?.unwrap_or_default(),
+        extra: views::extra(&p, PROJECT_FIELDS),
+    };
+    write(id, |tx| model::create_project(tx, &project))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        201,
+        json!({"project": views::project(&Links(&base), &project)}),
+    )
+}
+
+fn get_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let pid = param(req, "project_id")?;
+    let caller = policy::caller(req)?;
+    if !caller.is_admin && caller.project_id.as_deref() != Some(pid) {
+        return Err(Fault::forbidden(
+            "You are not authorized to perform the requested action: identity:get_project.",
+        ));
+    }
+    let project = read(id, |c| model::get_project(c, pid))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"project": views::project(&Links(&base), &project)}),
+    )
+}
+
+fn update_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_project")?;
+    let pid = param(req, "project_id")?.to_string();
+    let body: Value = req.json()?;
+    let p = views::object(&body, "project")?;
+    if p.contains_key("domain_id") || p.contains_key("parent_id") || p.contains_key("is_domain") {
+        let current = read(id, |c| model::get_project(c, &pid))?;
+        let same = |k: &str, v: &str| p.get(k).is_none_or(|x| x.as_str() == Some(v));
+        if !same("domain_id", &current.domain_id)
+            || !same("parent_id", current.parent_id.as_deref().unwrap_or(""))
+        {
+            return Err(Fault::bad_request(
+                "Update of `domain_id` or `parent_id` is not allowed.",
+            ));
+        }
+    }
+    let name = views::string(&p, "name")?;
+    if let Some(n) = &name {
+        views::check_name("name", n)?;
+    }
+    let description = views::string(&p, "description")?;
+    let enabled = views::boolean(&p, "enabled")?;
+    let tags = views::tags(&p)?;
+    let extra = views::extra(&p, PROJECT_FIELDS);
+    let project = write(id, |tx| {
+        let mut project = model::get_project(tx, &pid)?;
+        if let Some(n) = name {
+            project.name = n;
+        }
+        if let Some(d) = description {
+            project.description = d;
+        }
+        let disabling = enabled == Some(false) && project.enabled;
+        if let Some(e) = enabled {
+            project.enabled = e;
+        }
+        if let Some(t) = tags {
+            project.tags = t;
+        }
+        for (k, v) in extra {
+            if v.is_null() {
+                project.extra.remove(&k);
+            } else {
+                project.extra.insert(k, v);
+            }
+        }
+        model::update_project(tx, &project)?;
+        if disabling {
+            revoke_project_in(id, tx, &project.id)?;
+        }
+        Ok(project)
+    })?;
+    id.revocations_changed();
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"project": views::project(&Links(&base), &project)}),
+    )
+}
+
+fn revoke_project_in(
+    id: &Identity,
+    tx: &rusqlite::Connection,
+    project_id: &str,
+) -> model::Result<()> {
+    let event = super::token::Revocation {
+        audit_id: None,
+        user_id: None,
+        project_id: Some(project_id.into()),
+        app_cred_id: None,
+        issued_before: crate::time::now_ms(),
+    };
+    super::token::record(tx, &event, id.token_ttl * 1000)?;
+    Ok(())
+}
+
+fn delete_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_project")?;
+    let pid = param(req, "project_id")?;
+    write(id, |tx| {
+        model::delete_project(tx, pid)?;
+        revoke_project_in(id, tx, pid)
+    })?;
+    id.revocations_changed();
+    no_content(resp)
+}
+
+fn project_tags(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let pid = param(req, "project_id")?;
+    let caller = policy::caller(req)?;
+    if !caller.is_admin && caller.project_id.as_deref() != Some(pid) {
+        return Err(Fault::forbidden(
+            "You are not authorized to perform the requested action: identity:list_project_tags.",
+        ));
+    }
+    let project = read(id, |c| model::get_project(c, pid))?;
+    ok_json(resp, 200, json!({"tags": project.tags}))
+}
+
+fn edit_tags(
+    id: &Identity,
+    req: &Request,
+    f: impl FnOnce(&mut Vec<String>) -> Result<(), Fault>,
+) -> Result<Vec<String>, Fault> {
+    policy::admin(req, "identity:update_project_tags")?;
+    let pid = param(req, "project_id")?;
+    let mut project = read(id, |c| model::get_project(c, pid))?;
+    f(&mut project.tags)?;
+    write(id, |tx| model::update_project(tx, &project))?;
+    Ok(project.tags)
+}
+
+fn replace_project_tags(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let body: Value = req.json()?;
+    let tags = views::tags(body.as_object().unwrap_or(&Map::new()))?.unwrap_or_default();
+    let tags = edit_tags(id, req, |t| {
+        *t = tags;
+        Ok(())
+    })?;
+    ok_json(resp, 200, json!({"tags": tags}))
+}
+
+fn clear_project_tags(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    edit_tags(id, req, |t| {
+        t.clear();
+        Ok(())
+    })?;
+    no_content(resp)
+}
+
+fn has_project_tag(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let pid = param(req, "project_id")?;
+    let tag = param(req, "tag")?;
+    policy::caller(req)?;
+    let project = read(id, |c| model::get_project(c, pid))?;
+    if !project.tags.iter().any(|t| t == tag) {
+        return Err(Fault::not_found(format!(
+            "Tag {tag} not found for project {pid}"
+        )));
+    }
+    no_content(resp)
+}
+
+fn add_project_tag(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let tag = param(req, "tag")?.to_string();
+    let mut m = Map::new();
+    m.insert("tags".into(), json!([tag.clone()]));
+    views::tags(&m)?;
+    edit_tags(id, req, |t| {
+        if !t.contains(&tag) {
+            if t.len() >= 80 {
+                return Err(Fault::bad_request(
+                    "Invalid input for field 'tags': too many tags (at most 80)",
+                ));
+            }
+            t.push(tag.clone());
+        }
+        Ok(())
+    })?;
+    resp.set_status(201);
+    Ok(())
+}
+
+fn remove_project_tag(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let tag = param(req, "tag")?.to_string();
+    let pid = param(req, "project_id")?.to_string();
+    edit_tags(id, req, |t| {
+        let before = t.len();
+        t.retain(|x| *x != tag);
+        if t.len() == before {
+            return Err(Fault::not_found(format!(
+                "Tag {tag} not found for project {pid}"
+            )));
+        }
+        Ok(())
+    })?;
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- domains
+
+fn list_domains(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_domains")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let domains = read(id, model::list_domains)?;
+    let items = filter_eq(
+        req,
+        domains.iter().map(|d| views::domain(&l, d)).collect(),
+        &["name", "enabled"],
+    );
+    ok_json(
+        resp,
+        200,
+        json!({"domains": items, "links": l.collection("domains")}),
+    )
+}
+
+fn create_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_domain")?;
+    let body: Value = req.json()?;
+    let d = views::object(&body, "domain")?;
+    let domain = model::Domain {
+        id: views::string(&d, "explicit_domain_id")?.unwrap_or_else(model::new_id),
+        name: views::name(&d, "name")?,
+        description: views::string(&d, "description")?.unwrap_or_default(),
+        enabled: views::boolean(&d, "enabled")?.unwrap_or(true),
+        tags: views::tags(&d)?.unwrap_or_default(),
+    };
+    write(id, |tx| model::create_domain(tx, &domain))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        201,
+        json!({"domain": views::domain(&Links(&base), &domain)}),
+    )
+}
+
+fn get_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let did = param(req, "domain_id")?;
+    let caller = policy::caller(req)?;
+    let own = caller.domain_id.as_deref() == Some(did)
+        || caller.project_domain_id.as_deref() == Some(did)
+        || caller.user_domain_id == did;
+    if !caller.is_admin && !own {
+        return Err(Fault::forbidden(
+            "You are not authorized to perform the requested action: identity:get_domain.",
+        ));
+    }
+    let domain = read(id, |c| model::get_domain(c, did))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"domain": views::domain(&Links(&base), &domain)}),
+    )
+}
+
+fn update_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_domain")?;
+    let did = param(req, "domain_id")?.to_string();
+    let body: Value = req.json()?;
+    let d = views::object(&body, "domain")?;
+    let name = views::string(&d, "name")?;
+    if let Some(n) = &name {
+        views::check_name("name", n)?;
+    }
+    let description = views::string(&d, "description")?;
+    let enabled = views::boolean(&d, "enabled")?;
+    let tags = views::tags(&d)?;
+    let domain = write(id, |tx| {
+        let mut domain = model::get_domain(tx, &did)?;
+        if let Some(n) = name {
+            domain.name = n;
+        }
+        if let Some(x) = description {
+            domain.description = x;
+        }
+        if let Some(e) = enabled {
+            if did == model::DEFAULT_DOMAIN && !e {
+                return Err(model::Error::Forbidden(
+                    "Cannot disable the default domain.".into(),
+                ));
+            }
+            domain.enabled = e;
+        }
+        if let Some(t) = tags {
+            domain.tags = t;
+        }
+        model::update_domain(tx, &domain)?;
+        Ok(domain)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"domain": views::domain(&Links(&base), &domain)}),
+    )
+}
+
+fn delete_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_domain")?;
+    let did = param(req, "domain_id")?;
+    write(id, |tx| model::delete_domain(tx, did))?;
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- roles
+
+fn list_roles(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_roles")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let roles = read(id, model::list_roles)?;
+    let domain_filter = req.query_param("domain_id").map(str::to_string);
+    let items: Vec<Value> = filter_eq(
+        req,
+        roles.iter().map(|r| views::role(&l, r)).collect(),
+        &["name"],
+    )
+    .into_iter()
+    .filter(|r| match &domain_filter {
+        Some(d) => r["domain_id"].as_str() == Some(d.as_str()),
+        None => r["domain_id"].is_null(),
+    })
+    .collect();
+    ok_json(
+        resp,
+        200,
+        json!({"roles": items, "links": l.collection("roles")}),
+    )
+}
+
+fn create_role(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_role")?;
+    let body: Value = req.json()?;
+    let r = views::object(&body, "role")?;
+    let role = model::Role {
+        id: model::new_id(),
+        name: views::name(&r, "name")?,
+        domain_id: views::string(&r, "domain_id")?,
+        description: views::string(&r, "description")?,
+    };
+    write(id, |tx| {
+        if let Some(d) = &role.domain_id {
+            model::get_domain(tx, d)?;
+        }
+        model::create_role(tx, &role)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        201,
+        json!({"role": views::role(&Links(&base), &role)}),
+    )
+}
+
+fn get_role(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_role")?;
+    let rid = param(req, "role_id")?;
+    let role = read(id, |c| model::get_role(c, rid))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"role": views::role(&Links(&base), &role)}),
+    )
+}
+
+fn update_role(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_role")?;
+    let rid = param(req, "role_id")?.to_string();
+    let body: Value = req.json()?;
+    let r = views::object(&body, "role")?;
+    let name = views::string(&r, "name")?;
+    if let Some(n) = &name {
+        views::check_name("name", n)?;
+    }
+    let description = views::string(&r, "description")?;
+    let role = write(id, |tx| {
+        let mut role = model::get_role(tx, &rid)?;
+        if let Some(n) = name {
+            role.name = n;
+        }
+        if r.contains_key("description") {
+            role.description = description;
+        }
+        model::update_role(tx, &role)?;
+        Ok(role)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"role": views::role(&Links(&base), &role)}),
+    )
+}
+
+fn delete_role(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_role")?;
+    let rid = param(req, "role_id")?;
+    write(id, |tx| model::delete_role(tx, rid))?;
+    no_content(resp)
+}
+
+fn inference(l: &Links, prior: &model::Role, implies: Value) -> Value {
+    json!({"prior_role": views::role_ref(l, prior), "implies": implies})
+}
+
+fn list_implied(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_implied_roles")?;
+    let prior = param(req, "prior_role_id")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let (role, implied) = read(id, |c| {
+        Ok((model::get_role(c, prior)?, model::implied_roles(c, prior)?))
+    })?;
+    let implies: Vec<Value> = implied.iter().map(|r| views::role_ref(&l, r)).collect();
+    ok_json(
+        resp,
+        200,
+        json!({"role_inference": inference(&l, &role, json!(implies)), "links": l.of(&format!("roles/{prior}/implies"))}),
+    )
+}
+
+fn implication(id: &Identity, req: &Request) -> Result<(Value, bool), Fault> {
+    let prior = param(req, "prior_role_id")?;
+    let implied = param(req, "implied_role_id")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let (p, i, exists) = read(id, |c| {
+        let p = model::get_role(c, prior)?;
+        let i = model::get_role(c, implied)?;
+        let exists = model::implied_roles(c, prior)?
+            .iter()
+            .any(|r| r.id == implied);
+        Ok((p, i, exists))
+    })?;
+    let body = json!({"role_inference": inference(&l, &p, views::role_ref(&l, &i)), "links": l.of(&format!("roles/{prior}/implies/{implied}"))});
+    Ok((body, exists))
+}
+
+fn get_implied(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_implied_role")?;
+    let (body, exists) = implication(id, req)?;
+    if !exists {
+        return Err(Fault::not_found(format!(
+            "{} is not an implied role of {}",
+            req.param("implied_role_id").unwrap_or_default(),
+            req.param("prior_role_id").unwrap_or_default()
+        )));
+    }
+    ok_json(resp, 200, body)
+}
+
+fn check_implied(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    get_implied(id, req, resp)?;
+    resp.body = Default::default();
+    no_content(resp)
+}
+
+fn add_implied(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_implied_role")?;
+    let prior = param(req, "prior_role_id")?;
+    let implied = param(req, "implied_role_id")?;
+    write(id, |tx| model::add_implied_role(tx, prior, implied))?;
+    let (body, _) = implication(id, req)?;
+    ok_json(resp, 201, body)
+}
+
+fn remove_implied(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_implied_role")?;
+    let prior = param(req, "prior_role_id")?;
+    let implied = param(req, "implied_role_id")?;
+    write(id, |tx| {
+        model::get_role(tx, prior)?;
+        model::get_role(tx, implied)?;
+        model::remove_implied_role(tx, prior, implied)
+    })?;
+    no_content(resp)
+}
+
+fn role_inferences(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_role_inference_rules")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let (roles, edges) = read(id, |c| {
+        Ok((model::list_roles(c)?, model::all_implications(c)?))
+    })?;
+    let by_id = |rid: &str| roles.iter().find(|r| r.id == rid);
+    let mut out = Vec::new();
+    for r in &roles {
+        let implies: Vec<Value> = edges
+            .iter()
+            .filter(|(p, _)| *p == r.id)
+            .filter_map(|(_, i)| by_id(i))
+            .map(|i| views::role_ref(&l, i))
+            .collect();
+        if !implies.is_empty() {
+            out.push(inference(&l, r, json!(implies)));
+        }
+    }
+    ok_json(
+        resp,
+        200,
+        json!({"role_inferences": out, "links": l.collection("role_inferences")}),
+    )
+}
+
+// ---------------------------------------------------------------- grants
+
+/// The grant a path names: actor, target, inherited flag, from the endpoint's nickname.
+fn grant_of(req: &Request, role_id: &str) -> Result<Assignment, Fault> {
+    let ep = req.endpoint.as_str();
+    let actor = if let Some(u) = req.param("user_id") {
+        Actor::User(u.into())
+    } else {
+        Actor::Group(param(req, "group_id")?.into())
+    };
+    let target = if ep.starts_with("v3_system_") {
+        Target::System
+    } else if let Some(p) = req.param("project_id") {
+        Target::Project(p.into())
+    } else {
+        Target::Domain(param(req, "domain_id")?.into())
+    };
+    Ok(Assignment {
+        actor,
+        target,
+        role_id: role_id.into(),
+        inherited: ep.contains("inherited_to_projects"),
+    })
+}
+
+fn list_grants(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_grants")?;
+    let a = grant_of(req, "")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let roles = read(id, |c| {
+        model::grants_on(c, &a.actor, &a.target, a.inherited)
+    })?;
+    let items: Vec<Value> = roles.iter().map(|r| views::role(&l, r)).collect();
+    let path = req
+        .path
+        .split_once("/v3/")
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_default();
+    ok_json(
+        resp,
+        200,
+        json!({"roles": items, "links": l.collection(&path)}),
+    )
+}
+
+fn check_grant(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:check_grant")?;
+    let a = grant_of(req, param(req, "role_id")?)?;
+    if !read(id, |c| model::has_grant(c, &a))? {
+        return Err(Fault::not_found(format!("Could not find role assignment with role: {}, user or group: {:?}, project, domain, or system: {:?}.", a.role_id, a.actor, a.target)));
+    }
+    no_content(resp)
+}
+
+fn add_grant(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_grant")?;
+    let a = grant_of(req, param(req, "role_id")?)?;
+    write(id, |tx| model::grant(tx, &a))?;
+    no_content(resp)
+}
+
+fn remove_grant(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:revoke_grant")?;
+    let a = grant_of(req, param(req, "role_id")?)?;
+    write(id, |tx| {
+        model::revoke(tx, &a)?;
+        // Tokens carry their roles: the holder's tokens on that target stop working.
+        let event = super::token::Revocation {
+            audit_id: None,
+            user_id: match &a.actor {
+                Actor::User(u) => Some(u.clone()),
+                Actor::Group(_) => None,
+            },
+            project_id: match &a.target {
+                Target::Project(p) => Some(p.clone()),
+                _ => None,
+            },
+            app_cred_id: None,
+            issued_before: crate::time::now_ms(),
+        };
+        if event.user_id.is_some() || event.project_id.is_some() {
+            super::token::record(tx, &event, id.token_ttl * 1000)?;
+        }
+        Ok(())
+    })?;
+    id.revocations_changed();
+    no_content(resp)
+}
+
+fn role_assignments(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_role_assignments")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let effective = req.query_param("effective").is_some();
+    let include_names = req
+        .query_param("include_names")
+        .is_some_and(|v| v.is_empty() || v == "true" || v == "1");
+    let (assignments, members, projects, roles, implications) = read(id, |c| {
+        let members: Vec<(String, String)> = model::list_groups(c)?
+            .iter()
+            .flat_map(|g| {
+                model::group_members(c, &g.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|u| (g.id.clone(), u.id))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Ok((
+            model::all_assignments(c)?,
+            members,
+            model::list_projects(c)?,
+            model::list_roles(c)?,
+            model::all_implications(c)?,
+        ))
+    })?;
+    // (user or group, id, target, role, inherited, via group)
+    let mut rows: Vec<(Actor, Target, String, bool)> = Vec::new();
+    for a in &assignments {
+        if !effective {
+            rows.push((
+                a.actor.clone(),
+                a.target.clone(),
+                a.role_id.clone(),
+                a.inherited,
+            ));
+            continue;
+        }
+        let users: Vec<Actor> = match &a.actor {
+            Actor::User(u) => vec![Actor::User(u.clone())],
+            Actor::Group(g) => members
+                .iter()
+                .filter(|(gid, _)| gid == g)
+                .map(|(_, u)| Actor::User(u.clone()))
+                .collect(),
+        };
+        let targets: Vec<Target> = if a.inherited {
+            match &a.target {
+                Target::Domain(d) => projects
+                    .iter()
+                    .filter(|p| p.domain_id == *d)
+                    .map(|p| Target::Project(p.id.clone()))
+                    .collect(),
+                Target::Project(pid) => descendants(&projects, pid)
+                    .into_iter()
+                    .map(Target::Project)
+                    .collect(),
+                Target::System => vec![],
+            }
+        } else {
+            vec![a.target.clone()]
+        };
+        let mut role_ids = vec![a.role_id.clone()];
+        let mut i = 0;
+        while i < role_ids.len() {
+            for (p, imp) in &implications {
+                if *p == role_ids[i] && !role_ids.contains(imp) {
+                    role_ids.push(imp.clone());
+                }
+            }
+            i += 1;
+        }
+        for u in &users {
+            for t in &targets {
+                for r in &role_ids {
+                    let row = (u.clone(), t.clone(), r.clone(), false);
+                    if !rows.contains(&row) {
+                        rows.push(row);
+                    }
+                }
+            }
+        }
+    }
+    let q = |k: &str| req.query_param(k).map(str::to_string);
+    let (f_user, f_group, f_role, f_project, f_domain, f_system) = (
+        q("user.id"),
+        q("group.id"),
+        q("role.id"),
+        q("scope.project.id"),
+        q("scope.domain.id"),
+        q("scope.system"),
+    );
+    let inherited_only = q("scope.OS-INHERIT:inherited_to").is_some();
+    rows.retain(|(actor, target, role, inherited)| {
+        f_user
+            .as_ref()
+            .is_none_or(|u| *actor == Actor::User(u.clone()))
+            && f_group
+                .as_ref()
+                .is_none_or(|g| *actor == Actor::Group(g.clone()))
+            && f_role.as_ref().is_none_or(|r| r == role)
+            && f_project
+                .as_ref()
+                .is_none_or(|p| *target == Target::Project(p.clone()))
+            && f_domain
+                .as_ref()
+                .is_none_or(|d| *target == Target::Domain(d.clone()))
+            && f_system.as_ref().is_none_or(|_| *target == Target::System)
+            && (!inherited_only || *inherited)
+    });
+    let names = |kind: &str, rid: &str| -> Value {
+        if !include_names {
+            return json!({"id": rid});
+        }
+        let found = read(id, |c| {
+            Ok(match kind {
+                "user" => model::get_user(c, rid).ok().map(|u| (u.name, u.domain_id)),
+                "group" => model::get_group(c, rid).ok().map(|g| (g.name, g.domain_id)),
+                "project" => model::get_project(c, rid)
+                    .ok()
+                    .map(|p| (p.name, p.domain_id)),
+                "domain" => model::get_domain(c, rid)
+                    .ok()
+                    .map(|d| (d.name, String::new())),
+                _ => None,
+            })
+        })
+        .ok()
+        .flatten();
+        match (kind, found) {
+            ("domain", Some((name, _))) => json!({"id": rid, "name": name}),
+            (_, Some((name, domain))) => json!({"id": rid, "name": name, "domain": {"id": domain}}),
+            _ => json!({"id": rid}),
+        }
+    };
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|(actor, target, role, inherited)| {
+            let (akind, aid) = match actor {
+                Actor::User(u) => ("user", u.as_str()),
+                Actor::Group(g) => ("group", g.as_str()),
+            };
+            let mut scope = match target {
+                Target::Project(p) => json!({"project": names("project", p)}),
+                Target::Domain(d) => json!({"domain": names("domain", d)}),
+                Target::System => json!({"system": {"all": true}}),
+            };
+            if *inherited {
+                scope["OS-INHERIT:inherited_to"] = json!("projects");
+            }
+            let role_v = match roles.iter().find(|r| r.id == *role) {
+                Some(r) if include_names => json!({"id": r.id, "name": r.name}),
+                _ => json!({"id": role}),
+            };
+            let link = match target {
+                Target::Project(p) => format!("projects/{p}/{akind}s/{aid}/roles/{role}"),
+                Target::Domain(d) => format!("domains/{d}/{akind}s/{aid}/roles/{role}"),
+                Target::System => format!("system/{akind}s/{aid}/roles/{role}"),
+            };
+            let mut item = json!({"role": role_v, "scope": scope, "links": {"assignment": format!("{}/{link}", l.0)}});
+            item[akind] = names(akind, aid);
+            item
+        })
+        .collect();
+    ok_json(
+        resp,
+        200,
+        json!({"role_assignments": items, "links": l.collection("role_assignments")}),
+    )
+}
+
+fn descendants(projects: &[model::Project], root: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_string()];
+    while let Some(p) = todo.pop() {
+        for child in projects
+            .iter()
+            .filter(|c| c.parent_id.as_deref() == Some(p.as_str()))
+        {
+            out.push(child.id.clone());
+            todo.push(child.id.clone());
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- groups
+
+fn list_groups(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_groups")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let groups = read(id, model::list_groups)?;
+    let items = filter_eq(
+        req,
+        groups.iter().map(|g| views::group(&l, g)).collect(),
+        &["name", "domain_id"],
+    );
+    ok_json(
+        resp,
+        200,
+        json!({"groups": items, "links": l.collection("groups")}),
+    )
+}
+
+fn create_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::admin(req, "identity:create_group")?;
+    let body: Value = req.json()?;
+    let g = views::object(&body, "group")?;
+    let group = model::Group {
+        id: model::new_id(),
+        name: views::name(&g, "name")?,
+        domain_id: views::string(&g, "domain_id")?
+            .or(caller.project_domain_id.clone())
+            .unwrap_or_else(|| model::DEFAULT_DOMAIN.into()),
+        description: views::string(&g, "description")?.unwrap_or_default(),
+    };
+    write(id, |tx| model::create_group(tx, &group))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        201,
+        json!({"group": views::group(&Links(&base), &group)}),
+    )
+}
+
+fn get_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_group")?;
+    let gid = param(req, "group_id")?;
+    let group = read(id, |c| model::get_group(c, gid))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"group": views::group(&Links(&base), &group)}),
+    )
+}
+
+fn update_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_group")?;
+    let gid = param(req, "group_id")?.to_string();
+    let body: Value = req.json()?;
+    let g = views::object(&body, "group")?;
+    let name = views::string(&g, "name")?;
+    if let Some(n) = &name {
+        views::check_name("name", n)?;
+    }
+    let description = views::string(&g, "description")?;
+    let group = write(id, |tx| {
+        let mut group = model::get_group(tx, &gid)?;
+        if let Some(n) = name {
+            group.name = n;
+        }
+        if let Some(d) = description {
+            group.description = d;
+        }
+        model::update_group(tx, &group)?;
+        Ok(group)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"group": views::group(&Links(&base), &group)}),
+    )
+}
+
+fn delete_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_group")?;
+    let gid = param(req, "group_id")?;
+    write(id, |tx| model::delete_group(tx, gid))?;
+    no_content(resp)
+}
+
+fn group_users(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_users_in_group")?;
+    let gid = param(req, "group_id")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let users = read(id, |c| model::group_members(c, gid))?;
+    let items: Vec<Value> = users.iter().map(|u| views::user(&l, u)).collect();
+    ok_json(
+        resp,
+        200,
+        json!({"users": items, "links": l.collection(&format!("groups/{gid}/users"))}),
+    )
+}
+
+fn check_member(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:check_user_in_group")?;
+    let (gid, uid) = (param(req, "group_id")?, param(req, "user_id")?);
+    if !read(id, |c| model::is_member(c, gid, uid))? {
+        return Err(Fault::not_found(format!(
+            "User '{uid}' not found in group '{gid}'"
+        )));
+    }
+    no_content(resp)
+}
+
+fn add_member(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:add_user_to_group")?;
+    let (gid, uid) = (param(req, "group_id")?, param(req, "user_id")?);
+    write(id, |tx| model::add_member(tx, gid, uid))?;
+    no_content(resp)
+}
+
+fn remove_member(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:remove_user_from_group")?;
+    let (gid, uid) = (param(req, "group_id")?, param(req, "user_id")?);
+    write(id, |tx| {
+        model::remove_member(tx, gid, uid)?;
+        // Roles held through the group are gone from the user's tokens too.
+        id.revoke_user_in(tx, uid)
+    })?;
+    id.revocations_changed();
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- application credentials
+
+fn list_app_creds(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?;
+    policy::self_or_admin(req, uid, "identity:list_application_credentials")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let (creds, roles) = read(id, |c| {
+        model::get_user(c, uid)?;
+        Ok((model::list_app_creds(c, uid)?, model::list_roles(c)?))
+    })?;
+    let items: Vec<Value> = creds
+        .iter()
+        .map(|a| {
+            let rs: Vec<model::Role> = roles
+                .iter()
+                .filter(|r| a.roles.contains(&r.id))
+                .cloned()
+                .collect();
+            views::app_cred(&l, a, &rs)
+        })
+        .collect();
+    let items = filter_eq(req, items, &["name"]);
+    ok_json(
+        resp,
+        200,
+        json!({"application_credentials": items, "links": l.collection(&format!("users/{uid}/application_credentials"))}),
+    )
+}
+
+fn create_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?.to_string();
+    let caller = policy::caller(req)?;
+    if caller.user_id != uid {
+        return Err(Fault::forbidden("You are not authorized to perform the requested action: identity:create_application_credential."));
+    }
+    let project_id = caller.project_id.clone().ok_or_else(|| {
+        Fault::forbidden("Application credentials are created with a project-scoped token.")
+    })?;
+    let body: Value = req.json()?;
+    let a = views::object(&body, "application_credential")?;
+    let name = views::name(&a, "name")?;
+    let secret = views::string(&a, "secret")?.unwrap_or_else(|| {
+        use base64::Engine;
+        let mut raw = [0u8; 64];
+        let _ = getrandom::getrandom(&mut raw);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    });
+    let expires_at = views::string(&a, "expires_at")?;
+    if let Some(e) = &expires_at {
+        let when = crate::time::parse_iso(e)
+            .ok_or_else(|| views::invalid("expires_at", &format!("'{e}' is not a 'date-time'")))?;
+        if when * 1000 <= crate::time::now_ms() {
+            return Err(Fault::bad_request(format!(
+                "The expiration time of the application credential, {e}, is in the past."
+            )));
+        }
+    }
+    let token_roles: Vec<String> = caller.roles.clone();
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let hash = id.hasher.hash(&secret).map_err(Fault::internal)?;
+    let (cred, roles) = write(id, |tx| {
+        let held = model::effective_role_ids(tx, &uid, &Target::Project(project_id.clone()))?;
+        let all = model::list_roles(tx)?;
+        let wanted: Vec<model::Role> = match a.get("roles").and_then(Value::as_array) {
+            None => all
+                .iter()
+                .filter(|r| held.contains(&r.id) && token_roles.contains(&r.name))
+                .cloned()
+                .collect(),
+            Some(list) => {
+                let mut out = Vec::new();
+                for item in list {
+                    let role = match (
+                        item.get("id").and_then(Value::as_str),
+                        item.get("name").and_then(Value::as_str),
+                    ) {
+                        (Some(rid), _) => all.iter().find(|r| r.id == rid),
+                        (None, Some(n)) => {
+                            all.iter().find(|r| r.name == n && r.domain_id.is_none())
+                        }
+                        _ => None,
+                    }
+                    .ok_or_else(|| model::Error::NotFound("role", item.to_string()))?;
+                    if !held.contains(&role.id) {
+                        return Err(model::Error::Forbidden(format!("Cannot create an application credential with role {} that the user does not hold on the project.", role.name)));
+                    }
+                    out.push(role.clone());
+                }
+                out
+            }
+        };
+        let cred = model::AppCred {
+            id: model::new_id(),
+            user_id: uid.clone(),
+            project_id: project_id.clone(),
+            name: name.clone(),
+            description: views::string(&a, "description")
+                .map_err(|f| model::Error::Invalid(f.message))?,
+            secret_hash: hash.clone(),
+            expires_at: expires_at.clone(),
+            unrestricted: views::boolean(&a, "unrestricted")
+                .map_err(|f| model::Error::Invalid(f.message))?
+                .unwrap_or(false),
+            roles: wanted.iter().map(|r| r.id.clone()).collect(),
+            access_rules: a.get("access_rules").cloned().unwrap_or(json!([])),
+            created_at: now_iso(),
+        };
+        model::create_app_cred(tx, &cred)?;
+        Ok((cred, wanted))
+    })?;
+    let mut v = views::app_cred(&l, &cred, &roles);
+    v["secret"] = json!(secret);
+    ok_json(resp, 201, json!({"application_credential": v}))
+}
+
+fn get_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?;
+    let aid = param(req, "application_credential_id")?;
+    policy::self_or_admin(req, uid, "identity:get_application_credential")?;
+    let base = base(id, req)?;
+    let (cred, roles) = read(id, |c| {
+        let a = model::get_app_cred(c, aid)?;
+        if a.user_id != uid {
+            return Err(model::Error::NotFound("application credential", aid.into()));
+        }
+        let roles = model::list_roles(c)?
+            .into_iter()
+            .filter(|r| a.roles.contains(&r.id))
+            .collect::<Vec<_>>();
+        Ok((a, roles))
+    })?;
+    ok_json(
+        resp,
+        200,
+        json!({"application_credential": views::app_cred(&Links(&base), &cred, &roles)}),
+    )
+}
+
+fn delete_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?;
+    let aid = param(req, "application_credential_id")?;
+    policy::self_writer(req, uid, "identity:delete_application_credential")?;
+    write(id, |tx| {
+        let a = model::get_app_cred(tx, aid)?;
+        if a.user_id != uid {
+            return Err(model::Error::NotFound("application credential", aid.into()));
+        }
+        model::delete_app_cred(tx, aid)?;
+        let event = super::token::Revocation {
+            audit_id: None,
+            user_id: None,
+            project_id: None,
+            app_cred_id: Some(aid.into()),
+            issued_before: crate::time::now_ms(),
+        };
+        super::token::record(tx, &event, id.token_ttl * 1000)?;
+        Ok(())
+    })?;
+    id.revocations_changed();
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- catalog resources
+
+fn region_view(l: &Links, region: &str) -> Value {
+    json!({"id": region, "description": "", "parent_region_id": null, "links": l.of(&format!("regions/{region}"))})
+}
+
+fn list_regions(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::caller(req)?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    ok_json(
+        resp,
+        200,
+        json!({"regions": [region_view(&l, &id.region)], "links": l.collection("regions")}),
+    )
+}
+
+fn get_region(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::caller(req)?;
+    let rid = param(req, "region_id")?;
+    if rid != id.region {
+        return Err(Fault::not_found(format!("Could not find region: {rid}.")));
+    }
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"region": region_view(&Links(&base), rid)}),
+    )
+}
+
+fn services(id: &Identity, req: &Request) -> Result<Vec<super::catalog::Entry>, Fault> {
+    Ok(super::catalog::entries(&id.app, req, None)?)
+}
+
+fn service_view(l: &Links, e: &super::catalog::Entry) -> Value {
+    json!({"id": e.service_id, "type": e.kind, "name": e.name, "description": "", "enabled": true, "links": l.of(&format!("services/{}", e.service_id))})
+}
+
+fn endpoint_view(
+    l: &Links,
+    e: &super::catalog::Entry,
+    ep: &(String, &str, String),
+    region: &str,
+) -> Value {
+    json!({
+        "id": ep.0, "interface": ep.1, "url": ep.2, "region": region, "region_id": region,
+        "service_id": e.service_id, "enabled": true, "links": l.of(&format!("endpoints/{}", ep.0)),
+    })
+}
+
+fn list_services(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_services")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let items = filter_eq(
+        req,
+        services(id, req)?
+            .iter()
+            .map(|e| service_view(&l, e))
+            .collect(),
+        &["type", "name"],
+    );
+    ok_json(
+        resp,
+        200,
+        json!({"services": items, "links": l.collection("services")}),
+    )
+}
+
+fn get_service(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_service")?;
+    let sid = param(req, "service_id")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let all = services(id, req)?;
+    let e = all
+        .iter()
+        .find(|e| e.service_id == sid)
+        .ok_or_else(|| Fault::not_found(format!("Could not find service: {sid}.")))?;
+    ok_json(resp, 200, json!({"service": service_view(&l, e)}))
+}
+
+fn list_endpoints(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_endpoints")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let all = services(id, req)?;
+    let items: Vec<Value> = all
+        .iter()
+        .flat_map(|e| {
+            e.endpoints
+                .iter()
+                .map(|ep| endpoint_view(&l, e, ep, &id.region))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let items = filter_eq(req, items, &["interface", "service_id", "region_id"]);
+    ok_json(
+        resp,
+        200,
+        json!({"endpoints": items, "links": l.collection("endpoints")}),
+    )
+}
+
+fn get_endpoint(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_endpoint")?;
+    let eid = param(req, "endpoint_id")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let all = services(id, req)?;
+    let found = all
+        .iter()
+        .find_map(|e| {
+            e.endpoints
+                .iter()
+                .find(|ep| ep.0 == eid)
+                .map(|ep| endpoint_view(&l, e, ep, &id.region))
+        })
+        .ok_or_else(|| Fault::not_found(format!("Could not find endpoint: {eid}.")))?;
+    ok_json(resp, 200, json!({"endpoint": found}))
+}
+
+// ---------------------------------------------------------------- v2.0
+
+fn issue_v2(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let body = id.issue_v2(req)?;
+    ok_json(resp, 200, body)
+}
+
+fn v2_subject(id: &Identity, req: &Request) -> Result<(String, super::token::Claims), Fault> {
+    policy::admin(req, "identity:validate_token")?;
+    let token = param(req, "token_id")?.to_string();
+    let claims = id
+        .open_valid(&token)
+        .ok_or_else(|| Fault::not_found(format!("Could not find token: {token}.")))?;
+    if let Some(belongs) = req.query_param("belongsTo") {
+        if claims.p.as_ref().map(|p| p.0.as_str()) != Some(belongs) {
+            return Err(Fault::not_found(format!("Could not find token: {token}.")));
+        }
+    }
+    Ok((token, claims))
+}
+
+fn validate_v2(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let (token, claims) = v2_subject(id, req)?;
+    let body = id.render_v2(req, &token, &claims, false)?;
+    ok_json(resp, 200, body)
+}
+
+fn check_v2(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    v2_subject(id, req)?;
+    resp.set_status(200);
+    Ok(())
+}
+
+fn v2_tenants(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::caller(req)?;
+    let projects = read(id, |c| model::user_projects(c, &caller.user_id))?;
+    let items: Vec<Value> = projects
+        .iter()
+        .filter(|p| p.domain_id == model::DEFAULT_DOMAIN)
+        .map(|p| json!({"id": p.id, "name": p.name, "description": p.description, "enabled": p.enabled}))
+        .collect();
+    ok_json(resp, 200, json!({"tenants": items, "tenants_links": []}))
+}

@@ -1,0 +1,128 @@
+//! The `[local]` and `[identity]` settings of jumpgate.conf, read once per setup.
+
+use std::path::PathBuf;
+
+use jumpgate_plugin_api::{App, Error};
+
+pub struct Settings {
+    /// `[local] data_dir`: the database, volumes, images. Default `./data`.
+    pub data_dir: PathBuf,
+    /// `[DEFAULT] secret_key`: tokens are sealed under a key derived from it. When unset,
+    /// one is generated into `data_dir/secret_key` and kept.
+    pub secret_key: String,
+    /// `[identity] previous_secret_keys`: comma separated, still accepted after a rotation.
+    pub previous_secret_keys: Vec<String>,
+    /// `[identity] token_expiration`, seconds (default 3600).
+    pub token_expiration: i64,
+    /// `[identity] region` (default RegionOne).
+    pub region: String,
+    /// `[local] admin_password` or `JUMPGATE_ADMIN_PASSWORD`, used by bootstrap only.
+    pub admin_password: Option<String>,
+    /// argon2id cost: `[local] password_hash_memory_kib` (19456), `password_hash_iterations` (2).
+    pub password_hash_memory_kib: u32,
+    pub password_hash_iterations: u32,
+}
+
+fn number<T: std::str::FromStr>(
+    app: &App,
+    section: &str,
+    key: &str,
+    default: T,
+) -> Result<T, Error> {
+    match app.config(section, key).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| Error(format!("[{section}] {key}: '{v}' is not a number"))),
+    }
+}
+
+impl Settings {
+    pub fn read(app: &App) -> Result<Settings, Error> {
+        let data_dir = PathBuf::from(
+            app.config("local", "data_dir")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "data".into())
+                .trim(),
+        );
+        let secret_key = match app
+            .config("identity", "secret_key")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty() && s != "SET ME TO SOMETHING")
+        {
+            Some(k) => k,
+            None => stored_secret(&data_dir)?,
+        };
+        let previous_secret_keys = app
+            .config("identity", "previous_secret_keys")
+            .map(|v| {
+                v.split([',', '\n'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let token_expiration: i64 = number(app, "identity", "token_expiration", 3600)?;
+        if token_expiration <= 0 {
+            return Err(Error(
+                "[identity] token_expiration: must be a positive number of seconds".into(),
+            ));
+        }
+        Ok(Settings {
+            data_dir,
+            secret_key,
+            previous_secret_keys,
+            token_expiration,
+            region: app
+                .config("identity", "region")
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "RegionOne".into()),
+            admin_password: app
+                .config("local", "admin_password")
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .or_else(|| {
+                    std::env::var("JUMPGATE_ADMIN_PASSWORD")
+                        .ok()
+                        .filter(|p| !p.is_empty())
+                }),
+            password_hash_memory_kib: number(app, "local", "password_hash_memory_kib", 19_456)?,
+            password_hash_iterations: number(app, "local", "password_hash_iterations", 2)?,
+        })
+    }
+}
+
+/// The secret kept in `data_dir/secret_key`, made on first use (write-then-rename, 0600).
+fn stored_secret(data_dir: &std::path::Path) -> Result<String, Error> {
+    let path = data_dir.join("secret_key");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if !s.trim().is_empty() {
+            return Ok(s.trim().to_string());
+        }
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| Error(format!("cannot create {}: {e}", data_dir.display())))?;
+    let mut raw = [0u8; 32];
+    getrandom::getrandom(&mut raw).map_err(|e| Error(format!("no randomness: {e}")))?;
+    let secret: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = data_dir.join(".secret_key.tmp");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error(format!("{}: {e}", tmp.display())))?;
+        f.write_all(secret.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error(format!("{}: {e}", tmp.display())))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
+    Ok(secret)
+}

@@ -1,0 +1,370 @@
+"""A real jumpgate for the client tests (tests/clients) and scripts/tempest.
+
+`start()` runs the built binary (`target/debug/jumpgate`, or env JUMPGATE_BIN) with the
+`local` driver (copied from target/debug, or env JUMPGATE_PLUGIN_DIR) in a temp folder of
+its own: `jumpgate.conf`, `plugins/`, `data/`, and the server log. It waits until
+`GET /v3` answers and returns a `Server`; `Server.stop()` ends it.
+
+With env JUMPGATE_EXTERNAL_URL (and JUMPGATE_EXTERNAL_ADMIN_PASSWORD) nothing is started:
+the same `Server` object points at a server already running there, for example a real
+Keystone, to check that the tests themselves are right.
+
+Only the standard library is needed to start and stop; `requests`, `keystoneauth1` and
+`openstacksdk` (all in .venv) are imported by the helpers that use them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The services the `local` driver serves, in jumpgate.conf's `enabled_services` order.
+# Extend this one list as the driver grows (compute, image, volume, network).
+ENABLED_SERVICES: tuple[str, ...] = ("identity",)
+
+DRIVER = "local"
+REGION = "RegionOne"
+ADMIN_USER = "admin"
+ADMIN_PROJECT = "admin"
+DOMAIN_NAME = "Default"
+DOMAIN_ID = "default"
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+class StartError(RuntimeError):
+    """jumpgate did not come up; the message carries its log."""
+
+
+class Server:
+    """A running identity endpoint: one jumpgate we started, or an external server."""
+
+    def __init__(
+        self,
+        url: str,
+        admin_password: str,
+        *,
+        services: tuple[str, ...],
+        external: bool,
+        proc: subprocess.Popen | None = None,
+        workdir: Path | None = None,
+        log_path: Path | None = None,
+        keep: bool = False,
+    ):
+        self.url = url.rstrip("/")
+        self.admin_password = admin_password
+        self.services = tuple(services)
+        self.external = external
+        self.proc = proc
+        self.workdir = workdir
+        self.log_path = log_path
+        self._keep = keep
+        self._log_text: str | None = None
+
+    # --- where and who -------------------------------------------------------------
+
+    @property
+    def auth_url(self) -> str:
+        return self.url + "/v3"
+
+    @property
+    def port(self) -> int | None:
+        return urllib.parse.urlsplit(self.url).port
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        """The OS_* variables a user exports to talk to this cloud as admin. A value of
+        None in `overrides` removes that variable."""
+        env = {
+            "OS_AUTH_URL": self.auth_url,
+            "OS_USERNAME": ADMIN_USER,
+            "OS_PASSWORD": self.admin_password,
+            "OS_PROJECT_NAME": ADMIN_PROJECT,
+            "OS_USER_DOMAIN_NAME": DOMAIN_NAME,
+            "OS_PROJECT_DOMAIN_NAME": DOMAIN_NAME,
+            "OS_IDENTITY_API_VERSION": "3",
+            "OS_REGION_NAME": REGION,
+        }
+        for key, value in overrides.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return env
+
+    # --- clients (need .venv) ------------------------------------------------------
+
+    def session(self, username=ADMIN_USER, password=None, project_name=ADMIN_PROJECT):
+        """A keystoneauth1 session with v3 password auth (admin by default)."""
+        from keystoneauth1 import session as ks_session
+        from keystoneauth1.identity import v3
+
+        auth = v3.Password(
+            auth_url=self.auth_url,
+            username=username,
+            password=self.admin_password if password is None else password,
+            user_domain_name=DOMAIN_NAME,
+            project_name=project_name,
+            project_domain_name=DOMAIN_NAME if project_name else None,
+        )
+        return ks_session.Session(auth=auth)
+
+    def connect(self, **overrides):
+        """An openstacksdk Connection as admin, ignoring clouds.yaml and OS_* variables."""
+        import openstack
+
+        args = dict(
+            auth_url=self.auth_url,
+            username=ADMIN_USER,
+            password=self.admin_password,
+            project_name=ADMIN_PROJECT,
+            user_domain_name=DOMAIN_NAME,
+            project_domain_name=DOMAIN_NAME,
+            region_name=REGION,
+            identity_api_version="3",
+        )
+        args.update(overrides)
+        return openstack.connect(load_yaml_config=False, load_envvars=False, **args)
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs):
+        """A plain HTTP request (requests.Response) to `url + path`, any status."""
+        import requests
+
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token is not None:
+            headers["X-Auth-Token"] = token
+        headers.setdefault("Accept", "application/json")
+        return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+    # --- life ----------------------------------------------------------------------
+
+    def alive(self) -> bool:
+        return self.external or (self.proc is not None and self.proc.poll() is None)
+
+    def log(self) -> str:
+        """Everything the server wrote (empty for an external server)."""
+        if self._log_text is not None:
+            return self._log_text
+        if self.log_path is None:
+            return ""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT; the exit code. Idempotent."""
+        code = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            code = self.proc.returncode
+            _running.discard(self.proc)
+            self.proc = None
+        if self._log_text is None and self.log_path is not None:
+            self._log_text = self.log()
+        if self.workdir is not None and not self._keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        return code
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        kind = "external" if self.external else "jumpgate"
+        return f"<Server {kind} {self.url}>"
+
+
+# Children still running when the interpreter exits are ended (a test run interrupted).
+_running: set[subprocess.Popen] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for proc in list(_running):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def binary() -> Path:
+    return Path(os.environ.get("JUMPGATE_BIN") or ROOT / "target" / "debug" / "jumpgate").resolve()
+
+
+def plugin_dir() -> Path:
+    return Path(os.environ.get("JUMPGATE_PLUGIN_DIR") or ROOT / "target" / "debug").resolve()
+
+
+def config_text(port: int, services, data_dir: Path, admin_password: str, secret_key: str) -> str:
+    lines = [
+        "[DEFAULT]",
+        f"enabled_services = {', '.join(services)}",
+        f"listen = 127.0.0.1:{port}",
+        "plugin_dir = plugins",
+        f"secret_key = {secret_key}",
+        "",
+    ]
+    for service in services:
+        lines += [f"[{service}]", f"driver = {DRIVER}", ""]
+    lines += [
+        f"[{DRIVER}]",
+        f"data_dir = {data_dir}",
+        f"admin_password = {admin_password}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def external_from_env() -> Server | None:
+    """The server named by JUMPGATE_EXTERNAL_URL, or None."""
+    url = os.environ.get("JUMPGATE_EXTERNAL_URL", "").strip()
+    if not url:
+        return None
+    url = url.rstrip("/")
+    if url.endswith("/v3"):
+        url = url[: -len("/v3")]
+    password = os.environ.get("JUMPGATE_EXTERNAL_ADMIN_PASSWORD")
+    if not password:
+        raise StartError("JUMPGATE_EXTERNAL_URL is set: set JUMPGATE_EXTERNAL_ADMIN_PASSWORD too")
+    services = tuple(
+        s.strip()
+        for s in os.environ.get("JUMPGATE_EXTERNAL_SERVICES", "identity").split(",")
+        if s.strip()
+    )
+    server = Server(url, password, services=services, external=True)
+    _wait_ready(server, START_TIMEOUT)
+    return server
+
+
+def start(services=ENABLED_SERVICES, *, keep: bool | None = None) -> Server:
+    """An external server (JUMPGATE_EXTERNAL_URL) or a new jumpgate with the local driver.
+
+    The jumpgate's folder is removed by `stop()` unless `keep` (or env JUMPGATE_KEEP=1)."""
+    server = external_from_env()
+    if server is not None:
+        return server
+    if keep is None:
+        keep = os.environ.get("JUMPGATE_KEEP", "") not in ("", "0")
+    exe = binary()
+    so = plugin_dir() / f"libjumpgate_{DRIVER}.so"
+    missing = [str(p) for p in (exe, so) if not p.is_file()]
+    if missing:
+        raise StartError(
+            f"not built: {', '.join(missing)} "
+            "(cargo build -p jumpgate -p jumpgate-local, or set JUMPGATE_BIN / JUMPGATE_PLUGIN_DIR)"
+        )
+    last = None
+    for _ in range(3):  # a free port can be taken between free_port() and the bind
+        try:
+            return _start_once(exe, so, tuple(services), keep)
+        except _PortTaken as e:
+            last = e
+    raise StartError(f"no free port after 3 tries:\n{last}")
+
+
+class _PortTaken(StartError):
+    pass
+
+
+def _start_once(exe: Path, so: Path, services, keep: bool) -> Server:
+    workdir = Path(tempfile.mkdtemp(prefix="jumpgate-clients-"))
+    plugins = workdir / "plugins"
+    plugins.mkdir()
+    # Write-then-rename, as operators install drivers.
+    tmp = plugins / f".libjumpgate_{DRIVER}.so.tmp"
+    shutil.copyfile(so, tmp)
+    tmp.rename(plugins / so.name)
+    data = workdir / "data"
+    data.mkdir()
+    port = free_port()
+    admin_password = secrets.token_urlsafe(18)
+    conf = workdir / "jumpgate.conf"
+    conf.write_text(config_text(port, services, data, admin_password, secrets.token_hex(32)))
+    log_path = workdir / "jumpgate.log"
+    env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
+    env.pop("JUMPGATE_CONFIG", None)
+    env.pop("JUMPGATE_ADMIN_PASSWORD", None)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(exe), "--config", str(conf)],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    _running.add(proc)
+    server = Server(
+        f"http://127.0.0.1:{port}",
+        admin_password,
+        services=services,
+        external=False,
+        proc=proc,
+        workdir=workdir,
+        log_path=log_path,
+        keep=keep,
+    )
+    try:
+        _wait_ready(server, START_TIMEOUT)
+    except StartError as e:
+        text = server.log()
+        server._keep = True  # leave the folder for a look
+        server.stop()
+        if "in use" in text.lower():
+            raise _PortTaken(str(e)) from None
+        raise
+    return server
+
+
+def _wait_ready(server: Server, timeout: float) -> None:
+    """Until `GET /v3` answers 200 (or the process exits)."""
+    until = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < until:
+        if not server.alive():
+            raise StartError(
+                f"jumpgate exited with {server.proc.returncode if server.proc else '?'} "
+                f"before answering GET /v3; folder {server.workdir}; log:\n{server.log()}"
+            )
+        try:
+            with urllib.request.urlopen(server.url + "/v3", timeout=5) as resp:
+                if resp.status == 200:
+                    return
+                last = f"HTTP {resp.status}"
+        except urllib.error.HTTPError as e:
+            last = f"HTTP {e.code}: {e.read()[:500]!r}"
+        except (urllib.error.URLError, OSError) as e:
+            last = str(e)
+        time.sleep(0.1)
+    raise StartError(
+        f"{server.url}/v3 did not answer 200 within {timeout:.0f} s (last: {last}); "
+        f"log:\n{server.log()}"
+    )
