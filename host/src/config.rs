@@ -108,6 +108,12 @@ impl Config {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // `here`: the folder of the config file, as PasteDeploy names it, for drivers to
+        // resolve their relative paths the way the host resolves `plugin_dir`.
+        if ini.get("default", "here").is_none() {
+            let here = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+            ini.set("default", "here", Some(here.display().to_string()));
+        }
         let get = |key: &str| ini.get("default", key).filter(|v| !v.trim().is_empty());
 
         let listen_raw = get("listen").unwrap_or_else(|| "127.0.0.1:5000".into());
@@ -489,6 +495,18 @@ driver=jumpgate.baremetal.drivers.sl
     fn relative_plugin_dir_is_taken_from_the_config_folder() {
         let c = parse("[DEFAULT]\nplugin_dir = drivers\nenabled_services = identity\n[identity]\ndriver = x\n");
         assert_eq!(c.plugin_dir, PathBuf::from("/etc/jumpgate/drivers"));
+    }
+
+    #[test]
+    fn here_is_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::parse(
+            &dir.path().join("j.conf"),
+            "[DEFAULT]\nenabled_services = identity\n[identity]\ndriver = x\n",
+        )
+        .unwrap();
+        let here = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(c.get("identity", "here"), Some(here.display().to_string()));
     }
 
     #[test]

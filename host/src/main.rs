@@ -68,6 +68,9 @@ enum Command {
     },
     /// Load the configuration and its drivers; exit 1 with the reason on any error.
     CheckConfig,
+    /// Set up every configured driver once and exit: on an empty store the identity driver
+    /// creates the Default domain, the admin project and user (as `serve` would).
+    Bootstrap,
 }
 
 /// Requests allocate and free many small strings across worker threads; glibc's arenas
@@ -113,6 +116,14 @@ fn main() -> ExitCode {
                     commands::endpoints(&gw, service.as_deref(), unused, markdown)
                 );
                 state.teardown_all();
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Bootstrap => match State::start(path) {
+            Ok(state) => {
+                state.teardown_all();
+                println!("bootstrap complete");
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use jumpgate_plugin_api::{App, Error};
 
 pub struct Settings {
-    /// `[local] data_dir`: the database, volumes, images. Default `./data`.
+    /// `[local] data_dir`: the database, volumes, images. Default `data`, beside the config.
     pub data_dir: PathBuf,
     /// `[DEFAULT] secret_key`: tokens are sealed under a key derived from it. When unset,
     /// one is generated into `data_dir/secret_key` and kept.
@@ -40,7 +40,9 @@ fn number<T: std::str::FromStr>(
 
 impl Settings {
     pub fn read(app: &App) -> Result<Settings, Error> {
-        let data_dir = PathBuf::from(
+        // Relative to the config file's folder (`here`), as the host takes `plugin_dir`.
+        let here = PathBuf::from(app.config("local", "here").unwrap_or_else(|| ".".into()));
+        let data_dir = here.join(
             app.config("local", "data_dir")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "data".into())

@@ -93,7 +93,7 @@ impl Identity {
         };
         let claims = self.claims(&who, &scope)?;
         let token = self.sealer.seal(&claims).map_err(Fault::internal)?;
-        let nocatalog = req.query_param("nocatalog").is_some();
+        let nocatalog = super::routes::flag(req, "nocatalog");
         Ok((token, self.render_v3(req, &claims, !nocatalog)?))
     }
 

@@ -173,6 +173,16 @@ fn read<T>(
     id.read(f)
 }
 
+/// A query flag as Keystone reads it: present, and not `0` or `false`.
+pub(super) fn flag(req: &Request, name: &str) -> bool {
+    req.query_param(name).is_some_and(|v| {
+        !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "0" | "false" | "no" | "off"
+        )
+    })
+}
+
 fn ok_json(resp: &mut Response, status: u16, v: Value) -> HandlerResult {
     resp.set_status(status);
     resp.json(&v);
@@ -273,7 +283,7 @@ fn validate_token(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
         .header("x-subject-token")
         .unwrap_or_default()
         .to_string();
-    let body = id.render_v3(req, &claims, req.query_param("nocatalog").is_none())?;
+    let body = id.render_v3(req, &claims, !flag(req, "nocatalog"))?;
     resp.set_header("X-Subject-Token", &token);
     ok_json(resp, 200, body)
 }
@@ -1254,10 +1264,8 @@ fn role_assignments(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerR
     policy::admin(req, "identity:list_role_assignments")?;
     let base = base(id, req)?;
     let l = Links(&base);
-    let effective = req.query_param("effective").is_some();
-    let include_names = req
-        .query_param("include_names")
-        .is_some_and(|v| v.is_empty() || v == "true" || v == "1");
+    let effective = flag(req, "effective");
+    let include_names = flag(req, "include_names");
     let (assignments, members, projects, roles, implications) = read(id, |c| {
         let members: Vec<(String, String)> = model::list_groups(c)?
             .iter()
@@ -1366,24 +1374,34 @@ fn role_assignments(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerR
             return json!({"id": rid});
         }
         let found = read(id, |c| {
+            let named = |name: String, domain_id: String| {
+                let domain_name = model::get_domain(c, &domain_id)
+                    .map(|d| d.name)
+                    .unwrap_or_default();
+                (name, Some((domain_id, domain_name)))
+            };
             Ok(match kind {
-                "user" => model::get_user(c, rid).ok().map(|u| (u.name, u.domain_id)),
-                "group" => model::get_group(c, rid).ok().map(|g| (g.name, g.domain_id)),
+                "user" => model::get_user(c, rid)
+                    .ok()
+                    .map(|u| named(u.name, u.domain_id)),
+                "group" => model::get_group(c, rid)
+                    .ok()
+                    .map(|g| named(g.name, g.domain_id)),
                 "project" => model::get_project(c, rid)
                     .ok()
-                    .map(|p| (p.name, p.domain_id)),
-                "domain" => model::get_domain(c, rid)
-                    .ok()
-                    .map(|d| (d.name, String::new())),
+                    .map(|p| named(p.name, p.domain_id)),
+                "domain" => model::get_domain(c, rid).ok().map(|d| (d.name, None)),
                 _ => None,
             })
         })
         .ok()
         .flatten();
-        match (kind, found) {
-            ("domain", Some((name, _))) => json!({"id": rid, "name": name}),
-            (_, Some((name, domain))) => json!({"id": rid, "name": name, "domain": {"id": domain}}),
-            _ => json!({"id": rid}),
+        match found {
+            Some((name, None)) => json!({"id": rid, "name": name}),
+            Some((name, Some((did, dname)))) => {
+                json!({"id": rid, "name": name, "domain": {"id": did, "name": dname}})
+            }
+            None => json!({"id": rid}),
         }
     };
     let items: Vec<Value> = rows
@@ -1634,7 +1652,12 @@ fn create_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRe
     let (cred, roles) = write(id, |tx| {
         let held = model::effective_role_ids(tx, &uid, &Target::Project(project_id.clone()))?;
         let all = model::list_roles(tx)?;
-        let wanted: Vec<model::Role> = match a.get("roles").and_then(Value::as_array) {
+        // No roles, or an empty list: those of the token creating it, as Keystone does.
+        let wanted: Vec<model::Role> = match a
+            .get("roles")
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
+        {
             None => all
                 .iter()
                 .filter(|r| held.contains(&r.id) && token_roles.contains(&r.name))
