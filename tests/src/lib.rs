@@ -37,6 +37,8 @@ pub fn ensure_built() {
             "-p",
             "jumpgate-example",
             "-p",
+            "jumpgate-local",
+            "-p",
             "jumpgate-testkit",
             "-p",
             "jumpgate-not-a-driver",
@@ -57,7 +59,7 @@ pub fn binary() -> PathBuf {
     target_dir().join("jumpgate")
 }
 
-/// A driver built in this workspace: `example`, `testkit`, `not_a_driver`.
+/// A driver built in this workspace: `example`, `local`, `testkit`, `not_a_driver`.
 pub fn workspace_driver(name: &str) -> PathBuf {
     ensure_built();
     target_dir().join(format!("libjumpgate_{name}.so"))
@@ -157,6 +159,9 @@ impl Jumpgate {
         });
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A 300 with Location (Keystone's version list) is an answer to look at.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();

@@ -197,7 +197,9 @@ def write_workspace(ws: Path, server, accounts, admin) -> Path:
     for d in (etc, ws / "logs", ws / "tempest_lock"):
         d.mkdir()
 
-    entries = list(accounts)
+    # Members first: Tempest gives `alt` the first free account in file order, and the
+    # alt user must not be in the primary's project (a reader there would be).
+    entries = sorted(accounts, key=lambda a: a["roles"] != ["member"])
     if admin:
         entries.append(dict(admin, types=["admin"]))
     lines = []

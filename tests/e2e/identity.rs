@@ -1,0 +1,346 @@
+//! Identity from the local driver, over HTTP, as Keystone answers: tokens, revocation,
+//! faults, policy, v2.0, and tokens shared by hosts that share a secret and a store.
+
+use std::path::Path;
+
+use jumpgate_e2e::{workspace_driver, Jumpgate, Reply};
+use serde_json::{json, Value};
+
+/// Cheap password hashing: these tests log in many times.
+fn config(data: &Path, extra: &str) -> String {
+    format!(
+        "enabled_services = identity\nsecret_key = test-secret\n{extra}\n[identity]\ndriver = local\n[local]\ndata_dir = {}\nadmin_password = s3cret\npassword_hash_memory_kib = 1024\npassword_hash_iterations = 1\n",
+        data.display()
+    )
+}
+
+fn start(data: &Path, extra: &str) -> Jumpgate {
+    Jumpgate::start(
+        &config(data, extra),
+        &[("local", &workspace_driver("local"))],
+    )
+}
+
+fn password_auth(user: &str, password: &str, project: Option<&str>) -> Value {
+    let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": "Default"}, "password": password}}}});
+    if let Some(p) = project {
+        auth["scope"] = json!({"project": {"name": p, "domain": {"id": "default"}}});
+    }
+    json!({ "auth": auth })
+}
+
+fn post(jg: &Jumpgate, path: &str, token: Option<&str>, body: &Value) -> Reply {
+    let body = body.to_string();
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(t) = token {
+        headers.push(("X-Auth-Token", t));
+    }
+    jg.request("POST", path, &headers, Some(body.as_bytes()))
+}
+
+fn get(jg: &Jumpgate, path: &str, token: &str) -> Reply {
+    jg.request("GET", path, &[("X-Auth-Token", token)], None)
+}
+
+/// A project-scoped token: (token, body).
+fn login(jg: &Jumpgate, user: &str, password: &str, project: &str) -> (String, Value) {
+    let r = post(
+        jg,
+        "/v3/auth/tokens",
+        None,
+        &password_auth(user, password, Some(project)),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    (r.header("x-subject-token").unwrap().to_string(), r.json())
+}
+
+#[test]
+fn discovery_and_a_project_token_as_keystone_answers_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), "");
+    let r = jg.get("/");
+    assert_eq!(r.status, 300);
+    let versions = &r.json()["versions"]["values"];
+    assert_eq!(versions[0]["id"], "v3.14");
+    assert_eq!(versions[0]["links"][0]["href"], jg.url("/v3/"));
+    assert_eq!(jg.get("/v3").json()["version"]["status"], "stable");
+
+    let (token, body) = login(&jg, "admin", "s3cret", "admin");
+    let t = &body["token"];
+    assert_eq!(t["methods"], json!(["password"]));
+    assert_eq!(t["project"]["name"], "admin");
+    assert_eq!(t["user"]["domain"]["name"], "Default");
+    let roles: Vec<&str> = t["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for r in ["admin", "manager", "member", "reader"] {
+        assert!(roles.contains(&r), "implied roles in the token: {roles:?}");
+    }
+    assert!(t["expires_at"].as_str().unwrap().ends_with('Z'));
+    let identity = t["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "identity")
+        .unwrap();
+    assert_eq!(identity["endpoints"][0]["url"], jg.url("/v3"));
+
+    // Validate and check the subject token with itself.
+    let r = jg.request(
+        "GET",
+        "/v3/auth/tokens",
+        &[("X-Auth-Token", &token), ("X-Subject-Token", &token)],
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["token"]["project"]["name"], "admin");
+    let r = jg.request(
+        "HEAD",
+        "/v3/auth/tokens",
+        &[("X-Auth-Token", &token), ("X-Subject-Token", "garbage")],
+        None,
+    );
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn failed_logins_all_look_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), "");
+    let wrong = post(
+        &jg,
+        "/v3/auth/tokens",
+        None,
+        &password_auth("admin", "nope", Some("admin")),
+    );
+    let unknown = post(
+        &jg,
+        "/v3/auth/tokens",
+        None,
+        &password_auth("nobody", "nope", Some("admin")),
+    );
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, 401);
+    assert_eq!(
+        wrong.json()["error"]["message"],
+        unknown.json()["error"]["message"]
+    );
+    let r = jg.request("POST", "/v3/auth/tokens", &[], Some(b"{not json"));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["title"], "Bad Request");
+    let r = post(
+        &jg,
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": ["kerberos"], "kerberos": {}}}}),
+    );
+    assert_eq!(r.status, 401);
+}
+
+#[test]
+fn a_revoked_token_is_refused_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), "");
+    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
+    let (victim, _) = login(&jg, "admin", "s3cret", "admin");
+    assert_eq!(get(&jg, "/v3/auth/catalog", &victim).status, 200);
+    let r = jg.request(
+        "DELETE",
+        "/v3/auth/tokens",
+        &[("X-Auth-Token", &admin), ("X-Subject-Token", &victim)],
+        None,
+    );
+    assert_eq!(r.status, 204);
+    let r = get(&jg, "/v3/auth/catalog", &victim);
+    assert_eq!(r.status, 401);
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|w| w.starts_with("Keystone uri=")));
+    assert_eq!(
+        get(&jg, "/v3/auth/catalog", &admin).status,
+        200,
+        "other tokens stay valid"
+    );
+}
+
+#[test]
+fn crud_conflicts_not_found_and_a_reader_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), "");
+    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
+    let r = post(
+        &jg,
+        "/v3/projects",
+        Some(&admin),
+        &json!({"project": {"name": "demo"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let project = r.json()["project"]["id"].as_str().unwrap().to_string();
+    let r = post(
+        &jg,
+        "/v3/projects",
+        Some(&admin),
+        &json!({"project": {"name": "demo"}}),
+    );
+    assert_eq!(r.status, 409);
+    assert_eq!(get(&jg, "/v3/projects/missing", &admin).status, 404);
+    let r = post(
+        &jg,
+        "/v3/projects",
+        Some(&admin),
+        &json!({"project": {"name": 5}}),
+    );
+    assert_eq!(r.status, 400);
+
+    let r = post(
+        &jg,
+        "/v3/users",
+        Some(&admin),
+        &json!({"user": {"name": "rita", "password": "pw"}}),
+    );
+    assert_eq!(r.status, 201);
+    let user = r.json()["user"]["id"].as_str().unwrap().to_string();
+    let roles = get(&jg, "/v3/roles?name=reader", &admin).json();
+    let reader = roles["roles"][0]["id"].as_str().unwrap().to_string();
+    let r = jg.request(
+        "PUT",
+        &format!("/v3/projects/{project}/users/{user}/roles/{reader}"),
+        &[("X-Auth-Token", &admin)],
+        None,
+    );
+    assert_eq!(r.status, 204);
+
+    let (rita, _) = login(&jg, "rita", "pw", "demo");
+    let r = post(
+        &jg,
+        "/v3/projects",
+        Some(&rita),
+        &json!({"project": {"name": "mine"}}),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"]["title"], "Forbidden");
+    assert_eq!(
+        get(&jg, &format!("/v3/users/{user}"), &rita).status,
+        200,
+        "one reads oneself"
+    );
+    assert_eq!(
+        get(&jg, "/v3/users", &rita).status,
+        403,
+        "but not the others"
+    );
+    let projects = get(&jg, "/v3/auth/projects", &rita).json();
+    assert_eq!(projects["projects"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_password_change_revokes_the_old_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), "");
+    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
+    let r = post(
+        &jg,
+        "/v3/users",
+        Some(&admin),
+        &json!({"user": {"name": "pat", "password": "old"}}),
+    );
+    let user = r.json()["user"]["id"].as_str().unwrap().to_string();
+    let r = post(
+        &jg,
+        "/v3/auth/tokens",
+        None,
+        &password_auth("pat", "old", None),
+    );
+    assert_eq!(r.status, 201, "an unscoped token: {}", r.text());
+    let old = r.header("x-subject-token").unwrap().to_string();
+    assert!(r.json()["token"].get("catalog").is_none());
+    let r = post(
+        &jg,
+        &format!("/v3/users/{user}/password"),
+        Some(&old),
+        &json!({"user": {"password": "new", "original_password": "old"}}),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = jg.request(
+        "GET",
+        &format!("/v3/users/{user}"),
+        &[("X-Auth-Token", &old)],
+        None,
+    );
+    assert_eq!(r.status, 401, "the old token is revoked");
+    let r = post(
+        &jg,
+        "/v3/auth/tokens",
+        None,
+        &password_auth("pat", "new", None),
+    );
+    assert_eq!(r.status, 201, "a login right after the change works");
+}
+
+#[test]
+fn v2_password_auth_and_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), "");
+    let r = post(
+        &jg,
+        "/v2.0/tokens",
+        None,
+        &json!({"auth": {"passwordCredentials": {"username": "admin", "password": "s3cret"}, "tenantName": "admin"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let access = &r.json()["access"];
+    assert_eq!(access["token"]["tenant"]["name"], "admin");
+    let token = access["token"]["id"].as_str().unwrap().to_string();
+    let catalog = access["serviceCatalog"].as_array().unwrap();
+    assert_eq!(catalog[0]["endpoints"][0]["publicURL"], jg.url("/v3"));
+    let tenants = get(&jg, "/v2.0/tenants", &token).json();
+    assert_eq!(tenants["tenants"][0]["name"], "admin");
+}
+
+#[test]
+fn hosts_sharing_secret_and_store_accept_each_others_tokens_and_rotation_keeps_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = start(dir.path(), "");
+    let b = start(dir.path(), "");
+    let (token, _) = login(&a, "admin", "s3cret", "admin");
+    assert_eq!(get(&b, "/v3/auth/catalog", &token).status, 200);
+    // Revoked on one host, refused by the other within its cache's second.
+    let r = b.request(
+        "DELETE",
+        "/v3/auth/tokens",
+        &[("X-Auth-Token", &token), ("X-Subject-Token", &token)],
+        None,
+    );
+    assert_eq!(r.status, 204);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(get(&a, "/v3/auth/catalog", &token).status, 401);
+    drop((a, b));
+
+    let (token, _) = {
+        let c = start(dir.path(), "");
+        login(&c, "admin", "s3cret", "admin")
+    };
+    let new_key = Jumpgate::start(
+        &config(dir.path(), "")
+            .replace("secret_key = test-secret", "secret_key = next-secret")
+            .replace(
+                "[identity]\ndriver = local",
+                "[identity]\ndriver = local\nprevious_secret_keys = test-secret",
+            ),
+        &[("local", &workspace_driver("local"))],
+    );
+    assert_eq!(
+        get(&new_key, "/v3/auth/catalog", &token).status,
+        200,
+        "previous_secret_keys still validate"
+    );
+    let other = Jumpgate::start(
+        &config(dir.path(), "").replace("secret_key = test-secret", "secret_key = unrelated"),
+        &[("local", &workspace_driver("local"))],
+    );
+    assert_eq!(get(&other, "/v3/auth/catalog", &token).status, 401);
+}
