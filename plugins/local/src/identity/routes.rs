@@ -14,23 +14,35 @@ use crate::time::now_iso;
 type Id = Arc<Identity>;
 
 /// A handler struct per endpoint, each method a function below.
+/// `nonblocking` marks handlers that touch no file or database: the host may run them
+/// on its async workers.
 macro_rules! endpoint {
     ($name:ident { $($verb:ident => $func:path),* $(,)? }) => {
+        endpoint!($name { $($verb => $func),* } blocking = true);
+    };
+    ($name:ident { $($verb:ident => $func:path),* $(,)? } nonblocking) => {
+        endpoint!($name { $($verb => $func),* } blocking = false);
+    };
+    ($name:ident { $($verb:ident => $func:path),* } blocking = $blocking:literal) => {
         struct $name(Id);
         #[handler]
         impl Handler for $name {
             $(fn $verb(&self, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 $func(&self.0, req, resp)
             })*
+
+            fn is_nonblocking(&self) -> bool {
+                !$blocking
+            }
         }
     };
 }
 
-endpoint!(Versions { on_get => versions });
-endpoint!(V3Index { on_get => v3_index });
-endpoint!(V2Index { on_get => v2_index });
+endpoint!(Versions { on_get => versions } nonblocking);
+endpoint!(V3Index { on_get => v3_index } nonblocking);
+endpoint!(V2Index { on_get => v2_index } nonblocking);
 endpoint!(AuthTokens { on_post => issue_token, on_get => validate_token, on_head => check_token, on_delete => revoke_token });
-endpoint!(AuthCatalog { on_get => auth_catalog });
+endpoint!(AuthCatalog { on_get => auth_catalog } nonblocking);
 endpoint!(AuthProjects { on_get => auth_projects });
 endpoint!(AuthDomains { on_get => auth_domains });
 endpoint!(AuthSystem { on_get => auth_system });
