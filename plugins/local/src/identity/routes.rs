@@ -71,12 +71,12 @@ endpoint!(GroupUsers { on_get => group_users });
 endpoint!(GroupUser { on_get => check_member, on_head => check_member, on_put => add_member, on_delete => remove_member });
 endpoint!(AppCreds { on_get => list_app_creds, on_post => create_app_cred });
 endpoint!(AppCredItem { on_get => get_app_cred, on_delete => delete_app_cred });
-endpoint!(Regions { on_get => list_regions });
-endpoint!(RegionItem { on_get => get_region });
-endpoint!(Services { on_get => list_services });
-endpoint!(ServiceItem { on_get => get_service });
-endpoint!(Endpoints { on_get => list_endpoints });
-endpoint!(EndpointItem { on_get => get_endpoint });
+endpoint!(Regions { on_get => list_regions, on_post => catalog_is_config });
+endpoint!(RegionItem { on_get => get_region, on_patch => catalog_is_config, on_delete => catalog_is_config });
+endpoint!(Services { on_get => list_services, on_post => catalog_is_config });
+endpoint!(ServiceItem { on_get => get_service, on_patch => catalog_is_config, on_delete => catalog_is_config });
+endpoint!(Endpoints { on_get => list_endpoints, on_post => catalog_is_config });
+endpoint!(EndpointItem { on_get => get_endpoint, on_patch => catalog_is_config, on_delete => catalog_is_config });
 endpoint!(V2Tokens { on_post => issue_v2 });
 endpoint!(V2Token { on_get => validate_v2, on_head => check_v2 });
 endpoint!(V2Tenants { on_get => v2_tenants });
@@ -1769,6 +1769,14 @@ fn delete_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRe
 }
 
 // ---------------------------------------------------------------- catalog resources
+
+/// The catalog is what this host serves, so it is changed in jumpgate.conf, not here.
+fn catalog_is_config(_: &Id, req: &mut Request, _: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_catalog")?;
+    Err(Fault::not_implemented(
+        "The catalog is built from this host's enabled services and region (jumpgate.conf); edit the configuration and reload instead.",
+    ))
+}
 
 fn region_view(l: &Links, region: &str) -> Value {
     json!({"id": region, "description": "", "parent_region_id": null, "links": l.of(&format!("regions/{region}"))})
