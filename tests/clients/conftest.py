@@ -162,13 +162,25 @@ def unique():
 
 
 @pytest.fixture
-def cleanup(osc):
-    """cleanup("user", "delete", name): `openstack ...` run at teardown, failures ignored,
-    last added first, so that runs against a long-lived server leave nothing behind."""
+def cleanup(conn):
+    """cleanup("project", name): deleted at teardown if still there (through openstacksdk:
+    one sign-in for all), last added first, so that runs against a long-lived server leave
+    nothing behind. Kinds: project, user, group, role, application_credential."""
     todo = []
-    yield lambda *args: todo.append(args)
-    for args in reversed(todo):
-        osc.run(*args)
+    yield lambda kind, name: todo.append((kind, name))
+    for kind, name in reversed(todo):
+        try:
+            if kind == "application_credential":
+                user = conn.current_user_id
+                found = conn.identity.find_application_credential(user, name)
+                if found is not None:
+                    conn.identity.delete_application_credential(user, found, ignore_missing=True)
+                continue
+            found = getattr(conn.identity, f"find_{kind}")(name)
+            if found is not None:
+                getattr(conn.identity, f"delete_{kind}")(found, ignore_missing=True)
+        except Exception as e:  # noqa: BLE001 - cleanup must not hide the test's outcome
+            print(f"cleanup of {kind} {name} failed: {e}", file=sys.stderr)
 
 
 @pytest.fixture(autouse=True)

@@ -50,9 +50,9 @@ def _project_user(osc, cleanup, unique, role):
     user = unique("user")
     password = uuid.uuid4().hex
     osc("project", "create", "--domain", js.DOMAIN_ID, project)
-    cleanup("project", "delete", project)
+    cleanup("project", project)
     osc("user", "create", "--domain", js.DOMAIN_ID, "--password", password, user)
-    cleanup("user", "delete", user)
+    cleanup("user", user)
     osc("role", "add", "--project", project, "--user", user, role, json=False)
     return project, user, password
 
@@ -96,7 +96,7 @@ def test_catalog_list(osc, server):
 def test_project_create_list_show_delete(osc, cleanup, unique):
     name = unique("proj")
     created = osc("project", "create", "--domain", js.DOMAIN_ID, "--description", "made by a test", name)
-    cleanup("project", "delete", name)
+    cleanup("project", name)
     assert created["name"] == name
     assert created["domain_id"] == js.DOMAIN_ID
     assert created["enabled"] is True
@@ -120,7 +120,7 @@ def test_project_create_list_show_delete(osc, cleanup, unique):
 def test_duplicate_project_name_conflicts(osc, cleanup, unique):
     name = unique("dup")
     osc("project", "create", "--domain", js.DOMAIN_ID, name)
-    cleanup("project", "delete", name)
+    cleanup("project", name)
     err = osc.fails("project", "create", "--domain", js.DOMAIN_ID, name)
     assert err.status == 409, err
 
@@ -163,7 +163,7 @@ def test_sdk_project_lifecycle(conn, unique):
 def test_user_create_set_delete(osc, server, cleanup, unique):
     name = unique("user")
     created = osc("user", "create", "--domain", js.DOMAIN_ID, "--password", "first-pw", name)
-    cleanup("user", "delete", name)
+    cleanup("user", name)
     assert created["name"] == name
     assert created["enabled"] is True
     assert "password" not in created
@@ -215,9 +215,9 @@ def test_group_membership(osc, cleanup, unique):
     group = unique("group")
     user = unique("user")
     osc("group", "create", "--domain", js.DOMAIN_ID, "--description", "a test group", group)
-    cleanup("group", "delete", group)
+    cleanup("group", group)
     osc("user", "create", "--domain", js.DOMAIN_ID, "--password", "pw", user)
-    cleanup("user", "delete", user)
+    cleanup("user", user)
 
     osc("group", "add", "user", group, user, json=False)
     r = osc.run("group", "contains", "user", group, user)
@@ -240,7 +240,7 @@ def test_reader_is_refused_a_mutation(osc, server, cleanup, unique):
     assert osc("token", "issue", env=reader)["project_id"] == osc("project", "show", project)["id"]
     # ...but may not change anything.
     victim = unique("proj")
-    cleanup("project", "delete", victim)
+    cleanup("project", victim)
     err = osc.fails("project", "create", "--domain", js.DOMAIN_ID, victim, env=reader)
     assert err.status == 403, err
     err = osc.fails("user", "create", "--domain", js.DOMAIN_ID, "--password", "x", unique("u"), env=reader)
@@ -254,7 +254,7 @@ def test_reader_is_refused_a_mutation(osc, server, cleanup, unique):
 def test_application_credential(osc, server, cleanup, unique, admin_project_id):
     name = unique("appcred")
     created = osc("application", "credential", "create", "--description", "for a test", name)
-    cleanup("application", "credential", "delete", name)
+    cleanup("application_credential", name)
     secret = created["Secret"]
     assert secret and created["Name"] == name
     assert created["Project ID"] == admin_project_id

@@ -88,8 +88,15 @@ def main() -> int:
     started = time.monotonic()
     with js.start() as server:
         print(f"tempest: server {server!r}", flush=True)
-        conn = server.connect()
-        accounts = provision(conn)
+        try:
+            conn = server.connect()
+            accounts = provision(conn, args.admin, args.concurrency)
+            conn.close()
+        except Exception:
+            if server.log():
+                print(f"tempest: setting up accounts failed; server log:\n"
+                      f"{server.log()[-5000:]}", file=sys.stderr)
+            raise
         admin = {"username": js.ADMIN_USER, "project_name": js.ADMIN_PROJECT,
                  "password": server.admin_password} if args.admin else None
         conf = write_workspace(ws, server, accounts, admin)
@@ -98,7 +105,6 @@ def main() -> int:
               f"running with --concurrency {args.concurrency} (log: {rel(ws / 'run.log')})",
               flush=True)
         code = run_tempest(ws, conf, args.include_list, args.concurrency)
-        conn.close()
         server_log = server.log()
     if server_log:
         (ws / "jumpgate.log").write_text(server_log)
@@ -152,31 +158,53 @@ def main() -> int:
 # --- accounts --------------------------------------------------------------------------
 
 
-def provision(conn) -> list[dict]:
-    """4 projects x (member, reader) users through the API; fresh passwords each run, so
-    a long-lived server (external mode) is reused, not filled up."""
+def provision(conn, admin: bool = False, workers: int = 2) -> list[dict]:
+    """4 projects x (member, reader) users through the API; with `admin`, per worker also
+    a project admin and a system-scoped admin and reader. Fresh passwords each run, so a
+    long-lived server (external mode) is reused, not filled up."""
     roles = {}
-    for name in ROLES:
+    for name in ROLES + (("admin",) if admin else ()):
         roles[name] = conn.identity.find_role(name) or conn.identity.create_role(name=name)
+
+    def user(uname, project):
+        password = secrets.token_urlsafe(16)
+        u = conn.identity.find_user(uname, domain_id=js.DOMAIN_ID)
+        if u is None:
+            u = conn.identity.create_user(name=uname, password=password,
+                                          domain_id=js.DOMAIN_ID,
+                                          default_project_id=project.id if project else None)
+        else:
+            conn.identity.update_user(u, password=password, enabled=True)
+        return u, password
+
+    def project(pname):
+        return conn.identity.find_project(pname, domain_id=js.DOMAIN_ID) or \
+            conn.identity.create_project(name=pname, domain_id=js.DOMAIN_ID,
+                                         description="Tempest pre-provisioned accounts")
+
     accounts = []
     for i in range(1, PROJECTS + 1):
         pname = f"tempest-project-{i}"
-        project = conn.identity.find_project(pname, domain_id=js.DOMAIN_ID) or \
-            conn.identity.create_project(name=pname, domain_id=js.DOMAIN_ID,
-                                         description="Tempest pre-provisioned account")
+        proj = project(pname)
         for role in ROLES:
-            uname = f"tempest-{i}-{role}"
-            password = secrets.token_urlsafe(16)
-            user = conn.identity.find_user(uname, domain_id=js.DOMAIN_ID)
-            if user is None:
-                user = conn.identity.create_user(name=uname, password=password,
-                                                 domain_id=js.DOMAIN_ID,
-                                                 default_project_id=project.id)
-            else:
-                conn.identity.update_user(user, password=password, enabled=True)
-            conn.identity.assign_project_role_to_user(project, user, roles[role])
-            accounts.append({"username": uname, "password": password,
+            u, password = user(f"tempest-{i}-{role}", proj)
+            conn.identity.assign_project_role_to_user(proj, u, roles[role])
+            accounts.append({"username": u.name, "password": password,
                              "project_name": pname, "roles": [role]})
+    if admin:
+        # Tempest gives each test class its own admin: one per worker, or classes that
+        # start together fail with "Insufficient number of users provided".
+        admin_project = project(js.ADMIN_PROJECT)
+        for i in range(1, workers + 1):
+            u, password = user(f"tempest-admin-{i}", admin_project)
+            conn.identity.assign_project_role_to_user(admin_project, u, roles["admin"])
+            accounts.append({"username": u.name, "password": password,
+                             "project_name": js.ADMIN_PROJECT, "types": ["admin"]})
+            for role in ("admin", "reader"):
+                u, password = user(f"tempest-system-{role}-{i}", None)
+                conn.identity.assign_system_role_to_user(u, roles[role], "all")
+                accounts.append({"username": u.name, "password": password,
+                                 "system": "all", "roles": [role]})
     return accounts
 
 
@@ -199,16 +227,17 @@ def write_workspace(ws: Path, server, accounts, admin) -> Path:
 
     # Members first: Tempest gives `alt` the first free account in file order, and the
     # alt user must not be in the primary's project (a reader there would be).
-    entries = sorted(accounts, key=lambda a: a["roles"] != ["member"])
-    if admin:
-        entries.append(dict(admin, types=["admin"]))
+    entries = sorted(accounts, key=lambda a: a.get("roles") != ["member"])
     lines = []
     for a in entries:
         lines.append(f"- username: {yaml_str(a['username'])}")
         lines.append(f"  password: {yaml_str(a['password'])}")
-        lines.append(f"  project_name: {yaml_str(a['project_name'])}")
         lines.append(f"  user_domain_name: {js.DOMAIN_NAME}")
-        lines.append(f"  project_domain_name: {js.DOMAIN_NAME}")
+        if a.get("project_name"):
+            lines.append(f"  project_name: {yaml_str(a['project_name'])}")
+            lines.append(f"  project_domain_name: {js.DOMAIN_NAME}")
+        if a.get("system"):
+            lines.append(f"  system: {a['system']}")
         if a.get("roles"):
             lines.append(f"  roles: [{', '.join(a['roles'])}]")
         if a.get("types"):
@@ -454,7 +483,7 @@ def render(tests: dict[str, Result], *, target: str, services, include: Path,
         "Written by `scripts/tempest` (do not edit by hand). Tempest "
         f"{version} against {target}, services: {', '.join(services)}; tests selected by "
         f"`{rel(include)}`; pre-provisioned accounts ({PROJECTS} projects, each with a "
-        f"`member` and a `reader` user){' and the admin account' if admin else ', no admin'}. "
+        f"`member` and a `reader` user){'; with admin accounts (project admin, system admin and reader per worker)' if admin else ', no admin'}. "
         "A class that Tempest skips as a whole counts once per test in it. "
         "`scripts/tempest --check` fails when a test listed in `tests/tempest/baseline.txt` "
         "no longer passes.",

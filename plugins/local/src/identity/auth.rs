@@ -131,6 +131,7 @@ impl Identity {
             found = Some(match found {
                 None => who,
                 Some(prev) => Authenticated {
+                    methods: prev.methods.into_iter().chain(who.methods).collect(),
                     parent_audit: prev.parent_audit.or(who.parent_audit),
                     max_exp: match (prev.max_exp, who.max_exp) {
                         (Some(a), Some(b)) => Some(a.min(b)),
@@ -142,7 +143,13 @@ impl Identity {
             });
         }
         let mut who = found.ok_or_else(unauthorized)?;
+        let inherited = std::mem::take(&mut who.methods);
         who.methods = methods.to_vec();
+        for m in inherited {
+            if !who.methods.contains(&m) {
+                who.methods.push(m);
+            }
+        }
         let domain = self.read(|c| model::get_domain(c, &who.user.domain_id))?;
         if !who.user.enabled || !domain.enabled {
             return Err(unauthorized());
@@ -225,7 +232,8 @@ impl Identity {
             .map_err(|_| unauthorized())?;
         Ok(Authenticated {
             user,
-            methods: vec![],
+            // A rescoped token keeps the methods of the one it came from.
+            methods: claims.m.clone(),
             parent_audit: claims.a.first().cloned(),
             max_exp: Some(claims.exp),
             app_cred: None,

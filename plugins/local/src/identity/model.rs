@@ -567,8 +567,13 @@ pub fn delete_role(c: &Connection, id: &str) -> Result<()> {
 }
 
 pub fn add_implied_role(c: &Connection, prior: &str, implied: &str) -> Result<()> {
-    get_role(c, prior)?;
-    get_role(c, implied)?;
+    let p = get_role(c, prior)?;
+    let i = get_role(c, implied)?;
+    if p.domain_id.is_none() && i.domain_id.is_some() {
+        return Err(Error::Forbidden(
+            "Global role cannot imply a domain-specific role".into(),
+        ));
+    }
     if prior == implied
         || implied_closure(c, &[implied.to_string()])?
             .iter()
@@ -846,7 +851,19 @@ pub fn effective_role_ids(c: &Connection, user_id: &str, target: &Target) -> Res
             }
         }
     }
-    implied_closure(c, &direct)
+    global_only(c, implied_closure(c, &direct)?)
+}
+
+/// Domain-specific roles never reach a token: only the global roles they imply do.
+pub fn global_only(c: &Connection, roles: Vec<String>) -> Result<Vec<String>> {
+    let mut st = c.prepare_cached("SELECT domain_id IS NULL FROM roles WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(roles.len());
+    for r in roles {
+        if st.query_row([&r], |row| row.get::<_, bool>(0)).optional()? == Some(true) {
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 /// Projects where the user holds any role.

@@ -403,7 +403,7 @@ fn create_user(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult
     let caller = policy::admin(req, "identity:create_user")?;
     let body: Value = req.json()?;
     let u = views::object(&body, "user")?;
-    let name = views::name(&u, "name")?;
+    let name = views::name(&u, "name", views::max_name("user"))?;
     let password = views::string(&u, "password")?;
     let hash = password
         .as_deref()
@@ -478,7 +478,8 @@ fn update_user(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult
         let mut user = model::get_user(tx, &uid)?;
         let was_enabled = user.enabled;
         if let Some(n) = views::string(&u, "name").map_err(|f| model::Error::Invalid(f.message))? {
-            views::check_name("name", &n).map_err(|f| model::Error::Invalid(f.message))?;
+            views::check_name("name", &n, views::max_name("user"))
+                .map_err(|f| model::Error::Invalid(f.message))?;
             user.name = n;
         }
         if let Some(e) =
@@ -658,7 +659,7 @@ fn create_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
         .unwrap_or_else(|| model::DEFAULT_DOMAIN.into());
     let project = model::Project {
         id: model::new_id(),
-        name: views::name(&p, "name")?,
+        name: views::name(&p, "name", views::max_name("project"))?,
         parent_id: Some(views::string(&p, "parent_id")?.unwrap_or_else(|| domain_id.clone())),
         domain_id,
         description: views::string(&p, "description")?.unwrap_or_default(),
@@ -710,7 +711,7 @@ fn update_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
     }
     let name = views::string(&p, "name")?;
     if let Some(n) = &name {
-        views::check_name("name", n)?;
+        views::check_name("name", n, views::max_name("project"))?;
     }
     let description = views::string(&p, "description")?;
     let enabled = views::boolean(&p, "enabled")?;
@@ -897,7 +898,7 @@ fn create_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResu
     let d = views::object(&body, "domain")?;
     let domain = model::Domain {
         id: views::string(&d, "explicit_domain_id")?.unwrap_or_else(model::new_id),
-        name: views::name(&d, "name")?,
+        name: views::name(&d, "name", views::max_name("domain"))?,
         description: views::string(&d, "description")?.unwrap_or_default(),
         enabled: views::boolean(&d, "enabled")?.unwrap_or(true),
         tags: views::tags(&d)?.unwrap_or_default(),
@@ -938,7 +939,7 @@ fn update_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResu
     let d = views::object(&body, "domain")?;
     let name = views::string(&d, "name")?;
     if let Some(n) = &name {
-        views::check_name("name", n)?;
+        views::check_name("name", n, views::max_name("domain"))?;
     }
     let description = views::string(&d, "description")?;
     let enabled = views::boolean(&d, "enabled")?;
@@ -1012,7 +1013,7 @@ fn create_role(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult
     let r = views::object(&body, "role")?;
     let role = model::Role {
         id: model::new_id(),
-        name: views::name(&r, "name")?,
+        name: views::name(&r, "name", views::max_name("role"))?,
         domain_id: views::string(&r, "domain_id")?,
         description: views::string(&r, "description")?,
     };
@@ -1049,7 +1050,7 @@ fn update_role(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult
     let r = views::object(&body, "role")?;
     let name = views::string(&r, "name")?;
     if let Some(n) = &name {
-        views::check_name("name", n)?;
+        views::check_name("name", n, views::max_name("role"))?;
     }
     let description = views::string(&r, "description")?;
     let role = write(id, |tx| {
@@ -1343,6 +1344,8 @@ fn role_assignments(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerR
             }
             i += 1;
         }
+        // Domain-specific roles never take effect themselves, only what they imply.
+        role_ids.retain(|rid| roles.iter().any(|r| r.id == *rid && r.domain_id.is_none()));
         for u in &users {
             for t in &targets {
                 for r in &role_ids {
@@ -1492,7 +1495,7 @@ fn create_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResul
     let g = views::object(&body, "group")?;
     let group = model::Group {
         id: model::new_id(),
-        name: views::name(&g, "name")?,
+        name: views::name(&g, "name", views::max_name("group"))?,
         domain_id: views::string(&g, "domain_id")?
             .or(caller.project_domain_id.clone())
             .unwrap_or_else(|| model::DEFAULT_DOMAIN.into()),
@@ -1526,7 +1529,7 @@ fn update_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResul
     let g = views::object(&body, "group")?;
     let name = views::string(&g, "name")?;
     if let Some(n) = &name {
-        views::check_name("name", n)?;
+        views::check_name("name", n, views::max_name("group"))?;
     }
     let description = views::string(&g, "description")?;
     let group = write(id, |tx| {
@@ -1640,7 +1643,7 @@ fn create_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRe
     })?;
     let body: Value = req.json()?;
     let a = views::object(&body, "application_credential")?;
-    let name = views::name(&a, "name")?;
+    let name = views::name(&a, "name", views::max_name("app"))?;
     let secret = views::string(&a, "secret")?.unwrap_or_else(|| {
         use base64::Engine;
         let mut raw = [0u8; 64];

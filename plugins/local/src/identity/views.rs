@@ -168,19 +168,28 @@ pub fn string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault
     }
 }
 
-/// A required, non-empty name of at most 255 characters.
-pub fn name(m: &Map<String, Value>, key: &str) -> Result<String, Fault> {
+/// Longest names Keystone's schemas take: 64 for projects, domains and groups, 255 for
+/// users and roles.
+pub fn max_name(kind: &str) -> usize {
+    match kind {
+        "project" | "domain" | "group" => 64,
+        _ => 255,
+    }
+}
+
+/// A required, non-empty name, at most `max` characters.
+pub fn name(m: &Map<String, Value>, key: &str, max: usize) -> Result<String, Fault> {
     let n = string(m, key)?
         .ok_or_else(|| Fault::bad_request(format!("'{key}' is a required property")))?;
-    check_name(key, &n)?;
+    check_name(key, &n, max)?;
     Ok(n)
 }
 
-pub fn check_name(key: &str, n: &str) -> Result<(), Fault> {
+pub fn check_name(key: &str, n: &str, max: usize) -> Result<(), Fault> {
     if n.trim().is_empty() {
         return Err(invalid(key, &format!("'{n}' does not match '[\\S]+'")));
     }
-    if n.chars().count() > 255 {
+    if n.chars().count() > max {
         return Err(invalid(key, &format!("'{n}' is too long")));
     }
     Ok(())
