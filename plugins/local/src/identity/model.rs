@@ -315,8 +315,7 @@ fn user_row(r: &Row) -> rusqlite::Result<User> {
 }
 
 pub fn create_user(c: &Connection, u: &User) -> Result<()> {
-    get_domain(c, &u.domain_id)
-        .map_err(|_| Error::Invalid(format!("Could not find domain: {}.", u.domain_id)))?;
+    get_domain(c, &u.domain_id)?;
     c.execute(
         "INSERT INTO users (id, name, domain_id, password_hash, enabled, default_project_id, extra, created_at, password_changed_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -407,8 +406,7 @@ fn group_row(r: &Row) -> rusqlite::Result<Group> {
 }
 
 pub fn create_group(c: &Connection, g: &Group) -> Result<()> {
-    get_domain(c, &g.domain_id)
-        .map_err(|_| Error::Invalid(format!("Could not find domain: {}.", g.domain_id)))?;
+    get_domain(c, &g.domain_id)?;
     c.execute(
         "INSERT INTO groups (id, name, domain_id, description) VALUES (?1, ?2, ?3, ?4)",
         params![g.id, g.name, g.domain_id, g.description],
