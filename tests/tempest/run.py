@@ -34,7 +34,9 @@ import jumpgate_server as js  # noqa: E402
 
 INCLUDE = HERE / "include.txt"
 BASELINE = HERE / "baseline.txt"
+ADMIN_BASELINE = HERE / "baseline-admin.txt"
 DOC = ROOT / "docs" / "conformance.md"
+ADMIN_DOC = ROOT / "docs" / "conformance-admin.md"
 WORKSPACE = ROOT / ".tempest"
 
 PROJECTS = 4
@@ -79,10 +81,17 @@ def main() -> int:
                     help="Tempest workspace folder (default .tempest/)")
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--include-list", type=Path, default=INCLUDE)
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="the ids that must keep passing (default tests/tempest/baseline.txt; "
+                         "with --admin, tests/tempest/baseline-admin.txt)")
     ap.add_argument("--doc", type=Path, default=None,
                     help="report file (default docs/conformance.md; for an external "
                          "server <workspace>/conformance.md)")
     args = ap.parse_args()
+    global BASELINE
+    BASELINE = args.baseline or (ADMIN_BASELINE if args.admin else BASELINE)
+    if args.doc is None and args.admin:
+        args.doc = ADMIN_DOC
 
     ws = args.workspace.resolve()
     started = time.monotonic()

@@ -473,8 +473,8 @@ impl Identity {
                     .map(|(id, name)| json!({"id": id, "name": name}))
                     .collect();
             if with_catalog {
-                let entries = catalog::entries(&self.app, req, c.p.as_ref().map(|p| p.0.as_str()))?;
-                t["catalog"] = catalog::v3(&entries, &self.region);
+                let entries = self.catalog(req, c.p.as_ref().map(|p| p.0.as_str()))?;
+                t["catalog"] = catalog::v3(&entries);
             }
         }
         if let Some(ac) = &c.ac {
@@ -608,7 +608,7 @@ impl Identity {
             let project = self.read(|conn| model::get_project(conn, id))?;
             token_body["tenant"] = json!({"id": id, "name": name, "enabled": project.enabled, "description": project.description});
             if with_catalog {
-                catalog = catalog::v2(&catalog::entries(&self.app, req, Some(id))?, &self.region);
+                catalog = catalog::v2(&self.catalog(req, Some(id))?);
             }
         }
         Ok(json!({"access": {

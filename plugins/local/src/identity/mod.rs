@@ -31,6 +31,9 @@ pub struct Identity {
     token_ttl: i64,
     /// `[identity] region`.
     region: String,
+    /// Services and endpoints admins registered: read at most once a second, and at once
+    /// after this host changed them.
+    stored_catalog: std::sync::RwLock<Option<(std::time::Instant, Arc<catalog::Stored>)>>,
 }
 
 /// Roles every cloud has, each implying the next: admin ⊃ manager ⊃ member ⊃ reader.
@@ -49,6 +52,7 @@ impl Identity {
             )?,
             token_ttl: settings.token_expiration,
             region: settings.region.clone(),
+            stored_catalog: std::sync::RwLock::new(None),
         })
     }
 
@@ -160,6 +164,44 @@ pub fn setup(app: &App, disp: &Dispatcher, identity: Arc<Identity>) -> Result<()
 }
 
 impl Identity {
+    /// The whole catalog, for a caller scoped to `project`.
+    fn catalog(&self, req: &Request, project: Option<&str>) -> Result<Vec<catalog::Entry>, Fault> {
+        let fresh = self
+            .stored_catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(1))
+            .map(|(_, s)| s.clone());
+        let stored = match fresh {
+            Some(s) => s,
+            None => {
+                let s = Arc::new(self.read(catalog::Stored::read)?);
+                *self
+                    .stored_catalog
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) =
+                    Some((std::time::Instant::now(), s.clone()));
+                s
+            }
+        };
+        Ok(catalog::entries(
+            &self.app,
+            req,
+            project,
+            &self.region,
+            &stored,
+        )?)
+    }
+
+    /// After this host changed the registered services or endpoints.
+    fn catalog_changed(&self) {
+        *self
+            .stored_catalog
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// Keystone's fault for a model error; store failures go to the log, not the client.
     fn fault(&self, e: model::Error) -> Fault {
         match e {

@@ -992,6 +992,213 @@ pub fn delete_app_cred(c: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- catalog additions
+
+/// A region an admin created, beside the configured one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub id: String,
+    pub description: String,
+    pub parent_region_id: Option<String>,
+}
+
+fn region_row(r: &Row) -> rusqlite::Result<Region> {
+    Ok(Region {
+        id: r.get("id")?,
+        description: r.get("description")?,
+        parent_region_id: r.get("parent_region_id")?,
+    })
+}
+
+pub fn create_region(c: &Connection, r: &Region) -> Result<()> {
+    if let Some(parent) = &r.parent_region_id {
+        get_region(c, parent)?;
+    }
+    c.execute(
+        "INSERT INTO regions (id, description, parent_region_id) VALUES (?1, ?2, ?3)",
+        params![r.id, r.description, r.parent_region_id],
+    )
+    .map_err(|e| {
+        if is_duplicate(&e) {
+            Error::Conflict(format!(
+                "Conflict occurred attempting to store region - Duplicate ID, {}.",
+                r.id
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+pub fn get_region(c: &Connection, id: &str) -> Result<Region> {
+    c.query_row("SELECT * FROM regions WHERE id = ?1", [id], region_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound("region", id.into()))
+}
+
+pub fn list_regions(c: &Connection) -> Result<Vec<Region>> {
+    let mut st = c.prepare("SELECT * FROM regions ORDER BY id")?;
+    let rows = st
+        .query_map([], region_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn update_region(c: &Connection, r: &Region) -> Result<()> {
+    let mut parent = r.parent_region_id.clone();
+    while let Some(p) = parent {
+        if p == r.id {
+            return Err(Error::Invalid(format!(
+                "The specified parent region {} would create a circular region hierarchy.",
+                r.parent_region_id.clone().unwrap_or_default()
+            )));
+        }
+        parent = get_region(c, &p)?.parent_region_id;
+    }
+    c.execute(
+        "UPDATE regions SET description = ?2, parent_region_id = ?3 WHERE id = ?1",
+        params![r.id, r.description, r.parent_region_id],
+    )?;
+    Ok(())
+}
+
+pub fn delete_region(c: &Connection, id: &str) -> Result<()> {
+    get_region(c, id)?;
+    let children: i64 = c.query_row(
+        "SELECT count(*) FROM regions WHERE parent_region_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    if children > 0 {
+        return Err(Error::Forbidden(format!("Unable to delete region {id} because it or its child regions have associated endpoints.")));
+    }
+    c.execute(
+        "UPDATE endpoints SET region_id = NULL WHERE region_id = ?1",
+        [id],
+    )?;
+    c.execute("DELETE FROM regions WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// A service an admin registered (another cloud's, say), beside the ones this host serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+}
+
+fn service_row(r: &Row) -> rusqlite::Result<Service> {
+    Ok(Service {
+        id: r.get("id")?,
+        kind: r.get("type")?,
+        name: r.get("name")?,
+        description: r.get("description")?,
+        enabled: r.get("enabled")?,
+    })
+}
+
+pub fn create_service(c: &Connection, s: &Service) -> Result<()> {
+    c.execute(
+        "INSERT INTO services (id, type, name, description, enabled) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![s.id, s.kind, s.name, s.description, s.enabled],
+    )?;
+    Ok(())
+}
+
+pub fn get_service(c: &Connection, id: &str) -> Result<Service> {
+    c.query_row("SELECT * FROM services WHERE id = ?1", [id], service_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound("service", id.into()))
+}
+
+pub fn list_services(c: &Connection) -> Result<Vec<Service>> {
+    let mut st = c.prepare("SELECT * FROM services ORDER BY type, id")?;
+    let rows = st
+        .query_map([], service_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn update_service(c: &Connection, s: &Service) -> Result<()> {
+    c.execute(
+        "UPDATE services SET type = ?2, name = ?3, description = ?4, enabled = ?5 WHERE id = ?1",
+        params![s.id, s.kind, s.name, s.description, s.enabled],
+    )?;
+    Ok(())
+}
+
+pub fn delete_service(c: &Connection, id: &str) -> Result<()> {
+    get_service(c, id)?;
+    c.execute("DELETE FROM services WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// An endpoint of a registered service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub id: String,
+    pub service_id: String,
+    pub interface: String,
+    pub region_id: Option<String>,
+    pub url: String,
+    pub enabled: bool,
+}
+
+fn endpoint_row(r: &Row) -> rusqlite::Result<Endpoint> {
+    Ok(Endpoint {
+        id: r.get("id")?,
+        service_id: r.get("service_id")?,
+        interface: r.get("interface")?,
+        region_id: r.get("region_id")?,
+        url: r.get("url")?,
+        enabled: r.get("enabled")?,
+    })
+}
+
+pub fn create_endpoint(c: &Connection, e: &Endpoint) -> Result<()> {
+    get_service(c, &e.service_id)
+        .map_err(|_| Error::Invalid(format!("Could not find service: {}.", e.service_id)))?;
+    c.execute(
+        "INSERT INTO endpoints (id, service_id, interface, region_id, url, enabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![e.id, e.service_id, e.interface, e.region_id, e.url, e.enabled],
+    )?;
+    Ok(())
+}
+
+pub fn get_endpoint(c: &Connection, id: &str) -> Result<Endpoint> {
+    c.query_row("SELECT * FROM endpoints WHERE id = ?1", [id], endpoint_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound("endpoint", id.into()))
+}
+
+pub fn list_endpoints(c: &Connection) -> Result<Vec<Endpoint>> {
+    let mut st = c.prepare("SELECT * FROM endpoints ORDER BY service_id, interface, id")?;
+    let rows = st
+        .query_map([], endpoint_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn update_endpoint(c: &Connection, e: &Endpoint) -> Result<()> {
+    get_service(c, &e.service_id)
+        .map_err(|_| Error::Invalid(format!("Could not find service: {}.", e.service_id)))?;
+    c.execute(
+        "UPDATE endpoints SET service_id = ?2, interface = ?3, region_id = ?4, url = ?5, enabled = ?6 WHERE id = ?1",
+        params![e.id, e.service_id, e.interface, e.region_id, e.url, e.enabled],
+    )?;
+    Ok(())
+}
+
+pub fn delete_endpoint(c: &Connection, id: &str) -> Result<()> {
+    get_endpoint(c, id)?;
+    c.execute("DELETE FROM endpoints WHERE id = ?1", [id])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,12 +71,12 @@ endpoint!(GroupUsers { on_get => group_users });
 endpoint!(GroupUser { on_get => check_member, on_head => check_member, on_put => add_member, on_delete => remove_member });
 endpoint!(AppCreds { on_get => list_app_creds, on_post => create_app_cred });
 endpoint!(AppCredItem { on_get => get_app_cred, on_delete => delete_app_cred });
-endpoint!(Regions { on_get => list_regions, on_post => catalog_is_config });
-endpoint!(RegionItem { on_get => get_region, on_patch => catalog_is_config, on_delete => catalog_is_config });
-endpoint!(Services { on_get => list_services, on_post => catalog_is_config });
-endpoint!(ServiceItem { on_get => get_service, on_patch => catalog_is_config, on_delete => catalog_is_config });
-endpoint!(Endpoints { on_get => list_endpoints, on_post => catalog_is_config });
-endpoint!(EndpointItem { on_get => get_endpoint, on_patch => catalog_is_config, on_delete => catalog_is_config });
+endpoint!(Regions { on_get => list_regions, on_post => create_region });
+endpoint!(RegionItem { on_get => get_region, on_put => put_region, on_patch => update_region, on_delete => delete_region });
+endpoint!(Services { on_get => list_services, on_post => create_service });
+endpoint!(ServiceItem { on_get => get_service, on_patch => update_service, on_delete => delete_service });
+endpoint!(Endpoints { on_get => list_endpoints, on_post => create_endpoint });
+endpoint!(EndpointItem { on_get => get_endpoint, on_patch => update_endpoint, on_delete => delete_endpoint });
 endpoint!(V2Tokens { on_post => issue_v2 });
 endpoint!(V2Token { on_get => validate_v2, on_head => check_v2 });
 endpoint!(V2Tenants { on_get => v2_tenants });
@@ -319,12 +319,12 @@ fn auth_catalog(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResul
             "The service catalog is only available to a scoped token.",
         ));
     }
-    let entries = super::catalog::entries(&id.app, req, caller.project_id.as_deref())?;
+    let entries = id.catalog(req, caller.project_id.as_deref())?;
     let links = Links(&base(id, req)?).collection("auth/catalog");
     ok_json(
         resp,
         200,
-        json!({"catalog": super::catalog::v3(&entries, &id.region), "links": links}),
+        json!({"catalog": super::catalog::v3(&entries), "links": links}),
     )
 }
 
@@ -1773,60 +1773,155 @@ fn delete_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRe
 
 // ---------------------------------------------------------------- catalog resources
 
-/// The catalog is what this host serves, so it is changed in jumpgate.conf, not here.
-fn catalog_is_config(_: &Id, req: &mut Request, _: &mut Response) -> HandlerResult {
-    policy::admin(req, "identity:update_catalog")?;
-    Err(Fault::not_implemented(
-        "The catalog is built from this host's enabled services and region (jumpgate.conf); edit the configuration and reload instead.",
+/// What this host serves is changed in jumpgate.conf, not through the API.
+fn built_in(kind: &str) -> Fault {
+    Fault::forbidden(format!(
+        "This {kind} is built from this host's configuration (jumpgate.conf); change it there and reload."
     ))
 }
 
-fn region_view(l: &Links, region: &str) -> Value {
-    json!({"id": region, "description": "", "parent_region_id": null, "links": l.of(&format!("regions/{region}"))})
+fn region_view(l: &Links, r: &model::Region) -> Value {
+    json!({"id": r.id, "description": r.description, "parent_region_id": r.parent_region_id, "links": l.of(&format!("regions/{}", r.id))})
+}
+
+/// The configured region, then the ones admins created.
+fn regions(id: &Identity) -> Result<Vec<model::Region>, Fault> {
+    let mut all = vec![model::Region {
+        id: id.region.clone(),
+        description: String::new(),
+        parent_region_id: None,
+    }];
+    all.extend(
+        read(id, model::list_regions)?
+            .into_iter()
+            .filter(|r| r.id != id.region),
+    );
+    Ok(all)
 }
 
 fn list_regions(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
     policy::caller(req)?;
     let base = base(id, req)?;
     let l = Links(&base);
+    let items = filter_eq(
+        req,
+        regions(id)?.iter().map(|r| region_view(&l, r)).collect(),
+        &["parent_region_id"],
+    );
     ok_json(
         resp,
         200,
-        json!({"regions": [region_view(&l, &id.region)], "links": l.collection("regions")}),
+        json!({"regions": items, "links": l.collection("regions")}),
     )
 }
 
 fn get_region(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
     policy::caller(req)?;
     let rid = param(req, "region_id")?;
-    if rid != id.region {
-        return Err(Fault::not_found(format!("Could not find region: {rid}.")));
-    }
+    let region = regions(id)?
+        .into_iter()
+        .find(|r| r.id == rid)
+        .ok_or_else(|| Fault::not_found(format!("Could not find region: {rid}.")))?;
     let base = base(id, req)?;
     ok_json(
         resp,
         200,
-        json!({"region": region_view(&Links(&base), rid)}),
+        json!({"region": region_view(&Links(&base), &region)}),
     )
 }
 
-fn services(id: &Identity, req: &Request) -> Result<Vec<super::catalog::Entry>, Fault> {
-    Ok(super::catalog::entries(&id.app, req, None)?)
+fn new_region(
+    id: &Identity,
+    req: &Request,
+    resp: &mut Response,
+    region_id: Option<String>,
+) -> HandlerResult {
+    policy::admin(req, "identity:create_region")?;
+    let body: Value = req.json()?;
+    let r = views::object(&body, "region")?;
+    let rid = region_id
+        .or(views::string(&r, "id")?)
+        .unwrap_or_else(model::new_id);
+    if rid == id.region {
+        return Err(built_in("region"));
+    }
+    let region = model::Region {
+        id: rid,
+        description: views::string(&r, "description")?.unwrap_or_default(),
+        parent_region_id: views::string(&r, "parent_region_id")?,
+    };
+    write(id, |tx| model::create_region(tx, &region))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        201,
+        json!({"region": region_view(&Links(&base), &region)}),
+    )
+}
+
+fn create_region(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    new_region(id, req, resp, None)
+}
+
+fn put_region(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let rid = param(req, "region_id")?.to_string();
+    new_region(id, req, resp, Some(rid))
+}
+
+fn update_region(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_region")?;
+    let rid = param(req, "region_id")?.to_string();
+    if rid == id.region {
+        return Err(built_in("region"));
+    }
+    let body: Value = req.json()?;
+    let r = views::object(&body, "region")?;
+    let description = views::string(&r, "description")?;
+    let region = write(id, |tx| {
+        let mut region = model::get_region(tx, &rid)?;
+        if let Some(d) = description {
+            region.description = d;
+        }
+        if r.contains_key("parent_region_id") {
+            region.parent_region_id = r
+                .get("parent_region_id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        model::update_region(tx, &region)?;
+        Ok(region)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"region": region_view(&Links(&base), &region)}),
+    )
+}
+
+fn delete_region(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_region")?;
+    let rid = param(req, "region_id")?;
+    if rid == id.region {
+        return Err(built_in("region"));
+    }
+    write(id, |tx| model::delete_region(tx, rid))?;
+    id.catalog_changed();
+    no_content(resp)
 }
 
 fn service_view(l: &Links, e: &super::catalog::Entry) -> Value {
-    json!({"id": e.service_id, "type": e.kind, "name": e.name, "description": "", "enabled": true, "links": l.of(&format!("services/{}", e.service_id))})
+    json!({"id": e.service_id, "type": e.kind, "name": e.name, "description": e.description, "enabled": e.enabled, "links": l.of(&format!("services/{}", e.service_id))})
 }
 
 fn endpoint_view(
     l: &Links,
     e: &super::catalog::Entry,
-    ep: &(String, &str, String),
-    region: &str,
+    ep: &super::catalog::EndpointEntry,
 ) -> Value {
     json!({
-        "id": ep.0, "interface": ep.1, "url": ep.2, "region": region, "region_id": region,
-        "service_id": e.service_id, "enabled": true, "links": l.of(&format!("endpoints/{}", ep.0)),
+        "id": ep.id, "interface": ep.interface, "url": ep.url, "region": ep.region, "region_id": ep.region,
+        "service_id": e.service_id, "enabled": ep.enabled, "links": l.of(&format!("endpoints/{}", ep.id)),
     })
 }
 
@@ -1836,7 +1931,7 @@ fn list_services(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResu
     let l = Links(&base);
     let items = filter_eq(
         req,
-        services(id, req)?
+        id.catalog(req, None)?
             .iter()
             .map(|e| service_view(&l, e))
             .collect(),
@@ -1853,26 +1948,108 @@ fn get_service(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult
     policy::admin(req, "identity:get_service")?;
     let sid = param(req, "service_id")?;
     let base = base(id, req)?;
-    let l = Links(&base);
-    let all = services(id, req)?;
+    let all = id.catalog(req, None)?;
     let e = all
         .iter()
         .find(|e| e.service_id == sid)
         .ok_or_else(|| Fault::not_found(format!("Could not find service: {sid}.")))?;
-    ok_json(resp, 200, json!({"service": service_view(&l, e)}))
+    ok_json(
+        resp,
+        200,
+        json!({"service": service_view(&Links(&base), e)}),
+    )
+}
+
+fn create_service(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_service")?;
+    let body: Value = req.json()?;
+    let m = views::object(&body, "service")?;
+    let kind = views::string(&m, "type")?
+        .ok_or_else(|| Fault::bad_request("'type' is a required property"))?;
+    views::check_name("type", &kind, 255)?;
+    let service = model::Service {
+        id: model::new_id(),
+        kind,
+        name: views::string(&m, "name")?,
+        description: views::string(&m, "description")?,
+        enabled: views::boolean(&m, "enabled")?.unwrap_or(true),
+    };
+    write(id, |tx| model::create_service(tx, &service))?;
+    id.catalog_changed();
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let entry = id
+        .catalog(req, None)?
+        .into_iter()
+        .find(|e| e.service_id == service.id);
+    let view = entry.map(|e| service_view(&l, &e)).unwrap_or(Value::Null);
+    ok_json(resp, 201, json!({"service": view}))
+}
+
+fn update_service(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_service")?;
+    let sid = param(req, "service_id")?.to_string();
+    if id
+        .catalog(req, None)?
+        .iter()
+        .any(|e| e.built_in && e.service_id == sid)
+    {
+        return Err(built_in("service"));
+    }
+    let body: Value = req.json()?;
+    let m = views::object(&body, "service")?;
+    let (kind, name, description, enabled) = (
+        views::string(&m, "type")?,
+        views::string(&m, "name")?,
+        views::string(&m, "description")?,
+        views::boolean(&m, "enabled")?,
+    );
+    write(id, |tx| {
+        let mut s = model::get_service(tx, &sid)?;
+        if let Some(k) = kind {
+            s.kind = k;
+        }
+        if name.is_some() {
+            s.name = name;
+        }
+        if description.is_some() {
+            s.description = description;
+        }
+        if let Some(e) = enabled {
+            s.enabled = e;
+        }
+        model::update_service(tx, &s)
+    })?;
+    id.catalog_changed();
+    get_service(id, req, resp)
+}
+
+fn delete_service(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_service")?;
+    let sid = param(req, "service_id")?;
+    if id
+        .catalog(req, None)?
+        .iter()
+        .any(|e| e.built_in && e.service_id == sid)
+    {
+        return Err(built_in("service"));
+    }
+    write(id, |tx| model::delete_service(tx, sid))?;
+    id.catalog_changed();
+    no_content(resp)
 }
 
 fn list_endpoints(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
     policy::admin(req, "identity:list_endpoints")?;
     let base = base(id, req)?;
     let l = Links(&base);
-    let all = services(id, req)?;
+    let all = id.catalog(req, None)?;
     let items: Vec<Value> = all
         .iter()
         .flat_map(|e| {
             e.endpoints
                 .iter()
-                .map(|ep| endpoint_view(&l, e, ep, &id.region))
+                .map(|ep| endpoint_view(&l, e, ep))
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -1889,17 +2066,150 @@ fn get_endpoint(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResul
     let eid = param(req, "endpoint_id")?;
     let base = base(id, req)?;
     let l = Links(&base);
-    let all = services(id, req)?;
+    let all = id.catalog(req, None)?;
     let found = all
         .iter()
         .find_map(|e| {
             e.endpoints
                 .iter()
-                .find(|ep| ep.0 == eid)
-                .map(|ep| endpoint_view(&l, e, ep, &id.region))
+                .find(|ep| ep.id == eid)
+                .map(|ep| endpoint_view(&l, e, ep))
         })
         .ok_or_else(|| Fault::not_found(format!("Could not find endpoint: {eid}.")))?;
     ok_json(resp, 200, json!({"endpoint": found}))
+}
+
+/// An endpoint's fields from a request body, over `current` (None: creating).
+fn endpoint_fields(
+    id: &Identity,
+    m: &Map<String, Value>,
+    current: Option<model::Endpoint>,
+) -> Result<model::Endpoint, Fault> {
+    let creating = current.is_none();
+    let mut e = current.unwrap_or(model::Endpoint {
+        id: model::new_id(),
+        service_id: String::new(),
+        interface: String::new(),
+        region_id: None,
+        url: String::new(),
+        enabled: true,
+    });
+    if let Some(s) = views::string(m, "service_id")? {
+        e.service_id = s;
+    }
+    if let Some(i) = views::string(m, "interface")? {
+        if !["public", "internal", "admin"].contains(&i.as_str()) {
+            return Err(views::invalid(
+                "interface",
+                &format!("'{i}' is not one of ['public', 'internal', 'admin']"),
+            ));
+        }
+        e.interface = i;
+    }
+    if let Some(u) = views::string(m, "url")? {
+        if u.trim().is_empty() {
+            return Err(views::invalid("url", "'' is too short"));
+        }
+        e.url = u;
+    }
+    if let Some(b) = views::boolean(m, "enabled")? {
+        e.enabled = b;
+    }
+    // `region_id` must exist; the older `region` makes the region if it does not.
+    if let Some(r) = views::string(m, "region_id")? {
+        if r != id.region && read(id, |c| Ok(model::get_region(c, &r).is_err()))? {
+            return Err(Fault::bad_request(format!("Could not find region: {r}.")));
+        }
+        e.region_id = Some(r);
+    } else if let Some(r) = views::string(m, "region")? {
+        if r != id.region {
+            write(id, |tx| match model::get_region(tx, &r) {
+                Ok(_) => Ok(()),
+                Err(_) => model::create_region(
+                    tx,
+                    &model::Region {
+                        id: r.clone(),
+                        description: String::new(),
+                        parent_region_id: None,
+                    },
+                ),
+            })?;
+        }
+        e.region_id = Some(r);
+    }
+    if creating {
+        for (field, value) in [
+            ("service_id", &e.service_id),
+            ("interface", &e.interface),
+            ("url", &e.url),
+        ] {
+            if value.is_empty() {
+                return Err(Fault::bad_request(format!(
+                    "'{field}' is a required property"
+                )));
+            }
+        }
+    }
+    Ok(e)
+}
+
+fn create_endpoint(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_endpoint")?;
+    let body: Value = req.json()?;
+    let m = views::object(&body, "endpoint")?;
+    let e = endpoint_fields(id, &m, None)?;
+    if id
+        .catalog(req, None)?
+        .iter()
+        .any(|s| s.built_in && s.service_id == e.service_id)
+    {
+        return Err(built_in("service's endpoint"));
+    }
+    write(id, |tx| model::create_endpoint(tx, &e))?;
+    id.catalog_changed();
+    let base = base(id, req)?;
+    let view = json!({
+        "id": e.id, "interface": e.interface, "url": e.url, "region": e.region_id, "region_id": e.region_id,
+        "service_id": e.service_id, "enabled": e.enabled, "links": Links(&base).of(&format!("endpoints/{}", e.id)),
+    });
+    ok_json(resp, 201, json!({"endpoint": view}))
+}
+
+fn update_endpoint(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_endpoint")?;
+    let eid = param(req, "endpoint_id")?.to_string();
+    let current = match read(id, |c| Ok(model::get_endpoint(c, &eid).ok()))? {
+        Some(e) => e,
+        None if id
+            .catalog(req, None)?
+            .iter()
+            .any(|s| s.endpoints.iter().any(|ep| ep.id == eid)) =>
+        {
+            return Err(built_in("endpoint"));
+        }
+        None => return Err(Fault::not_found(format!("Could not find endpoint: {eid}."))),
+    };
+    let body: Value = req.json()?;
+    let m = views::object(&body, "endpoint")?;
+    let e = endpoint_fields(id, &m, Some(current))?;
+    write(id, |tx| model::update_endpoint(tx, &e))?;
+    id.catalog_changed();
+    get_endpoint(id, req, resp)
+}
+
+fn delete_endpoint(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_endpoint")?;
+    let eid = param(req, "endpoint_id")?;
+    if id
+        .catalog(req, None)?
+        .iter()
+        .any(|s| s.built_in && s.endpoints.iter().any(|ep| ep.id == eid))
+    {
+        return Err(built_in("endpoint"));
+    }
+    write(id, |tx| model::delete_endpoint(tx, eid))?;
+    id.catalog_changed();
+    no_content(resp)
 }
 
 // ---------------------------------------------------------------- v2.0
