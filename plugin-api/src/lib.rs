@@ -36,7 +36,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Everything a driver's `lib.rs` usually needs.
 pub mod prelude {
     pub use crate::{
-        env, export_driver, handler, App, AuthContext, Dispatcher, Error, Fault, Handler,
-        HandlerResult, LogLevel, Page, Request, RequestHook, Response, Validator,
+        env, export_driver, handler, next_href, App, AuthContext, Dispatcher, Error, Fault,
+        Handler, HandlerResult, LogLevel, Page, Pair, Request, RequestHook, Response, Validator,
     };
 }

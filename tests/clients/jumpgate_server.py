@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The services the `local` driver serves, in jumpgate.conf's `enabled_services` order.
 # Extend this one list as the driver grows (compute, image, volume, network).
-ENABLED_SERVICES: tuple[str, ...] = ("identity",)
+ENABLED_SERVICES: tuple[str, ...] = ("identity", "image")
 
 DRIVER = "local"
 REGION = "RegionOne"

@@ -58,6 +58,21 @@ IDENTITY_FEATURES = {
 }
 
 # jumpgate service -> Tempest's [service_available] option. Identity is always on.
+# What the local driver's Glance does: glance-direct import, sha512 hashes; no format
+# inspection (so no enforcement or conversion), no locations API, no reserved namespace
+# checks of its own.
+IMAGE_FEATURES = {
+    "api_v2": "true",
+    "api_v1": "false",
+    "import_image": "true",
+    "os_glance_reserved": "false",
+    "manage_locations": "false",
+    "image_conversion": "false",
+    "image_format_enforcement": "false",
+    "do_secure_hash": "true",
+    "http_store_enabled": "false",
+}
+
 SERVICE_AVAILABLE = {
     "compute": "nova",
     "image": "glance",
@@ -288,6 +303,18 @@ def write_workspace(ws: Path, server, accounts, admin) -> Path:
     }
     conf["service_available"].update({"horizon": "false"})
     conf["validation"] = {"run_validation": "false"}
+    if "image" in server.services:
+        conf["image"] = {
+            "catalog_type": "image",
+            "region": js.REGION,
+            "endpoint_type": "publicURL",
+            "container_formats": "bare,ami,ari,aki,ovf,ova,docker,compressed",
+            "disk_formats": "qcow2,raw,ami,ari,aki,vhd,vhdx,vmdk,vdi,iso,ploop",
+            "hashing_algorithm": "sha512",
+            "build_timeout": "60",
+            "build_interval": "1",
+        }
+        conf["image-feature-enabled"] = dict(IMAGE_FEATURES)
     # Per-service sections come in when the local driver serves them (compute, ...).
     path = etc / "tempest.conf"
     with open(path, "w") as f:

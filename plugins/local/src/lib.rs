@@ -2,6 +2,7 @@
 //! under `[local] data_dir`; each service is a folder with routes, views and model.
 
 mod identity;
+mod image;
 mod settings;
 mod store;
 mod time;
@@ -51,6 +52,10 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
             }
             identity::setup(app, disp, id)
         }
+        "image" => image::setup(
+            disp,
+            Arc::new(image::Images::new(app.clone(), store, &settings)?),
+        ),
         other => Err(Error(format!(
             "the local driver does not serve {other} yet"
         ))),
@@ -64,7 +69,7 @@ fn teardown() {
 
 export_driver! {
     name: "local",
-    services: ["identity"],
+    services: ["identity", "image"],
     setup_routes: setup_routes,
     teardown: teardown,
 }

@@ -26,6 +26,11 @@ pub fn iso_seconds(unix_s: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Now, to the second: Glance's `created_at` and `updated_at`.
+pub fn now_seconds_iso() -> String {
+    iso_seconds(now_ms() / 1000)
+}
+
 pub fn now_iso() -> String {
     iso_micros(now_ms())
 }

@@ -129,6 +129,39 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO meta (key, value) VALUES ('revocation_rev', '0');
     ",
+    // 2: images
+    "
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        status TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        protected INTEGER NOT NULL DEFAULT 0,
+        os_hidden INTEGER NOT NULL DEFAULT 0,
+        owner TEXT,
+        disk_format TEXT,
+        container_format TEXT,
+        size INTEGER,
+        virtual_size INTEGER,
+        checksum TEXT,
+        os_hash_algo TEXT,
+        os_hash_value TEXT,
+        min_disk INTEGER NOT NULL DEFAULT 0,
+        min_ram INTEGER NOT NULL DEFAULT 0,
+        properties TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE image_members (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        member_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (image_id, member_id)
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

@@ -1,0 +1,353 @@
+//! Images and their members, and the rules of who sees what and which status may follow
+//! which. Knows nothing of HTTP; every change runs inside the caller's transaction.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
+
+use crate::store::{is_duplicate, StoreError};
+
+#[derive(Debug)]
+pub enum Error {
+    NotFound(String),
+    Conflict(String),
+    Invalid(String),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub const DISK_FORMATS: &[&str] = &[
+    "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
+];
+pub const CONTAINER_FORMATS: &[&str] = &[
+    "ami",
+    "ari",
+    "aki",
+    "bare",
+    "ovf",
+    "ova",
+    "docker",
+    "compressed",
+];
+pub const VISIBILITIES: &[&str] = &["public", "private", "shared", "community"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    pub id: String,
+    pub name: Option<String>,
+    /// queued, saving, uploading, importing, active, deactivated, killed
+    pub status: String,
+    pub visibility: String,
+    pub protected: bool,
+    pub os_hidden: bool,
+    pub owner: Option<String>,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub size: Option<i64>,
+    pub virtual_size: Option<i64>,
+    pub checksum: Option<String>,
+    pub os_hash_algo: Option<String>,
+    pub os_hash_value: Option<String>,
+    pub min_disk: i64,
+    pub min_ram: i64,
+    /// Additional properties, at top level in the API.
+    pub properties: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn image_row(r: &Row) -> rusqlite::Result<Image> {
+    let props: String = r.get("properties")?;
+    let tags: String = r.get("tags")?;
+    Ok(Image {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        status: r.get("status")?,
+        visibility: r.get("visibility")?,
+        protected: r.get("protected")?,
+        os_hidden: r.get("os_hidden")?,
+        owner: r.get("owner")?,
+        disk_format: r.get("disk_format")?,
+        container_format: r.get("container_format")?,
+        size: r.get("size")?,
+        virtual_size: r.get("virtual_size")?,
+        checksum: r.get("checksum")?,
+        os_hash_algo: r.get("os_hash_algo")?,
+        os_hash_value: r.get("os_hash_value")?,
+        min_disk: r.get("min_disk")?,
+        min_ram: r.get("min_ram")?,
+        properties: serde_json::from_str(&props).unwrap_or_default(),
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+pub fn create(c: &Connection, i: &Image) -> Result<()> {
+    c.execute(
+        "INSERT INTO images (id, name, status, visibility, protected, os_hidden, owner, disk_format, container_format, size, virtual_size,
+            checksum, os_hash_algo, os_hash_value, min_disk, min_ram, properties, tags, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        params![
+            i.id, i.name, i.status, i.visibility, i.protected, i.os_hidden, i.owner, i.disk_format, i.container_format,
+            i.size, i.virtual_size, i.checksum, i.os_hash_algo, i.os_hash_value, i.min_disk, i.min_ram,
+            Value::Object(i.properties.clone()).to_string(), serde_json::to_string(&i.tags).unwrap_or_default(),
+            i.created_at, i.updated_at
+        ],
+    )
+    .map_err(|e| {
+        if is_duplicate(&e) {
+            Error::Conflict(format!("An image with identifier {} already exists", i.id))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+pub fn get(c: &Connection, id: &str) -> Result<Image> {
+    c.query_row("SELECT * FROM images WHERE id = ?1", [id], image_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("No image found with ID {id}")))
+}
+
+pub fn list(c: &Connection) -> Result<Vec<Image>> {
+    let mut st = c.prepare("SELECT * FROM images ORDER BY created_at DESC, id DESC")?;
+    let rows = st
+        .query_map([], image_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn save(c: &Connection, i: &Image) -> Result<()> {
+    let n = c.execute(
+        "UPDATE images SET name = ?2, status = ?3, visibility = ?4, protected = ?5, os_hidden = ?6, owner = ?7, disk_format = ?8,
+            container_format = ?9, size = ?10, virtual_size = ?11, checksum = ?12, os_hash_algo = ?13, os_hash_value = ?14,
+            min_disk = ?15, min_ram = ?16, properties = ?17, tags = ?18, updated_at = ?19 WHERE id = ?1",
+        params![
+            i.id, i.name, i.status, i.visibility, i.protected, i.os_hidden, i.owner, i.disk_format, i.container_format,
+            i.size, i.virtual_size, i.checksum, i.os_hash_algo, i.os_hash_value, i.min_disk, i.min_ram,
+            Value::Object(i.properties.clone()).to_string(), serde_json::to_string(&i.tags).unwrap_or_default(),
+            i.updated_at
+        ],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("No image found with ID {}", i.id)));
+    }
+    Ok(())
+}
+
+pub fn delete(c: &Connection, id: &str) -> Result<()> {
+    c.execute("DELETE FROM images WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Moves an image from `from` to `to`, or says why not (409), in one statement so two
+/// uploads cannot both start.
+pub fn transition(c: &Connection, id: &str, from: &[&str], to: &str, now: &str) -> Result<Image> {
+    let image = get(c, id)?;
+    if !from.contains(&image.status.as_str()) {
+        return Err(Error::Conflict(format!(
+            "Image status transition from {} to {to} is not allowed",
+            image.status
+        )));
+    }
+    c.execute(
+        "UPDATE images SET status = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, to, now],
+    )?;
+    get(c, id)
+}
+
+// ---------------------------------------------------------------- members
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub image_id: String,
+    pub member_id: String,
+    /// pending, accepted, rejected
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn member_row(r: &Row) -> rusqlite::Result<Member> {
+    Ok(Member {
+        image_id: r.get("image_id")?,
+        member_id: r.get("member_id")?,
+        status: r.get("status")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+pub fn add_member(c: &Connection, m: &Member) -> Result<()> {
+    c.execute(
+        "INSERT INTO image_members (image_id, member_id, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![m.image_id, m.member_id, m.status, m.created_at, m.updated_at],
+    )
+    .map_err(|e| {
+        if is_duplicate(&e) {
+            Error::Conflict(format!("Member {} already exists for image {}", m.member_id, m.image_id))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+pub fn members(c: &Connection, image_id: &str) -> Result<Vec<Member>> {
+    let mut st = c.prepare(
+        "SELECT * FROM image_members WHERE image_id = ?1 ORDER BY created_at, member_id",
+    )?;
+    let rows = st
+        .query_map([image_id], member_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn all_members(c: &Connection) -> Result<Vec<Member>> {
+    let mut st = c.prepare("SELECT * FROM image_members")?;
+    let rows = st
+        .query_map([], member_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn get_member(c: &Connection, image_id: &str, member_id: &str) -> Result<Member> {
+    c.query_row(
+        "SELECT * FROM image_members WHERE image_id = ?1 AND member_id = ?2",
+        [image_id, member_id],
+        member_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::NotFound(format!("{member_id} is not a member of image {image_id}")))
+}
+
+pub fn set_member_status(
+    c: &Connection,
+    image_id: &str,
+    member_id: &str,
+    status: &str,
+    now: &str,
+) -> Result<Member> {
+    get_member(c, image_id, member_id)?;
+    c.execute(
+        "UPDATE image_members SET status = ?3, updated_at = ?4 WHERE image_id = ?1 AND member_id = ?2",
+        params![image_id, member_id, status, now],
+    )?;
+    get_member(c, image_id, member_id)
+}
+
+pub fn remove_member(c: &Connection, image_id: &str, member_id: &str) -> Result<()> {
+    get_member(c, image_id, member_id)?;
+    c.execute(
+        "DELETE FROM image_members WHERE image_id = ?1 AND member_id = ?2",
+        [image_id, member_id],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- visibility
+
+/// Who is asking: their project, and whether they are an admin.
+pub struct Viewer<'a> {
+    pub project: Option<&'a str>,
+    pub admin: bool,
+}
+
+impl Viewer<'_> {
+    pub fn owns(&self, i: &Image) -> bool {
+        self.admin || (self.project.is_some() && i.owner.as_deref() == self.project)
+    }
+
+    /// Whether the viewer may see the image at all (show, download).
+    pub fn can_see(&self, i: &Image, membership: Option<&Member>) -> bool {
+        self.owns(i)
+            || matches!(i.visibility.as_str(), "public" | "community")
+            || (i.visibility == "shared" && membership.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn image(id: &str, owner: &str, visibility: &str) -> Image {
+        Image {
+            id: id.into(),
+            name: Some(id.into()),
+            status: "queued".into(),
+            visibility: visibility.into(),
+            protected: false,
+            os_hidden: false,
+            owner: Some(owner.into()),
+            disk_format: None,
+            container_format: None,
+            size: None,
+            virtual_size: None,
+            checksum: None,
+            os_hash_algo: None,
+            os_hash_value: None,
+            min_disk: 0,
+            min_ram: 0,
+            properties: Map::new(),
+            tags: vec![],
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        }
+    }
+
+    #[test]
+    fn only_one_upload_can_start() {
+        let store = Store::memory();
+        store
+            .write(|tx| create(tx, &image("i1", "p1", "private")))
+            .unwrap();
+        store
+            .write(|tx| transition(tx, "i1", &["queued"], "saving", "t2"))
+            .unwrap();
+        let second = store.write(|tx| transition(tx, "i1", &["queued"], "saving", "t3"));
+        assert!(matches!(second, Err(Error::Conflict(_))));
+    }
+
+    #[test]
+    fn visibility_rules() {
+        let mine = Viewer {
+            project: Some("p1"),
+            admin: false,
+        };
+        let other = Viewer {
+            project: Some("p2"),
+            admin: false,
+        };
+        let private = image("a", "p1", "private");
+        assert!(mine.can_see(&private, None));
+        assert!(!other.can_see(&private, None));
+        let shared = image("b", "p1", "shared");
+        let membership = Member {
+            image_id: "b".into(),
+            member_id: "p2".into(),
+            status: "pending".into(),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        };
+        assert!(!other.can_see(&shared, None));
+        assert!(other.can_see(&shared, Some(&membership)));
+        assert!(other.can_see(&image("c", "p1", "community"), None));
+    }
+}

@@ -1,0 +1,1128 @@
+//! Glance v2's endpoints: the only place that touches the dispatcher.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::model::{self, Image, Member, Viewer};
+use super::views;
+use super::Images;
+use crate::time::now_seconds_iso;
+
+type Svc = Arc<Images>;
+
+/// `nonblocking` marks handlers that touch no file or database.
+macro_rules! endpoint {
+    ($name:ident { $($verb:ident => $func:path),* $(,)? } $(streams $stream:literal)?) => {
+        struct $name(Svc);
+        #[handler]
+        impl Handler for $name {
+            $(fn $verb(&self, req: &mut Request, resp: &mut Response) -> HandlerResult {
+                $func(&self.0, req, resp)
+            })*
+
+            $(fn streams_body(&self, req: &Request) -> bool {
+                req.method == $stream
+            })?
+        }
+    };
+}
+
+endpoint!(Versions { on_get => versions });
+endpoint!(VersionList { on_get => version_list });
+endpoint!(Images_ { on_get => list_images, on_post => create_image });
+endpoint!(ImageItem { on_get => show_image, on_patch => update_image, on_delete => delete_image });
+endpoint!(ImageFile { on_put => upload, on_get => download } streams "PUT");
+endpoint!(ImageStage { on_put => stage } streams "PUT");
+endpoint!(ImageImport { on_post => import });
+endpoint!(ImageTag { on_put => add_tag, on_delete => remove_tag });
+endpoint!(Deactivate { on_post => deactivate });
+endpoint!(Reactivate { on_post => reactivate });
+endpoint!(Members { on_get => list_members, on_post => add_member });
+endpoint!(MemberItem { on_get => show_member, on_put => update_member, on_delete => remove_member });
+endpoint!(InfoImport { on_get => info_import });
+endpoint!(InfoStores { on_get => info_stores });
+endpoint!(InfoUsage { on_get => info_usage });
+endpoint!(SchemaImage { on_get => schema_image });
+endpoint!(SchemaImages { on_get => schema_images });
+endpoint!(SchemaMember { on_get => schema_member });
+endpoint!(SchemaMembers { on_get => schema_members });
+endpoint!(SchemaMetadefs { on_get => schema_metadefs });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
+    macro_rules! route {
+        ($($nick:literal => $h:ident),* $(,)?) => {
+            $(disp.set_handler($nick, $h(svc.clone()))?;)*
+        };
+    }
+    route! {
+        "index" => Versions,
+        "v2_index" => Versions,
+        "versions" => VersionList,
+        "v2_images" => Images_,
+        "v2_image" => ImageItem,
+        "v2_image_file" => ImageFile,
+        "v2_image_stage" => ImageStage,
+        "v2_image_import" => ImageImport,
+        "v2_image_tag" => ImageTag,
+        "v2_image_actions_deactivate" => Deactivate,
+        "v2_image_actions_reactivate" => Reactivate,
+        "v2_image_members" => Members,
+        "v2_image_member" => MemberItem,
+        "v2_info_import" => InfoImport,
+        "v2_info_stores" => InfoStores,
+        "v2_info_usage" => InfoUsage,
+        "v2_schema_image" => SchemaImage,
+        "v2_schema_images" => SchemaImages,
+        "v2_schema_member" => SchemaMember,
+        "v2_schema_members" => SchemaMembers,
+        "v2_schema_metadefs_namespace" => SchemaMetadefs,
+        "v2_schema_metadefs_namespaces" => SchemaMetadefs,
+        "v2_schema_metadefs_resource_type" => SchemaMetadefs,
+        "v2_schema_metadefs_resource_types" => SchemaMetadefs,
+        "v2_schema_metadefs_object" => SchemaMetadefs,
+        "v2_schema_metadefs_objects" => SchemaMetadefs,
+        "v2_schema_metadefs_property" => SchemaMetadefs,
+        "v2_schema_metadefs_properties" => SchemaMetadefs,
+        "v2_schema_metadefs_tag" => SchemaMetadefs,
+        "v2_schema_metadefs_tags" => SchemaMetadefs,
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn caller(req: &Request) -> Result<AuthContext, Fault> {
+    req.context()
+        .ok_or_else(|| Fault::unauthorized("The request you have made requires authentication."))
+}
+
+fn viewer(c: &AuthContext) -> Viewer<'_> {
+    Viewer {
+        project: c.project_id.as_deref(),
+        admin: c.is_admin,
+    }
+}
+
+fn param<'a>(req: &'a Request, name: &str) -> Result<&'a str, Fault> {
+    req.param(name)
+        .ok_or_else(|| Fault::internal(format!("route without {{{name}}}")))
+}
+
+fn ok_json(resp: &mut Response, status: u16, v: &Value) -> HandlerResult {
+    resp.set_status(status);
+    resp.json(v);
+    Ok(())
+}
+
+/// An image the caller may see, or 404 as Glance says it.
+fn visible(svc: &Images, req: &Request, c: &AuthContext) -> Result<Image, Fault> {
+    let id = param(req, "image_guid")?;
+    let (image, membership) = svc.read(|conn| {
+        let image = model::get(conn, id)?;
+        let membership = c
+            .project_id
+            .as_deref()
+            .and_then(|p| model::get_member(conn, id, p).ok());
+        Ok((image, membership))
+    })?;
+    if !viewer(c).can_see(&image, membership.as_ref()) {
+        return Err(Fault::not_found(format!("No image found with ID {id}")));
+    }
+    Ok(image)
+}
+
+/// An image the caller may change: visible, and theirs.
+fn owned(svc: &Images, req: &Request, c: &AuthContext) -> Result<Image, Fault> {
+    let image = visible(svc, req, c)?;
+    if !viewer(c).owns(&image) {
+        return Err(Fault::forbidden(
+            "You are not permitted to modify this image.",
+        ));
+    }
+    Ok(image)
+}
+
+fn bad(message: impl Into<String>) -> Fault {
+    Fault::bad_request(message)
+}
+
+// ---------------------------------------------------------------- versions, schemas, info
+
+fn root_url(svc: &Images, req: &Request) -> Result<String, Fault> {
+    let disp = svc
+        .app
+        .get_dispatcher("image")
+        .ok_or_else(|| Fault::internal("image is not enabled"))?;
+    let mut url = disp.get_endpoint_url(req, "index", &[])?;
+    while url.ends_with('/') {
+        url.pop();
+    }
+    Ok(url)
+}
+
+fn versions(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 300, &views::versions(&root_url(svc, req)?))
+}
+
+fn version_list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 200, &views::versions(&root_url(svc, req)?))
+}
+
+fn schema_image(_: &Svc, _: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 200, &views::image_schema())
+}
+
+fn schema_images(_: &Svc, _: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 200, &views::images_schema())
+}
+
+fn schema_member(_: &Svc, _: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 200, &views::member_schema())
+}
+
+fn schema_members(_: &Svc, _: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 200, &views::members_schema())
+}
+
+fn schema_metadefs(_: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let kind = req
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(".json")
+        .to_string();
+    let schema = views::metadefs_schema(&kind)
+        .ok_or_else(|| Fault::not_found(format!("No schema {kind}")))?;
+    ok_json(resp, 200, &schema)
+}
+
+fn info_import(_: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    caller(req)?;
+    ok_json(
+        resp,
+        200,
+        &json!({"import-methods": {
+            "description": "Import methods available.",
+            "type": "array",
+            "value": ["glance-direct"],
+        }}),
+    )
+}
+
+fn info_stores(_: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    caller(req)?;
+    ok_json(
+        resp,
+        200,
+        &json!({"stores": [{"id": "file", "description": "Files under the local driver's data_dir", "default": true}]}),
+    )
+}
+
+fn info_usage(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let images = svc.read(model::list)?;
+    let mine: Vec<&Image> = images
+        .iter()
+        .filter(|i| i.owner.as_deref() == c.project_id.as_deref())
+        .collect();
+    let bytes: i64 = mine.iter().filter_map(|i| i.size).sum();
+    let staging = mine.iter().filter(|i| i.status == "uploading").count();
+    ok_json(
+        resp,
+        200,
+        &json!({"usage": {
+            "image_size_total": {"limit": -1, "usage": bytes / (1024 * 1024)},
+            "image_stage_total": {"limit": -1, "usage": staging},
+            "image_count_total": {"limit": -1, "usage": mine.len()},
+            "image_count_uploading": {"limit": -1, "usage": mine.iter().filter(|i| i.status == "saving").count()},
+        }}),
+    )
+}
+
+// ---------------------------------------------------------------- images
+
+/// Checks and applies one attribute of a create or PATCH to `image`.
+fn set_attribute(
+    image: &mut Image,
+    key: &str,
+    value: &Value,
+    c: &AuthContext,
+    creating: bool,
+) -> Result<(), Fault> {
+    if views::READ_ONLY.contains(&key) || (key == "id" && !creating) {
+        return Err(Fault::forbidden(format!("Attribute '{key}' is read-only.")));
+    }
+    let string = |v: &Value| -> Result<Option<String>, Fault> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            other => Err(bad(format!(
+                "Invalid value '{other}' for attribute '{key}': not a string"
+            ))),
+        }
+    };
+    let int = |v: &Value| -> Result<i64, Fault> {
+        v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
+            bad(format!(
+                "Invalid value '{v}' for attribute '{key}': must be a non-negative integer"
+            ))
+        })
+    };
+    let boolean = |v: &Value| -> Result<bool, Fault> {
+        v.as_bool().ok_or_else(|| {
+            bad(format!(
+                "Invalid value '{v}' for attribute '{key}': not a boolean"
+            ))
+        })
+    };
+    match key {
+        "id" => {
+            let id = string(value)?.unwrap_or_default();
+            if uuid::Uuid::parse_str(&id).is_err() {
+                return Err(bad(format!(
+                    "Invalid value '{id}' for attribute 'id': not a UUID"
+                )));
+            }
+            image.id = id;
+        }
+        "name" => {
+            let name = string(value)?;
+            if name.as_ref().is_some_and(|n| n.chars().count() > 255) {
+                return Err(bad(
+                    "Invalid value for attribute 'name': longer than 255 characters",
+                ));
+            }
+            image.name = name;
+        }
+        "visibility" => {
+            let v = string(value)?.unwrap_or_default();
+            if !model::VISIBILITIES.contains(&v.as_str()) {
+                return Err(bad(format!(
+                    "Invalid value '{v}' for attribute 'visibility'"
+                )));
+            }
+            if v == "public" && !c.is_admin {
+                return Err(Fault::forbidden(
+                    "You are not authorized to complete publicize_image action.",
+                ));
+            }
+            image.visibility = v;
+        }
+        "protected" => image.protected = boolean(value)?,
+        "os_hidden" => image.os_hidden = boolean(value)?,
+        "min_disk" => image.min_disk = int(value)?,
+        "min_ram" => image.min_ram = int(value)?,
+        "disk_format" | "container_format" => {
+            if image.status != "queued" && !creating {
+                return Err(Fault::forbidden(format!(
+                    "Attribute {key} can be only replaced for a queued image."
+                )));
+            }
+            let v = string(value)?;
+            let allowed = if key == "disk_format" {
+                model::DISK_FORMATS
+            } else {
+                model::CONTAINER_FORMATS
+            };
+            if let Some(f) = &v {
+                if !allowed.contains(&f.as_str()) {
+                    return Err(bad(format!(
+                        "Invalid value '{f}' for attribute '{key}': must be one of {}",
+                        allowed.join(", ")
+                    )));
+                }
+            }
+            if key == "disk_format" {
+                image.disk_format = v;
+            } else {
+                image.container_format = v;
+            }
+        }
+        "owner" => {
+            if !c.is_admin {
+                return Err(Fault::forbidden("Attribute 'owner' is reserved."));
+            }
+            image.owner = string(value)?;
+        }
+        "tags" => {
+            let tags = value
+                .as_array()
+                .ok_or_else(|| bad("Invalid value for attribute 'tags': not an array"))?;
+            let mut out: Vec<String> = Vec::new();
+            for t in tags {
+                let t = t
+                    .as_str()
+                    .ok_or_else(|| bad("Invalid value for attribute 'tags': not a string"))?;
+                if t.chars().count() > 255 {
+                    return Err(bad(
+                        "Invalid value for attribute 'tags': longer than 255 characters",
+                    ));
+                }
+                if !out.iter().any(|x| x == t) {
+                    out.push(t.to_string());
+                }
+            }
+            if out.len() > MAX_TAGS {
+                return Err(Fault::too_large(format!(
+                    "Maximum number of tags exceeded ({MAX_TAGS})"
+                )));
+            }
+            image.tags = out;
+        }
+        "locations" => {
+            return Err(Fault::forbidden(
+                "It's not allowed to update locations if locations are invisible.",
+            ))
+        }
+        _ => {
+            if key.is_empty() || key.chars().count() > 255 {
+                return Err(bad(format!("Invalid property name '{key}'")));
+            }
+            let v = string(value)?.unwrap_or_default();
+            image.properties.insert(key.to_string(), Value::String(v));
+            if image.properties.len() > MAX_PROPERTIES {
+                return Err(Fault::too_large(format!(
+                    "Maximum number of image properties exceeded ({MAX_PROPERTIES})"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Glance's `image_property_quota` and `image_tag_quota` defaults.
+const MAX_PROPERTIES: usize = 128;
+const MAX_TAGS: usize = 128;
+
+fn create_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    if c.roles.iter().all(|r| r == "reader") {
+        return Err(Fault::forbidden(
+            "You are not authorized to complete add_image action.",
+        ));
+    }
+    let body: Value = req.json()?;
+    let body = body
+        .as_object()
+        .ok_or_else(|| bad("The request body must be a JSON object"))?;
+    let now = now_seconds_iso();
+    let mut image = Image {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: None,
+        status: "queued".into(),
+        visibility: "shared".into(),
+        protected: false,
+        os_hidden: false,
+        owner: c.project_id.clone(),
+        disk_format: None,
+        container_format: None,
+        size: None,
+        virtual_size: None,
+        checksum: None,
+        os_hash_algo: None,
+        os_hash_value: None,
+        min_disk: 0,
+        min_ram: 0,
+        properties: Map::new(),
+        tags: vec![],
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    for (k, v) in body {
+        set_attribute(&mut image, k, v, &c, true)?;
+    }
+    svc.write(|tx| model::create(tx, &image))?;
+    resp.set_header(
+        "Location",
+        &format!("{}/v2/images/{}", root_url(svc, req)?, image.id),
+    );
+    ok_json(resp, 201, &views::image(&image))
+}
+
+fn show_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    ok_json(resp, 200, &views::image(&visible(svc, req, &c)?))
+}
+
+/// A list query's `in:` values, or the single value.
+fn values(raw: &str) -> Vec<String> {
+    match raw.strip_prefix("in:") {
+        Some(list) => list
+            .split(',')
+            .map(|s| s.trim_matches('"').to_string())
+            .collect(),
+        None => vec![raw.to_string()],
+    }
+}
+
+fn list_images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let v = viewer(&c);
+    let (images, members) = svc.read(|conn| Ok((model::list(conn)?, model::all_members(conn)?)))?;
+    let q = |k: &str| req.query_param(k).map(str::to_string);
+    let member_status = q("member_status").unwrap_or_else(|| "accepted".into());
+    if !["accepted", "pending", "rejected", "all"].contains(&member_status.as_str()) {
+        return Err(bad(format!("Invalid status value: {member_status}")));
+    }
+    let visibility = q("visibility");
+    if let Some(vis) = &visibility {
+        if !["public", "private", "shared", "community", "all"].contains(&vis.as_str()) {
+            return Err(bad(format!("Invalid visibility value: {vis}")));
+        }
+    }
+    let int_param = |k: &str| -> Result<Option<i64>, Fault> {
+        q(k).map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| bad(format!("Invalid value for {k}: {v}")))
+        })
+        .transpose()
+    };
+    let (size_min, size_max) = (int_param("size_min")?, int_param("size_max")?);
+    let tags: Vec<String> = req.query_values("tag").map(str::to_string).collect();
+    let mut out: Vec<&Image> = images
+        .iter()
+        .filter(|i| {
+            let membership = c.project_id.as_deref().and_then(|p| {
+                members
+                    .iter()
+                    .find(|m| m.image_id == i.id && m.member_id == p)
+            });
+            let listed = match (visibility.as_deref(), i.visibility.as_str()) {
+                (Some("all"), _) if c.is_admin => true,
+                (Some(want), have) if want != "all" && want != have => false,
+                (_, "public") => true,
+                (_, "community") => v.owns(i) || visibility.as_deref() == Some("community"),
+                (_, "shared") => {
+                    v.owns(i)
+                        || membership
+                            .is_some_and(|m| member_status == "all" || m.status == member_status)
+                }
+                _ => v.owns(i),
+            };
+            listed
+                && (c.is_admin
+                    || visibility.is_some()
+                    || !i.os_hidden
+                    || q("os_hidden").as_deref() == Some("true"))
+                && q("name").is_none_or(|n| {
+                    values(&n)
+                        .iter()
+                        .any(|x| i.name.as_deref() == Some(x.as_str()))
+                })
+                && q("id").is_none_or(|n| values(&n).contains(&i.id))
+                && q("status").is_none_or(|s| values(&s).contains(&i.status))
+                && q("owner").is_none_or(|o| i.owner.as_deref() == Some(o.as_str()))
+                && q("disk_format").is_none_or(|f| {
+                    values(&f)
+                        .iter()
+                        .any(|x| i.disk_format.as_deref() == Some(x.as_str()))
+                })
+                && q("container_format").is_none_or(|f| {
+                    values(&f)
+                        .iter()
+                        .any(|x| i.container_format.as_deref() == Some(x.as_str()))
+                })
+                && q("protected").is_none_or(|p| p == i.protected.to_string())
+                && q("os_hidden").is_none_or(|h| h == i.os_hidden.to_string())
+                && q("size").is_none_or(|n| i.size.map(|s| s.to_string()) == Some(n.clone()))
+                && size_min.is_none_or(|m| i.size.is_some_and(|s| s >= m))
+                && size_max.is_none_or(|m| i.size.is_some_and(|s| s <= m))
+                && tags.iter().all(|t| i.tags.contains(t))
+                && req.query_params.iter().all(|p| {
+                    // Custom properties filter by equality, as Glance's `k=v`.
+                    FILTERS.contains(&p.name.as_str())
+                        || i.properties.get(p.name.as_str()).and_then(Value::as_str)
+                            == Some(p.value.as_str())
+                })
+        })
+        .collect();
+    sort(&mut out, req)?;
+    let page = Page::from_request(req, 1000).map_err(|f| bad(f.message))?;
+    let limit = if req.query_param("limit").is_none() {
+        25.min(page.limit)
+    } else {
+        page.limit
+    };
+    if let Some(marker) = &page.marker {
+        let at = out
+            .iter()
+            .position(|i| i.id == *marker)
+            .ok_or_else(|| bad(format!("marker {marker} could not be found.")))?;
+        out.drain(..=at);
+    }
+    let more = out.len() > limit;
+    out.truncate(limit);
+    let mut body = json!({
+        "images": out.iter().map(|i| views::image(i)).collect::<Vec<_>>(),
+        "first": "/v2/images",
+        "schema": "/v2/schemas/images",
+    });
+    if more {
+        if let Some(last) = out.last() {
+            let query: Vec<Pair> = req
+                .query_params
+                .iter()
+                .filter(|p| p.name != "limit")
+                .cloned()
+                .chain([Pair::new("limit", limit.to_string())])
+                .collect();
+            body["next"] = json!(next_href("/v2/images", &query, &last.id));
+        }
+    }
+    ok_json(resp, 200, &body)
+}
+
+/// Query parameters that are not property filters.
+const FILTERS: &[&str] = &[
+    "limit",
+    "marker",
+    "sort",
+    "sort_key",
+    "sort_dir",
+    "name",
+    "id",
+    "status",
+    "visibility",
+    "owner",
+    "member_status",
+    "size",
+    "size_min",
+    "size_max",
+    "tag",
+    "disk_format",
+    "container_format",
+    "protected",
+    "os_hidden",
+    "created_at",
+    "updated_at",
+];
+
+fn sort(images: &mut [&Image], req: &Request) -> Result<(), Fault> {
+    let mut keys: Vec<(String, bool)> = Vec::new();
+    if let Some(sort) = req.query_param("sort") {
+        for part in sort.split(',') {
+            let (k, d) = part.split_once(':').unwrap_or((part, "desc"));
+            keys.push((k.trim().to_string(), d.trim() == "asc"));
+        }
+    } else {
+        let dirs: Vec<&str> = req.query_values("sort_dir").collect();
+        for (i, k) in req.query_values("sort_key").enumerate() {
+            let dir = dirs.get(i).or(dirs.first()).copied().unwrap_or("desc");
+            keys.push((k.to_string(), dir == "asc"));
+        }
+    }
+    if keys.is_empty() {
+        keys.push(("created_at".into(), false));
+    }
+    for (k, _) in &keys {
+        if ![
+            "name",
+            "status",
+            "container_format",
+            "disk_format",
+            "size",
+            "id",
+            "created_at",
+            "updated_at",
+            "visibility",
+            "owner",
+            "min_disk",
+            "min_ram",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(bad(format!("Invalid sort key: {k}")));
+        }
+    }
+    keys.push(("id".into(), false));
+    images.sort_by(|a, b| {
+        for (k, asc) in &keys {
+            let (va, vb) = (views::image(a)[k].clone(), views::image(b)[k].clone());
+            let ord = match (&va, &vb) {
+                (Value::Number(x), Value::Number(y)) => x
+                    .as_f64()
+                    .partial_cmp(&y.as_f64())
+                    .unwrap_or(std::cmp::Ordering::Equal),
+                _ => va.as_str().unwrap_or("").cmp(vb.as_str().unwrap_or("")),
+            };
+            let ord = if *asc { ord } else { ord.reverse() };
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    Ok(())
+}
+
+/// A JSON pointer's one segment, unescaped.
+fn patch_path(path: &str) -> Result<String, Fault> {
+    let key = path
+        .strip_prefix('/')
+        .ok_or_else(|| bad(format!("Pointer `{path}` does not start with \"/\".")))?;
+    if key.contains('/') {
+        return Err(bad(format!("Nested paths are not allowed: {path}")));
+    }
+    Ok(key.replace("~1", "/").replace("~0", "~"))
+}
+
+fn update_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let content_type = req.header("content-type").unwrap_or_default();
+    if !content_type.starts_with("application/openstack-images-v2.1-json-patch")
+        && !content_type.starts_with("application/openstack-images-v2.0-json-patch")
+    {
+        return Err(Fault::new(415, format!("Unsupported Content-Type '{content_type}': use application/openstack-images-v2.1-json-patch")));
+    }
+    let mut image = owned(svc, req, &c)?;
+    let ops: Value = req.json()?;
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| bad("The body of a PATCH is a JSON array of operations"))?;
+    for op in ops {
+        // RFC 6902 (`{"op": "replace", "path": "/name"}`, v2.1) or Glance's older form
+        // (`{"replace": "/name"}`, v2.0), which Tempest still sends.
+        let (kind, path) = match op["op"].as_str() {
+            Some(kind) => (kind, op["path"].as_str().ok_or_else(|| bad("Unable to find 'path' in JSON Schema change"))?),
+            None => ["add", "remove", "replace"]
+                .iter()
+                .find_map(|k| op[*k].as_str().map(|p| (*k, p)))
+                .ok_or_else(|| bad("Operation objects must contain exactly one of \"add\", \"remove\", \"replace\""))?,
+        };
+        let key = patch_path(path)?;
+        let core = views::CORE.contains(&key.as_str());
+        match kind {
+            "add" | "replace" => {
+                let value = op.get("value").ok_or_else(|| {
+                    bad("Operation \"add\"/\"replace\" requires a member named \"value\".")
+                })?;
+                if kind == "replace" && !core && !image.properties.contains_key(&key) {
+                    return Err(Fault::conflict(format!("Property {key} does not exist.")));
+                }
+                set_attribute(&mut image, &key, value, &c, false)?;
+            }
+            "remove" => {
+                if core {
+                    if views::READ_ONLY.contains(&key.as_str()) || key == "id" {
+                        return Err(Fault::forbidden(format!("Attribute '{key}' is read-only.")));
+                    }
+                    return Err(Fault::forbidden(format!("Attribute '{key}' is reserved.")));
+                }
+                if image.properties.remove(&key).is_none() {
+                    return Err(Fault::conflict(format!("Property {key} does not exist.")));
+                }
+            }
+            other => return Err(bad(format!("Invalid operation: `{other}`"))),
+        }
+    }
+    image.updated_at = now_seconds_iso();
+    svc.write(|tx| model::save(tx, &image))?;
+    ok_json(resp, 200, &views::image(&image))
+}
+
+fn delete_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = owned(svc, req, &c)?;
+    if image.protected {
+        return Err(Fault::forbidden(format!(
+            "Image {} is protected and cannot be deleted.",
+            image.id
+        )));
+    }
+    svc.write(|tx| model::delete(tx, &image.id))?;
+    svc.files.remove(&image.id);
+    resp.set_status(204);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- data
+
+fn octet_stream(req: &Request) -> Result<(), Fault> {
+    let ct = req
+        .header("content-type")
+        .unwrap_or("application/octet-stream");
+    if !ct.starts_with("application/octet-stream") {
+        return Err(Fault::new(
+            415,
+            format!("Content-Type {ct} is not supported: use application/octet-stream"),
+        ));
+    }
+    Ok(())
+}
+
+/// Streams the request body into `path`, then records the result; on any failure the image
+/// goes back to `back_to` and nothing is kept.
+fn receive(
+    svc: &Images,
+    req: &mut Request,
+    id: &str,
+    staged: bool,
+) -> Result<Option<super::data::Written>, Fault> {
+    let path = if staged {
+        svc.files.staged(id)
+    } else {
+        svc.files.image(id)
+    };
+    let cap = svc.size_cap;
+    let whole = std::mem::take(&mut req.body);
+    let result = match req.body_reader() {
+        Some(mut reader) => svc.files.write(&path, &mut reader as &mut dyn Read, cap),
+        None => svc.files.write(&path, &mut &whole[..], cap),
+    };
+    match result {
+        Ok(w) => Ok(Some(w)),
+        Err(e) => {
+            // Back to queued so the client can try again; if even that fails the image
+            // stays in saving, which a delete still clears.
+            let _ = svc.write(|tx| {
+                model::transition(
+                    tx,
+                    id,
+                    &["saving", "uploading"],
+                    "queued",
+                    &now_seconds_iso(),
+                )
+            });
+            if e.kind() == std::io::ErrorKind::FileTooLarge {
+                return Err(Fault::too_large(format!(
+                    "Image exceeds the storage quota: {e}"
+                )));
+            }
+            Err(bad(format!("The image data could not be received: {e}")))
+        }
+    }
+}
+
+fn upload(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    octet_stream(req)?;
+    let image = owned(svc, req, &c)?;
+    if image.status == "deactivated" {
+        return Err(Fault::forbidden("The image is deactivated."));
+    }
+    svc.write(|tx| model::transition(tx, &image.id, &["queued"], "saving", &now_seconds_iso()))?;
+    let Some(w) = receive(svc, req, &image.id, false)? else {
+        return Err(Fault::internal("no data"));
+    };
+    finish_upload(svc, &image.id, &w, "saving")?;
+    resp.set_status(204);
+    Ok(())
+}
+
+/// Records size and hashes and makes the image active. If it was deleted meanwhile, the
+/// bytes go too.
+fn finish_upload(
+    svc: &Images,
+    id: &str,
+    w: &super::data::Written,
+    from: &str,
+) -> Result<(), Fault> {
+    let done = svc.write(|tx| {
+        let mut image = model::get(tx, id)?;
+        if image.status != from {
+            return Err(model::Error::Conflict(format!(
+                "Image status transition from {} to active is not allowed",
+                image.status
+            )));
+        }
+        image.status = "active".into();
+        image.size = Some(w.size as i64);
+        image.virtual_size = Some(w.size as i64);
+        image.checksum = Some(w.md5.clone());
+        image.os_hash_algo = Some("sha512".into());
+        image.os_hash_value = Some(w.sha512.clone());
+        image.updated_at = now_seconds_iso();
+        model::save(tx, &image)
+    });
+    if done.is_err() {
+        svc.files.remove(id);
+    }
+    done
+}
+
+fn download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = visible(svc, req, &c)?;
+    if image.status == "deactivated" && !c.is_admin {
+        return Err(Fault::forbidden(
+            "The requested image has been deactivated. Image data download is forbidden.",
+        ));
+    }
+    if image.status != "active" || image.size.is_none() {
+        resp.set_status(204);
+        return Ok(());
+    }
+    let file = std::fs::File::open(svc.files.image(&image.id)).map_err(|e| {
+        Fault::new(
+            410,
+            format!("Image {} has no data on this host: {e}", image.id),
+        )
+    })?;
+    let length = file.metadata().map(|m| m.len()).ok();
+    resp.stream(file, "application/octet-stream", length);
+    if let Some(md5) = &image.checksum {
+        resp.set_header("Content-MD5", md5);
+    }
+    Ok(())
+}
+
+fn stage(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    octet_stream(req)?;
+    let image = owned(svc, req, &c)?;
+    svc.write(|tx| model::transition(tx, &image.id, &["queued"], "uploading", &now_seconds_iso()))?;
+    let Some(w) = receive(svc, req, &image.id, true)? else {
+        return Err(Fault::internal("no data"));
+    };
+    let staged_size = w.size as i64;
+    svc.write(|tx| {
+        let mut i = model::get(tx, &image.id)?;
+        i.size = Some(staged_size);
+        i.updated_at = now_seconds_iso();
+        model::save(tx, &i)
+    })?;
+    resp.set_status(204);
+    Ok(())
+}
+
+fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = owned(svc, req, &c)?;
+    let body: Value = req.json()?;
+    let method = body["method"]["name"].as_str().unwrap_or_default();
+    match method {
+        "glance-direct" => {}
+        "web-download" | "glance-download" | "copy-image" => {
+            return Err(Fault::not_implemented(format!("Import method {method} is not supported by this cloud: it has no way to fetch from elsewhere.")));
+        }
+        other => return Err(bad(format!("Unknown import method name '{other}'."))),
+    }
+    if image.status != "uploading" {
+        return Err(Fault::conflict(format!(
+            "Image {} is not in a valid state: it has no staged data.",
+            image.id
+        )));
+    }
+    svc.write(|tx| {
+        model::transition(
+            tx,
+            &image.id,
+            &["uploading"],
+            "importing",
+            &now_seconds_iso(),
+        )
+    })?;
+    // The staged bytes are hashed as they are read back, so the store never holds a file
+    // whose hashes were not computed from it.
+    let staged = svc.files.staged(&image.id);
+    let written = std::fs::File::open(&staged).and_then(|mut f| {
+        svc.files
+            .write(&svc.files.image(&image.id), &mut f, svc.size_cap)
+    });
+    match written {
+        Ok(w) => {
+            let _ = std::fs::remove_file(&staged);
+            finish_upload(svc, &image.id, &w, "importing")?;
+        }
+        Err(e) => {
+            let _ = svc.write(|tx| {
+                model::transition(tx, &image.id, &["importing"], "queued", &now_seconds_iso())
+            });
+            return Err(Fault::internal(format!(
+                "Importing the staged data failed: {e}"
+            )));
+        }
+    }
+    resp.set_status(202);
+    Ok(())
+}
+
+fn set_status(svc: &Images, req: &Request, from: &[&str], to: &str) -> Result<(), Fault> {
+    let c = caller(req)?;
+    let image = visible(svc, req, &c)?;
+    if !viewer(&c).owns(&image) || c.roles.iter().all(|r| r == "reader") {
+        return Err(Fault::forbidden(format!(
+            "You are not authorized to complete {} action.",
+            if to == "active" {
+                "reactivate"
+            } else {
+                "deactivate"
+            }
+        )));
+    }
+    if image.status == to {
+        return Ok(());
+    }
+    svc.write(|tx| model::transition(tx, &image.id, from, to, &now_seconds_iso()))
+        .map_err(|f| {
+            if f.status == 409 {
+                Fault::bad_request(f.message)
+            } else {
+                f
+            }
+        })?;
+    Ok(())
+}
+
+fn deactivate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    set_status(svc, req, &["active"], "deactivated")?;
+    resp.set_status(204);
+    Ok(())
+}
+
+fn reactivate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    set_status(svc, req, &["deactivated"], "active")?;
+    resp.set_status(204);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- tags
+
+fn add_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let mut image = owned(svc, req, &c)?;
+    let tag = param(req, "tag")?.to_string();
+    if tag.chars().count() > 255 {
+        return Err(bad("Tags can be at most 255 characters."));
+    }
+    if !image.tags.contains(&tag) {
+        if image.tags.len() >= MAX_TAGS {
+            return Err(Fault::too_large(format!(
+                "Maximum number of tags exceeded ({MAX_TAGS})"
+            )));
+        }
+        image.tags.push(tag);
+        image.updated_at = now_seconds_iso();
+        svc.write(|tx| model::save(tx, &image))?;
+    }
+    resp.set_status(204);
+    Ok(())
+}
+
+fn remove_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let mut image = owned(svc, req, &c)?;
+    let tag = param(req, "tag")?.to_string();
+    if !image.tags.contains(&tag) {
+        return Err(Fault::not_found(format!("Tag {tag} not found")));
+    }
+    image.tags.retain(|t| *t != tag);
+    image.updated_at = now_seconds_iso();
+    svc.write(|tx| model::save(tx, &image))?;
+    resp.set_status(204);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- members
+
+/// Glance's `image_member_quota` default.
+const MAX_MEMBERS: usize = 128;
+
+fn list_members(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = visible(svc, req, &c)?;
+    if image.visibility != "shared" {
+        return Err(Fault::forbidden("Only shared images have members."));
+    }
+    let members = svc.read(|conn| model::members(conn, &image.id))?;
+    let owner = viewer(&c).owns(&image);
+    let shown: Vec<Value> = members
+        .iter()
+        .filter(|m| owner || c.project_id.as_deref() == Some(m.member_id.as_str()))
+        .map(views::member)
+        .collect();
+    ok_json(
+        resp,
+        200,
+        &json!({"members": shown, "schema": "/v2/schemas/members"}),
+    )
+}
+
+fn add_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = owned(svc, req, &c)?;
+    if image.visibility != "shared" {
+        return Err(Fault::forbidden("Only shared images have members."));
+    }
+    let body: Value = req.json()?;
+    let member_id = body["member"]
+        .as_str()
+        .ok_or_else(|| bad("Request body must be a JSON object with 'member'."))?;
+    let now = now_seconds_iso();
+    let member = Member {
+        image_id: image.id.clone(),
+        member_id: member_id.to_string(),
+        status: "pending".into(),
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    svc.write(|tx| {
+        if model::members(tx, &image.id)?.len() >= MAX_MEMBERS {
+            return Err(model::Error::Invalid(format!(
+                "Maximum number of members exceeded ({MAX_MEMBERS})"
+            )));
+        }
+        model::add_member(tx, &member)
+    })
+    .map_err(|f| {
+        if f.status == 400 {
+            Fault::too_large(f.message)
+        } else {
+            f
+        }
+    })?;
+    ok_json(resp, 200, &views::member(&member))
+}
+
+fn member_of(svc: &Images, req: &Request, c: &AuthContext) -> Result<(Image, Member), Fault> {
+    let image = visible(svc, req, c)?;
+    let member_id = param(req, "member_id")?;
+    let member = svc.read(|conn| model::get_member(conn, &image.id, member_id))?;
+    if !viewer(c).owns(&image) && c.project_id.as_deref() != Some(member_id) {
+        return Err(Fault::not_found(format!(
+            "{member_id} is not a member of image {}",
+            image.id
+        )));
+    }
+    Ok((image, member))
+}
+
+fn show_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let (_, member) = member_of(svc, req, &c)?;
+    ok_json(resp, 200, &views::member(&member))
+}
+
+fn update_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let (image, member) = member_of(svc, req, &c)?;
+    if c.project_id.as_deref() != Some(member.member_id.as_str()) {
+        return Err(Fault::forbidden("Only the member may change its status."));
+    }
+    let body: Value = req.json()?;
+    let status = body["status"].as_str().unwrap_or_default();
+    if !["pending", "accepted", "rejected"].contains(&status) {
+        return Err(bad(format!("Invalid status: {status}")));
+    }
+    let updated = svc.write(|tx| {
+        model::set_member_status(tx, &image.id, &member.member_id, status, &now_seconds_iso())
+    })?;
+    ok_json(resp, 200, &views::member(&updated))
+}
+
+fn remove_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let (image, member) = member_of(svc, req, &c)?;
+    if !viewer(&c).owns(&image) {
+        return Err(Fault::forbidden(
+            "Only the image owner may remove a member.",
+        ));
+    }
+    svc.write(|tx| model::remove_member(tx, &image.id, &member.member_id))?;
+    resp.set_status(204);
+    Ok(())
+}

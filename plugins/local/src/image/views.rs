@@ -1,0 +1,365 @@
+//! Glance v2's JSON: images with their properties at top level, members, schemas, and the
+//! versions document. Glance's links are paths, not URLs.
+
+use serde_json::{json, Map, Value};
+
+use super::model::{Image, Member, CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES};
+
+/// Attributes of an image the API names itself; anything else is a custom property.
+pub const CORE: &[&str] = &[
+    "id",
+    "name",
+    "status",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "owner",
+    "disk_format",
+    "container_format",
+    "size",
+    "virtual_size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "min_disk",
+    "min_ram",
+    "tags",
+    "created_at",
+    "updated_at",
+    "self",
+    "file",
+    "schema",
+    "locations",
+    "direct_url",
+    "stores",
+];
+
+/// Attributes no one may set.
+pub const READ_ONLY: &[&str] = &[
+    "status",
+    "size",
+    "virtual_size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "created_at",
+    "updated_at",
+    "self",
+    "file",
+    "schema",
+    "direct_url",
+    "stores",
+];
+
+pub fn image(i: &Image) -> Value {
+    let mut v = json!({
+        "id": i.id,
+        "name": i.name,
+        "status": i.status,
+        "visibility": i.visibility,
+        "protected": i.protected,
+        "os_hidden": i.os_hidden,
+        "owner": i.owner,
+        "disk_format": i.disk_format,
+        "container_format": i.container_format,
+        "size": i.size,
+        "virtual_size": i.virtual_size,
+        "checksum": i.checksum,
+        "os_hash_algo": i.os_hash_algo,
+        "os_hash_value": i.os_hash_value,
+        "min_disk": i.min_disk,
+        "min_ram": i.min_ram,
+        "tags": i.tags,
+        "created_at": i.created_at,
+        "updated_at": i.updated_at,
+        "self": format!("/v2/images/{}", i.id),
+        "file": format!("/v2/images/{}/file", i.id),
+        "schema": "/v2/schemas/image",
+    });
+    if let Value::Object(obj) = &mut v {
+        for (k, val) in &i.properties {
+            obj.entry(k.clone()).or_insert_with(|| val.clone());
+        }
+        if i.status == "active" {
+            obj.insert("stores".into(), json!("file"));
+        }
+    }
+    v
+}
+
+pub fn member(m: &Member) -> Value {
+    json!({
+        "image_id": m.image_id,
+        "member_id": m.member_id,
+        "status": m.status,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+        "schema": "/v2/schemas/member",
+    })
+}
+
+/// The versions this Glance speaks, newest first; `url` is the image service's root.
+pub fn versions(url: &str) -> Value {
+    let entry = |id: &str, status: &str| json!({"id": id, "status": status, "links": [{"rel": "self", "href": format!("{url}/v2/")}]});
+    json!({"versions": [
+        entry("v2.17", "CURRENT"),
+        entry("v2.16", "SUPPORTED"),
+        entry("v2.15", "SUPPORTED"),
+        entry("v2.9", "SUPPORTED"),
+        entry("v2.7", "SUPPORTED"),
+        entry("v2.6", "SUPPORTED"),
+        entry("v2.5", "SUPPORTED"),
+        entry("v2.4", "SUPPORTED"),
+        entry("v2.3", "SUPPORTED"),
+        entry("v2.2", "SUPPORTED"),
+        entry("v2.1", "SUPPORTED"),
+        entry("v2.0", "SUPPORTED"),
+    ]})
+}
+
+fn nullable(kind: &str) -> Value {
+    json!([kind, "null"])
+}
+
+/// `GET /v2/schemas/image`.
+pub fn image_schema() -> Value {
+    let mut props = Map::new();
+    let mut p = |name: &str, v: Value| {
+        props.insert(name.to_string(), v);
+    };
+    p(
+        "id",
+        json!({"type": "string", "description": "An identifier for the image", "pattern": "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"}),
+    );
+    p(
+        "name",
+        json!({"type": nullable("string"), "description": "Descriptive name for the image", "maxLength": 255}),
+    );
+    p(
+        "status",
+        json!({"type": "string", "readOnly": true, "description": "Status of the image",
+        "enum": ["queued", "saving", "active", "killed", "deleted", "uploading", "importing", "pending_delete", "deactivated"]}),
+    );
+    p(
+        "visibility",
+        json!({"type": "string", "description": "Scope of image accessibility", "enum": VISIBILITIES}),
+    );
+    p(
+        "protected",
+        json!({"type": "boolean", "description": "If true, image will not be deletable."}),
+    );
+    p(
+        "os_hidden",
+        json!({"type": "boolean", "description": "If true, image will not appear in default image list response."}),
+    );
+    p(
+        "checksum",
+        json!({"type": nullable("string"), "readOnly": true, "description": "md5 hash of image contents.", "maxLength": 32}),
+    );
+    p(
+        "os_hash_algo",
+        json!({"type": nullable("string"), "readOnly": true, "description": "Algorithm to calculate the os_hash_value", "maxLength": 64}),
+    );
+    p(
+        "os_hash_value",
+        json!({"type": nullable("string"), "readOnly": true, "description": "Hexdigest of the image contents using the algorithm specified by the os_hash_algo", "maxLength": 128}),
+    );
+    p(
+        "owner",
+        json!({"type": nullable("string"), "description": "Owner of the image", "maxLength": 255}),
+    );
+    p(
+        "size",
+        json!({"type": nullable("integer"), "readOnly": true, "description": "Size of image file in bytes"}),
+    );
+    p(
+        "virtual_size",
+        json!({"type": nullable("integer"), "readOnly": true, "description": "Virtual size of image in bytes"}),
+    );
+    p(
+        "container_format",
+        json!({"type": nullable("string"), "description": "Format of the container", "enum": CONTAINER_FORMATS.iter().map(|f| Value::from(*f)).chain([Value::Null]).collect::<Vec<_>>()}),
+    );
+    p(
+        "disk_format",
+        json!({"type": nullable("string"), "description": "Format of the disk", "enum": DISK_FORMATS.iter().map(|f| Value::from(*f)).chain([Value::Null]).collect::<Vec<_>>()}),
+    );
+    p(
+        "created_at",
+        json!({"type": "string", "readOnly": true, "description": "Date and time of image registration"}),
+    );
+    p(
+        "updated_at",
+        json!({"type": "string", "readOnly": true, "description": "Date and time of the last image modification"}),
+    );
+    p(
+        "tags",
+        json!({"type": "array", "description": "List of strings related to the image", "items": {"type": "string", "maxLength": 255}}),
+    );
+    p(
+        "direct_url",
+        json!({"type": "string", "readOnly": true, "description": "URL to access the image file kept in external store"}),
+    );
+    p(
+        "min_ram",
+        json!({"type": "integer", "description": "Amount of ram (in MB) required to boot image."}),
+    );
+    p(
+        "min_disk",
+        json!({"type": "integer", "description": "Amount of disk space (in GB) required to boot image."}),
+    );
+    p(
+        "self",
+        json!({"type": "string", "readOnly": true, "description": "An image self url"}),
+    );
+    p(
+        "file",
+        json!({"type": "string", "readOnly": true, "description": "An image file url"}),
+    );
+    p(
+        "stores",
+        json!({"type": "string", "readOnly": true, "description": "Store in which image data resides."}),
+    );
+    p(
+        "schema",
+        json!({"type": "string", "readOnly": true, "description": "An image schema url"}),
+    );
+    json!({
+        "name": "image",
+        "properties": props,
+        "additionalProperties": {"type": "string"},
+        "links": [
+            {"rel": "self", "href": "{self}"},
+            {"rel": "enclosure", "href": "{file}"},
+            {"rel": "describedby", "href": "{schema}"}
+        ],
+    })
+}
+
+/// `GET /v2/schemas/images`.
+pub fn images_schema() -> Value {
+    json!({
+        "name": "images",
+        "properties": {
+            "images": {"type": "array", "items": image_schema()},
+            "schema": {"type": "string"},
+            "first": {"type": "string"},
+            "next": {"type": "string"},
+        },
+        "links": [
+            {"rel": "first", "href": "{first}"},
+            {"rel": "next", "href": "{next}"},
+            {"rel": "describedby", "href": "{schema}"}
+        ],
+    })
+}
+
+fn member_properties() -> Value {
+    json!({
+        "created_at": {"type": "string", "description": "Date and time of image member creation"},
+        "image_id": {"type": "string", "description": "An identifier for the image"},
+        "member_id": {"type": "string", "description": "An identifier for the image member (tenantId)"},
+        "status": {"type": "string", "description": "The status of this image member", "enum": ["pending", "accepted", "rejected"]},
+        "updated_at": {"type": "string", "description": "Date and time of last modification of image member"},
+        "schema": {"type": "string", "readOnly": true},
+    })
+}
+
+/// `GET /v2/schemas/member`.
+pub fn member_schema() -> Value {
+    json!({"name": "member", "properties": member_properties()})
+}
+
+/// `GET /v2/schemas/members`.
+pub fn members_schema() -> Value {
+    json!({
+        "name": "members",
+        "properties": {
+            "members": {"type": "array", "items": {"name": "member", "properties": member_properties()}},
+            "schema": {"type": "string"},
+        },
+        "links": [{"rel": "describedby", "href": "{schema}"}],
+    })
+}
+
+/// The metadata definition schemas (`GET /v2/schemas/metadefs/<kind>`): the documents
+/// Glance publishes, by the names it gives them. (The metadefs catalog itself is not
+/// served: it answers 501.)
+pub fn metadefs_schema(kind: &str) -> Option<Value> {
+    let string = |d: &str| json!({"type": "string", "description": d});
+    let stamps = json!({
+        "created_at": {"type": "string", "readOnly": true, "format": "date-time", "description": "Date and time of creation"},
+        "updated_at": {"type": "string", "readOnly": true, "format": "date-time", "description": "Date and time of the last modification"},
+    });
+    let with_stamps = |mut props: Value| {
+        if let (Value::Object(p), Value::Object(s)) = (&mut props, &stamps) {
+            p.extend(s.clone());
+        }
+        props
+    };
+    let property = with_stamps(json!({
+        "name": {"type": "string", "maxLength": 255},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "type": {"type": "string", "enum": ["array", "boolean", "integer", "number", "object", "string", null]},
+        "readonly": {"type": "boolean"},
+        "default": {},
+        "enum": {"type": "array"},
+    }));
+    let object = with_stamps(json!({
+        "name": {"type": "string", "maxLength": 255},
+        "description": {"type": "string"},
+        "required": {"type": "array", "items": {"type": "string"}},
+        "properties": {"type": "object", "additionalProperties": property},
+    }));
+    let tag = with_stamps(json!({"name": {"type": "string", "maxLength": 255}}));
+    let association = with_stamps(json!({
+        "name": {"type": "string", "maxLength": 80, "description": "Resource type names should be aligned with Heat resource types whenever possible"},
+        "prefix": {"type": "string", "maxLength": 80, "description": "Specifies the prefix to use for the given resource type."},
+        "properties_target": {"type": "string", "maxLength": 80, "description": "Some resource types allow more than one key / value pair per instance."},
+    }));
+    let namespace = with_stamps(json!({
+        "namespace": {"type": "string", "maxLength": 80, "description": "The unique namespace text."},
+        "display_name": {"type": "string", "maxLength": 80, "description": "The user friendly name for the namespace."},
+        "description": string("Provides a user friendly description of the namespace."),
+        "visibility": {"type": "string", "enum": ["public", "private"], "description": "Scope of namespace accessibility."},
+        "protected": {"type": "boolean", "description": "If true, namespace will not be deletable."},
+        "owner": {"type": "string", "maxLength": 255, "description": "Owner of the namespace."},
+        "resource_type_associations": {"type": "array", "items": {"type": "object", "properties": association.clone()}},
+        "properties": {"type": "object", "additionalProperties": property.clone()},
+        "objects": {"type": "array", "items": {"type": "object", "properties": object.clone()}},
+        "tags": {"type": "array", "items": {"type": "object", "properties": tag.clone()}},
+        "schema": {"type": "string", "readOnly": true},
+        "self": {"type": "string", "readOnly": true},
+    }));
+    let single = |name: &str, props: &Value| json!({"name": name, "properties": props, "additionalProperties": false});
+    let many = |name: &str, item: &str, props: &Value| {
+        json!({
+            "name": name,
+            "properties": {
+                name: {"type": "array", "items": {"name": item, "properties": props}},
+                "first": {"type": "string"},
+                "next": {"type": "string"},
+                "schema": {"type": "string"},
+            },
+            "links": [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"}, {"rel": "describedby", "href": "{schema}"}],
+        })
+    };
+    Some(match kind {
+        "namespace" => single("namespace", &namespace),
+        "namespaces" => many("namespaces", "namespace", &namespace),
+        "resource_type" => single("resource_type_association", &association),
+        "resource_types" => many(
+            "resource_type_associations",
+            "resource_type_association",
+            &association,
+        ),
+        "object" => single("object", &object),
+        "objects" => many("objects", "object", &object),
+        "property" => single("property", &property),
+        "properties" => many("properties", "property", &property),
+        "tag" => single("tag", &tag),
+        "tags" => many("tags", "tag", &tag),
+        _ => return None,
+    })
+}
