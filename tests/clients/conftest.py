@@ -165,11 +165,18 @@ def unique():
 def cleanup(conn):
     """cleanup("project", name): deleted at teardown if still there (through openstacksdk:
     one sign-in for all), last added first, so that runs against a long-lived server leave
-    nothing behind. Kinds: project, user, group, role, application_credential."""
+    nothing behind. Kinds: project, user, group, role, application_credential, image."""
     todo = []
     yield lambda kind, name: todo.append((kind, name))
     for kind, name in reversed(todo):
         try:
+            if kind == "image":
+                found = conn.image.find_image(name)
+                if found is not None:
+                    if found.is_protected:
+                        conn.image.update_image(found, is_protected=False)
+                    conn.image.delete_image(found, ignore_missing=True)
+                continue
             if kind == "application_credential":
                 user = conn.current_user_id
                 found = conn.identity.find_application_credential(user, name)

@@ -1,0 +1,205 @@
+//! Image data from the local driver, over HTTP: what happens to an upload that is cut,
+//! repeated, too large or mislabelled, and that downloads carry their checksum.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use jumpgate_e2e::{workspace_driver, Jumpgate};
+use serde_json::{json, Value};
+
+fn start(data: &Path, cap: u64) -> Jumpgate {
+    let conf = format!(
+        "enabled_services = identity, image\n[identity]\ndriver = local\n[image]\ndriver = local\nimage_size_cap = {cap}\n[local]\ndata_dir = {}\nadmin_password = s3cret\npassword_hash_memory_kib = 1024\npassword_hash_iterations = 1\n",
+        data.display()
+    );
+    Jumpgate::start(&conf, &[("local", &workspace_driver("local"))])
+}
+
+fn token(jg: &Jumpgate) -> String {
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": "s3cret"}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
+    let r = jg.request(
+        "POST",
+        "/v3/auth/tokens",
+        &[("Content-Type", "application/json")],
+        Some(body.to_string().as_bytes()),
+    );
+    r.header("x-subject-token").unwrap().to_string()
+}
+
+fn create(jg: &Jumpgate, token: &str) -> String {
+    let body = json!({"name": "img", "disk_format": "raw", "container_format": "bare"});
+    let r = jg.request(
+        "POST",
+        "/image/v2/images",
+        &[
+            ("X-Auth-Token", token),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+fn show(jg: &Jumpgate, token: &str, id: &str) -> Value {
+    jg.request(
+        "GET",
+        &format!("/image/v2/images/{id}"),
+        &[("X-Auth-Token", token)],
+        None,
+    )
+    .json()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_cut_upload_leaves_the_image_queued_and_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), 1 << 30);
+    let t = token(&jg);
+    let id = create(&jg, &t);
+    // Promise 10 MB, send 1 MB, hang up.
+    let mut s = TcpStream::connect(("127.0.0.1", jg.port)).unwrap();
+    write!(s, "PUT /image/v2/images/{id}/file HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {t}\r\nContent-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n").unwrap();
+    s.write_all(&vec![7u8; 1_000_000]).unwrap();
+    drop(s);
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = show(&jg, &t, &id)["status"].as_str().unwrap().to_string();
+        if status == "queued" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(status, "queued");
+    assert_eq!(
+        files_in(&dir.path().join("images")),
+        Vec::<String>::new(),
+        "no partial file"
+    );
+
+    // The client can try again, once.
+    let data = vec![1u8; 300_000];
+    let headers = [
+        ("X-Auth-Token", t.as_str()),
+        ("Content-Type", "application/octet-stream"),
+    ];
+    let r = jg.request(
+        "PUT",
+        &format!("/image/v2/images/{id}/file"),
+        &headers,
+        Some(&data),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = jg.request(
+        "PUT",
+        &format!("/image/v2/images/{id}/file"),
+        &headers,
+        Some(&data),
+    );
+    assert_eq!(r.status, 409);
+    assert_eq!(r.json()["title"], "Conflict", "Glance's fault body");
+    let r = jg.request(
+        "GET",
+        &format!("/image/v2/images/{id}/file"),
+        &[("X-Auth-Token", &t)],
+        None,
+    );
+    assert_eq!(r.body, data);
+    assert_eq!(
+        r.header("content-md5"),
+        show(&jg, &t, &id)["checksum"].as_str()
+    );
+}
+
+#[test]
+fn uploads_over_the_cap_or_not_octet_stream_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), 1000);
+    let t = token(&jg);
+    let id = create(&jg, &t);
+    let r = jg.request(
+        "PUT",
+        &format!("/image/v2/images/{id}/file"),
+        &[("X-Auth-Token", &t), ("Content-Type", "text/plain")],
+        Some(b"x"),
+    );
+    assert_eq!(r.status, 415);
+    let r = jg.request(
+        "PUT",
+        &format!("/image/v2/images/{id}/file"),
+        &[
+            ("X-Auth-Token", &t),
+            ("Content-Type", "application/octet-stream"),
+        ],
+        Some(&[0u8; 2000]),
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(show(&jg, &t, &id)["status"], "queued");
+    assert!(files_in(&dir.path().join("images")).is_empty());
+    // Queued images have no data to give.
+    let r = jg.request(
+        "GET",
+        &format!("/image/v2/images/{id}/file"),
+        &[("X-Auth-Token", &t)],
+        None,
+    );
+    assert_eq!(r.status, 204);
+}
+
+#[test]
+fn reserved_attributes_and_unknown_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), 1 << 20);
+    let t = token(&jg);
+    let body = json!({"name": "x", "status": "active"});
+    let r = jg.request(
+        "POST",
+        "/image/v2/images",
+        &[("X-Auth-Token", &t)],
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 403);
+    let r = jg.request(
+        "GET",
+        "/image/v2/images/3f0c5b3e-0000-4000-8000-000000000000",
+        &[("X-Auth-Token", &t)],
+        None,
+    );
+    assert_eq!(r.status, 404);
+    let id = create(&jg, &t);
+    let patch = json!([{"op": "replace", "path": "/size", "value": 5}]);
+    let r = jg.request(
+        "PATCH",
+        &format!("/image/v2/images/{id}"),
+        &[
+            ("X-Auth-Token", &t),
+            (
+                "Content-Type",
+                "application/openstack-images-v2.1-json-patch",
+            ),
+        ],
+        Some(patch.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 403);
+    let r = jg.request(
+        "PATCH",
+        &format!("/image/v2/images/{id}"),
+        &[("X-Auth-Token", &t), ("Content-Type", "application/json")],
+        Some(b"[]"),
+    );
+    assert_eq!(r.status, 415);
+}
