@@ -188,7 +188,17 @@ fn to_hyper(resp: Response, head: bool) -> hyper::Response<Body> {
         if !streaming && !head && h.name.eq_ignore_ascii_case("content-length") {
             continue;
         }
-        builder = builder.header(h.name.as_str(), h.value.as_str());
+        // A header HTTP cannot carry is the driver's bug: drop it, keep the answer.
+        match (
+            hyper::header::HeaderName::from_bytes(h.name.as_bytes()),
+            hyper::header::HeaderValue::from_str(h.value.as_str()),
+        ) {
+            (Ok(name), Ok(value)) => builder = builder.header(name, value),
+            _ => tracing::warn!(
+                "dropped a response header a driver set that HTTP cannot carry: {:?}",
+                h.name.as_str()
+            ),
+        }
     }
     let body = match body_stream {
         ROption::RSome(reader) if !head => response_stream(reader),

@@ -112,3 +112,28 @@ def test_stage_and_glance_direct_import(conn, cleanup, unique, disk):
     assert image.status == "active"
     assert image.checksum == md5
     assert conn.image.download_image(image).content == path.read_bytes()
+
+
+def test_a_256_mib_round_trip(osc, cleanup, unique, tmp_path):
+    """A large random file up and down through the CLI: bytes and sha512 compared."""
+    path = tmp_path / "big.img"
+    digest = hashlib.sha512()
+    with open(path, "wb") as f:
+        for _ in range(256):
+            chunk = os.urandom(1024 * 1024)
+            digest.update(chunk)
+            f.write(chunk)
+    name = unique("big")
+    cleanup("image", name)
+    image = osc("image", "create", "--file", str(path), "--disk-format", "raw",
+                "--container-format", "bare", name)
+    assert image["size"] == 256 * 1024 * 1024
+    assert osc("image", "show", name)["properties"]["os_hash_value"] == digest.hexdigest()
+    out = tmp_path / "big.out"
+    osc("image", "save", "--file", str(out), name, json=False)
+    got = hashlib.sha512()
+    with open(out, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            got.update(chunk)
+    assert got.hexdigest() == digest.hexdigest()
+    assert out.stat().st_size == path.stat().st_size

@@ -203,3 +203,48 @@ fn reserved_attributes_and_unknown_images() {
     );
     assert_eq!(r.status, 415);
 }
+
+#[test]
+fn v1_clients_read_images_and_their_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), 1 << 20);
+    let t = token(&jg);
+    let id = create(&jg, &t);
+    let headers = [
+        ("X-Auth-Token", t.as_str()),
+        ("Content-Type", "application/octet-stream"),
+    ];
+    jg.request(
+        "PUT",
+        &format!("/image/v2/images/{id}/file"),
+        &headers,
+        Some(b"v1 bytes"),
+    );
+    let r = jg.request(
+        "HEAD",
+        &format!("/image/v1/images/{id}"),
+        &[("X-Auth-Token", &t)],
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-image-meta-status"), Some("active"));
+    assert_eq!(r.header("x-image-meta-size"), Some("8"));
+    assert_eq!(r.header("x-image-meta-is_public"), Some("false"));
+    let r = jg.request(
+        "GET",
+        &format!("/image/v1/images/{id}"),
+        &[("X-Auth-Token", &t)],
+        None,
+    );
+    assert_eq!(r.body, b"v1 bytes");
+    let list = jg
+        .request(
+            "GET",
+            "/image/v1/images/detail",
+            &[("X-Auth-Token", &t)],
+            None,
+        )
+        .json();
+    assert_eq!(list["images"][0]["id"], id.as_str());
+    assert_eq!(list["images"][0]["is_public"], false);
+}

@@ -16,6 +16,13 @@ use identity::Identity;
 use settings::Settings;
 use store::Store;
 
+/// A driver has its own global allocator (its own std). Listing images and users
+/// allocates many small strings; glibc's malloc was the top cost there, as it was in the
+/// host. abi_stable's strings and vectors free through the side that made them, so the two
+/// allocators never meet.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Open stores by data_dir: every service of this driver, and every reload, shares one
 /// connection to one database.
 static STORES: Mutex<Vec<(PathBuf, Weak<Store>)>> = Mutex::new(Vec::new());

@@ -50,6 +50,9 @@ endpoint!(SchemaImages { on_get => schema_images });
 endpoint!(SchemaMember { on_get => schema_member });
 endpoint!(SchemaMembers { on_get => schema_members });
 endpoint!(SchemaMetadefs { on_get => schema_metadefs });
+endpoint!(V1Images { on_get => v1_list });
+endpoint!(V1ImagesDetail { on_get => v1_detail });
+endpoint!(V1Image { on_get => v1_download, on_head => v1_head });
 
 pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
     macro_rules! route {
@@ -88,6 +91,9 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
         "v2_schema_metadefs_properties" => SchemaMetadefs,
         "v2_schema_metadefs_tag" => SchemaMetadefs,
         "v2_schema_metadefs_tags" => SchemaMetadefs,
+        "v1_images" => V1Images,
+        "v1_images_detail" => V1ImagesDetail,
+        "v1_image" => V1Image,
     }
     Ok(())
 }
@@ -556,13 +562,8 @@ fn list_images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     }
     let more = out.len() > limit;
     out.truncate(limit);
-    let mut body = json!({
-        "images": out.iter().map(|i| views::image(i)).collect::<Vec<_>>(),
-        "first": "/v2/images",
-        "schema": "/v2/schemas/images",
-    });
-    if more {
-        if let Some(last) = out.last() {
+    let next = match out.last() {
+        Some(last) if more => {
             let query: Vec<Pair> = req
                 .query_params
                 .iter()
@@ -570,10 +571,18 @@ fn list_images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
                 .cloned()
                 .chain([Pair::new("limit", limit.to_string())])
                 .collect();
-            body["next"] = json!(next_href("/v2/images", &query, &last.id));
+            Some(next_href("/v2/images", &query, &last.id))
         }
-    }
-    ok_json(resp, 200, &body)
+        _ => None,
+    };
+    let body = views::ImageList {
+        images: out.iter().map(|i| views::ImageView::of(i)).collect(),
+        first: "/v2/images",
+        schema: "/v2/schemas/images",
+        next,
+    };
+    resp.json(&body);
+    Ok(())
 }
 
 /// Query parameters that are not property filters.
@@ -600,6 +609,12 @@ const FILTERS: &[&str] = &[
     "created_at",
     "updated_at",
 ];
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum SortValue {
+    Number(i64),
+    Text(String),
+}
 
 fn sort(images: &mut [&Image], req: &Request) -> Result<(), Fault> {
     let mut keys: Vec<(String, bool)> = Vec::new();
@@ -639,23 +654,39 @@ fn sort(images: &mut [&Image], req: &Request) -> Result<(), Fault> {
         }
     }
     keys.push(("id".into(), false));
-    images.sort_by(|a, b| {
-        for (k, asc) in &keys {
-            let (va, vb) = (views::image(a)[k].clone(), views::image(b)[k].clone());
-            let ord = match (&va, &vb) {
-                (Value::Number(x), Value::Number(y)) => x
-                    .as_f64()
-                    .partial_cmp(&y.as_f64())
-                    .unwrap_or(std::cmp::Ordering::Equal),
-                _ => va.as_str().unwrap_or("").cmp(vb.as_str().unwrap_or("")),
-            };
-            let ord = if *asc { ord } else { ord.reverse() };
+    // Each image's sort values once, not per comparison.
+    let field = |i: &Image, k: &str| -> SortValue {
+        match k {
+            "size" => SortValue::Number(i.size.unwrap_or(-1)),
+            "min_disk" => SortValue::Number(i.min_disk),
+            "min_ram" => SortValue::Number(i.min_ram),
+            "name" => SortValue::Text(i.name.clone().unwrap_or_default()),
+            "status" => SortValue::Text(i.status.clone()),
+            "container_format" => SortValue::Text(i.container_format.clone().unwrap_or_default()),
+            "disk_format" => SortValue::Text(i.disk_format.clone().unwrap_or_default()),
+            "created_at" => SortValue::Text(i.created_at.clone()),
+            "updated_at" => SortValue::Text(i.updated_at.clone()),
+            "visibility" => SortValue::Text(i.visibility.clone()),
+            "owner" => SortValue::Text(i.owner.clone().unwrap_or_default()),
+            _ => SortValue::Text(i.id.clone()),
+        }
+    };
+    let mut keyed: Vec<(Vec<SortValue>, &Image)> = images
+        .iter()
+        .map(|i| (keys.iter().map(|(k, _)| field(i, k)).collect(), *i))
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        for ((x, y), (_, asc)) in a.iter().zip(b).zip(&keys) {
+            let ord = if *asc { x.cmp(y) } else { y.cmp(x) };
             if ord != std::cmp::Ordering::Equal {
                 return ord;
             }
         }
         std::cmp::Ordering::Equal
     });
+    for (slot, (_, image)) in images.iter_mut().zip(keyed) {
+        *slot = image;
+    }
     Ok(())
 }
 
@@ -847,6 +878,11 @@ fn finish_upload(
 fn download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let image = visible(svc, req, &c)?;
+    send_file(svc, &c, &image, resp)
+}
+
+/// The image's bytes, streamed from its file, with `Content-MD5`.
+fn send_file(svc: &Images, c: &AuthContext, image: &Image, resp: &mut Response) -> HandlerResult {
     if image.status == "deactivated" && !c.is_admin {
         return Err(Fault::forbidden(
             "The requested image has been deactivated. Image data download is forbidden.",
@@ -1124,5 +1160,55 @@ fn remove_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
     }
     svc.write(|tx| model::remove_member(tx, &image.id, &member.member_id))?;
     resp.set_status(204);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- v1 (read only)
+
+/// The images a v1 client lists: public ones and the caller's, as Glance v1 did.
+fn v1_images(svc: &Images, req: &Request) -> Result<Vec<Image>, Fault> {
+    let c = caller(req)?;
+    let v = viewer(&c);
+    let images = svc.read(model::list)?;
+    Ok(images
+        .into_iter()
+        .filter(|i| i.visibility == "public" || v.owns(i))
+        .filter(|i| i.status != "deactivated" || c.is_admin)
+        .collect())
+}
+
+fn v1_list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let images = v1_images(svc, req)?;
+    let items: Vec<Value> = images
+        .iter()
+        .filter(|i| i.status == "active")
+        .map(views::v1_summary)
+        .collect();
+    ok_json(resp, 200, &json!({"images": items}))
+}
+
+fn v1_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let images = v1_images(svc, req)?;
+    let items: Vec<Value> = images.iter().map(views::v1_detail).collect();
+    ok_json(resp, 200, &json!({"images": items}))
+}
+
+fn v1_head(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = visible(svc, req, &c)?;
+    for (name, value) in views::v1_headers(&image) {
+        resp.add_header(&name, &value);
+    }
+    resp.set_status(200);
+    Ok(())
+}
+
+fn v1_download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = visible(svc, req, &c)?;
+    send_file(svc, &c, &image, resp)?;
+    for (name, value) in views::v1_headers(&image) {
+        resp.add_header(&name, &value);
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Glance v2's JSON: images with their properties at top level, members, schemas, and the
 //! versions document. Glance's links are paths, not URLs.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::model::{Image, Member, CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES};
@@ -51,40 +52,83 @@ pub const READ_ONLY: &[&str] = &[
     "stores",
 ];
 
-pub fn image(i: &Image) -> Value {
-    let mut v = json!({
-        "id": i.id,
-        "name": i.name,
-        "status": i.status,
-        "visibility": i.visibility,
-        "protected": i.protected,
-        "os_hidden": i.os_hidden,
-        "owner": i.owner,
-        "disk_format": i.disk_format,
-        "container_format": i.container_format,
-        "size": i.size,
-        "virtual_size": i.virtual_size,
-        "checksum": i.checksum,
-        "os_hash_algo": i.os_hash_algo,
-        "os_hash_value": i.os_hash_value,
-        "min_disk": i.min_disk,
-        "min_ram": i.min_ram,
-        "tags": i.tags,
-        "created_at": i.created_at,
-        "updated_at": i.updated_at,
-        "self": format!("/v2/images/{}", i.id),
-        "file": format!("/v2/images/{}/file", i.id),
-        "schema": "/v2/schemas/image",
-    });
-    if let Value::Object(obj) = &mut v {
-        for (k, val) in &i.properties {
-            obj.entry(k.clone()).or_insert_with(|| val.clone());
-        }
-        if i.status == "active" {
-            obj.insert("stores".into(), json!("file"));
+/// One image as Glance renders it: serialized straight from the record (a list of a
+/// thousand images is built without a tree of JSON values).
+#[derive(Serialize)]
+pub struct ImageView<'a> {
+    id: &'a str,
+    name: &'a Option<String>,
+    status: &'a str,
+    visibility: &'a str,
+    protected: bool,
+    os_hidden: bool,
+    owner: &'a Option<String>,
+    disk_format: &'a Option<String>,
+    container_format: &'a Option<String>,
+    size: Option<i64>,
+    virtual_size: Option<i64>,
+    checksum: &'a Option<String>,
+    os_hash_algo: &'a Option<String>,
+    os_hash_value: &'a Option<String>,
+    min_disk: i64,
+    min_ram: i64,
+    tags: &'a [String],
+    created_at: &'a str,
+    updated_at: &'a str,
+    #[serde(rename = "self")]
+    self_: String,
+    file: String,
+    schema: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stores: Option<&'static str>,
+    /// Custom properties, at top level.
+    #[serde(flatten)]
+    properties: &'a Map<String, Value>,
+}
+
+impl<'a> ImageView<'a> {
+    pub fn of(i: &'a Image) -> ImageView<'a> {
+        ImageView {
+            id: &i.id,
+            name: &i.name,
+            status: &i.status,
+            visibility: &i.visibility,
+            protected: i.protected,
+            os_hidden: i.os_hidden,
+            owner: &i.owner,
+            disk_format: &i.disk_format,
+            container_format: &i.container_format,
+            size: i.size,
+            virtual_size: i.virtual_size,
+            checksum: &i.checksum,
+            os_hash_algo: &i.os_hash_algo,
+            os_hash_value: &i.os_hash_value,
+            min_disk: i.min_disk,
+            min_ram: i.min_ram,
+            tags: &i.tags,
+            created_at: &i.created_at,
+            updated_at: &i.updated_at,
+            self_: format!("/v2/images/{}", i.id),
+            file: format!("/v2/images/{}/file", i.id),
+            schema: "/v2/schemas/image",
+            stores: (i.status == "active").then_some("file"),
+            properties: &i.properties,
         }
     }
-    v
+}
+
+pub fn image(i: &Image) -> Value {
+    serde_json::to_value(ImageView::of(i)).unwrap_or(Value::Null)
+}
+
+/// `GET /v2/images`.
+#[derive(Serialize)]
+pub struct ImageList<'a> {
+    pub images: Vec<ImageView<'a>>,
+    pub first: &'static str,
+    pub schema: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 pub fn member(m: &Member) -> Value {
@@ -362,4 +406,65 @@ pub fn metadefs_schema(kind: &str) -> Option<Value> {
         "tags" => many("tags", "tag", &tag),
         _ => return None,
     })
+}
+
+/// Glance v1's short listing entry.
+pub fn v1_summary(i: &Image) -> Value {
+    json!({
+        "id": i.id, "name": i.name, "disk_format": i.disk_format,
+        "container_format": i.container_format, "size": i.size, "checksum": i.checksum,
+    })
+}
+
+/// Glance v1's detailed entry: properties under `properties`, `is_public`.
+pub fn v1_detail(i: &Image) -> Value {
+    json!({
+        "id": i.id, "name": i.name, "status": i.status, "is_public": i.visibility == "public",
+        "deleted": false, "deleted_at": null, "created_at": i.created_at, "updated_at": i.updated_at,
+        "size": i.size, "checksum": i.checksum, "disk_format": i.disk_format,
+        "container_format": i.container_format, "min_disk": i.min_disk, "min_ram": i.min_ram,
+        "owner": i.owner, "protected": i.protected, "properties": i.properties,
+    })
+}
+
+/// Glance v1's `x-image-meta-*` headers of `HEAD /v1/images/{id}`.
+pub fn v1_headers(i: &Image) -> Vec<(String, String)> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut out: Vec<(String, String)> = [
+        ("id", i.id.clone()),
+        ("name", text(&i.name)),
+        ("status", i.status.clone()),
+        ("is_public", (i.visibility == "public").to_string()),
+        ("deleted", "false".into()),
+        ("protected", i.protected.to_string()),
+        (
+            "size",
+            i.size.map(|s| s.to_string()).unwrap_or_else(|| "0".into()),
+        ),
+        ("checksum", text(&i.checksum)),
+        ("disk_format", text(&i.disk_format)),
+        ("container_format", text(&i.container_format)),
+        ("min_disk", i.min_disk.to_string()),
+        ("min_ram", i.min_ram.to_string()),
+        ("owner", text(&i.owner)),
+        ("created_at", i.created_at.clone()),
+        ("updated_at", i.updated_at.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("x-image-meta-{k}"), v))
+    .collect();
+    for (k, v) in &i.properties {
+        // Header names are tokens and values visible ASCII; a property that fits neither is
+        // left out rather than break the response.
+        let name_ok = k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if let Some(v) = v
+            .as_str()
+            .filter(|v| name_ok && v.chars().all(|c| c.is_ascii_graphic() || c == ' '))
+        {
+            out.push((format!("x-image-meta-property-{k}"), v.to_string()));
+        }
+    }
+    out
 }
