@@ -32,6 +32,9 @@ pub type Body = BoxBody<Bytes, std::io::Error>;
 /// reader slows the sender instead of filling memory.
 const STREAM_DEPTH: usize = 8;
 const STREAM_CHUNK: usize = 64 * 1024;
+/// How much of a request body the handler left unread is still read (and thrown away)
+/// so that the client gets to read the answer.
+const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight
 /// finish for up to the configured `shutdown_timeout`.
@@ -232,6 +235,7 @@ fn fault_response(fault: &Fault, style: FaultStyle) -> hyper::Response<Body> {
 fn request_stream(mut body: Incoming) -> BodyReaderBox {
     let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(STREAM_DEPTH);
     tokio::spawn(async move {
+        let mut drained = 0usize;
         while let Some(frame) = body.frame().await {
             let item = match frame {
                 Ok(frame) => match frame.into_data() {
@@ -241,8 +245,22 @@ fn request_stream(mut body: Incoming) -> BodyReaderBox {
                 Err(e) => Err(format!("reading the request body: {e}")),
             };
             let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
+            if failed {
+                let _ = tx.send(item).await;
                 break;
+            }
+            if tx.is_closed() {
+                // The handler answered without reading everything (a 409 before the
+                // upload, say). Read the rest away, up to a bound, so the client is not
+                // cut off mid-send and sees the answer: nginx's lingering close.
+                drained += item.as_ref().map(Bytes::len).unwrap_or(0);
+                if drained > DRAIN_LIMIT {
+                    break;
+                }
+                continue;
+            }
+            if tx.send(item).await.is_err() {
+                continue;
             }
         }
     });

@@ -489,6 +489,12 @@ fn list_images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     };
     let (size_min, size_max) = (int_param("size_min")?, int_param("size_max")?);
     let tags: Vec<String> = req.query_values("tag").map(str::to_string).collect();
+    let created = q("created_at")
+        .map(|v| TimeFilter::parse("created_at", &v))
+        .transpose()?;
+    let updated = q("updated_at")
+        .map(|v| TimeFilter::parse("updated_at", &v))
+        .transpose()?;
     let mut out: Vec<&Image> = images
         .iter()
         .filter(|i| {
@@ -538,6 +544,8 @@ fn list_images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
                 && size_min.is_none_or(|m| i.size.is_some_and(|s| s >= m))
                 && size_max.is_none_or(|m| i.size.is_some_and(|s| s <= m))
                 && tags.iter().all(|t| i.tags.contains(t))
+                && created.as_ref().is_none_or(|f| f.accepts(&i.created_at))
+                && updated.as_ref().is_none_or(|f| f.accepts(&i.updated_at))
                 && req.query_params.iter().all(|p| {
                     // Custom properties filter by equality, as Glance's `k=v`.
                     FILTERS.contains(&p.name.as_str())
@@ -583,6 +591,44 @@ fn list_images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     };
     resp.json(&body);
     Ok(())
+}
+
+/// `created_at=gte:2026-01-01T00:00:00Z`: Glance's time comparison filters.
+struct TimeFilter {
+    op: String,
+    at: i64,
+}
+
+impl TimeFilter {
+    fn parse(key: &str, raw: &str) -> Result<TimeFilter, Fault> {
+        let (op, when) = raw
+            .split_once(':')
+            .filter(|(op, _)| ["gt", "gte", "lt", "lte", "eq", "neq"].contains(op))
+            .unwrap_or(("eq", raw));
+        let at = crate::time::parse_iso(when).ok_or_else(|| {
+            bad(format!(
+                "Invalid value for {key}: '{raw}' (expected [op:]ISO 8601 time)"
+            ))
+        })?;
+        Ok(TimeFilter {
+            op: op.to_string(),
+            at,
+        })
+    }
+
+    fn accepts(&self, iso: &str) -> bool {
+        let Some(t) = crate::time::parse_iso(iso) else {
+            return false;
+        };
+        match self.op.as_str() {
+            "gt" => t > self.at,
+            "gte" => t >= self.at,
+            "lt" => t < self.at,
+            "lte" => t <= self.at,
+            "neq" => t != self.at,
+            _ => t == self.at,
+        }
+    }
 }
 
 /// Query parameters that are not property filters.
