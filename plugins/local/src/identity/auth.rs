@@ -45,10 +45,7 @@ impl Identity {
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
     ) -> Result<T, Fault> {
-        self.store
-            .read(|c| Ok(f(c)))
-            .map_err(|e| self.fault(e.into()))?
-            .map_err(|e| self.fault(e))
+        self.store.read(f).map_err(|e| self.fault(e))
     }
 
     /// `POST /v3/auth/tokens`: 201 and the token in `X-Subject-Token`.

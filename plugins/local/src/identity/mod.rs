@@ -62,12 +62,9 @@ impl Identity {
     pub fn bootstrap(&self, password: Option<&str>) -> Result<Option<String>, String> {
         let empty = self
             .store
-            .read(|c| {
-                Ok(model::list_domains(c)
-                    .map(|d| d.is_empty())
-                    .unwrap_or(false))
-            })
-            .map_err(|e| e.to_string())?;
+            .read(model::list_domains)
+            .map(|d| d.is_empty())
+            .map_err(|e| format!("bootstrap: {e:?}"))?;
         if !empty {
             return Ok(None);
         }

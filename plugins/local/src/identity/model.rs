@@ -1279,7 +1279,7 @@ mod tests {
         let store = Store::memory();
         seeded(&store);
         let roles = store
-            .read(|c| Ok(implied_closure(c, &["r-admin".into()]).unwrap()))
+            .read(|c| implied_closure(c, &["r-admin".into()]))
             .unwrap();
         assert_eq!(roles, vec!["r-admin", "r-member", "r-reader"]);
     }
@@ -1322,7 +1322,7 @@ mod tests {
             })
             .unwrap();
         let on_p1 = store
-            .read(|c| Ok(effective_role_ids(c, "u1", &Target::Project("p1".into())).unwrap()))
+            .read(|c| effective_role_ids(c, "u1", &Target::Project("p1".into())))
             .unwrap();
         assert_eq!(
             on_p1,
@@ -1330,7 +1330,7 @@ mod tests {
             "inherited grants do not apply to the project itself"
         );
         let on_child = store
-            .read(|c| Ok(effective_role_ids(c, "u1", &Target::Project("p1a".into())).unwrap()))
+            .read(|c| effective_role_ids(c, "u1", &Target::Project("p1a".into())))
             .unwrap();
         assert_eq!(on_child, vec!["r-admin", "r-member", "r-reader"]);
     }
@@ -1365,7 +1365,7 @@ mod tests {
             matches!(&err, Error::Conflict(m) if m.contains("Duplicate entry found with name devs")),
             "{err:?}"
         );
-        let groups = store.read(|c| Ok(list_groups(c).unwrap())).unwrap();
+        let groups = store.read(list_groups).unwrap();
         assert_eq!(groups.len(), 1, "the transaction rolled back");
     }
 

@@ -183,7 +183,7 @@ impl Revocations {
 
     /// Re-reads the events if the store's revision moved.
     pub fn refresh(&self, store: &Store) -> Result<(), StoreError> {
-        let rev = store.read(|c| {
+        let rev = store.read(|c| -> Result<String, StoreError> {
             Ok(c.query_row(
                 "SELECT value FROM meta WHERE key = 'revocation_rev'",
                 [],
@@ -193,7 +193,7 @@ impl Revocations {
         let rev: i64 = rev.parse().unwrap_or(0);
         let known = self.cache.read().unwrap_or_else(|e| e.into_inner()).rev;
         let events = if rev != known {
-            Some(store.read(|c| {
+            Some(store.read(|c| -> Result<Vec<Revocation>, StoreError> {
                 let now = now_ms();
                 let mut st = c.prepare(
                     "SELECT audit_id, user_id, project_id, app_cred_id, issued_before FROM revocations WHERE expires > ?1",

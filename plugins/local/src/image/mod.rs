@@ -61,10 +61,7 @@ impl Images {
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
     ) -> Result<T, Fault> {
-        self.store
-            .read(|c| Ok(f(c)))
-            .map_err(|e| self.fault(e.into()))?
-            .map_err(|e| self.fault(e))
+        self.store.read(f).map_err(|e| self.fault(e))
     }
 
     /// Runs `f` in one transaction; model errors become Glance's faults.

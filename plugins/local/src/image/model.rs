@@ -69,6 +69,34 @@ pub struct Image {
     pub updated_at: String,
 }
 
+impl Image {
+    /// A new image record: queued, shared (Glance's default), no data yet.
+    pub fn queued(id: String, owner: Option<String>, now: &str) -> Image {
+        Image {
+            id,
+            name: None,
+            status: "queued".into(),
+            visibility: "shared".into(),
+            protected: false,
+            os_hidden: false,
+            owner,
+            disk_format: None,
+            container_format: None,
+            size: None,
+            virtual_size: None,
+            checksum: None,
+            os_hash_algo: None,
+            os_hash_value: None,
+            min_disk: 0,
+            min_ram: 0,
+            properties: Map::new(),
+            tags: vec![],
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        }
+    }
+}
+
 fn image_row(r: &Row) -> rusqlite::Result<Image> {
     let props: String = r.get("properties")?;
     let tags: String = r.get("tags")?;
@@ -289,26 +317,9 @@ mod tests {
 
     fn image(id: &str, owner: &str, visibility: &str) -> Image {
         Image {
-            id: id.into(),
             name: Some(id.into()),
-            status: "queued".into(),
             visibility: visibility.into(),
-            protected: false,
-            os_hidden: false,
-            owner: Some(owner.into()),
-            disk_format: None,
-            container_format: None,
-            size: None,
-            virtual_size: None,
-            checksum: None,
-            os_hash_algo: None,
-            os_hash_value: None,
-            min_disk: 0,
-            min_ram: 0,
-            properties: Map::new(),
-            tags: vec![],
-            created_at: "t".into(),
-            updated_at: "t".into(),
+            ..Image::queued(id.into(), Some(owner.into()), "t")
         }
     }
 

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::model::{self, Image, Member, Viewer};
 use super::views;
@@ -416,28 +416,7 @@ fn create_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
         .as_object()
         .ok_or_else(|| bad("The request body must be a JSON object"))?;
     let now = now_seconds_iso();
-    let mut image = Image {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: None,
-        status: "queued".into(),
-        visibility: "shared".into(),
-        protected: false,
-        os_hidden: false,
-        owner: c.project_id.clone(),
-        disk_format: None,
-        container_format: None,
-        size: None,
-        virtual_size: None,
-        checksum: None,
-        os_hash_algo: None,
-        os_hash_value: None,
-        min_disk: 0,
-        min_ram: 0,
-        properties: Map::new(),
-        tags: vec![],
-        created_at: now.clone(),
-        updated_at: now,
-    };
+    let mut image = Image::queued(uuid::Uuid::new_v4().to_string(), c.project_id.clone(), &now);
     for (k, v) in body {
         set_attribute(&mut image, k, v, &c, true)?;
     }

@@ -74,10 +74,7 @@ impl Store {
     }
 
     /// Reads with the connection (no transaction of its own).
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         f(&self.lock())
     }
 
