@@ -313,6 +313,8 @@ def write_workspace(ws: Path, server, accounts, admin) -> Path:
             "hashing_algorithm": "sha512",
             "build_timeout": "60",
             "build_interval": "1",
+            # Only ever a URL the tests pass along: this cloud fetches nothing, and says so.
+            "http_image": "http://127.0.0.1:9/cirros.qcow2",
         }
         conf["image-feature-enabled"] = dict(IMAGE_FEATURES)
     # Per-service sections come in when the local driver serves them (compute, ...).

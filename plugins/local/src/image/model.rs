@@ -289,6 +289,73 @@ pub fn remove_member(c: &Connection, image_id: &str, member_id: &str) -> Result<
     Ok(())
 }
 
+// ---------------------------------------------------------------- tasks
+
+/// An asynchronous operation Glance reports on: an import, here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub id: String,
+    pub kind: String,
+    /// pending, processing, success, failure
+    pub status: String,
+    pub owner: Option<String>,
+    pub input: Value,
+    pub result: Option<Value>,
+    pub message: String,
+    pub image_id: Option<String>,
+    pub request_id: Option<String>,
+    pub user_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub expires_at: Option<String>,
+}
+
+fn task_row(r: &Row) -> rusqlite::Result<Task> {
+    let input: String = r.get("input")?;
+    let result: Option<String> = r.get("result")?;
+    Ok(Task {
+        id: r.get("id")?,
+        kind: r.get("type")?,
+        status: r.get("status")?,
+        owner: r.get("owner")?,
+        input: serde_json::from_str(&input).unwrap_or(Value::Null),
+        result: result.and_then(|t| serde_json::from_str(&t).ok()),
+        message: r.get("message")?,
+        image_id: r.get("image_id")?,
+        request_id: r.get("request_id")?,
+        user_id: r.get("user_id")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        expires_at: r.get("expires_at")?,
+    })
+}
+
+pub fn create_task(c: &Connection, t: &Task) -> Result<()> {
+    c.execute(
+        "INSERT INTO tasks (id, type, status, owner, input, result, message, image_id, request_id, user_id, created_at, updated_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            t.id, t.kind, t.status, t.owner, t.input.to_string(), t.result.as_ref().map(Value::to_string), t.message,
+            t.image_id, t.request_id, t.user_id, t.created_at, t.updated_at, t.expires_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_task(c: &Connection, id: &str) -> Result<Task> {
+    c.query_row("SELECT * FROM tasks WHERE id = ?1", [id], task_row)
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("Task with the given ID {id} not found")))
+}
+
+pub fn list_tasks(c: &Connection) -> Result<Vec<Task>> {
+    let mut st = c.prepare("SELECT * FROM tasks ORDER BY created_at DESC, id DESC")?;
+    let rows = st
+        .query_map([], task_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 // ---------------------------------------------------------------- visibility
 
 /// Who is asking: their project, and whether they are an admin.

@@ -50,6 +50,11 @@ endpoint!(SchemaImages { on_get => schema_images });
 endpoint!(SchemaMember { on_get => schema_member });
 endpoint!(SchemaMembers { on_get => schema_members });
 endpoint!(SchemaMetadefs { on_get => schema_metadefs });
+endpoint!(Tasks { on_get => list_tasks, on_post => create_task });
+endpoint!(TaskItem { on_get => show_task });
+endpoint!(ImageTasks { on_get => image_tasks });
+endpoint!(SchemaTask { on_get => schema_task });
+endpoint!(SchemaTasks { on_get => schema_tasks });
 endpoint!(V1Images { on_get => v1_list });
 endpoint!(V1ImagesDetail { on_get => v1_detail });
 endpoint!(V1Image { on_get => v1_download, on_head => v1_head });
@@ -91,6 +96,11 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
         "v2_schema_metadefs_properties" => SchemaMetadefs,
         "v2_schema_metadefs_tag" => SchemaMetadefs,
         "v2_schema_metadefs_tags" => SchemaMetadefs,
+        "v2_tasks" => Tasks,
+        "v2_task" => TaskItem,
+        "v2_image_tasks" => ImageTasks,
+        "v2_schema_task" => SchemaTask,
+        "v2_schema_tasks" => SchemaTasks,
         "v1_images" => V1Images,
         "v1_images_detail" => V1ImagesDetail,
         "v1_image" => V1Image,
@@ -984,20 +994,48 @@ fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         svc.files
             .write(&svc.files.image(&image.id), &mut f, svc.size_cap)
     });
-    match written {
+    let outcome = match written {
         Ok(w) => {
             let _ = std::fs::remove_file(&staged);
-            finish_upload(svc, &image.id, &w, "importing")?;
+            finish_upload(svc, &image.id, &w, "importing")
         }
         Err(e) => {
             let _ = svc.write(|tx| {
                 model::transition(tx, &image.id, &["importing"], "queued", &now_seconds_iso())
             });
-            return Err(Fault::internal(format!(
+            Err(Fault::internal(format!(
                 "Importing the staged data failed: {e}"
-            )));
+            )))
         }
-    }
+    };
+    // The import is done by the time we answer; its task says how it went.
+    let now = now_seconds_iso();
+    let task = model::Task {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: "api_image_import".into(),
+        status: if outcome.is_ok() {
+            "success"
+        } else {
+            "failure"
+        }
+        .into(),
+        owner: c.project_id.clone(),
+        input: json!({"image_id": image.id, "import_req": body, "backend": ["file"]}),
+        result: None,
+        message: outcome
+            .as_ref()
+            .err()
+            .map(|f| f.message.clone())
+            .unwrap_or_default(),
+        image_id: Some(image.id.clone()),
+        request_id: req.env(env::REQUEST_ID).map(str::to_string),
+        user_id: Some(c.user_id.clone()),
+        created_at: now.clone(),
+        updated_at: now,
+        expires_at: None,
+    };
+    svc.write(|tx| model::create_task(tx, &task))?;
+    outcome?;
     resp.set_status(202);
     Ok(())
 }
@@ -1236,4 +1274,97 @@ fn v1_download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
         resp.add_header(&name, &value);
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- tasks
+
+fn schema_task(_: &Svc, _: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 200, &views::task_schema())
+}
+
+fn schema_tasks(_: &Svc, _: &mut Request, resp: &mut Response) -> HandlerResult {
+    ok_json(resp, 200, &views::tasks_schema())
+}
+
+/// Tasks are an admin API in current Glance (`tasks_api_access`).
+fn admin(req: &Request) -> Result<AuthContext, Fault> {
+    let c = caller(req)?;
+    if !c.is_admin {
+        return Err(Fault::forbidden(
+            "You are not authorized to complete tasks_api_access action.",
+        ));
+    }
+    Ok(c)
+}
+
+fn list_tasks(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    admin(req)?;
+    let tasks = svc.read(model::list_tasks)?;
+    let items: Vec<Value> = tasks
+        .iter()
+        .filter(|t| req.query_param("status").is_none_or(|s| s == t.status))
+        .filter(|t| req.query_param("type").is_none_or(|k| k == t.kind))
+        .map(|t| views::task(t, false))
+        .collect();
+    ok_json(
+        resp,
+        200,
+        &json!({"tasks": items, "first": "/v2/tasks", "schema": "/v2/schemas/tasks"}),
+    )
+}
+
+fn show_task(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    admin(req)?;
+    let id = param(req, "task_id")?;
+    let task = svc.read(|c| model::get_task(c, id))?;
+    ok_json(resp, 200, &views::task(&task, false))
+}
+
+/// `POST /v2/tasks` of type `import` fetches an image from a URL. This cloud reaches no
+/// other host, so the task is recorded and fails at once, saying so.
+fn create_task(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = admin(req)?;
+    let body: Value = req.json()?;
+    let kind = body["type"].as_str().unwrap_or_default();
+    if kind != "import" {
+        return Err(bad(format!("Invalid type value: {kind}")));
+    }
+    let input = body
+        .get("input")
+        .filter(|i| i.is_object())
+        .ok_or_else(|| bad("Input does not contain 'input' field"))?;
+    if input["import_from"].as_str().is_none() {
+        return Err(bad("Input does not contain 'import_from' field"));
+    }
+    let now = now_seconds_iso();
+    let task = model::Task {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: "import".into(),
+        status: "failure".into(),
+        owner: c.project_id.clone(),
+        input: input.clone(),
+        result: None,
+        message: "This cloud does not fetch images from other hosts: upload the data instead."
+            .into(),
+        image_id: None,
+        request_id: req.env(env::REQUEST_ID).map(str::to_string),
+        user_id: Some(c.user_id.clone()),
+        created_at: now.clone(),
+        updated_at: now,
+        expires_at: None,
+    };
+    svc.write(|tx| model::create_task(tx, &task))?;
+    ok_json(resp, 201, &views::task(&task, false))
+}
+
+fn image_tasks(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let c = caller(req)?;
+    let image = visible(svc, req, &c)?;
+    let tasks = svc.read(model::list_tasks)?;
+    let items: Vec<Value> = tasks
+        .iter()
+        .filter(|t| t.image_id.as_deref() == Some(image.id.as_str()))
+        .map(|t| views::task(t, true))
+        .collect();
+    ok_json(resp, 200, &json!({"tasks": items}))
 }

@@ -468,3 +468,55 @@ pub fn v1_headers(i: &Image) -> Vec<(String, String)> {
     }
     out
 }
+
+/// A task; `for_image` adds what `GET /v2/images/{id}/tasks` shows (2.12).
+pub fn task(t: &super::model::Task, for_image: bool) -> Value {
+    let mut v = json!({
+        "id": t.id, "type": t.kind, "status": t.status, "owner": t.owner,
+        "input": t.input, "result": t.result, "message": t.message,
+        "expires_at": t.expires_at, "created_at": t.created_at, "updated_at": t.updated_at,
+        "self": format!("/v2/tasks/{}", t.id), "schema": "/v2/schemas/task",
+    });
+    if for_image {
+        v["image_id"] = json!(t.image_id);
+        v["request_id"] = json!(t.request_id);
+        v["user_id"] = json!(t.user_id);
+    }
+    v
+}
+
+fn task_properties() -> Value {
+    json!({
+        "id": {"type": "string", "description": "An identifier for the task"},
+        "type": {"type": "string", "enum": ["import", "api_image_import"], "description": "The type of task represented by this content"},
+        "status": {"type": "string", "enum": ["pending", "processing", "success", "failure"], "description": "The current status of this task"},
+        "input": {"type": ["null", "object"], "description": "The parameters required by task, JSON blob"},
+        "result": {"type": ["null", "object"], "description": "The result of current task, JSON blob"},
+        "owner": {"type": "string", "description": "An identifier for the owner of this task"},
+        "message": {"type": "string", "description": "Human-readable informative message only included when appropriate (usually on failure)"},
+        "expires_at": {"type": ["null", "string"], "description": "Datetime when this resource would be subject to removal"},
+        "created_at": {"type": "string", "description": "Datetime when this resource was created"},
+        "updated_at": {"type": "string", "description": "Datetime when this resource was updated"},
+        "self": {"type": "string"},
+        "schema": {"type": "string"},
+    })
+}
+
+/// `GET /v2/schemas/task`.
+pub fn task_schema() -> Value {
+    json!({"name": "task", "properties": task_properties()})
+}
+
+/// `GET /v2/schemas/tasks`.
+pub fn tasks_schema() -> Value {
+    json!({
+        "name": "tasks",
+        "properties": {
+            "tasks": {"type": "array", "items": {"name": "task", "properties": task_properties()}},
+            "schema": {"type": "string"},
+            "first": {"type": "string"},
+            "next": {"type": "string"},
+        },
+        "links": [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"}, {"rel": "describedby", "href": "{schema}"}],
+    })
+}

@@ -162,6 +162,24 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (image_id, member_id)
     );
     ",
+    // 3: image tasks
+    "
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        owner TEXT,
+        input TEXT NOT NULL,
+        result TEXT,
+        message TEXT NOT NULL DEFAULT '',
+        image_id TEXT,
+        request_id TEXT,
+        user_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        expires_at TEXT
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
