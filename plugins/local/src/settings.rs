@@ -105,8 +105,7 @@ fn stored_secret(data_dir: &std::path::Path) -> Result<String, Error> {
             return Ok(s.trim().to_string());
         }
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| Error(format!("cannot create {}: {e}", data_dir.display())))?;
+    crate::store::private_dir(data_dir).map_err(Error)?;
     let mut raw = [0u8; 32];
     getrandom::getrandom(&mut raw).map_err(|e| Error(format!("no randomness: {e}")))?;
     let secret: String = raw.iter().map(|b| format!("{b:02x}")).collect();

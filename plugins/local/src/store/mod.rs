@@ -36,8 +36,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating) `data_dir/jumpgate.db` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError(format!("cannot create {}: {e}", data_dir.display())))?;
+        private_dir(data_dir).map_err(StoreError)?;
         let path = data_dir.join("jumpgate.db");
         let mut conn = Connection::open_with_flags(
             &path,
@@ -94,7 +93,44 @@ impl Store {
     }
 }
 
+/// Creates `dir` (and its parents) readable by this user only, if it does not exist: the
+/// data folder holds password hashes and the token key.
+pub fn private_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        return Ok(());
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
 /// Whether an error is a UNIQUE constraint violation (a duplicate name).
 pub fn is_duplicate(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_data_dir_is_private_and_an_existing_one_is_left_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b");
+        private_dir(&dir).unwrap();
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+        private_dir(&dir).unwrap();
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o750
+        );
+    }
 }
