@@ -1,6 +1,8 @@
 //! The `local` driver: a complete OpenStack cloud on one machine. State lives in SQLite
 //! under `[local] data_dir`; each service is a folder with routes, views and model.
 
+#[macro_use]
+mod macros;
 mod identity;
 mod image;
 mod settings;

@@ -13,81 +13,53 @@ use crate::time::now_iso;
 
 type Id = Arc<Identity>;
 
-/// A handler struct per endpoint, each method a function below.
-/// `nonblocking` marks handlers that touch no file or database: the host may run them
-/// on its async workers.
-macro_rules! endpoint {
-    ($name:ident { $($verb:ident => $func:path),* $(,)? }) => {
-        endpoint!($name { $($verb => $func),* } blocking = true);
-    };
-    ($name:ident { $($verb:ident => $func:path),* $(,)? } nonblocking) => {
-        endpoint!($name { $($verb => $func),* } blocking = false);
-    };
-    ($name:ident { $($verb:ident => $func:path),* } blocking = $blocking:literal) => {
-        struct $name(Id);
-        #[handler]
-        impl Handler for $name {
-            $(fn $verb(&self, req: &mut Request, resp: &mut Response) -> HandlerResult {
-                $func(&self.0, req, resp)
-            })*
-
-            fn is_nonblocking(&self) -> bool {
-                !$blocking
-            }
-        }
-    };
-}
-
-endpoint!(Versions { on_get => versions } nonblocking);
-endpoint!(V3Index { on_get => v3_index } nonblocking);
-endpoint!(V2Index { on_get => v2_index } nonblocking);
-endpoint!(AuthTokens { on_post => issue_token, on_get => validate_token, on_head => check_token, on_delete => revoke_token });
-endpoint!(AuthCatalog { on_get => auth_catalog } nonblocking);
-endpoint!(AuthProjects { on_get => auth_projects });
-endpoint!(AuthDomains { on_get => auth_domains });
-endpoint!(AuthSystem { on_get => auth_system });
-endpoint!(Users { on_get => list_users, on_post => create_user });
-endpoint!(UserItem { on_get => get_user, on_patch => update_user, on_delete => delete_user });
-endpoint!(UserPassword { on_post => change_password });
-endpoint!(UserGroups { on_get => user_groups });
-endpoint!(UserProjects { on_get => user_projects });
-endpoint!(Projects { on_get => list_projects, on_post => create_project });
-endpoint!(ProjectItem { on_get => get_project, on_patch => update_project, on_delete => delete_project });
-endpoint!(ProjectTags { on_get => project_tags, on_put => replace_project_tags, on_delete => clear_project_tags });
-endpoint!(ProjectTag { on_get => has_project_tag, on_head => has_project_tag, on_put => add_project_tag, on_delete => remove_project_tag });
-endpoint!(Domains { on_get => list_domains, on_post => create_domain });
-endpoint!(DomainItem { on_get => get_domain, on_patch => update_domain, on_delete => delete_domain });
-endpoint!(Roles { on_get => list_roles, on_post => create_role });
-endpoint!(RoleItem { on_get => get_role, on_patch => update_role, on_delete => delete_role });
-endpoint!(RoleImplies { on_get => list_implied });
-endpoint!(RoleImplied { on_get => get_implied, on_head => check_implied, on_put => add_implied, on_delete => remove_implied });
-endpoint!(RoleInferences { on_get => role_inferences });
-endpoint!(GrantList { on_get => list_grants });
-endpoint!(GrantItem { on_get => check_grant, on_head => check_grant, on_put => add_grant, on_delete => remove_grant });
-endpoint!(RoleAssignments { on_get => role_assignments });
-endpoint!(Groups { on_get => list_groups, on_post => create_group });
-endpoint!(GroupItem { on_get => get_group, on_patch => update_group, on_delete => delete_group });
-endpoint!(GroupUsers { on_get => group_users });
-endpoint!(GroupUser { on_get => check_member, on_head => check_member, on_put => add_member, on_delete => remove_member });
-endpoint!(AppCreds { on_get => list_app_creds, on_post => create_app_cred });
-endpoint!(AppCredItem { on_get => get_app_cred, on_delete => delete_app_cred });
-endpoint!(Regions { on_get => list_regions, on_post => create_region });
-endpoint!(RegionItem { on_get => get_region, on_put => put_region, on_patch => update_region, on_delete => delete_region });
-endpoint!(Services { on_get => list_services, on_post => create_service });
-endpoint!(ServiceItem { on_get => get_service, on_patch => update_service, on_delete => delete_service });
-endpoint!(Endpoints { on_get => list_endpoints, on_post => create_endpoint });
-endpoint!(EndpointItem { on_get => get_endpoint, on_patch => update_endpoint, on_delete => delete_endpoint });
-endpoint!(V2Tokens { on_post => issue_v2 });
-endpoint!(V2Token { on_get => validate_v2, on_head => check_v2 });
-endpoint!(V2Tenants { on_get => v2_tenants });
+// A handler struct per endpoint (see macros.rs), each method a function below.
+endpoint!(Id; Versions { on_get => versions } nonblocking);
+endpoint!(Id; V3Index { on_get => v3_index } nonblocking);
+endpoint!(Id; V2Index { on_get => v2_index } nonblocking);
+endpoint!(Id; AuthTokens { on_post => issue_token, on_get => validate_token, on_head => check_token, on_delete => revoke_token });
+endpoint!(Id; AuthCatalog { on_get => auth_catalog } nonblocking);
+endpoint!(Id; AuthProjects { on_get => auth_projects });
+endpoint!(Id; AuthDomains { on_get => auth_domains });
+endpoint!(Id; AuthSystem { on_get => auth_system });
+endpoint!(Id; Users { on_get => list_users, on_post => create_user });
+endpoint!(Id; UserItem { on_get => get_user, on_patch => update_user, on_delete => delete_user });
+endpoint!(Id; UserPassword { on_post => change_password });
+endpoint!(Id; UserGroups { on_get => user_groups });
+endpoint!(Id; UserProjects { on_get => user_projects });
+endpoint!(Id; Projects { on_get => list_projects, on_post => create_project });
+endpoint!(Id; ProjectItem { on_get => get_project, on_patch => update_project, on_delete => delete_project });
+endpoint!(Id; ProjectTags { on_get => project_tags, on_put => replace_project_tags, on_delete => clear_project_tags });
+endpoint!(Id; ProjectTag { on_get => has_project_tag, on_head => has_project_tag, on_put => add_project_tag, on_delete => remove_project_tag });
+endpoint!(Id; Domains { on_get => list_domains, on_post => create_domain });
+endpoint!(Id; DomainItem { on_get => get_domain, on_patch => update_domain, on_delete => delete_domain });
+endpoint!(Id; Roles { on_get => list_roles, on_post => create_role });
+endpoint!(Id; RoleItem { on_get => get_role, on_patch => update_role, on_delete => delete_role });
+endpoint!(Id; RoleImplies { on_get => list_implied });
+endpoint!(Id; RoleImplied { on_get => get_implied, on_head => check_implied, on_put => add_implied, on_delete => remove_implied });
+endpoint!(Id; RoleInferences { on_get => role_inferences });
+endpoint!(Id; GrantList { on_get => list_grants });
+endpoint!(Id; GrantItem { on_get => check_grant, on_head => check_grant, on_put => add_grant, on_delete => remove_grant });
+endpoint!(Id; RoleAssignments { on_get => role_assignments });
+endpoint!(Id; Groups { on_get => list_groups, on_post => create_group });
+endpoint!(Id; GroupItem { on_get => get_group, on_patch => update_group, on_delete => delete_group });
+endpoint!(Id; GroupUsers { on_get => group_users });
+endpoint!(Id; GroupUser { on_get => check_member, on_head => check_member, on_put => add_member, on_delete => remove_member });
+endpoint!(Id; AppCreds { on_get => list_app_creds, on_post => create_app_cred });
+endpoint!(Id; AppCredItem { on_get => get_app_cred, on_delete => delete_app_cred });
+endpoint!(Id; Regions { on_get => list_regions, on_post => create_region });
+endpoint!(Id; RegionItem { on_get => get_region, on_put => put_region, on_patch => update_region, on_delete => delete_region });
+endpoint!(Id; Services { on_get => list_services, on_post => create_service });
+endpoint!(Id; ServiceItem { on_get => get_service, on_patch => update_service, on_delete => delete_service });
+endpoint!(Id; Endpoints { on_get => list_endpoints, on_post => create_endpoint });
+endpoint!(Id; EndpointItem { on_get => get_endpoint, on_patch => update_endpoint, on_delete => delete_endpoint });
+endpoint!(Id; V2Tokens { on_post => issue_v2 });
+endpoint!(Id; V2Token { on_get => validate_v2, on_head => check_v2 });
+endpoint!(Id; V2Tenants { on_get => v2_tenants });
 
 pub fn setup(disp: &Dispatcher, id: Id) -> Result<(), Error> {
-    macro_rules! route {
-        ($($nick:literal => $h:ident),* $(,)?) => {
-            $(disp.set_handler($nick, $h(id.clone()))?;)*
-        };
-    }
-    route! {
+    routes! {
+        disp, id;
         "versions" => Versions,
         "v3_auth_index" => V3Index,
         "v2_auth_index" => V2Index,

@@ -13,59 +13,38 @@ use crate::time::now_seconds_iso;
 
 type Svc = Arc<Images>;
 
-/// `nonblocking` marks handlers that touch no file or database.
-macro_rules! endpoint {
-    ($name:ident { $($verb:ident => $func:path),* $(,)? } $(streams $stream:literal)?) => {
-        struct $name(Svc);
-        #[handler]
-        impl Handler for $name {
-            $(fn $verb(&self, req: &mut Request, resp: &mut Response) -> HandlerResult {
-                $func(&self.0, req, resp)
-            })*
-
-            $(fn streams_body(&self, req: &Request) -> bool {
-                req.method == $stream
-            })?
-        }
-    };
-}
-
-endpoint!(Versions { on_get => versions });
-endpoint!(VersionList { on_get => version_list });
-endpoint!(Images_ { on_get => list_images, on_post => create_image });
-endpoint!(ImageItem { on_get => show_image, on_patch => update_image, on_delete => delete_image });
-endpoint!(ImageFile { on_put => upload, on_get => download } streams "PUT");
-endpoint!(ImageStage { on_put => stage } streams "PUT");
-endpoint!(ImageImport { on_post => import });
-endpoint!(ImageTag { on_put => add_tag, on_delete => remove_tag });
-endpoint!(Deactivate { on_post => deactivate });
-endpoint!(Reactivate { on_post => reactivate });
-endpoint!(Members { on_get => list_members, on_post => add_member });
-endpoint!(MemberItem { on_get => show_member, on_put => update_member, on_delete => remove_member });
-endpoint!(InfoImport { on_get => info_import });
-endpoint!(InfoStores { on_get => info_stores });
-endpoint!(InfoUsage { on_get => info_usage });
-endpoint!(SchemaImage { on_get => schema_image });
-endpoint!(SchemaImages { on_get => schema_images });
-endpoint!(SchemaMember { on_get => schema_member });
-endpoint!(SchemaMembers { on_get => schema_members });
-endpoint!(SchemaMetadefs { on_get => schema_metadefs });
-endpoint!(Tasks { on_get => list_tasks, on_post => create_task });
-endpoint!(TaskItem { on_get => show_task });
-endpoint!(ImageTasks { on_get => image_tasks });
-endpoint!(SchemaTask { on_get => schema_task });
-endpoint!(SchemaTasks { on_get => schema_tasks });
-endpoint!(V1Images { on_get => v1_list });
-endpoint!(V1ImagesDetail { on_get => v1_detail });
-endpoint!(V1Image { on_get => v1_download, on_head => v1_head });
+endpoint!(Svc; Versions { on_get => versions });
+endpoint!(Svc; VersionList { on_get => version_list });
+endpoint!(Svc; Images_ { on_get => list_images, on_post => create_image });
+endpoint!(Svc; ImageItem { on_get => show_image, on_patch => update_image, on_delete => delete_image });
+endpoint!(Svc; ImageFile { on_put => upload, on_get => download } streams "PUT");
+endpoint!(Svc; ImageStage { on_put => stage } streams "PUT");
+endpoint!(Svc; ImageImport { on_post => import });
+endpoint!(Svc; ImageTag { on_put => add_tag, on_delete => remove_tag });
+endpoint!(Svc; Deactivate { on_post => deactivate });
+endpoint!(Svc; Reactivate { on_post => reactivate });
+endpoint!(Svc; Members { on_get => list_members, on_post => add_member });
+endpoint!(Svc; MemberItem { on_get => show_member, on_put => update_member, on_delete => remove_member });
+endpoint!(Svc; InfoImport { on_get => info_import });
+endpoint!(Svc; InfoStores { on_get => info_stores });
+endpoint!(Svc; InfoUsage { on_get => info_usage });
+endpoint!(Svc; SchemaImage { on_get => schema_image });
+endpoint!(Svc; SchemaImages { on_get => schema_images });
+endpoint!(Svc; SchemaMember { on_get => schema_member });
+endpoint!(Svc; SchemaMembers { on_get => schema_members });
+endpoint!(Svc; SchemaMetadefs { on_get => schema_metadefs });
+endpoint!(Svc; Tasks { on_get => list_tasks, on_post => create_task });
+endpoint!(Svc; TaskItem { on_get => show_task });
+endpoint!(Svc; ImageTasks { on_get => image_tasks });
+endpoint!(Svc; SchemaTask { on_get => schema_task });
+endpoint!(Svc; SchemaTasks { on_get => schema_tasks });
+endpoint!(Svc; V1Images { on_get => v1_list });
+endpoint!(Svc; V1ImagesDetail { on_get => v1_detail });
+endpoint!(Svc; V1Image { on_get => v1_download, on_head => v1_head });
 
 pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
-    macro_rules! route {
-        ($($nick:literal => $h:ident),* $(,)?) => {
-            $(disp.set_handler($nick, $h(svc.clone()))?;)*
-        };
-    }
-    route! {
+    routes! {
+        disp, svc;
         "index" => Versions,
         "v2_index" => Versions,
         "versions" => VersionList,
@@ -1009,31 +988,23 @@ fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         }
     };
     // The import is done by the time we answer; its task says how it went.
-    let now = now_seconds_iso();
-    let task = model::Task {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: "api_image_import".into(),
-        status: if outcome.is_ok() {
+    let task = new_task(
+        req,
+        &c,
+        "api_image_import",
+        if outcome.is_ok() {
             "success"
         } else {
             "failure"
-        }
-        .into(),
-        owner: c.project_id.clone(),
-        input: json!({"image_id": image.id, "import_req": body, "backend": ["file"]}),
-        result: None,
-        message: outcome
+        },
+        json!({"image_id": image.id, "import_req": body, "backend": ["file"]}),
+        outcome
             .as_ref()
             .err()
             .map(|f| f.message.clone())
             .unwrap_or_default(),
-        image_id: Some(image.id.clone()),
-        request_id: req.env(env::REQUEST_ID).map(str::to_string),
-        user_id: Some(c.user_id.clone()),
-        created_at: now.clone(),
-        updated_at: now,
-        expires_at: None,
-    };
+        Some(image.id.clone()),
+    );
     svc.write(|tx| model::create_task(tx, &task))?;
     outcome?;
     resp.set_status(202);
@@ -1286,6 +1257,34 @@ fn schema_tasks(_: &Svc, _: &mut Request, resp: &mut Response) -> HandlerResult 
     ok_json(resp, 200, &views::tasks_schema())
 }
 
+/// A task as it is recorded: done by the time it is, so created and updated at once.
+fn new_task(
+    req: &Request,
+    c: &AuthContext,
+    kind: &str,
+    status: &str,
+    input: Value,
+    message: String,
+    image_id: Option<String>,
+) -> model::Task {
+    let now = now_seconds_iso();
+    model::Task {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: kind.into(),
+        status: status.into(),
+        owner: c.project_id.clone(),
+        input,
+        result: None,
+        message,
+        image_id,
+        request_id: req.env(env::REQUEST_ID).map(str::to_string),
+        user_id: Some(c.user_id.clone()),
+        created_at: now.clone(),
+        updated_at: now,
+        expires_at: None,
+    }
+}
+
 /// Tasks are an admin API in current Glance (`tasks_api_access`).
 fn admin(req: &Request) -> Result<AuthContext, Fault> {
     let c = caller(req)?;
@@ -1336,23 +1335,15 @@ fn create_task(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     if input["import_from"].as_str().is_none() {
         return Err(bad("Input does not contain 'import_from' field"));
     }
-    let now = now_seconds_iso();
-    let task = model::Task {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: "import".into(),
-        status: "failure".into(),
-        owner: c.project_id.clone(),
-        input: input.clone(),
-        result: None,
-        message: "This cloud does not fetch images from other hosts: upload the data instead."
-            .into(),
-        image_id: None,
-        request_id: req.env(env::REQUEST_ID).map(str::to_string),
-        user_id: Some(c.user_id.clone()),
-        created_at: now.clone(),
-        updated_at: now,
-        expires_at: None,
-    };
+    let task = new_task(
+        req,
+        &c,
+        "import",
+        "failure",
+        input.clone(),
+        "This cloud does not fetch images from other hosts: upload the data instead.".into(),
+        None,
+    );
     svc.write(|tx| model::create_task(tx, &task))?;
     ok_json(resp, 201, &views::task(&task, false))
 }
