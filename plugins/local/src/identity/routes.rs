@@ -126,11 +126,16 @@ pub fn setup(disp: &Dispatcher, id: Id) -> Result<(), Error> {
 
 /// `http://host/v3`, for `links`.
 fn base(id: &Identity, req: &Request) -> Result<String, Fault> {
+    identity_url(id, req, "v3_auth_index")
+}
+
+/// The absolute URL of one of identity's endpoints, without a trailing slash.
+fn identity_url(id: &Identity, req: &Request, nickname: &str) -> Result<String, Fault> {
     let disp = id
         .app
         .get_dispatcher("identity")
         .ok_or_else(|| Fault::internal("identity is not enabled"))?;
-    let mut url = disp.get_endpoint_url(req, "v3_auth_index", &[])?;
+    let mut url = disp.get_endpoint_url(req, nickname, &[])?;
     while url.ends_with('/') {
         url.pop();
     }
@@ -199,19 +204,9 @@ fn filter_eq(req: &Request, items: Vec<Value>, fields: &[&str]) -> Vec<Value> {
 // ---------------------------------------------------------------- versions
 
 fn identity_urls(id: &Identity, req: &Request) -> Result<(String, String), Fault> {
-    let disp = id
-        .app
-        .get_dispatcher("identity")
-        .ok_or_else(|| Fault::internal("identity is not enabled"))?;
-    let trim = |mut s: String| {
-        while s.ends_with('/') {
-            s.pop();
-        }
-        s
-    };
     Ok((
-        trim(disp.get_endpoint_url(req, "v3_auth_index", &[])?),
-        trim(disp.get_endpoint_url(req, "v2_auth_index", &[])?),
+        identity_url(id, req, "v3_auth_index")?,
+        identity_url(id, req, "v2_auth_index")?,
     ))
 }
 
@@ -681,10 +676,7 @@ fn update_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
             ));
         }
     }
-    let name = views::string(&p, "name")?;
-    if let Some(n) = &name {
-        views::check_name("name", n, views::max_name("project"))?;
-    }
+    let name = views::optional_name(&p, "project")?;
     let description = views::string(&p, "description")?;
     let enabled = views::boolean(&p, "enabled")?;
     let tags = views::tags(&p)?;
@@ -909,10 +901,7 @@ fn update_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResu
     let did = param(req, "domain_id")?.to_string();
     let body: Value = req.json()?;
     let d = views::object(&body, "domain")?;
-    let name = views::string(&d, "name")?;
-    if let Some(n) = &name {
-        views::check_name("name", n, views::max_name("domain"))?;
-    }
+    let name = views::optional_name(&d, "domain")?;
     let description = views::string(&d, "description")?;
     let enabled = views::boolean(&d, "enabled")?;
     let tags = views::tags(&d)?;
@@ -1020,10 +1009,7 @@ fn update_role(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult
     let rid = param(req, "role_id")?.to_string();
     let body: Value = req.json()?;
     let r = views::object(&body, "role")?;
-    let name = views::string(&r, "name")?;
-    if let Some(n) = &name {
-        views::check_name("name", n, views::max_name("role"))?;
-    }
+    let name = views::optional_name(&r, "role")?;
     let description = views::string(&r, "description")?;
     let role = write(id, |tx| {
         let mut role = model::get_role(tx, &rid)?;
@@ -1499,10 +1485,7 @@ fn update_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResul
     let gid = param(req, "group_id")?.to_string();
     let body: Value = req.json()?;
     let g = views::object(&body, "group")?;
-    let name = views::string(&g, "name")?;
-    if let Some(n) = &name {
-        views::check_name("name", n, views::max_name("group"))?;
-    }
+    let name = views::optional_name(&g, "group")?;
     let description = views::string(&g, "description")?;
     let group = write(id, |tx| {
         let mut group = model::get_group(tx, &gid)?;

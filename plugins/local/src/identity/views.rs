@@ -185,6 +185,15 @@ pub fn name(m: &Map<String, Value>, key: &str, max: usize) -> Result<String, Fau
     Ok(n)
 }
 
+/// A `name` an update may change, checked as on create for a `kind`.
+pub fn optional_name(m: &Map<String, Value>, kind: &str) -> Result<Option<String>, Fault> {
+    let name = string(m, "name")?;
+    if let Some(n) = &name {
+        check_name("name", n, max_name(kind))?;
+    }
+    Ok(name)
+}
+
 pub fn check_name(key: &str, n: &str, max: usize) -> Result<(), Fault> {
     if n.trim().is_empty() {
         return Err(invalid(key, &format!("'{n}' does not match '[\\S]+'")));
