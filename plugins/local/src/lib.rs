@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod macros;
+mod compute;
 mod identity;
 mod image;
 mod settings;
@@ -65,6 +66,15 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
             disp,
             Arc::new(image::Images::new(app.clone(), store, &settings)?),
         ),
+        "compute" => compute::setup(
+            disp,
+            Arc::new(compute::Compute::new(
+                app.clone(),
+                store.clone(),
+                Arc::new(image::Images::new(app.clone(), store, &settings)?),
+                &settings,
+            )?),
+        ),
         other => Err(Error(format!(
             "the local driver does not serve {other} yet"
         ))),
@@ -78,7 +88,7 @@ fn teardown() {
 
 export_driver! {
     name: "local",
-    services: ["identity", "image"],
+    services: ["identity", "image", "compute"],
     setup_routes: setup_routes,
     teardown: teardown,
 }

@@ -21,6 +21,14 @@ pub struct Settings {
     /// argon2id cost: `[local] password_hash_memory_kib` (19456), `password_hash_iterations` (2).
     pub password_hash_memory_kib: u32,
     pub password_hash_iterations: u32,
+    /// `[local] boot_delay`, seconds (default 1, fractions allowed): how long a server
+    /// builds, and how long each later action's task runs.
+    pub boot_delay_ms: i64,
+    /// `[local] host`: the name of this cloud's one compute host (default: this machine's).
+    pub host: String,
+    /// `[flavors] flavor_list`: a JSON file of flavors (relative to the config's folder),
+    /// added to the store when missing; none means Nova's classic m1 flavors.
+    pub flavor_list: Option<PathBuf>,
 }
 
 fn number<T: std::str::FromStr>(
@@ -93,6 +101,31 @@ impl Settings {
                 }),
             password_hash_memory_kib: number(app, "local", "password_hash_memory_kib", 19_456)?,
             password_hash_iterations: number(app, "local", "password_hash_iterations", 2)?,
+            boot_delay_ms: {
+                let secs: f64 = number(app, "local", "boot_delay", 1.0)?;
+                if !(0.0..=3600.0).contains(&secs) {
+                    return Err(Error(
+                        "[local] boot_delay: must be between 0 and 3600 seconds".into(),
+                    ));
+                }
+                (secs * 1000.0) as i64
+            },
+            host: app
+                .config("local", "host")
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .or_else(|| {
+                    std::fs::read_to_string("/proc/sys/kernel/hostname")
+                        .ok()
+                        .map(|h| h.trim().to_string())
+                        .filter(|h| !h.is_empty())
+                })
+                .unwrap_or_else(|| "localhost".into()),
+            flavor_list: app
+                .config("flavors", "flavor_list")
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .map(|f| here.join(f)),
         })
     }
 }

@@ -180,6 +180,138 @@ const MIGRATIONS: &[&str] = &[
         expires_at TEXT
     );
     ",
+    // 4: compute. Times are unix milliseconds. A server moving between states has its
+    // destination in next_* and the moment it arrives in ready_at; `compute::settle`
+    // applies arrivals before any read or write.
+    "
+    CREATE TABLE flavors (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        vcpus INTEGER NOT NULL,
+        ram INTEGER NOT NULL,
+        disk INTEGER NOT NULL,
+        ephemeral INTEGER NOT NULL DEFAULT 0,
+        swap INTEGER NOT NULL DEFAULT 0,
+        rxtx_factor REAL NOT NULL DEFAULT 1.0,
+        is_public INTEGER NOT NULL DEFAULT 1,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        description TEXT,
+        extra_specs TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE flavor_access (
+        flavor_id TEXT NOT NULL REFERENCES flavors(id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL,
+        PRIMARY KEY (flavor_id, project_id)
+    );
+    CREATE TABLE servers (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        vm_state TEXT NOT NULL,
+        task_state TEXT,
+        power_state INTEGER NOT NULL,
+        next_vm_state TEXT,
+        next_task_state TEXT,
+        next_power_state INTEGER,
+        ready_at INTEGER,
+        image_id TEXT,
+        flavor TEXT NOT NULL,
+        old_flavor TEXT,
+        key_name TEXT,
+        key_data TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '[]',
+        addresses TEXT NOT NULL DEFAULT '{}',
+        access_ipv4 TEXT NOT NULL DEFAULT '',
+        access_ipv6 TEXT NOT NULL DEFAULT '',
+        description TEXT,
+        availability_zone TEXT NOT NULL,
+        pinned_availability_zone TEXT,
+        user_data TEXT,
+        admin_pass TEXT,
+        reservation_id TEXT NOT NULL,
+        launch_index INTEGER NOT NULL DEFAULT 0,
+        config_drive TEXT NOT NULL DEFAULT '',
+        disk_config TEXT NOT NULL DEFAULT 'MANUAL',
+        locked INTEGER NOT NULL DEFAULT 0,
+        locked_reason TEXT,
+        locked_by TEXT,
+        fault TEXT,
+        trusted_image_certificates TEXT,
+        extra TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        launched_ms INTEGER,
+        terminated_ms INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX servers_project ON servers (project_id, deleted, created_ms, id);
+    CREATE INDEX servers_all ON servers (deleted, created_ms, id);
+    CREATE INDEX servers_updated ON servers (updated_ms);
+    CREATE INDEX servers_moving ON servers (ready_at) WHERE ready_at IS NOT NULL;
+    CREATE TABLE instance_actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        server_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX instance_actions_server ON instance_actions (server_id, start_ms);
+    CREATE TABLE instance_action_events (
+        action_id INTEGER NOT NULL REFERENCES instance_actions(id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        due_ms INTEGER NOT NULL,
+        finish_ms INTEGER,
+        result TEXT,
+        host TEXT NOT NULL
+    );
+    CREATE INDEX instance_action_events_action ON instance_action_events (action_id);
+    CREATE INDEX instance_action_events_due ON instance_action_events (due_ms) WHERE finish_ms IS NULL;
+    CREATE TABLE keypairs (
+        user_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, name)
+    );
+    CREATE TABLE server_groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        rules TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE server_group_members (
+        group_id TEXT NOT NULL REFERENCES server_groups(id) ON DELETE CASCADE,
+        server_id TEXT NOT NULL,
+        PRIMARY KEY (group_id, server_id)
+    );
+    CREATE INDEX server_group_members_server ON server_group_members (server_id);
+    -- Per-project (user_id '') or per-user hard limits set by an admin; defaults otherwise.
+    CREATE TABLE compute_quotas (
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL DEFAULT '',
+        resource TEXT NOT NULL,
+        hard_limit INTEGER NOT NULL,
+        PRIMARY KEY (project_id, user_id, resource)
+    );
+    CREATE TABLE compute_quota_defaults (
+        resource TEXT PRIMARY KEY,
+        hard_limit INTEGER NOT NULL
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

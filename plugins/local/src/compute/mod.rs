@@ -1,0 +1,262 @@
+//! Compute (Nova v2.1) for the local cloud: servers are records that move through Nova's
+//! state machine on a timer, flavors, keypairs, server groups, quotas, instance actions.
+//! Bodies follow the microversion the request names (`microversion.rs`).
+
+pub mod flavors;
+pub mod keypairs;
+pub mod microversion;
+pub mod quotas;
+pub mod server_groups;
+pub mod servers;
+
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::Connection;
+
+use crate::image::Images;
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+use microversion::Version;
+
+/// A compute error: a fault to answer with, or a store failure (500, logged).
+#[derive(Debug)]
+pub enum Error {
+    Fault(Fault),
+    Store(StoreError),
+}
+
+impl From<Fault> for Error {
+    fn from(f: Fault) -> Self {
+        Error::Fault(f)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The name of the one compute host of this cloud, and of its availability zone.
+pub const ZONE: &str = "nova";
+
+pub struct Compute {
+    pub app: App,
+    pub store: Arc<Store>,
+    /// The image service's store: `imageRef` is checked against it, and `createImage`
+    /// writes snapshots into it.
+    pub images: Arc<Images>,
+    /// `[local] boot_delay`, milliseconds: how long a server builds, and how long every
+    /// other action's task takes.
+    pub boot_delay_ms: i64,
+    /// This machine's name: the compute host every server runs on.
+    pub host: String,
+}
+
+impl Compute {
+    pub fn new(
+        app: App,
+        store: Arc<Store>,
+        images: Arc<Images>,
+        settings: &Settings,
+    ) -> std::result::Result<Compute, jumpgate_plugin_api::Error> {
+        let compute = Compute {
+            host: settings.host.clone(),
+            boot_delay_ms: settings.boot_delay_ms,
+            app,
+            store,
+            images,
+        };
+        flavors::seed(&compute, settings)?;
+        Ok(compute)
+    }
+
+    /// The fault for an error; store failures are logged and answered 500.
+    pub fn fault(&self, e: Error) -> Fault {
+        match e {
+            Error::Fault(f) => f,
+            Error::Store(e) => {
+                self.app
+                    .log(LogLevel::Error, &format!("compute store: {e}"));
+                Fault::internal("Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.")
+                    .kind("computeFault")
+            }
+        }
+    }
+
+    /// Reads after applying every state change that has come due.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> std::result::Result<T, Fault> {
+        self.store
+            .write(|tx| {
+                servers::settle(tx, crate::time::now_ms())?;
+                f(tx)
+            })
+            .map_err(|e| self.fault(e))
+    }
+
+    /// Runs `f` in one transaction, after applying every state change that has come due.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> std::result::Result<T, Fault> {
+        self.read(f)
+    }
+}
+
+/// What every compute handler starts from: the caller and the microversion.
+pub struct Call {
+    pub caller: AuthContext,
+    pub version: Version,
+    /// The project the caller acts in.
+    pub project_id: String,
+}
+
+impl Call {
+    /// The caller (401 without one) and the version they asked for (406 out of range).
+    pub fn of(req: &Request) -> std::result::Result<Call, Fault> {
+        let version = microversion::requested(req)?;
+        let caller = req.context().ok_or_else(|| {
+            Fault::unauthorized("The request you have made requires authentication.")
+        })?;
+        let project_id = caller.project_id.clone().unwrap_or_default();
+        Ok(Call {
+            caller,
+            version,
+            project_id,
+        })
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.caller.is_admin
+    }
+
+    /// Changes need a role besides `reader` (Nova's default policy: project member).
+    pub fn writer(&self, rule: &str) -> std::result::Result<(), Fault> {
+        if self.caller.is_admin || self.caller.roles.iter().any(|r| r != "reader") {
+            Ok(())
+        } else {
+            Err(policy_denied(rule))
+        }
+    }
+
+    /// Admin-only operations.
+    pub fn admin(&self, rule: &str) -> std::result::Result<(), Fault> {
+        if self.caller.is_admin {
+            Ok(())
+        } else {
+            Err(policy_denied(rule))
+        }
+    }
+}
+
+/// Nova's 403 for a policy check that failed.
+pub fn policy_denied(rule: &str) -> Fault {
+    Fault::forbidden(format!("Policy doesn't allow {rule} to be performed."))
+}
+
+/// Where a resource's `links` point: `self` under the version the request used, `bookmark`
+/// without it, both with the project when the request's URL carried one (as Nova).
+pub struct Urls {
+    /// `http://host/compute/v2.1[/project]`
+    pub versioned: String,
+    /// `http://host/compute[/project]`
+    pub bookmark: String,
+}
+
+impl Urls {
+    pub fn of(svc: &Compute, req: &Request) -> std::result::Result<Urls, Fault> {
+        let disp = svc
+            .app
+            .get_dispatcher("compute")
+            .ok_or_else(|| Fault::internal("compute is not enabled"))?;
+        let mut base = disp.get_endpoint_url(req, "index", &[])?;
+        while base.ends_with('/') {
+            base.pop();
+        }
+        let version = if req.path.contains("/v2.1") {
+            "v2.1"
+        } else {
+            "v2"
+        };
+        let project = req
+            .param("tenant_id")
+            .map(|p| format!("/{p}"))
+            .unwrap_or_default();
+        Ok(Urls {
+            versioned: format!("{base}/{version}{project}"),
+            bookmark: format!("{base}{project}"),
+        })
+    }
+
+    /// `[{"rel": "self", …}, {"rel": "bookmark", …}]` for `collection/id`.
+    pub fn links(&self, collection: &str, id: &str) -> serde_json::Value {
+        serde_json::json!([
+            {"rel": "self", "href": format!("{}/{collection}/{id}", self.versioned)},
+            {"rel": "bookmark", "href": format!("{}/{collection}/{id}", self.bookmark)},
+        ])
+    }
+
+    /// The `*_links` of a page that stopped at `marker`.
+    pub fn next(&self, req: &Request, collection: &str, marker: &str) -> serde_json::Value {
+        let url = format!("{}/{collection}", self.versioned);
+        serde_json::json!([{"rel": "next", "href": next_href(&url, &req.query_params, marker)}])
+    }
+}
+
+/// A required path parameter.
+pub fn param<'a>(req: &'a Request, name: &str) -> std::result::Result<&'a str, Fault> {
+    req.param(name)
+        .ok_or_else(|| Fault::internal(format!("route without {{{name}}}")))
+}
+
+/// The request's JSON body, or Nova's 400 for a missing or malformed one.
+pub fn body(req: &Request) -> std::result::Result<serde_json::Value, Fault> {
+    if req.body.is_empty() {
+        return Err(Fault::bad_request("The request body is missing or empty."));
+    }
+    serde_json::from_slice(&req.body).map_err(|_| Fault::bad_request("Malformed request body"))
+}
+
+/// Writes `v` with `status`, stamped with the version used.
+pub fn reply(
+    resp: &mut Response,
+    call: &Call,
+    status: u16,
+    v: &serde_json::Value,
+) -> HandlerResult {
+    resp.set_status(status);
+    microversion::stamp(resp, call.version);
+    resp.json(v);
+    Ok(())
+}
+
+/// An empty answer (202, 204), stamped with the version used.
+pub fn reply_empty(resp: &mut Response, call: &Call, status: u16) -> HandlerResult {
+    resp.set_status(status);
+    microversion::stamp(resp, call.version);
+    Ok(())
+}
+
+pub fn setup(
+    disp: &Dispatcher,
+    compute: Arc<Compute>,
+) -> std::result::Result<(), jumpgate_plugin_api::Error> {
+    servers::routes::setup(disp, compute.clone())?;
+    flavors::setup(disp, compute.clone())?;
+    keypairs::setup(disp, compute.clone())?;
+    server_groups::setup(disp, compute.clone())?;
+    quotas::setup(disp, compute)?;
+    Ok(())
+}
