@@ -32,8 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # The services the `local` driver serves, in jumpgate.conf's `enabled_services` order.
-# Extend this one list as the driver grows (compute, image, volume, network).
-ENABLED_SERVICES: tuple[str, ...] = ("identity", "image")
+# Extend this one list as the driver grows (volume, network).
+ENABLED_SERVICES: tuple[str, ...] = ("identity", "image", "compute")
+
+# Extra `[local]` settings of the started jumpgate (env JUMPGATE_LOCAL_<KEY> overrides one,
+# e.g. JUMPGATE_LOCAL_BOOT_DELAY=1). `boot_delay`: seconds a server builds and each later
+# compute action's task runs; small, so that `--wait` and the tests' polls end soon, but
+# not 0, so that servers do pass through BUILD, REBOOT, RESIZE ... as on a real cloud.
+LOCAL_SETTINGS: dict[str, str] = {"boot_delay": "0.2"}
 
 DRIVER = "local"
 REGION = "RegionOne"
@@ -223,7 +229,25 @@ def plugin_dir() -> Path:
     return Path(os.environ.get("JUMPGATE_PLUGIN_DIR") or ROOT / "target" / "debug").resolve()
 
 
-def config_text(port: int, services, data_dir: Path, admin_password: str, secret_key: str) -> str:
+def local_settings(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """LOCAL_SETTINGS, then env JUMPGATE_LOCAL_<KEY>, then `extra`."""
+    settings = dict(LOCAL_SETTINGS)
+    for key in list(settings):
+        value = os.environ.get(f"JUMPGATE_LOCAL_{key.upper()}")
+        if value is not None:
+            settings[key] = value
+    settings.update(extra or {})
+    return settings
+
+
+def config_text(
+    port: int,
+    services,
+    data_dir: Path,
+    admin_password: str,
+    secret_key: str,
+    local: dict[str, str] | None = None,
+) -> str:
     lines = [
         "[DEFAULT]",
         f"enabled_services = {', '.join(services)}",
@@ -238,8 +262,9 @@ def config_text(port: int, services, data_dir: Path, admin_password: str, secret
         f"[{DRIVER}]",
         f"data_dir = {data_dir}",
         f"admin_password = {admin_password}",
-        "",
     ]
+    lines += [f"{key} = {value}" for key, value in (local or {}).items()]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -264,10 +289,16 @@ def external_from_env() -> Server | None:
     return server
 
 
-def start(services=ENABLED_SERVICES, *, keep: bool | None = None) -> Server:
+def start(
+    services=ENABLED_SERVICES,
+    *,
+    keep: bool | None = None,
+    local: dict[str, str] | None = None,
+) -> Server:
     """An external server (JUMPGATE_EXTERNAL_URL) or a new jumpgate with the local driver.
 
-    The jumpgate's folder is removed by `stop()` unless `keep` (or env JUMPGATE_KEEP=1)."""
+    `local`: `[local]` settings besides LOCAL_SETTINGS (see `local_settings`). The
+    jumpgate's folder is removed by `stop()` unless `keep` (or env JUMPGATE_KEEP=1)."""
     server = external_from_env()
     if server is not None:
         return server
@@ -284,7 +315,7 @@ def start(services=ENABLED_SERVICES, *, keep: bool | None = None) -> Server:
     last = None
     for _ in range(3):  # a free port can be taken between free_port() and the bind
         try:
-            return _start_once(exe, so, tuple(services), keep)
+            return _start_once(exe, so, tuple(services), keep, local_settings(local))
         except _PortTaken as e:
             last = e
     raise StartError(f"no free port after 3 tries:\n{last}")
@@ -294,7 +325,7 @@ class _PortTaken(StartError):
     pass
 
 
-def _start_once(exe: Path, so: Path, services, keep: bool) -> Server:
+def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str]) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="jumpgate-clients-"))
     plugins = workdir / "plugins"
     plugins.mkdir()
@@ -307,7 +338,9 @@ def _start_once(exe: Path, so: Path, services, keep: bool) -> Server:
     port = free_port()
     admin_password = secrets.token_urlsafe(18)
     conf = workdir / "jumpgate.conf"
-    conf.write_text(config_text(port, services, data, admin_password, secrets.token_hex(32)))
+    conf.write_text(
+        config_text(port, services, data, admin_password, secrets.token_hex(32), local)
+    )
     log_path = workdir / "jumpgate.log"
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
     env.pop("JUMPGATE_CONFIG", None)
