@@ -2,12 +2,17 @@
 //! state machine on a timer, flavors, keypairs, server groups, quotas, instance actions.
 //! Bodies follow the microversion the request names (`microversion.rs`).
 
+pub mod extensions;
 pub mod flavors;
+pub mod hypervisors;
 pub mod keypairs;
 pub mod microversion;
 pub mod quotas;
 pub mod server_groups;
 pub mod servers;
+pub mod services;
+pub mod usage;
+pub mod versions;
 
 use std::sync::Arc;
 
@@ -253,10 +258,15 @@ pub fn setup(
     disp: &Dispatcher,
     compute: Arc<Compute>,
 ) -> std::result::Result<(), jumpgate_plugin_api::Error> {
+    versions::setup(disp, compute.clone())?;
     servers::routes::setup(disp, compute.clone())?;
     flavors::setup(disp, compute.clone())?;
     keypairs::setup(disp, compute.clone())?;
     server_groups::setup(disp, compute.clone())?;
+    extensions::setup(disp, compute.clone())?;
+    hypervisors::setup(disp, compute.clone())?;
+    services::setup(disp, compute.clone())?;
+    usage::setup(disp, compute.clone())?;
     quotas::setup(disp, compute)?;
     Ok(())
 }

@@ -76,3 +76,92 @@ impl Images {
 pub fn setup(disp: &Dispatcher, images: Arc<Images>) -> Result<(), Error> {
     routes::setup(disp, images)
 }
+
+impl Images {
+    /// A snapshot of a server's disk, as Nova's createImage and shelve upload it: an
+    /// active image whose bytes are the server's base image (the disk was never written:
+    /// servers here have no guest), or empty for a volume-backed server. Runs in the
+    /// caller's transaction; the bytes are a hard link (images never change once active).
+    pub fn snapshot(
+        &self,
+        c: &rusqlite::Connection,
+        base: Option<&model::Image>,
+        name: &str,
+        owner: &str,
+        properties: serde_json::Map<String, serde_json::Value>,
+    ) -> model::Result<model::Image> {
+        let now = crate::time::now_seconds_iso();
+        let mut image =
+            model::Image::queued(uuid::Uuid::new_v4().to_string(), Some(owner.into()), &now);
+        image.name = Some(name.to_string());
+        image.visibility = "private".into();
+        image.status = "active".into();
+        image.properties = properties;
+        let to = self.files.image(&image.id);
+        let linked = base
+            .filter(|b| b.status == "active" && b.size.is_some())
+            .filter(|b| std::fs::hard_link(self.files.image(&b.id), &to).is_ok());
+        match linked {
+            Some(b) => {
+                image.disk_format = b.disk_format.clone();
+                image.container_format = b.container_format.clone();
+                image.size = b.size;
+                image.virtual_size = b.virtual_size.or(b.size);
+                image.checksum = b.checksum.clone();
+                image.os_hash_algo = b.os_hash_algo.clone();
+                image.os_hash_value = b.os_hash_value.clone();
+                image.min_disk = b.min_disk;
+                image.min_ram = b.min_ram;
+            }
+            None => {
+                let w = self
+                    .files
+                    .write(&to, &mut std::io::empty(), 0)
+                    .map_err(|e| {
+                        model::Error::Store(crate::store::StoreError(format!(
+                            "{}: {e}",
+                            to.display()
+                        )))
+                    })?;
+                image.disk_format = Some("raw".into());
+                image.container_format = Some("bare".into());
+                image.size = Some(0);
+                image.virtual_size = Some(0);
+                image.checksum = Some(w.md5);
+                image.os_hash_algo = Some("sha512".into());
+                image.os_hash_value = Some(w.sha512);
+            }
+        }
+        if let Err(e) = model::create(c, &image) {
+            self.files.remove(&image.id);
+            return Err(e);
+        }
+        Ok(image)
+    }
+
+    /// Deletes an image and its bytes (the shelved snapshot, when a server is unshelved).
+    pub fn remove(&self, c: &rusqlite::Connection, id: &str) -> model::Result<()> {
+        model::delete(c, id)?;
+        self.files.remove(id);
+        Ok(())
+    }
+
+    /// An image a project may boot from: it exists and the project may see it.
+    pub fn bootable(
+        &self,
+        c: &rusqlite::Connection,
+        id: &str,
+        project: &str,
+        admin: bool,
+    ) -> model::Result<Option<model::Image>> {
+        let Ok(image) = model::get(c, id) else {
+            return Ok(None);
+        };
+        let membership = model::get_member(c, id, project).ok();
+        let viewer = model::Viewer {
+            project: Some(project),
+            admin,
+        };
+        Ok(viewer.can_see(&image, membership.as_ref()).then_some(image))
+    }
+}

@@ -312,6 +312,14 @@ const MIGRATIONS: &[&str] = &[
         hard_limit INTEGER NOT NULL
     );
     ",
+    // 5: the addresses of compute's built-in network, 10.0.0.0/16: n is the host part.
+    "
+    CREATE TABLE fixed_ips (
+        n INTEGER PRIMARY KEY,
+        server_id TEXT NOT NULL
+    );
+    CREATE INDEX fixed_ips_server ON fixed_ips (server_id);
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

@@ -1,6 +1,11 @@
-//! Servers: records moving through Nova's state machine.
+//! Servers: records moving through Nova's state machine on a timer.
 
+mod actions;
+mod console;
+pub mod model;
 pub mod routes;
+mod tags;
+pub mod views;
 
 use rusqlite::Connection;
 

@@ -1,0 +1,399 @@
+//! Server records and Nova's state machine. Knows nothing of HTTP; every change runs in the
+//! caller's transaction.
+
+use jumpgate_plugin_api::Fault;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
+
+use crate::compute::Result;
+
+/// Nova's power states (`nova/compute/power_state.py`).
+pub mod power {
+    pub const NOSTATE: i64 = 0;
+    pub const RUNNING: i64 = 1;
+    pub const PAUSED: i64 = 3;
+    pub const SHUTDOWN: i64 = 4;
+    pub const SUSPENDED: i64 = 7;
+}
+
+/// A server as stored.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub hostname: String,
+    pub vm_state: String,
+    pub task_state: Option<String>,
+    pub power_state: i64,
+    pub image_id: Option<String>,
+    /// The flavor as it was when the server got it (`Flavor::snapshot`).
+    pub flavor: Value,
+    /// During a resize: the flavor to go back to.
+    pub old_flavor: Option<Value>,
+    pub key_name: Option<String>,
+    pub key_data: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub addresses: Value,
+    pub access_ipv4: String,
+    pub access_ipv6: String,
+    pub description: Option<String>,
+    pub availability_zone: String,
+    pub pinned_availability_zone: Option<String>,
+    pub user_data: Option<String>,
+    pub admin_pass: Option<String>,
+    pub reservation_id: String,
+    pub launch_index: i64,
+    pub config_drive: String,
+    pub disk_config: String,
+    pub locked: bool,
+    pub locked_reason: Option<String>,
+    /// `owner` or `admin`: who locked it (only an admin unlocks an admin's lock).
+    pub locked_by: Option<String>,
+    pub fault: Option<Value>,
+    pub trusted_image_certificates: Option<Value>,
+    /// What a state change needs to remember (the vm_state to return to after a rescue).
+    pub extra: Map<String, Value>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub launched_ms: Option<i64>,
+    pub terminated_ms: Option<i64>,
+    pub deleted: bool,
+}
+
+fn json_col(r: &Row, name: &str) -> rusqlite::Result<Value> {
+    let s: String = r.get(name)?;
+    Ok(serde_json::from_str(&s).unwrap_or(Value::Null))
+}
+
+fn opt_json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
+    let s: Option<String> = r.get(name)?;
+    Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+pub fn row(r: &Row) -> rusqlite::Result<Server> {
+    Ok(Server {
+        id: r.get("id")?,
+        project_id: r.get("project_id")?,
+        user_id: r.get("user_id")?,
+        name: r.get("name")?,
+        hostname: r.get("hostname")?,
+        vm_state: r.get("vm_state")?,
+        task_state: r.get("task_state")?,
+        power_state: r.get("power_state")?,
+        image_id: r.get("image_id")?,
+        flavor: json_col(r, "flavor")?,
+        old_flavor: opt_json_col(r, "old_flavor")?,
+        key_name: r.get("key_name")?,
+        key_data: r.get("key_data")?,
+        metadata: match json_col(r, "metadata")? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        tags: serde_json::from_value(json_col(r, "tags")?).unwrap_or_default(),
+        addresses: json_col(r, "addresses")?,
+        access_ipv4: r.get("access_ipv4")?,
+        access_ipv6: r.get("access_ipv6")?,
+        description: r.get("description")?,
+        availability_zone: r.get("availability_zone")?,
+        pinned_availability_zone: r.get("pinned_availability_zone")?,
+        user_data: r.get("user_data")?,
+        admin_pass: r.get("admin_pass")?,
+        reservation_id: r.get("reservation_id")?,
+        launch_index: r.get("launch_index")?,
+        config_drive: r.get("config_drive")?,
+        disk_config: r.get("disk_config")?,
+        locked: r.get("locked")?,
+        locked_reason: r.get("locked_reason")?,
+        locked_by: r.get("locked_by")?,
+        fault: opt_json_col(r, "fault")?,
+        trusted_image_certificates: opt_json_col(r, "trusted_image_certificates")?,
+        extra: match json_col(r, "extra")? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        created_ms: r.get("created_ms")?,
+        updated_ms: r.get("updated_ms")?,
+        launched_ms: r.get("launched_ms")?,
+        terminated_ms: r.get("terminated_ms")?,
+        deleted: r.get("deleted")?,
+    })
+}
+
+fn text(v: &Value) -> String {
+    v.to_string()
+}
+
+pub fn insert(c: &Connection, s: &Server) -> Result<()> {
+    c.execute(
+        "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, task_state, power_state, image_id, flavor,
+            key_name, key_data, metadata, tags, addresses, access_ipv4, access_ipv6, description, availability_zone,
+            pinned_availability_zone, user_data, admin_pass, reservation_id, launch_index, config_drive, disk_config,
+            trusted_image_certificates, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+            ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+        params![
+            s.id, s.project_id, s.user_id, s.name, s.hostname, s.vm_state, s.task_state, s.power_state, s.image_id,
+            text(&s.flavor), s.key_name, s.key_data, Value::Object(s.metadata.clone()).to_string(),
+            serde_json::to_string(&s.tags).unwrap_or_default(), text(&s.addresses), s.access_ipv4, s.access_ipv6,
+            s.description, s.availability_zone, s.pinned_availability_zone, s.user_data, s.admin_pass,
+            s.reservation_id, s.launch_index, s.config_drive, s.disk_config,
+            s.trusted_image_certificates.as_ref().map(text), s.created_ms, s.updated_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Writes back the fields a request may change (not the state machine's: see `begin`).
+pub fn save(c: &Connection, s: &Server, now_ms: i64) -> Result<()> {
+    c.execute(
+        "UPDATE servers SET name = ?2, hostname = ?3, image_id = ?4, flavor = ?5, old_flavor = ?6, key_name = ?7,
+            key_data = ?8, metadata = ?9, tags = ?10, access_ipv4 = ?11, access_ipv6 = ?12, description = ?13,
+            user_data = ?14, admin_pass = ?15, locked = ?16, locked_reason = ?17, locked_by = ?18, fault = ?19,
+            trusted_image_certificates = ?20, extra = ?21, updated_ms = ?22
+         WHERE id = ?1",
+        params![
+            s.id, s.name, s.hostname, s.image_id, text(&s.flavor), s.old_flavor.as_ref().map(text), s.key_name,
+            s.key_data, Value::Object(s.metadata.clone()).to_string(),
+            serde_json::to_string(&s.tags).unwrap_or_default(), s.access_ipv4, s.access_ipv6, s.description,
+            s.user_data, s.admin_pass, s.locked, s.locked_reason, s.locked_by, s.fault.as_ref().map(text),
+            s.trusted_image_certificates.as_ref().map(text), Value::Object(s.extra.clone()).to_string(), now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Nova's 404 for a server.
+pub fn not_found(id: &str) -> Fault {
+    Fault::not_found(format!("Instance {id} could not be found."))
+}
+
+/// A live (not deleted) server by id.
+pub fn find(c: &Connection, id: &str) -> Result<Option<Server>> {
+    Ok(c.query_row(
+        "SELECT * FROM servers WHERE id = ?1 AND deleted = 0",
+        [id],
+        row,
+    )
+    .optional()?)
+}
+
+/// A server the caller may see: their project's, or any for an admin; else 404.
+pub fn visible(c: &Connection, id: &str, project_id: &str, admin: bool) -> Result<Server> {
+    match find(c, id)? {
+        Some(s) if admin || s.project_id == project_id => Ok(s),
+        _ => Err(not_found(id).into()),
+    }
+}
+
+/// Nova's status for a vm_state and task_state (`nova/api/openstack/common.py`).
+pub fn status(vm_state: &str, task_state: Option<&str>) -> &'static str {
+    let task = task_state.unwrap_or("");
+    match vm_state {
+        "active" => match task {
+            "rebooting" | "reboot_pending" | "reboot_started" => "REBOOT",
+            "rebooting_hard" | "reboot_pending_hard" | "reboot_started_hard" => "HARD_REBOOT",
+            "rebuilding" | "rebuild_block_device_mapping" | "rebuild_spawning" => "REBUILD",
+            "updating_password" => "PASSWORD",
+            "resize_prep" | "resize_migrating" | "resize_migrated" | "resize_finish" => "RESIZE",
+            "migrating" => "MIGRATING",
+            _ => "ACTIVE",
+        },
+        "building" => "BUILD",
+        "stopped" => match task {
+            "resize_prep" | "resize_migrating" | "resize_migrated" | "resize_finish" => "RESIZE",
+            "rebuilding" | "rebuild_block_device_mapping" | "rebuild_spawning" => "REBUILD",
+            _ => "SHUTOFF",
+        },
+        "resized" => match task {
+            "resize_reverting" => "REVERT_RESIZE",
+            _ => "VERIFY_RESIZE",
+        },
+        "paused" => match task {
+            "migrating" => "MIGRATING",
+            _ => "PAUSED",
+        },
+        "suspended" => "SUSPENDED",
+        "rescued" => "RESCUE",
+        "error" => match task {
+            "rebuilding" | "rebuild_block_device_mapping" | "rebuild_spawning" => "REBUILD",
+            _ => "ERROR",
+        },
+        "deleted" => "DELETED",
+        "soft-delete" => "SOFT_DELETED",
+        "shelved" => "SHELVED",
+        "shelved_offloaded" => "SHELVED_OFFLOADED",
+        _ => "UNKNOWN",
+    }
+}
+
+/// The vm_states a status filter names (the reverse of `status`).
+pub fn vm_states_of(status: &str) -> &'static [&'static str] {
+    match status.to_ascii_uppercase().as_str() {
+        "ACTIVE" | "REBOOT" | "HARD_REBOOT" | "PASSWORD" | "MIGRATING" => &["active"],
+        "BUILD" => &["building"],
+        "SHUTOFF" => &["stopped"],
+        "RESIZE" => &["active", "stopped"],
+        "REBUILD" => &["active", "stopped", "error"],
+        "VERIFY_RESIZE" | "REVERT_RESIZE" => &["resized"],
+        "PAUSED" => &["paused"],
+        "SUSPENDED" => &["suspended"],
+        "RESCUE" => &["rescued"],
+        "ERROR" => &["error"],
+        "DELETED" => &["deleted"],
+        "SOFT_DELETED" => &["soft-delete"],
+        "SHELVED" => &["shelved"],
+        "SHELVED_OFFLOADED" => &["shelved_offloaded"],
+        _ => &[],
+    }
+}
+
+/// A state change that takes time: the server shows `now` (with its task) at once, and
+/// `then` after `delay_ms` (applied by `settle`).
+pub struct Move<'a> {
+    pub vm_state: &'a str,
+    pub task_state: Option<&'a str>,
+    pub power_state: i64,
+    pub then_vm_state: &'a str,
+    pub then_power_state: i64,
+}
+
+/// Starts a move.
+pub fn begin(c: &Connection, id: &str, m: &Move, now_ms: i64, delay_ms: i64) -> Result<()> {
+    c.execute(
+        "UPDATE servers SET vm_state = ?2, task_state = ?3, power_state = ?4, next_vm_state = ?5,
+            next_task_state = NULL, next_power_state = ?6, ready_at = ?7, updated_ms = ?8
+         WHERE id = ?1",
+        params![
+            id,
+            m.vm_state,
+            m.task_state,
+            m.power_state,
+            m.then_vm_state,
+            m.then_power_state,
+            now_ms + delay_ms,
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Sets the state at once, cancelling any move in progress (resetState, errors).
+pub fn set_state(
+    c: &Connection,
+    id: &str,
+    vm_state: &str,
+    power_state: i64,
+    now_ms: i64,
+) -> Result<()> {
+    c.execute(
+        "UPDATE servers SET vm_state = ?2, task_state = NULL, power_state = ?3, next_vm_state = NULL,
+            next_task_state = NULL, next_power_state = NULL, ready_at = NULL, updated_ms = ?4
+         WHERE id = ?1",
+        params![id, vm_state, power_state, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Marks a server deleted: it leaves every list but `changes-since` and an admin's
+/// `deleted=true`, and its name, address and quota are free at once.
+pub fn delete(c: &Connection, id: &str, now_ms: i64) -> Result<()> {
+    c.execute(
+        "UPDATE servers SET deleted = 1, vm_state = 'deleted', task_state = NULL, power_state = 0,
+            next_vm_state = NULL, next_task_state = NULL, next_power_state = NULL, ready_at = NULL,
+            addresses = '{}', terminated_ms = ?2, updated_ms = ?2
+         WHERE id = ?1",
+        params![id, now_ms],
+    )?;
+    c.execute("DELETE FROM fixed_ips WHERE server_id = ?1", [id])?;
+    c.execute(
+        "DELETE FROM server_group_members WHERE server_id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// The first free address of the cloud's one built-in network (`private`,
+/// 10.0.0.0/16), recorded for `server_id`. None when every address is taken.
+pub fn allocate_ip(c: &Connection, server_id: &str) -> Result<Option<String>> {
+    // The lowest n ≥ 2 not in use: either 2 itself or just after an address in use.
+    let n: Option<i64> = c
+        .query_row(
+            "SELECT n FROM (SELECT 2 AS n UNION ALL SELECT n + 1 FROM fixed_ips)
+             WHERE n < 65535 AND n NOT IN (SELECT n FROM fixed_ips) ORDER BY n LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(n) = n else { return Ok(None) };
+    c.execute(
+        "INSERT INTO fixed_ips (n, server_id) VALUES (?1, ?2)",
+        params![n, server_id],
+    )?;
+    Ok(Some(format!("10.0.{}.{}", n >> 8, n & 0xff)))
+}
+
+/// A MAC address for a server's interface, in OpenStack's fa:16:3e prefix.
+pub fn mac_for(server_id: &str) -> String {
+    let b = uuid::Uuid::parse_str(server_id)
+        .map(|u| *u.as_bytes())
+        .unwrap_or_default();
+    format!("fa:16:3e:{:02x}:{:02x}:{:02x}", b[13], b[14], b[15])
+}
+
+/// Records a request against a server for os-instance-actions, with its one event
+/// finishing when the move it started does.
+#[allow(clippy::too_many_arguments)]
+pub fn record_action(
+    c: &Connection,
+    server_id: &str,
+    action: &str,
+    request_id: &str,
+    user_id: &str,
+    project_id: &str,
+    event: &str,
+    host: &str,
+    now_ms: i64,
+    due_ms: i64,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO instance_actions (server_id, action, request_id, user_id, project_id, start_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![server_id, action, request_id, user_id, project_id, now_ms],
+    )?;
+    let action_id = c.last_insert_rowid();
+    c.execute(
+        "INSERT INTO instance_action_events (action_id, event, start_ms, due_ms, host) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![action_id, event, now_ms, due_ms, host],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_nova() {
+        assert_eq!(status("building", Some("spawning")), "BUILD");
+        assert_eq!(status("active", None), "ACTIVE");
+        assert_eq!(status("active", Some("reboot_started_hard")), "HARD_REBOOT");
+        assert_eq!(status("stopped", None), "SHUTOFF");
+        assert_eq!(status("resized", None), "VERIFY_RESIZE");
+        assert_eq!(status("resized", Some("resize_reverting")), "REVERT_RESIZE");
+        assert_eq!(status("shelved_offloaded", None), "SHELVED_OFFLOADED");
+        for s in [
+            "ACTIVE",
+            "SHUTOFF",
+            "PAUSED",
+            "VERIFY_RESIZE",
+            "SHELVED_OFFLOADED",
+        ] {
+            assert!(vm_states_of(s)
+                .iter()
+                .any(|vm| status(vm, None) == s || s == "RESIZE"));
+        }
+    }
+}
