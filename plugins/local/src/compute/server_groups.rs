@@ -1,11 +1,578 @@
-//! (being written)
+//! Server groups (`os-server-groups`): a project's named (anti-)affinity policies that
+//! servers join when created with the `group` scheduler hint.
 
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Map, Value};
 
-use crate::compute::Compute;
+use super::{body, param, policy_denied, quotas, reply, reply_empty, Call, Compute, Result};
 
-pub fn setup(_disp: &Dispatcher, _svc: Arc<Compute>) -> Result<(), Error> {
+type Svc = Arc<Compute>;
+
+endpoint!(Svc; Groups { on_get => list, on_post => create });
+endpoint!(Svc; GroupItem { on_get => show, on_delete => delete });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
+    routes! {
+        disp, svc;
+        "v2_os_server_groups" => Groups,
+        "v2_os_server_group" => GroupItem,
+    }
     Ok(())
+}
+
+/// Nova's `osapi_max_limit`.
+const MAX_LIMIT: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub policy: String,
+    pub rules: Map<String, Value>,
+}
+
+fn row(r: &Row) -> rusqlite::Result<Group> {
+    let rules: String = r.get("rules")?;
+    Ok(Group {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        project_id: r.get("project_id")?,
+        user_id: r.get("user_id")?,
+        policy: r.get("policy")?,
+        rules: serde_json::from_str(&rules).unwrap_or_default(),
+    })
+}
+
+pub fn find(c: &Connection, id: &str) -> Result<Option<Group>> {
+    Ok(
+        c.query_row("SELECT * FROM server_groups WHERE id = ?1", [id], row)
+            .optional()?,
+    )
+}
+
+fn not_found(id: &str) -> Fault {
+    Fault::not_found(format!("Instance group {id} could not be found."))
+}
+
+/// The group's servers that still exist (Nova hides deleted ones).
+fn members(c: &Connection, id: &str) -> Result<Vec<String>> {
+    let mut st = c.prepare(
+        "SELECT m.server_id FROM server_group_members m JOIN servers s ON s.id = m.server_id
+         WHERE m.group_id = ?1 AND s.deleted = 0 ORDER BY m.rowid",
+    )?;
+    let rows = st
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(rows)
+}
+
+/// Puts a new server in a group (server create's `group` hint) and answers the group's
+/// policy. An unknown group is a 400, as Nova's server create; a group already holding
+/// `server_group_members` of the user's servers is a 403.
+pub fn add_member(
+    c: &Connection,
+    group_id: &str,
+    server_id: &str,
+    project_id: &str,
+    user_id: &str,
+) -> Result<String> {
+    let group = find(c, group_id)?.ok_or_else(|| {
+        Fault::bad_request(format!("Instance group {group_id} could not be found."))
+    })?;
+    let limit = quotas::limit(c, project_id, user_id, "server_group_members")?;
+    if limit >= 0 {
+        let used: i64 = c.query_row(
+            "SELECT count(*) FROM server_group_members m JOIN servers s ON s.id = m.server_id
+             WHERE m.group_id = ?1 AND s.user_id = ?2 AND s.deleted = 0 AND m.server_id != ?3",
+            params![group_id, user_id, server_id],
+            |r| r.get(0),
+        )?;
+        if used + 1 > limit {
+            return Err(quotas::exceeded("server_group_members", 1, used, limit).into());
+        }
+    }
+    c.execute(
+        "INSERT OR IGNORE INTO server_group_members (group_id, server_id) VALUES (?1, ?2)",
+        params![group_id, server_id],
+    )?;
+    Ok(group.policy)
+}
+
+/// Takes a deleted server out of every group.
+// Server delete is its caller; until it calls this, nothing else does.
+#[allow(dead_code)]
+pub fn remove_server(c: &Connection, server_id: &str) -> Result<()> {
+    c.execute(
+        "DELETE FROM server_group_members WHERE server_id = ?1",
+        [server_id],
+    )?;
+    Ok(())
+}
+
+/// The ids of the groups a server is in: a server's `server_groups` from 2.71.
+pub fn groups_of(c: &Connection, server_id: &str) -> Result<Vec<String>> {
+    let mut st =
+        c.prepare("SELECT group_id FROM server_group_members WHERE server_id = ?1 ORDER BY rowid")?;
+    let rows = st
+        .query_map([server_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(rows)
+}
+
+fn view(call: &Call, g: &Group, members: Vec<String>) -> Value {
+    let mut v = json!({ "id": g.id, "name": g.name, "members": members });
+    if call.version.at_least(64) {
+        v["policy"] = json!(g.policy);
+        v["rules"] = Value::Object(g.rules.clone());
+    } else {
+        v["policies"] = json!([g.policy]);
+        // Nova showed an always-empty metadata until 2.64 removed it.
+        v["metadata"] = json!({});
+    }
+    if call.version.at_least(13) {
+        v["project_id"] = json!(g.project_id);
+        v["user_id"] = json!(g.user_id);
+    }
+    v
+}
+
+// ---------------------------------------------------------------- handlers
+
+fn query_error(name: &str, value: &str, why: &str) -> Fault {
+    Fault::bad_request(format!(
+        "Invalid input for query parameters {name}. Value: {value}. {why}"
+    ))
+}
+
+fn non_negative(name: &str, raw: Option<&str>) -> std::result::Result<Option<usize>, Fault> {
+    raw.map(|v| {
+        v.parse::<usize>()
+            .map_err(|_| query_error(name, v, &format!("'{v}' does not match '^[0-9]*$'")))
+    })
+    .transpose()
+}
+
+fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    if call.version.at_least(75) {
+        if let Some(p) = req
+            .query_params
+            .iter()
+            .find(|p| !["all_projects", "limit", "offset"].contains(&p.name.as_str()))
+        {
+            return Err(Fault::bad_request(format!(
+                "Invalid input for query parameters. Additional properties are not allowed ('{}' was unexpected)",
+                p.name
+            ))
+            );
+        }
+    }
+    let all = req.query_param("all_projects").is_some();
+    if all {
+        call.admin("os_compute_api:os-server-groups:index:all_projects")?;
+    }
+    let limit = match non_negative("limit", req.query_param("limit"))? {
+        None | Some(0) => MAX_LIMIT,
+        Some(n) => n.min(MAX_LIMIT),
+    };
+    let offset = non_negative("offset", req.query_param("offset"))?.unwrap_or(0);
+    let project_id = call.project_id.clone();
+    let groups = svc.read(|c| {
+        let mut st = c.prepare(
+            "SELECT * FROM server_groups WHERE ?1 OR project_id = ?2
+             ORDER BY created_ms, rowid LIMIT ?3 OFFSET ?4",
+        )?;
+        let groups = st
+            .query_map(params![all, project_id, limit as i64, offset as i64], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        groups
+            .into_iter()
+            .map(|g| {
+                let m = members(c, &g.id)?;
+                Ok((g, m))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let out: Vec<Value> = groups
+        .into_iter()
+        .map(|(g, m)| view(&call, &g, m))
+        .collect();
+    reply(resp, &call, 200, &json!({ "server_groups": out }))
+}
+
+/// A group the caller may act on: admins any, others their project's (403 otherwise, as
+/// Nova's policy check against the group's project).
+fn owned(call: &Call, g: &Group, rule: &str) -> std::result::Result<(), Fault> {
+    if call.is_admin() || g.project_id == call.project_id {
+        Ok(())
+    } else {
+        Err(policy_denied(rule))
+    }
+}
+
+fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "server_group_id")?.to_string();
+    let (g, m) = svc.read(|c| {
+        let g = find(c, &id)?.ok_or_else(|| not_found(&id))?;
+        owned(&call, &g, "os_compute_api:os-server-groups:show")?;
+        let m = members(c, &id)?;
+        Ok((g, m))
+    })?;
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({ "server_group": view(&call, &g, m) }),
+    )
+}
+
+fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let rule = "os_compute_api:os-server-groups:delete";
+    call.writer(rule)?;
+    let id = param(req, "server_group_id")?.to_string();
+    svc.write(|c| {
+        let g = find(c, &id)?.ok_or_else(|| not_found(&id))?;
+        owned(&call, &g, rule)?;
+        c.execute(
+            "DELETE FROM server_group_members WHERE group_id = ?1",
+            [&id],
+        )?;
+        c.execute("DELETE FROM server_groups WHERE id = ?1", [&id])?;
+        Ok(())
+    })?;
+    reply_empty(resp, &call, 204)
+}
+
+fn field_error(field: &str, value: &Value, why: &str) -> Fault {
+    let shown = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Fault::bad_request(format!(
+        "Invalid input for field/attribute {field}. Value: {shown}. {why}"
+    ))
+}
+
+fn required(field: &str, within: &Value) -> Fault {
+    field_error(
+        field.rsplit('/').next().unwrap_or(field),
+        within,
+        &format!("'{field}' is a required property"),
+    )
+}
+
+/// Nova's `name`: 1–255 printable characters without leading or trailing whitespace.
+fn check_name(v: &Value) -> std::result::Result<String, Fault> {
+    let Some(name) = v.as_str() else {
+        return Err(field_error(
+            "name",
+            v,
+            &format!("{v} is not of type 'string'"),
+        ));
+    };
+    let n = name.chars().count();
+    if n == 0 {
+        return Err(field_error("name", v, "'' is too short"));
+    }
+    if n > 255 {
+        return Err(field_error("name", v, &format!("'{name}' is too long")));
+    }
+    if name.trim() != name || name.chars().any(char::is_control) {
+        return Err(field_error(
+            "name",
+            v,
+            "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// The policy and rules a create body asks for, as the request's version spells them.
+fn policy_of(
+    call: &Call,
+    sg: &Map<String, Value>,
+) -> std::result::Result<(String, Map<String, Value>), Fault> {
+    let whole = Value::Object(sg.clone());
+    let mut known: Vec<&str> = vec!["affinity", "anti-affinity"];
+    if call.version.at_least(15) {
+        known.extend(["soft-anti-affinity", "soft-affinity"]);
+    }
+    let check = |v: &Value, field: &str| -> std::result::Result<String, Fault> {
+        match v.as_str() {
+            Some(p) if known.contains(&p) => Ok(p.to_string()),
+            _ => Err(field_error(
+                field,
+                v,
+                &format!("{v} is not one of {known:?}").replace('"', "'"),
+            )),
+        }
+    };
+    if !call.version.at_least(64) {
+        let policies = sg
+            .get("policies")
+            .ok_or_else(|| required("policies", &whole))?;
+        let Some(list) = policies.as_array() else {
+            return Err(field_error(
+                "policies",
+                policies,
+                &format!("{policies} is not of type 'array'"),
+            ));
+        };
+        if list.len() != 1 {
+            let why = if list.is_empty() {
+                "[] is too short".to_string()
+            } else {
+                format!("{policies} is too long")
+            };
+            return Err(field_error("policies", policies, &why));
+        }
+        return Ok((check(&list[0], "policies/0")?, Map::new()));
+    }
+    let policy = check(
+        sg.get("policy").ok_or_else(|| required("policy", &whole))?,
+        "policy",
+    )?;
+    let mut rules = Map::new();
+    match sg.get("rules") {
+        None => {}
+        Some(Value::Object(given)) => {
+            for (k, v) in given {
+                if k != "max_server_per_host" {
+                    return Err(field_error(
+                        "rules",
+                        &Value::Object(given.clone()),
+                        &format!("Additional properties are not allowed ('{k}' was unexpected)"),
+                    ));
+                }
+                let n = match v {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                        s.parse().ok()
+                    }
+                    _ => None,
+                };
+                match n {
+                    Some(n) if n >= 1 => {
+                        rules.insert(k.clone(), json!(n));
+                    }
+                    _ => {
+                        return Err(field_error(
+                            "rules/max_server_per_host",
+                            v,
+                            &format!("{v} is less than the minimum of 1"),
+                        ))
+                    }
+                }
+            }
+        }
+        Some(v) => {
+            return Err(field_error(
+                "rules",
+                v,
+                &format!("{v} is not of type 'object'"),
+            ))
+        }
+    }
+    if policy != "anti-affinity" && !rules.is_empty() {
+        return Err(Fault::bad_request(
+            "Only anti-affinity policy supports rules.",
+        ));
+    }
+    Ok((policy, rules))
+}
+
+fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("os_compute_api:os-server-groups:create")?;
+    let body = body(req)?;
+    let Some(Value::Object(sg)) = body.get("server_group") else {
+        return Err(required("server_group", &body));
+    };
+    if let Some(extra) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "server_group"))
+    {
+        return Err(Fault::bad_request(format!(
+            "Additional properties are not allowed ('{extra}' was unexpected)"
+        )));
+    }
+    let allowed: &[&str] = if call.version.at_least(64) {
+        &["name", "policy", "rules"]
+    } else {
+        &["name", "policies"]
+    };
+    if let Some(extra) = sg.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(Fault::bad_request(format!(
+            "Additional properties are not allowed ('{extra}' was unexpected)"
+        )));
+    }
+    let name = check_name(
+        sg.get("name")
+            .ok_or_else(|| required("name", &Value::Object(sg.clone())))?,
+    )?;
+    let (policy, rules) = policy_of(&call, sg)?;
+    let group = Group {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        project_id: call.project_id.clone(),
+        user_id: call.caller.user_id.clone(),
+        policy,
+        rules,
+    };
+    svc.write(|c| {
+        quotas::enforce(
+            c,
+            &group.project_id,
+            &group.user_id,
+            &[("server_groups", 1)],
+        )?;
+        c.execute(
+            "INSERT INTO server_groups (id, name, project_id, user_id, policy, rules, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                group.id,
+                group.name,
+                group.project_id,
+                group.user_id,
+                group.policy,
+                Value::Object(group.rules.clone()).to_string(),
+                crate::time::now_ms()
+            ],
+        )?;
+        Ok(())
+    })?;
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({ "server_group": view(&call, &group, vec![]) }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::microversion::Version;
+    use crate::store::Store;
+
+    fn call(minor: u16) -> Call {
+        Call {
+            caller: AuthContext::default(),
+            version: Version(2, minor),
+            project_id: "p".into(),
+        }
+    }
+
+    fn server(c: &Connection, id: &str, user: &str) {
+        c.execute(
+            "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, power_state, flavor,
+                availability_zone, reservation_id, created_ms, updated_ms)
+             VALUES (?1, 'p', ?2, 'n', 'n', 'active', 1, '{}', 'nova', 'r', 0, 0)",
+            params![id, user],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn members_join_leave_and_count_against_quota() {
+        let store = Store::memory();
+        store
+            .write(|c| -> Result<()> {
+                c.execute(
+                    "INSERT INTO server_groups (id, name, project_id, user_id, policy, created_ms)
+                     VALUES ('g', 'g', 'p', 'u', 'anti-affinity', 0)",
+                    [],
+                )?;
+                c.execute(
+                    "INSERT INTO compute_quotas (project_id, user_id, resource, hard_limit)
+                     VALUES ('p', '', 'server_group_members', 2)",
+                    [],
+                )?;
+                for s in ["s1", "s2", "s3"] {
+                    server(c, s, "u");
+                }
+                assert_eq!(add_member(c, "g", "s1", "p", "u")?, "anti-affinity");
+                add_member(c, "g", "s2", "p", "u")?;
+                match add_member(c, "g", "s3", "p", "u") {
+                    Err(crate::compute::Error::Fault(f)) => assert_eq!(f.status, 403),
+                    other => panic!("{other:?}"),
+                }
+                match add_member(c, "nope", "s3", "p", "u") {
+                    Err(crate::compute::Error::Fault(f)) => assert_eq!(f.status, 400),
+                    other => panic!("{other:?}"),
+                }
+                assert_eq!(groups_of(c, "s1")?, vec!["g".to_string()]);
+                assert_eq!(members(c, "g")?, vec!["s1".to_string(), "s2".to_string()]);
+                remove_server(c, "s1")?;
+                assert!(groups_of(c, "s1")?.is_empty());
+                add_member(c, "g", "s3", "p", "u")?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn bodies_follow_the_microversion() {
+        let g = Group {
+            id: "g".into(),
+            name: "n".into(),
+            project_id: "p".into(),
+            user_id: "u".into(),
+            policy: "affinity".into(),
+            rules: Map::new(),
+        };
+        let keys = |v: Value| {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k.join(",")
+        };
+        assert_eq!(
+            keys(view(&call(1), &g, vec![])),
+            "id,members,metadata,name,policies"
+        );
+        assert_eq!(
+            keys(view(&call(13), &g, vec![])),
+            "id,members,metadata,name,policies,project_id,user_id"
+        );
+        assert_eq!(
+            keys(view(&call(64), &g, vec![])),
+            "id,members,name,policy,project_id,rules,user_id"
+        );
+    }
+
+    #[test]
+    fn policies_are_checked_per_version() {
+        let body = |v: Value| v.as_object().unwrap().clone();
+        assert!(policy_of(&call(1), &body(json!({"policies": ["affinity"]}))).is_ok());
+        assert!(policy_of(&call(1), &body(json!({"policies": ["soft-affinity"]}))).is_err());
+        assert!(policy_of(&call(15), &body(json!({"policies": ["soft-affinity"]}))).is_ok());
+        assert!(policy_of(&call(15), &body(json!({"policies": ["a", "b"]}))).is_err());
+        let (p, r) = policy_of(
+            &call(64),
+            &body(json!({"policy": "anti-affinity", "rules": {"max_server_per_host": "3"}})),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.as_str(), r["max_server_per_host"].clone()),
+            ("anti-affinity", json!(3))
+        );
+        let f = policy_of(
+            &call(64),
+            &body(json!({"policy": "affinity", "rules": {"max_server_per_host": 3}})),
+        )
+        .unwrap_err();
+        assert_eq!(f.message, "Only anti-affinity policy supports rules.");
+        assert!(policy_of(
+            &call(64),
+            &body(json!({"policy": "anti-affinity", "rules": {"max_server_per_host": 0}}))
+        )
+        .is_err());
+    }
 }
