@@ -73,6 +73,38 @@ IMAGE_FEATURES = {
     "http_store_enabled": "false",
 }
 
+# What the local driver's Nova models ([compute-feature-enabled]): servers are records
+# moving through Nova's state machine, so every state-changing action is on; nothing that
+# needs a guest, a console, another host or a Network service.
+COMPUTE_FEATURES = {
+    "change_password": "true",
+    "resize": "true",
+    "pause": "true",
+    "suspend": "true",
+    "shelve": "true",
+    "rescue": "true",
+    "snapshot": "true",
+    "console_output": "true",
+    "personality": "false",
+    "instance_password": "true",
+    "disk_config": "true",
+    "cold_migration": "false",
+    "live_migration": "false",
+    "shelve_migrate": "false",
+    "interface_attach": "false",
+    "config_drive": "false",
+    "metadata_service": "false",
+    "vnc_console": "false",
+    "spice_console": "false",
+    "serial_console": "false",
+    "stable_rescue": "false",
+    "swap_volume": "false",
+    "volume_multiattach": "false",
+    "attach_encrypted_volume": "false",
+    "unified_limits": "false",
+    "hostname_fqdn_sanitization": "true",
+}
+
 SERVICE_AVAILABLE = {
     "compute": "nova",
     "image": "glance",
@@ -115,6 +147,7 @@ def main() -> int:
         try:
             conn = server.connect()
             accounts = provision(conn, args.admin, args.concurrency)
+            images = provision_images(conn) if "compute" in server.services else ("", "")
             conn.close()
         except Exception:
             if server.log():
@@ -123,7 +156,7 @@ def main() -> int:
             raise
         admin = {"username": js.ADMIN_USER, "project_name": js.ADMIN_PROJECT,
                  "password": server.admin_password} if args.admin else None
-        conf = write_workspace(ws, server, accounts, admin)
+        conf = write_workspace(ws, server, accounts, admin, images)
         listed = list_tests(ws, conf, args.include_list)
         print(f"tempest: {len(listed)} test ids selected by {rel(args.include_list)}; "
               f"running with --concurrency {args.concurrency} (log: {rel(ws / 'run.log')})",
@@ -232,10 +265,34 @@ def provision(conn, admin: bool = False, workers: int = 2) -> list[dict]:
     return accounts
 
 
+def advertised_max(version_url: str) -> str:
+    """The newest microversion the server's version document advertises: Tempest runs
+    every test up to it."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(version_url, timeout=10) as r:
+        return json.load(r)["version"]["version"]
+
+
+def provision_images(conn) -> tuple[str, str]:
+    """Two public images for compute's image_ref and image_ref_alt (found again on a
+    long-lived server): small, as servers here never read their disks."""
+    ids = []
+    for name in ("tempest-image", "tempest-image-alt"):
+        image = conn.image.find_image(name)
+        if image is None or image.status != "active":
+            image = conn.image.create_image(
+                name=name, disk_format="qcow2", container_format="bare",
+                visibility="public", data=os.urandom(64 * 1024), validate_checksum=False)
+        ids.append(image.id)
+    return ids[0], ids[1]
+
+
 # --- workspace -------------------------------------------------------------------------
 
 
-def write_workspace(ws: Path, server, accounts, admin) -> Path:
+def write_workspace(ws: Path, server, accounts, admin, images=("", "")) -> Path:
     """etc/tempest.conf, etc/accounts.yaml and .stestr.conf under `ws`, anew each run."""
     ws.mkdir(parents=True, exist_ok=True)
     for old in (".stestr", "etc", "logs", "tempest_lock", "run.log", "failures.txt",
@@ -317,7 +374,23 @@ def write_workspace(ws: Path, server, accounts, admin) -> Path:
             "http_image": "http://127.0.0.1:9/cirros.qcow2",
         }
         conf["image-feature-enabled"] = dict(IMAGE_FEATURES)
-    # Per-service sections come in when the local driver serves them (compute, ...).
+    if "compute" in server.services:
+        conf["compute"] = {
+            "catalog_type": "compute",
+            "region": js.REGION,
+            "endpoint_type": "publicURL",
+            "image_ref": images[0],
+            "image_ref_alt": images[1],
+            "flavor_ref": "42",
+            "flavor_ref_alt": "84",
+            "build_timeout": "60",
+            "build_interval": "1",
+            "min_microversion": "2.1",
+            "max_microversion": advertised_max(server.url + "/compute/v2.1"),
+            "min_compute_nodes": "1",
+        }
+        conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
+    # Per-service sections come in when the local driver serves them (volume, network).
     path = etc / "tempest.conf"
     with open(path, "w") as f:
         f.write("# Written by scripts/tempest (tests/tempest/run.py); remade on every run.\n")

@@ -1,5 +1,7 @@
-//! The legacy extensions listing (`/extensions`): the entries of Nova v2.1's list
-//! (`extension_info.py`) for what this cloud implements, and the Volumes proxy.
+//! The legacy extensions listing (`/extensions`): Nova v2.1's fixed list
+//! (`extension_info.py`). Nova lists every extension of its code base whatever a
+//! deployment serves, and clients (Tempest among them) look for entries such as Hosts and
+//! os-consoles, so this is that list, with the Volumes entry of the seed document.
 
 use std::sync::Arc;
 
@@ -62,6 +64,29 @@ const NOVA: &[(&str, &str, &str)] = &[
     ("os-used-limits-for-admin", "UsedLimitsForAdmin", "Provide data to admin on limited resources used by other tenants."),
     ("os-user-data", "UserData", "Add user_data to the Create Server API."),
     ("os-user-quotas", "UserQuotas", "Project user quota support."),
+    ("os-aggregates", "Aggregates", "Admin-only aggregate administration."),
+    ("os-attach-interfaces", "AttachInterfaces", "Attach interface support."),
+    ("os-block-device-mapping", "BlockDeviceMapping", "Block device mapping boot support."),
+    ("os-console-auth-tokens", "ConsoleAuthTokens", "Console token authentication support."),
+    ("os-consoles", "Consoles", "Interactive Console support."),
+    ("os-evacuate", "Evacuate", "Enables server evacuation."),
+    ("os-fixed-ips", "FixedIPs", "Fixed IPs support."),
+    ("os-floating-ip-pools", "FloatingIpPools", "Floating IPs support."),
+    ("os-floating-ips", "FloatingIps", "Floating IPs support."),
+    ("os-hide-server-addresses", "HideServerAddresses", "Support hiding server addresses in certain states."),
+    ("os-hosts", "Hosts", "Admin-only host administration."),
+    ("os-instance-usage-audit-log", "OSInstanceUsageAuditLog", "Admin-only Task Log Monitoring."),
+    ("os-migrate-server", "MigrateServer", "Enable migrate and live-migrate server actions"),
+    ("os-migrations", "Migrations", "Provide data on migrations."),
+    ("os-networks", "Networks", "Admin-only Network Management Extension."),
+    ("os-preserve-ephemeral-rebuild", "PreserveEphemeralOnRebuild", "Allow preservation of the ephemeral partition on rebuild."),
+    ("os-remote-consoles", "RemoteConsoles", "Interactive Console support."),
+    ("os-security-groups", "SecurityGroups", "Security group support."),
+    ("os-server-diagnostics", "ServerDiagnostics", "Allow Admins to view server diagnostics through server action."),
+    ("os-server-external-events", "ServerExternalEvents", "Server External Event Triggers."),
+    ("os-server-password", "ServerPassword", "Server password support."),
+    ("os-tenant-networks", "OSTenantNetworks", "Tenant-based Network Management Extension."),
+    ("os-virtual-interfaces", "VirtualInterfaces", "Virtual interface support."),
 ];
 
 /// The Volumes entry as the volume proxy announces it (the v2 extension's own text).

@@ -105,7 +105,6 @@ pub fn add_member(
 
 /// Takes a deleted server out of every group.
 // Server delete is its caller; until it calls this, nothing else does.
-#[allow(dead_code)]
 pub fn remove_server(c: &Connection, server_id: &str) -> Result<()> {
     c.execute(
         "DELETE FROM server_group_members WHERE server_id = ?1",

@@ -162,7 +162,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         _ => call.writer(&format!("os_compute_api:servers:{name}"))?,
     }
     let answer = svc.write(|c| {
-        let s = target(svc, &call, req, c)?;
+        let s = target(&call, req, c)?;
         let mut a = Act {
             svc,
             call: &call,
@@ -530,29 +530,11 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
         a.s.metadata = check_metadata(m)?;
         routes::check_metadata_quota(a.c, a.call, &a.s.metadata)?;
     }
-    for (key, v4) in [("accessIPv4", true), ("accessIPv6", false)] {
-        if let Some(val) = args.get(key) {
-            let ip = val.as_str().unwrap_or_default();
-            let ok = ip.is_empty()
-                || if v4 {
-                    ip.parse::<std::net::Ipv4Addr>().is_ok()
-                } else {
-                    ip.parse::<std::net::Ipv6Addr>().is_ok()
-                };
-            if !ok {
-                return Err(routes::invalid(
-                    key,
-                    val,
-                    &format!("'{ip}' is not a '{}'", if v4 { "ipv4" } else { "ipv6" }),
-                )
-                .into());
-            }
-            if v4 {
-                a.s.access_ipv4 = ip.into()
-            } else {
-                a.s.access_ipv6 = ip.into()
-            }
-        }
+    if let Some(v) = args.get("accessIPv4") {
+        a.s.access_ipv4 = routes::access_ip("accessIPv4", v)?;
+    }
+    if let Some(v) = args.get("accessIPv6") {
+        a.s.access_ipv6 = routes::access_ip("accessIPv6", v)?;
     }
     if let Some(d) = args.get("description") {
         a.s.description = d.as_str().map(str::to_string);
@@ -617,6 +599,14 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
         Shape::Basic
     };
     let mut body = routes::show_body(a.svc, a.call, a.urls, a.c, &s, shape)?;
+    // Below 2.75 the answer is the basic view, which from 2.54 and 2.57 carries the
+    // fields a rebuild may change.
+    if shape == Shape::Basic && v.at_least(54) {
+        body["key_name"] = json!(s.key_name);
+    }
+    if shape == Shape::Basic && v.at_least(57) {
+        body["user_data"] = json!(s.user_data);
+    }
     body["adminPass"] = json!(pass);
     Ok(Answer::Body(202, json!({"server": body})))
 }
@@ -933,9 +923,9 @@ fn unshelve(a: &mut Act) -> crate::compute::Result<Answer> {
                     "availability_zone"
                         if v.is_null() || v.as_str() == Some(crate::compute::ZONE) => {}
                     "availability_zone" => {
-                        return Err(Fault::bad_request(format!(
-                            "The requested availability zone is not available"
-                        ))
+                        return Err(Fault::bad_request(
+                            "The requested availability zone is not available",
+                        )
                         .into())
                     }
                     "host" if a.call.version.at_least(91) => {

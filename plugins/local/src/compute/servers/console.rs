@@ -32,12 +32,13 @@ pub fn output(
         return Err(Fault::conflict(format!("Instance {} is not ready", s.id)).into());
     }
     let log = boot_log(&s);
-    let lines: Vec<&str> = log.lines().collect();
+    // Nova's tail: the last `length` pieces of the log split on newlines.
+    let lines: Vec<&str> = log.split('\n').collect();
     let from = match length {
         Some(n) => lines.len().saturating_sub(n),
         None => 0,
     };
-    Ok(lines[from..].iter().map(|l| format!("{l}\n")).collect())
+    Ok(lines[from..].join("\n"))
 }
 
 fn boot_log(s: &Server) -> String {
@@ -55,7 +56,7 @@ fn boot_log(s: &Server) -> String {
     let mut out = vec![
         "[    0.000000] Linux version 6.1.0-cloud (builder@jumpgate) #1 SMP PREEMPT_DYNAMIC"
             .to_string(),
-        format!("[    0.000000] Command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1 console=ttyS0"),
+        "[    0.000000] Command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1 console=ttyS0".to_string(),
         format!("[    0.000000] Memory: {}K available", ram * 1024),
         format!("[    0.012000] smpboot: Allowing {vcpus} CPUs, 0 hotplug CPUs"),
         "[    0.420000] virtio_blk virtio2: [vda] 2097152 512-byte logical blocks".to_string(),
@@ -79,9 +80,10 @@ fn boot_log(s: &Server) -> String {
         ));
     }
     out.push("[  OK  ] Started OpenBSD Secure Shell server.".into());
-    out.push(format!(
+    out.push(
         "cloud-init[530]: Cloud-init v. 23.1 finished. Datasource DataSourceOpenStack [net,ver=2]."
-    ));
+            .to_string(),
+    );
     out.push(String::new());
     out.push(format!("{host} login: "));
     out.join("\n")

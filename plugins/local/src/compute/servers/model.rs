@@ -60,7 +60,6 @@ pub struct Server {
     pub updated_ms: i64,
     pub launched_ms: Option<i64>,
     pub terminated_ms: Option<i64>,
-    pub deleted: bool,
 }
 
 fn json_col(r: &Row, name: &str) -> rusqlite::Result<Value> {
@@ -118,7 +117,6 @@ pub fn row(r: &Row) -> rusqlite::Result<Server> {
         updated_ms: r.get("updated_ms")?,
         launched_ms: r.get("launched_ms")?,
         terminated_ms: r.get("terminated_ms")?,
-        deleted: r.get("deleted")?,
     })
 }
 
@@ -308,11 +306,7 @@ pub fn delete(c: &Connection, id: &str, now_ms: i64) -> Result<()> {
         params![id, now_ms],
     )?;
     c.execute("DELETE FROM fixed_ips WHERE server_id = ?1", [id])?;
-    c.execute(
-        "DELETE FROM server_group_members WHERE server_id = ?1",
-        [id],
-    )?;
-    Ok(())
+    crate::compute::server_groups::remove_server(c, id)
 }
 
 /// The first free address of the cloud's one built-in network (`private`,

@@ -60,12 +60,7 @@ pub fn network_id() -> String {
 // ---------------------------------------------------------------- helpers
 
 /// The server named by the path that the caller may see (404 otherwise).
-pub fn target(
-    svc: &Compute,
-    call: &Call,
-    req: &Request,
-    c: &Connection,
-) -> crate::compute::Result<Server> {
+pub fn target(call: &Call, req: &Request, c: &Connection) -> crate::compute::Result<Server> {
     let id = param(req, "server_id").or_else(|_| param(req, "instance_id"))?;
     model::visible(c, id, &call.project_id, call.is_admin())
 }
@@ -103,6 +98,39 @@ fn unexpected(keys: &[&String]) -> Fault {
         names.join(", "),
         if names.len() == 1 { "was" } else { "were" }
     ))
+}
+
+/// An access address (`accessIPv4`, `accessIPv6`): empty or null clears it; an address is
+/// kept in its canonical form, as Nova's netaddr writes it back.
+pub fn access_ip(key: &str, v: &Value) -> Result<String, Fault> {
+    let v4 = key == "accessIPv4";
+    match v {
+        Value::Null => Ok(String::new()),
+        Value::String(a) if a.is_empty() => Ok(String::new()),
+        Value::String(a) => {
+            let canonical = if v4 {
+                a.parse::<std::net::Ipv4Addr>()
+                    .map(|ip| ip.to_string())
+                    .ok()
+            } else {
+                a.parse::<std::net::Ipv6Addr>()
+                    .map(|ip| ip.to_string())
+                    .ok()
+            };
+            canonical.ok_or_else(|| {
+                invalid(
+                    key,
+                    v,
+                    &format!("'{a}' is not a '{}'", if v4 { "ipv4" } else { "ipv6" }),
+                )
+            })
+        }
+        other => Err(invalid(
+            key,
+            other,
+            &format!("{other} is not of type 'string'"),
+        )),
+    }
 }
 
 /// Nova's server names: 1–255 characters, no leading or trailing whitespace.
@@ -210,7 +238,7 @@ pub fn image_ref(v: &Value) -> Result<String, Fault> {
         .ok_or_else(|| invalid("imageRef", v, &format!("{v} is not of type 'string'")))?;
     let id = s.rsplit('/').next().unwrap_or(s);
     if !uuid_like(id) {
-        return Err(Fault::bad_request(format!("Invalid imageRef provided.")));
+        return Err(Fault::bad_request("Invalid imageRef provided."));
     }
     Ok(id.to_string())
 }
@@ -476,28 +504,11 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
             ))
         }
     };
-    let ip_field = |key: &str, v4: bool| -> Result<String, Fault> {
-        match s.get(key) {
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(a)) if a.is_empty() => Ok(String::new()),
-            Some(Value::String(a)) => {
-                let ok = if v4 {
-                    a.parse::<std::net::Ipv4Addr>().is_ok()
-                } else {
-                    a.parse::<std::net::Ipv6Addr>().is_ok()
-                };
-                if ok {
-                    Ok(a.clone())
-                } else {
-                    Err(invalid(
-                        key,
-                        &json!(a),
-                        &format!("'{a}' is not a '{}'", if v4 { "ipv4" } else { "ipv6" }),
-                    ))
-                }
-            }
-            Some(o) => Err(invalid(key, o, "is not of type 'string'")),
-        }
+    let ip_field = |key: &str| {
+        s.get(key)
+            .map(|v| access_ip(key, v))
+            .transpose()
+            .map(Option::unwrap_or_default)
     };
     let user_data = match s.get("user_data") {
         None | Some(Value::Null) => None,
@@ -580,8 +591,8 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
             Some(m) => check_metadata(m)?,
         },
         networks,
-        access_ipv4: ip_field("accessIPv4", true)?,
-        access_ipv6: ip_field("accessIPv6", false)?,
+        access_ipv4: ip_field("accessIPv4")?,
+        access_ipv6: ip_field("accessIPv6")?,
         key_name,
         user_data,
         availability_zone: s
@@ -692,7 +703,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                             "INSERT OR IGNORE INTO fixed_ips (n, server_id) VALUES (?1, ?2)",
                             rusqlite::params![host, id],
                         )? == 0;
-                        if taken || host < 2 || host > 65534 {
+                        if taken || !(2..=65534).contains(&host) {
                             return Err(Fault::conflict(format!(
                                 "Fixed IP address {ip} is already in use on instance."
                             ))
@@ -757,7 +768,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 updated_ms: now,
                 launched_ms: None,
                 terminated_ms: None,
-                deleted: false,
             };
             model::insert(c, &server)?;
             if let Some(group) = &order.group {
@@ -1334,7 +1344,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let urls = Urls::of(svc, req)?;
     let body = svc.read(|c| {
-        let s = target(svc, &call, req, c)?;
+        let s = target(&call, req, c)?;
         show_body(svc, &call, &urls, c, &s, Shape::Show)
     })?;
     reply(resp, &call, 200, &json!({"server": body}))
@@ -1361,33 +1371,15 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     }
     let urls = Urls::of(svc, req)?;
     let body = svc.write(|c| {
-        let mut s = target(svc, &call, req, c)?;
+        let mut s = target(&call, req, c)?;
         if let Some(n) = u.get("name") {
             s.name = check_name("name", n)?;
         }
-        for (key, v4) in [("accessIPv4", true), ("accessIPv6", false)] {
-            if let Some(v) = u.get(key) {
-                let a = v.as_str().unwrap_or_default();
-                let ok = a.is_empty()
-                    || if v4 {
-                        a.parse::<std::net::Ipv4Addr>().is_ok()
-                    } else {
-                        a.parse::<std::net::Ipv6Addr>().is_ok()
-                    };
-                if !ok || !(v.is_string() || v.is_null()) {
-                    return Err(invalid(
-                        key,
-                        v,
-                        &format!("'{a}' is not a '{}'", if v4 { "ipv4" } else { "ipv6" }),
-                    )
-                    .into());
-                }
-                if v4 {
-                    s.access_ipv4 = a.to_string()
-                } else {
-                    s.access_ipv6 = a.to_string()
-                }
-            }
+        if let Some(v) = u.get("accessIPv4") {
+            s.access_ipv4 = access_ip("accessIPv4", v)?;
+        }
+        if let Some(v) = u.get("accessIPv6") {
+            s.access_ipv6 = access_ip("accessIPv6", v)?;
         }
         if let Some(d) = u.get("description") {
             s.description = match d {
@@ -1427,7 +1419,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     call.writer("os_compute_api:servers:delete")?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
     svc.write(|c| {
-        let s = target(svc, &call, req, c)?;
+        let s = target(&call, req, c)?;
         actions::check_lock(&call, &s)?;
         destroy(svc, c, &call, &s, &request_id)
     })?;
@@ -1465,7 +1457,7 @@ pub fn destroy(
 
 fn list_metadata(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    let m = svc.read(|c| Ok(target(svc, &call, req, c)?.metadata))?;
+    let m = svc.read(|c| Ok(target(&call, req, c)?.metadata))?;
     reply(resp, &call, 200, &json!({"metadata": m}))
 }
 
@@ -1482,7 +1474,7 @@ fn change_metadata(
         Fault::bad_request("Malformed request body: 'metadata' is a required property")
     })?)?;
     let out = svc.write(|c| {
-        let mut s = target(svc, &call, req, c)?;
+        let mut s = target(&call, req, c)?;
         actions::check_lock(&call, &s)?;
         actions::metadata_state(&s)?;
         if replace {
@@ -1509,7 +1501,7 @@ fn show_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
     let call = Call::of(req)?;
     let key = param(req, "key")?.to_string();
     let v = svc.read(|c| {
-        let s = target(svc, &call, req, c)?;
+        let s = target(&call, req, c)?;
         s.metadata
             .get(&key)
             .cloned()
@@ -1533,7 +1525,7 @@ fn set_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
         return Err(Fault::bad_request("Request body and URI mismatch"));
     }
     svc.write(|c| {
-        let mut s = target(svc, &call, req, c)?;
+        let mut s = target(&call, req, c)?;
         actions::check_lock(&call, &s)?;
         actions::metadata_state(&s)?;
         s.metadata.extend(meta.clone());
@@ -1548,7 +1540,7 @@ fn delete_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     call.writer("os_compute_api:server-metadata:delete")?;
     let key = param(req, "key")?.to_string();
     svc.write(|c| {
-        let mut s = target(svc, &call, req, c)?;
+        let mut s = target(&call, req, c)?;
         actions::check_lock(&call, &s)?;
         actions::metadata_state(&s)?;
         if s.metadata.remove(&key).is_none() {
@@ -1563,7 +1555,7 @@ fn delete_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn list_ips(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    let s = svc.read(|c| target(svc, &call, req, c))?;
+    let s = svc.read(|c| target(&call, req, c))?;
     let mut nets = Map::new();
     for (net, ips) in s.addresses.as_object().into_iter().flatten() {
         let list: Vec<Value> = ips
@@ -1580,7 +1572,7 @@ fn list_ips(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
 fn show_ips(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let net = param(req, "network_label")?.to_string();
-    let s = svc.read(|c| target(svc, &call, req, c))?;
+    let s = svc.read(|c| target(&call, req, c))?;
     let ips = s
         .addresses
         .get(&net)
@@ -1605,7 +1597,7 @@ fn tags_call(req: &Request) -> Result<Call, Fault> {
 
 fn list_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = tags_call(req)?;
-    let s = svc.read(|c| target(svc, &call, req, c))?;
+    let s = svc.read(|c| target(&call, req, c))?;
     reply(resp, &call, 200, &json!({"tags": s.tags}))
 }
 
@@ -1616,7 +1608,7 @@ fn save_tags(
     f: impl FnOnce(&mut Vec<String>) -> Result<(), Fault>,
 ) -> Result<Vec<String>, Fault> {
     svc.write(|c| {
-        let mut s = target(svc, call, req, c)?;
+        let mut s = target(call, req, c)?;
         actions::tag_state(&s)?;
         f(&mut s.tags)?;
         super::tags::limit(&s.tags)?;
@@ -1650,7 +1642,7 @@ fn delete_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn check_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = tags_call(req)?;
     let tag = param(req, "tag")?.to_string();
-    let s = svc.read(|c| target(svc, &call, req, c))?;
+    let s = svc.read(|c| target(&call, req, c))?;
     if !s.tags.contains(&tag) {
         return Err(Fault::not_found(format!("Tag '{tag}' could not be found.")));
     }
@@ -1823,6 +1815,18 @@ fn show_action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_addresses_are_canonical() {
+        let v6 = access_ip(
+            "accessIPv6",
+            &json!("0000:0000:0000:0000:0000:babe:220.12.22.2"),
+        )
+        .unwrap();
+        assert_eq!(v6, "::babe:dc0c:1602");
+        assert!(access_ip("accessIPv4", &json!("1.2.3")).is_err());
+        assert_eq!(access_ip("accessIPv4", &Value::Null).unwrap(), "");
+    }
 
     #[test]
     fn hostnames_are_sanitized() {

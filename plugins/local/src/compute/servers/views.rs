@@ -189,6 +189,7 @@ pub fn server(ctx: &Ctx, s: &Server, shape: Shape, groups: &[String]) -> Value {
     if !full {
         return o;
     }
+    // (key_name and user_data of a rebuild answer are added by the rebuild action.)
     let host = host_of(s, ctx.host);
     m.insert("key_name".into(), json!(s.key_name));
     if s.addresses.as_object().is_some_and(|a| !a.is_empty()) {
