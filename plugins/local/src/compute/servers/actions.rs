@@ -302,12 +302,9 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "migrate" | "os-migrateLive" => migrate(a, name),
         "restore" => Err(conflict("restore", &a.s, "vm_state", &a.s.vm_state).into()),
         "forceDelete" => Err(conflict("forceDelete", &a.s, "vm_state", &a.s.vm_state).into()),
-        "addFloatingIp"
-        | "removeFloatingIp"
-        | "addSecurityGroup"
-        | "removeSecurityGroup"
-        | "addFixedIp"
-        | "removeFixedIp"
+        "addSecurityGroup" => security_group(a, true),
+        "removeSecurityGroup" => security_group(a, false),
+        "addFloatingIp" | "removeFloatingIp" | "addFixedIp" | "removeFixedIp"
             if !v.at_least(44) =>
         {
             Err(
@@ -601,10 +598,10 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
     let mut body = routes::show_body(a.svc, a.call, a.urls, a.c, &s, shape)?;
     // Below 2.75 the answer is the basic view, which from 2.54 and 2.57 carries the
     // fields a rebuild may change.
-    if shape == Shape::Basic && v.at_least(54) {
+    if v.at_least(54) {
         body["key_name"] = json!(s.key_name);
     }
-    if shape == Shape::Basic && v.at_least(57) {
+    if v.at_least(57) {
         body["user_data"] = json!(s.user_data);
     }
     body["adminPass"] = json!(pass);
@@ -1019,6 +1016,57 @@ fn change_password(a: &mut Act) -> crate::compute::Result<Answer> {
     a.s.admin_pass = Some(pass);
     model::save(a.c, &a.s, a.now)?;
     a.record("changePassword", "compute_set_admin_password", 0)?;
+    Ok(Answer::Empty(202))
+}
+
+/// add/removeSecurityGroup: the cloud's one security group, `default`, on or off a server
+/// with an address.
+fn security_group(a: &mut Act, add: bool) -> crate::compute::Result<Answer> {
+    let verb = if add {
+        "addSecurityGroup"
+    } else {
+        "removeSecurityGroup"
+    };
+    let name = a
+        .arg("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| {
+            Fault::bad_request(format!(
+                "Invalid input for field/attribute {verb}. 'name' is a required property"
+            ))
+        })?
+        .to_string();
+    if name != "default" {
+        return Err(Fault::not_found(format!(
+            "Security group {name} not found for project {}.",
+            a.s.project_id
+        ))
+        .into());
+    }
+    let mut groups = routes::security_groups(&a.s);
+    let has = groups.contains(&name);
+    match (add, has) {
+        (true, true) => {
+            return Err(Fault::bad_request(format!(
+                "Security group {name} is already associated with the instance {}",
+                a.s.id
+            ))
+            .into())
+        }
+        (false, false) => {
+            return Err(Fault::bad_request(format!(
+                "Security group {name} not associated with the instance {}",
+                a.s.id
+            ))
+            .into())
+        }
+        (true, false) => groups.push(name),
+        (false, true) => groups.retain(|g| *g != name),
+    }
+    a.s.extra.insert("security_groups".into(), json!(groups));
+    model::save(a.c, &a.s, a.now)?;
+    a.record(verb, "api_security_group", 0)?;
     Ok(Answer::Empty(202))
 }
 

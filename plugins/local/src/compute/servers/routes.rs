@@ -283,6 +283,17 @@ pub fn boot_image(
     Ok(image)
 }
 
+/// The security groups of a server: `default` while it has an address, unless removed.
+pub fn security_groups(s: &Server) -> Vec<String> {
+    if s.addresses.as_object().is_none_or(|a| a.is_empty()) {
+        return vec![];
+    }
+    match s.extra.get("security_groups") {
+        Some(v) => serde_json::from_value(v.clone()).unwrap_or_default(),
+        None => vec!["default".into()],
+    }
+}
+
 /// The ip the server gets on the built-in network, as Nova's address entry.
 fn address_entry(ip: &str, mac: &str) -> Value {
     json!({"version": 4, "addr": ip, "type": "fixed", "mac_addr": mac})
@@ -526,6 +537,29 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
         }
         Some(o) => return Err(invalid("user_data", o, "is not of type 'string'")),
     };
+    // Without a Network service the cloud has one security group, `default`.
+    if let Some(groups) = s.get("security_groups") {
+        let list = groups
+            .as_array()
+            .ok_or_else(|| invalid("security_groups", groups, "is not of type 'array'"))?;
+        for g in list {
+            match g.get("name").and_then(Value::as_str) {
+                Some("default") => {}
+                Some(other) => {
+                    return Err(Fault::bad_request(format!(
+                        "Security group {other} not found."
+                    )))
+                }
+                None => {
+                    return Err(invalid(
+                        "security_groups",
+                        groups,
+                        "'name' is a required property",
+                    ))
+                }
+            }
+        }
+    }
     let min_count = count(s, "min_count")?;
     let max_count = count(s, "max_count")?;
     let (min_count, max_count) = match (min_count, max_count) {

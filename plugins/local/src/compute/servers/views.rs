@@ -192,8 +192,10 @@ pub fn server(ctx: &Ctx, s: &Server, shape: Shape, groups: &[String]) -> Value {
     // (key_name and user_data of a rebuild answer are added by the rebuild action.)
     let host = host_of(s, ctx.host);
     m.insert("key_name".into(), json!(s.key_name));
-    if s.addresses.as_object().is_some_and(|a| !a.is_empty()) {
-        m.insert("security_groups".into(), json!([{"name": "default"}]));
+    let groups = super::routes::security_groups(s);
+    if !groups.is_empty() {
+        let list: Vec<Value> = groups.iter().map(|g| json!({"name": g})).collect();
+        m.insert("security_groups".into(), Value::Array(list));
     }
     m.insert("OS-SRV-USG:launched_at".into(), usage_time(s.launched_ms));
     m.insert(
