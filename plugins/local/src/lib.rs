@@ -6,6 +6,7 @@ mod macros;
 mod compute;
 mod identity;
 mod image;
+mod network;
 mod settings;
 mod store;
 mod time;
@@ -75,6 +76,10 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
                 &settings,
             )?),
         ),
+        "network" => network::setup(
+            disp,
+            Arc::new(network::Net::new(app.clone(), store, &settings)),
+        ),
         other => Err(Error(format!(
             "the local driver does not serve {other} yet"
         ))),
@@ -88,7 +93,7 @@ fn teardown() {
 
 export_driver! {
     name: "local",
-    services: ["identity", "image", "compute"],
+    services: ["identity", "image", "compute", "network"],
     setup_routes: setup_routes,
     teardown: teardown,
 }

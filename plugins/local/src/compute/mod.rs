@@ -5,6 +5,7 @@
 pub mod extensions;
 pub mod flavors;
 pub mod hypervisors;
+pub mod images;
 pub mod keypairs;
 pub mod microversion;
 pub mod quotas;
@@ -21,35 +22,10 @@ use rusqlite::Connection;
 
 use crate::image::Images;
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use microversion::Version;
 
-/// A compute error: a fault to answer with, or a store failure (500, logged).
-#[derive(Debug)]
-pub enum Error {
-    Fault(Fault),
-    Store(StoreError),
-}
-
-impl From<Fault> for Error {
-    fn from(f: Fault) -> Self {
-        Error::Fault(f)
-    }
-}
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        Error::Store(e)
-    }
-}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Store(e.into())
-    }
-}
-
-pub type Result<T> = std::result::Result<T, Error>;
+pub use crate::store::{Failure as Error, Outcome as Result};
 
 /// The name of the one compute host of this cloud, and of its availability zone.
 pub const ZONE: &str = "nova";
@@ -265,6 +241,7 @@ pub fn setup(
     server_groups::setup(disp, compute.clone())?;
     extensions::setup(disp, compute.clone())?;
     hypervisors::setup(disp, compute.clone())?;
+    images::setup(disp, compute.clone())?;
     services::setup(disp, compute.clone())?;
     usage::setup(disp, compute.clone())?;
     quotas::setup(disp, compute)?;

@@ -320,6 +320,41 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX fixed_ips_server ON fixed_ips (server_id);
     ",
+    // 6: network. Every Neutron resource is one JSON document (`body`, exactly what the
+    // API shows an admin); the columns beside it are copies of the attributes lists filter
+    // on most, indexed.
+    "
+    CREATE TABLE net_objects (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        project_id TEXT NOT NULL DEFAULT '',
+        network_id TEXT,
+        device_id TEXT,
+        body TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+    CREATE INDEX net_objects_project ON net_objects (kind, project_id);
+    CREATE INDEX net_objects_network ON net_objects (kind, network_id) WHERE network_id IS NOT NULL;
+    CREATE INDEX net_objects_device ON net_objects (kind, device_id) WHERE device_id IS NOT NULL;
+    -- IPAM: an address of a subnet belongs to at most one port. n is the address as a
+    -- number (IPv4), or its low 64 bits (IPv6), for finding the first free one.
+    CREATE TABLE net_ips (
+        subnet_id TEXT NOT NULL,
+        address TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        port_id TEXT NOT NULL,
+        PRIMARY KEY (subnet_id, address)
+    );
+    CREATE UNIQUE INDEX net_ips_n ON net_ips (subnet_id, n);
+    CREATE INDEX net_ips_port ON net_ips (port_id);
+    CREATE TABLE net_quotas (
+        project_id TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        hard_limit INTEGER NOT NULL,
+        PRIMARY KEY (project_id, resource)
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

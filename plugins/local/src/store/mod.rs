@@ -27,6 +27,34 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// What a service's model step fails with: a fault to answer (400, 404, 409 …), or a
+/// store failure (logged, answered 500).
+#[derive(Debug)]
+pub enum Failure {
+    Fault(jumpgate_plugin_api::Fault),
+    Store(StoreError),
+}
+
+impl From<jumpgate_plugin_api::Fault> for Failure {
+    fn from(f: jumpgate_plugin_api::Fault) -> Self {
+        Failure::Fault(f)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Self {
+        Failure::Store(e.into())
+    }
+}
+
+pub type Outcome<T> = std::result::Result<T, Failure>;
+
 /// The database. One connection, serialized: SQLite writes are serialized anyway, and the
 /// hot path (token validation) does not come here.
 pub struct Store {
