@@ -56,6 +56,9 @@ pub struct Gateway {
 pub struct Routed {
     pub service: usize,
     pub matched: Option<Matched>,
+    /// `GET /servers/`: Nova, Glance and Cinder read the trailing slash as an empty id,
+    /// which is never found (404), rather than as the collection.
+    pub empty_id: bool,
 }
 
 impl Gateway {
@@ -187,7 +190,17 @@ impl Gateway {
         let svc = &self.services[service];
         let rel = &path[svc.table.mount.len()..];
         let matched = svc.routes.find(rel, |e| svc.handlers[e].is_some());
-        Some(Routed { service, matched })
+        let empty_id = rel.trim_end_matches(".json").len() > 1
+            && rel.ends_with('/')
+            && matches!(svc.table.service.as_str(), "compute" | "image" | "volume")
+            && matched
+                .as_ref()
+                .is_some_and(|m| svc.table.endpoints[m.endpoint].public.is_empty());
+        Some(Routed {
+            service,
+            matched: if empty_id { None } else { matched },
+            empty_id,
+        })
     }
 
     /// The handler a routed request goes to, if the endpoint has one.
@@ -224,6 +237,9 @@ impl Gateway {
         if !answered {
             match (early, self.handler(routed)) {
                 (Some(fault), _) => x.answer(fault),
+                (None, None) if routed.empty_id => {
+                    x.answer(Fault::not_found("The resource could not be found."))
+                }
                 (None, None) => x.answer(Fault::not_implemented(format!(
                     "{} {} is not implemented by this cloud.",
                     x.req.method, x.req.path

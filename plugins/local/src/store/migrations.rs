@@ -355,6 +355,35 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, resource)
     );
     ",
+    // 7: compute's migrations (a resize is one) and host aggregates.
+    "
+    CREATE TABLE compute_migrations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid TEXT NOT NULL UNIQUE,
+        server_id TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        migration_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        source_compute TEXT NOT NULL,
+        dest_compute TEXT NOT NULL,
+        old_flavor_id TEXT NOT NULL,
+        new_flavor_id TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX compute_migrations_server ON compute_migrations (server_id);
+    CREATE TABLE aggregates (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        availability_zone TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        hosts TEXT NOT NULL DEFAULT '[]',
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

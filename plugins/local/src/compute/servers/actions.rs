@@ -602,6 +602,10 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
         body["key_name"] = json!(s.key_name);
     }
     if v.at_least(57) {
+        // The rebuild answer names it `user_data`, even for admins.
+        if let Some(m) = body.as_object_mut() {
+            m.remove("OS-EXT-SRV-ATTR:user_data");
+        }
         body["user_data"] = json!(s.user_data);
     }
     body["adminPass"] = json!(pass);
@@ -658,8 +662,15 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
             ("ram", grow("ram", new.ram)),
         ],
     )?;
+    let old_id = old["id"].as_str().unwrap_or_default().to_string();
     a.s.old_flavor = Some(old);
     a.s.flavor = new.snapshot();
+    a.c.execute(
+        "INSERT INTO compute_migrations (uuid, server_id, project_id, user_id, migration_type, status, source_compute,
+            dest_compute, old_flavor_id, new_flavor_id, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, 'resize', 'finished', ?5, ?5, ?6, ?7, ?8, ?8)",
+        rusqlite::params![uuid::Uuid::new_v4().to_string(), a.s.id, a.s.project_id, a.s.user_id, a.svc.host, old_id, new.id, a.now],
+    )?;
     a.s.extra.insert("resized_from".into(), json!(a.s.vm_state));
     model::save(a.c, &a.s, a.now)?;
     let vm = a.s.vm_state.clone();
@@ -677,6 +688,15 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
     Ok(Answer::Empty(202))
 }
 
+/// Closes the server's open resize record as `confirmed` or `reverted`.
+fn close_migration(a: &Act, status: &str) -> crate::compute::Result<()> {
+    a.c.execute(
+        "UPDATE compute_migrations SET status = ?2, updated_ms = ?3 WHERE server_id = ?1 AND status = 'finished'",
+        rusqlite::params![a.s.id, status, a.now],
+    )?;
+    Ok(())
+}
+
 fn confirm_resize(a: &mut Act) -> crate::compute::Result<Answer> {
     if a.s.vm_state != "resized" {
         return Err(Fault::conflict(format!(
@@ -685,6 +705,7 @@ fn confirm_resize(a: &mut Act) -> crate::compute::Result<Answer> {
         ))
         .into());
     }
+    close_migration(a, "confirmed")?;
     let back =
         a.s.extra
             .remove("resized_from")
@@ -705,6 +726,7 @@ fn revert_resize(a: &mut Act) -> crate::compute::Result<Answer> {
         ))
         .into());
     }
+    close_migration(a, "reverted")?;
     let back =
         a.s.extra
             .remove("resized_from")

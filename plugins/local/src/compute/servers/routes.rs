@@ -1443,7 +1443,13 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         let now = now_ms();
         model::save(c, &s, now)?;
         s.updated_ms = now;
-        show_body(svc, &call, &urls, c, &s, Shape::Basic)
+        // From 2.75 an update answers with the whole server, as GET does.
+        let shape = if call.version.at_least(75) {
+            Shape::Show
+        } else {
+            Shape::Basic
+        };
+        show_body(svc, &call, &urls, c, &s, shape)
     })?;
     reply(resp, &call, 200, &json!({"server": body}))
 }
