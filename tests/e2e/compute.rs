@@ -1,0 +1,285 @@
+//! Compute from the local driver, over HTTP: microversion negotiation, the state machine
+//! on its timer, Nova's faults for bad input, quotas, and what another project sees.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use jumpgate_e2e::{workspace_driver, Jumpgate};
+use serde_json::{json, Value};
+
+fn start(data: &Path) -> Jumpgate {
+    let conf = format!(
+        "enabled_services = identity, image, compute, network\n[identity]\ndriver = local\n[image]\ndriver = local\n[compute]\ndriver = local\n[network]\ndriver = local\n[local]\ndata_dir = {}\nadmin_password = s3cret\npassword_hash_memory_kib = 1024\npassword_hash_iterations = 1\nboot_delay = 0.2\n",
+        data.display()
+    );
+    Jumpgate::start(&conf, &[("local", &workspace_driver("local"))])
+}
+
+struct Client<'a> {
+    jg: &'a Jumpgate,
+    token: String,
+}
+
+impl Client<'_> {
+    fn admin(jg: &Jumpgate) -> Client<'_> {
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": "s3cret"}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
+        let r = jg.request(
+            "POST",
+            "/v3/auth/tokens",
+            &[("Content-Type", "application/json")],
+            Some(body.to_string().as_bytes()),
+        );
+        Client {
+            jg,
+            token: r.header("x-subject-token").unwrap().to_string(),
+        }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        version: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, Option<String>) {
+        let text = body.map(|b| b.to_string());
+        let r = self.jg.request(
+            method,
+            path,
+            &[
+                ("X-Auth-Token", &self.token),
+                ("Content-Type", "application/json"),
+                ("OpenStack-API-Version", &format!("compute {version}")),
+            ],
+            text.as_deref().map(str::as_bytes),
+        );
+        let v = if r.text().is_empty() {
+            Value::Null
+        } else {
+            r.json()
+        };
+        (
+            r.status,
+            v,
+            r.header("openstack-api-version").map(str::to_string),
+        )
+    }
+
+    fn image(&self) -> String {
+        let r = self.jg.request(
+            "POST",
+            "/image/v2/images",
+            &[
+                ("X-Auth-Token", &self.token),
+                ("Content-Type", "application/json"),
+            ],
+            Some(br#"{"name": "img", "disk_format": "raw", "container_format": "bare"}"#),
+        );
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let r = self.jg.request(
+            "PUT",
+            &format!("/image/v2/images/{id}/file"),
+            &[
+                ("X-Auth-Token", &self.token),
+                ("Content-Type", "application/octet-stream"),
+            ],
+            Some(&[7u8; 4096]),
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+        id
+    }
+
+    fn status(&self, id: &str) -> String {
+        let (_, v, _) = self.call("GET", &format!("/compute/v2.1/servers/{id}"), "2.1", None);
+        v["server"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn wait(&self, id: &str, status: &str) {
+        let start = Instant::now();
+        while self.status(id) != status {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{id} never reached {status} (is {})",
+                self.status(id)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn microversions_are_negotiated_as_nova_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path());
+    let c = Client::admin(&jg);
+    let (status, v, header) = c.call("GET", "/compute/v2.1/flavors", "2.60", None);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(header.as_deref(), Some("compute 2.60"));
+    let (status, v, _) = c.call("GET", "/compute/v2.1/flavors", "3.0", None);
+    assert_eq!(status, 406, "{v}");
+    let (status, _, header) = c.call("GET", "/compute/v2.1/flavors", "latest", None);
+    assert_eq!(status, 200);
+    let doc = jg.get("/compute/v2.1").json();
+    assert_eq!(
+        header.unwrap(),
+        format!("compute {}", doc["version"]["version"].as_str().unwrap())
+    );
+    assert_eq!(doc["version"]["min_version"], "2.1");
+}
+
+#[test]
+fn a_server_builds_then_moves_through_its_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path());
+    let c = Client::admin(&jg);
+    let image = c.image();
+    let (status, v, _) = c.call(
+        "POST",
+        "/compute/v2.1/servers",
+        "2.60",
+        Some(json!({"server": {"name": "s1", "imageRef": image, "flavorRef": "42", "networks": "none"}})),
+    );
+    assert_eq!(status, 202, "{v}");
+    let id = v["server"]["id"].as_str().unwrap().to_string();
+    assert!(v["server"]["adminPass"].is_string());
+    assert_eq!(c.status(&id), "BUILD");
+    c.wait(&id, "ACTIVE");
+    let action = |body: Value| {
+        c.call(
+            "POST",
+            &format!("/compute/v2.1/servers/{id}/action"),
+            "2.60",
+            Some(body),
+        )
+    };
+    // An action in the wrong state is a 409 with Nova's message.
+    let (status, v, _) = action(json!({"os-start": null}));
+    assert_eq!(status, 409, "{v}");
+    assert!(v["conflictingRequest"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("vm_state active"));
+    assert_eq!(action(json!({"os-stop": null})).0, 202);
+    c.wait(&id, "SHUTOFF");
+    assert_eq!(action(json!({"os-start": null})).0, 202);
+    c.wait(&id, "ACTIVE");
+    assert_eq!(action(json!({"resize": {"flavorRef": "84"}})).0, 202);
+    c.wait(&id, "VERIFY_RESIZE");
+    assert_eq!(action(json!({"confirmResize": null})).0, 204);
+    c.wait(&id, "ACTIVE");
+    let (_, v, _) = c.call("GET", &format!("/compute/v2.1/servers/{id}"), "2.60", None);
+    assert_eq!(v["server"]["flavor"]["original_name"], "m1.micro");
+    // Every request is an instance action.
+    let (_, v, _) = c.call(
+        "GET",
+        &format!("/compute/v2.1/servers/{id}/os-instance-actions"),
+        "2.60",
+        None,
+    );
+    let actions: Vec<&str> = v["instanceActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["confirmResize", "resize", "start", "stop", "create"]
+    );
+    assert_eq!(
+        c.call(
+            "DELETE",
+            &format!("/compute/v2.1/servers/{id}"),
+            "2.60",
+            None
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        c.call("GET", &format!("/compute/v2.1/servers/{id}"), "2.60", None)
+            .0,
+        404
+    );
+}
+
+#[test]
+fn bad_input_gets_novas_faults_and_leaves_no_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path());
+    let c = Client::admin(&jg);
+    let image = c.image();
+    let create = |server: Value| {
+        c.call(
+            "POST",
+            "/compute/v2.1/servers",
+            "2.1",
+            Some(json!({ "server": server })),
+        )
+    };
+    let (status, v, _) = create(json!({"name": "x", "imageRef": image, "flavorRef": "999"}));
+    assert_eq!(
+        (status, v["badRequest"]["message"].as_str()),
+        (400, Some("Flavor 999 could not be found."))
+    );
+    let missing = "6b8a1b0e-0d7d-4a31-9d2b-9f3b4b7e5f10";
+    let (status, _, _) = create(json!({"name": "x", "imageRef": missing, "flavorRef": "42"}));
+    assert_eq!(status, 400);
+    let (status, _, _) =
+        create(json!({"name": "x".repeat(256), "imageRef": image, "flavorRef": "42"}));
+    assert_eq!(status, 400);
+    let (status, _, _) =
+        create(json!({"name": "x", "imageRef": image, "flavorRef": "42", "bogus": 1}));
+    assert_eq!(status, 400);
+    let (_, v, _) = c.call("GET", "/compute/v2.1/servers", "2.1", None);
+    assert_eq!(v["servers"], json!([]));
+    assert_eq!(
+        c.call("GET", "/compute/v2.1/servers/not-a-uuid", "2.1", None)
+            .0,
+        404
+    );
+    assert_eq!(
+        c.call("GET", "/compute/v2.1/servers?limit=-1", "2.1", None)
+            .0,
+        400
+    );
+    assert_eq!(
+        c.call("GET", "/compute/v2.1/servers?limit=abc", "2.1", None)
+            .0,
+        400
+    );
+    // A trailing slash is an empty id, never found (Nova), not the collection.
+    assert_eq!(c.call("GET", "/compute/v2.1/servers/", "2.1", None).0, 404);
+    // Quota: an admin lowers it, a create beyond it is a 403 with Nova's message.
+    let (_, v, _) = c.call("GET", "/compute/v2.1/limits", "2.1", None);
+    assert_eq!(v["limits"]["absolute"]["maxTotalInstances"], 10);
+    let project = jg
+        .request(
+            "GET",
+            "/v3/auth/projects",
+            &[("X-Auth-Token", &c.token)],
+            None,
+        )
+        .json()["projects"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _, _) = c.call(
+        "PUT",
+        &format!("/compute/v2.1/os-quota-sets/{project}"),
+        "2.1",
+        Some(json!({"quota_set": {"instances": 0}})),
+    );
+    assert_eq!(status, 200);
+    let (status, v, _) = create(json!({"name": "x", "imageRef": image, "flavorRef": "42"}));
+    assert_eq!(status, 403, "{v}");
+    assert!(v["forbidden"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Quota exceeded for instances"));
+}
