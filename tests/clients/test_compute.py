@@ -126,6 +126,16 @@ def _project_user(osc, server, cleanup, unique, role):
     )
 
 
+def _add_user(osc, server, cleanup, unique, project, role):
+    """Another user whose only role is `role` on `project`: its OS_* variables."""
+    user, password = unique("user"), uuid.uuid4().hex
+    osc("user", "create", "--domain", js.DOMAIN_ID, "--password", password, user)
+    cleanup("user", user)
+    osc("role", "add", "--project", project, "--user", user, role, json=False)
+    return server.env(OS_USERNAME=user, OS_PASSWORD=password, OS_PROJECT_NAME=project,
+                      OS_PROJECT_DOMAIN_NAME=js.DOMAIN_NAME)
+
+
 # --- fixtures --------------------------------------------------------------------------
 
 
@@ -413,6 +423,8 @@ def test_stop_and_start(osc, conn, servers, unique):
     assert shown["status"] == "SHUTOFF"
     assert shown["OS-EXT-STS:vm_state"] == "stopped"
     assert shown["OS-EXT-STS:power_state"] == 4  # Shutdown
+    assert s.id in {r["ID"] for r in osc("server", "list", "--status", "SHUTOFF")}
+    assert s.id not in {r["ID"] for r in osc("server", "list", "--status", "ACTIVE")}
     osc("server", "start", name, json=False)
     settle(conn, s.id, "ACTIVE")
     shown = osc("server", "show", name)
@@ -645,6 +657,9 @@ def test_actions_in_the_wrong_state_are_conflicts(osc, conn, servers, unique):
     assert f"Cannot 'start' instance {s.id} while it is in vm_state active" in err.stderr, err
     err = osc.fails("server", "unrescue", name)
     assert err.status == 409, err
+    err = osc.fails("server", "resize", "confirm", name)
+    assert err.status == 409, err
+    assert f"Cannot 'confirmResize' instance {s.id} while it is in vm_state active" in err.stderr, err
     osc("server", "stop", name, json=False)
     settle(conn, s.id, "SHUTOFF")
     err = osc.fails("server", "pause", name)
@@ -729,6 +744,50 @@ def test_a_reader_cannot_create_a_server(osc, server, cleanup, image, unique):
     assert err.status == 403, err
     assert "os_compute_api:servers:create" in err.stderr, err
     assert osc("server", "list", env=env) == []
+
+
+def test_a_reader_sees_the_projects_servers_but_cannot_act(osc, server, servers, cleanup, unique):
+    member = _project_user(osc, server, cleanup, unique, "member")
+    reader = _add_user(osc, server, cleanup, unique, member["project"], "reader")
+    mconn = member["connect"]()
+    try:
+        name = unique("s")
+        s = servers.make(name, connection=mconn)
+        assert [r["ID"] for r in osc("server", "list", env=reader)] == [s.id]
+        assert osc("server", "show", name, env=reader)["status"] == "ACTIVE"
+        for action in (("stop",), ("reboot",), ("delete",), ("set", "--property", "a=b")):
+            err = osc.fails("server", *action, name, env=reader)
+            if action == ("delete",):
+                # The CLI reports each server it could not delete, then a count.
+                assert "1 of 1 servers failed to delete." in err.stderr, err
+            assert err.status == 403, (action, err)
+            assert "Policy doesn't allow" in err.stderr, (action, err)
+        shown = osc("server", "show", name, env=member["env"])
+        assert shown["status"] == "ACTIVE" and shown["properties"] == {}
+    finally:
+        mconn.close()
+
+
+def test_quota_set_limits_a_projects_servers(osc, server, servers, cleanup, image, unique):
+    member = _project_user(osc, server, cleanup, unique, "member")
+    osc("quota", "set", "--instances", "1", member["project"], json=False)
+    env = member["env"]
+    first = unique("s")
+    created = cli_json(osc, "server", "create", "--flavor", "m1.nano", "--image", image.name,
+                       "--wait", first, env=env)
+    servers.track(created["id"])
+    assert created["status"] == "ACTIVE"
+    second = unique("s")
+    err = osc.fails("server", "create", "--flavor", "m1.nano", "--image", image.name, second, env=env)
+    assert err.status == 403, err
+    assert "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances" in err.stderr, err
+    assert [r["Name"] for r in osc("server", "list", env=env)] == [first]
+    # Room again once the first is gone.
+    osc("server", "delete", "--wait", first, env=env, json=False)
+    again = cli_json(osc, "server", "create", "--flavor", "m1.nano", "--image", image.name,
+                     "--wait", second, env=env)
+    servers.track(again["id"])
+    assert again["status"] == "ACTIVE"
 
 
 # --- openstacksdk ----------------------------------------------------------------------
