@@ -369,6 +369,9 @@ def test_server_create_list_show_delete(osc, servers, keypairs, image, unique, a
     assert created["OS-EXT-AZ:availability_zone"] == "nova"
     assert created["project_id"] == admin_ids["project"]
     assert created["user_id"] == admin_ids["user"]
+    assert created["hostId"]
+    # An admin sees where it runs.
+    assert created["OS-EXT-SRV-ATTR:host"] and created["OS-EXT-SRV-ATTR:hypervisor_hostname"], created
 
     rows = {row["ID"]: row for row in osc("server", "list")}
     assert server_id in rows, rows
@@ -475,11 +478,19 @@ def test_a_locked_server_refuses_its_member_stop(osc, server, conn, servers, cle
         name = unique("s")
         s = servers.make(name, connection=mconn)
         env = member["env"]
+        shown = osc("server", "show", name, env=env)
+        # A member sees the host only as its opaque hostId (Nova's default policy).
+        assert shown["hostId"], shown
+        assert shown.get("OS-EXT-SRV-ATTR:host") is None, shown
+        assert shown.get("OS-EXT-SRV-ATTR:hypervisor_hostname") is None, shown
         osc("server", "lock", name, env=env, json=False)
         assert osc("server", "show", name, env=env)["locked"] is True
         err = osc.fails("server", "stop", name, env=env)
         assert err.status == 409, err
         assert f"Instance {s.id} is locked" in err.stderr, err
+        err = osc.fails("server", "delete", name, env=env)
+        assert err.status == 409 and f"Instance {s.id} is locked" in err.stderr, err
+        assert "1 of 1 servers failed to delete." in err.stderr, err
         assert osc("server", "show", name, env=env)["status"] == "ACTIVE"
         osc("server", "unlock", name, env=env, json=False)
         osc("server", "stop", name, env=env, json=False)
