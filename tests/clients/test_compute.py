@@ -775,6 +775,11 @@ def test_a_reader_sees_the_projects_servers_but_cannot_act(osc, server, servers,
             assert "Policy doesn't allow" in err.stderr, (action, err)
         shown = osc("server", "show", name, env=member["env"])
         assert shown["status"] == "ACTIVE" and shown["properties"] == {}
+        # The admin lists it only across projects.
+        assert s.id not in {r["ID"] for r in osc("server", "list")}
+        every = {r["ID"]: r for r in osc("server", "list", "--all-projects")}
+        assert s.id in every, sorted(every)
+        assert every[s.id]["Project ID"] == member["project_id"]
     finally:
         mconn.close()
 
@@ -858,6 +863,10 @@ def test_sdk_limits_count_a_projects_servers(osc, server, cleanup, image, server
         servers.make(unique("s"), connection=mconn, flavor="84")
         limits = mconn.compute.get_limits().absolute
         assert (limits.instances_used, limits.total_cores_used, limits.total_ram_used) == (1, 1, 192)
+        # The same through `openstack limits show --absolute` (openstacksdk's names).
+        rows = {r["Name"]: r["Value"] for r in osc("limits", "show", "--absolute", env=member["env"])}
+        assert (rows["instances"], rows["instances_used"]) == (10, 1), rows
+        assert (rows["total_ram"], rows["total_ram_used"]) == (51200, 192), rows
     finally:
         mconn.close()
 
