@@ -654,6 +654,37 @@ def test_event_list_and_show(osc, conn, servers, unique):
     assert all(r["Project ID"] == s.project_id for r in long), long
 
 
+def test_two_servers_at_once_in_a_server_group(osc, conn, servers, image, unique):
+    group = unique("grp")
+    created = osc("server", "group", "create", "--policy", "affinity", group)
+    group_id = created["id"]
+    try:
+        assert created["name"] == group
+        assert created["policy"] == "affinity"
+        assert created["members"] == []
+        name = unique("pair")
+        first = cli_json(osc, "server", "create", "--flavor", "m1.nano", "--image", image.name,
+                         "--server-group", group, "--min", "2", "--max", "2", "--wait", name)
+        servers.track(first["id"])
+        # Nova names them <name>-1, <name>-2.
+        rows = {r["Name"]: r["ID"] for r in osc("server", "list", "--name", name)}
+        assert sorted(rows) == [f"{name}-1", f"{name}-2"], rows
+        for server_id in rows.values():
+            servers.track(server_id)
+            settle(conn, server_id, "ACTIVE")
+        assert first["id"] in rows.values()
+        shown = osc("server", "group", "show", group)
+        assert sorted(shown["members"]) == sorted(rows.values()), shown
+        # By ID: GET /servers/{id} carries server_groups from 2.71 (the list Nova answers a
+        # show by name with does not).
+        assert osc("server", "show", rows[f"{name}-2"])["server_groups"] == [group_id]
+        assert group in {r["Name"] for r in osc("server", "group", "list")}
+    finally:
+        servers.delete_all()
+        osc("server", "group", "delete", group_id, json=False)
+    assert group not in {r["Name"] for r in osc("server", "group", "list")}
+
+
 # --- what a user gets wrong ------------------------------------------------------------
 
 
