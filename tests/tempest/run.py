@@ -148,6 +148,7 @@ def main() -> int:
             conn = server.connect()
             accounts = provision(conn, args.admin, args.concurrency)
             images = provision_images(conn) if "compute" in server.services else ("", "")
+            networks = provision_networks(conn) if "network" in server.services else {}
             conn.close()
         except Exception:
             if server.log():
@@ -156,7 +157,7 @@ def main() -> int:
             raise
         admin = {"username": js.ADMIN_USER, "project_name": js.ADMIN_PROJECT,
                  "password": server.admin_password} if args.admin else None
-        conf = write_workspace(ws, server, accounts, admin, images)
+        conf = write_workspace(ws, server, accounts, admin, images, networks)
         listed = list_tests(ws, conf, args.include_list)
         print(f"tempest: {len(listed)} test ids selected by {rel(args.include_list)}; "
               f"running with --concurrency {args.concurrency} (log: {rel(ws / 'run.log')})",
@@ -220,7 +221,9 @@ def provision(conn, admin: bool = False, workers: int = 2) -> list[dict]:
     a project admin and a system-scoped admin and reader. Fresh passwords each run, so a
     long-lived server (external mode) is reused, not filled up."""
     roles = {}
-    for name in ROLES + (("admin",) if admin else ()):
+    # Admin runs also need project managers (Tempest's `project_manager` credentials).
+    project_roles = ROLES + (("manager",) if admin else ())
+    for name in project_roles + (("admin",) if admin else ()):
         roles[name] = conn.identity.find_role(name) or conn.identity.create_role(name=name)
 
     def user(uname, project):
@@ -243,7 +246,7 @@ def provision(conn, admin: bool = False, workers: int = 2) -> list[dict]:
     for i in range(1, PROJECTS + 1):
         pname = f"tempest-project-{i}"
         proj = project(pname)
-        for role in ROLES:
+        for role in project_roles:
             u, password = user(f"tempest-{i}-{role}", proj)
             conn.identity.assign_project_role_to_user(proj, u, roles[role])
             accounts.append({"username": u.name, "password": password,
@@ -275,6 +278,22 @@ def advertised_max(version_url: str) -> str:
         return json.load(r)["version"]["version"]
 
 
+def provision_networks(conn) -> dict:
+    """The bootstrap external network `public`, a shared network every project's servers
+    can use (devstack's `shared`), and the API extensions the cloud lists."""
+    public = conn.network.find_network("public")
+    shared = conn.network.find_network("tempest-shared")
+    if shared is None:
+        shared = conn.network.create_network(name="tempest-shared", shared=True)
+        conn.network.create_subnet(name="tempest-shared-subnet", network_id=shared.id,
+                                   ip_version=4, cidr="192.168.233.0/24")
+    return {
+        "public_id": public.id,
+        "shared_name": shared.name,
+        "extensions": sorted(e.alias for e in conn.network.extensions()),
+    }
+
+
 def provision_images(conn) -> tuple[str, str]:
     """Two public images for compute's image_ref and image_ref_alt (found again on a
     long-lived server): small, as servers here never read their disks."""
@@ -292,7 +311,7 @@ def provision_images(conn) -> tuple[str, str]:
 # --- workspace -------------------------------------------------------------------------
 
 
-def write_workspace(ws: Path, server, accounts, admin, images=("", "")) -> Path:
+def write_workspace(ws: Path, server, accounts, admin, images=("", ""), networks=None) -> Path:
     """etc/tempest.conf, etc/accounts.yaml and .stestr.conf under `ws`, anew each run."""
     ws.mkdir(parents=True, exist_ok=True)
     for old in (".stestr", "etc", "logs", "tempest_lock", "run.log", "failures.txt",
@@ -390,6 +409,29 @@ def write_workspace(ws: Path, server, accounts, admin, images=("", "")) -> Path:
             "min_compute_nodes": "1",
         }
         conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
+        if networks:
+            conf["compute"]["fixed_network_name"] = networks["shared_name"]
+    if "network" in server.services:
+        conf["network"] = {
+            "catalog_type": "network",
+            "region": js.REGION,
+            "endpoint_type": "publicURL",
+            "public_network_id": networks["public_id"],
+            "floating_network_name": "public",
+            "project_network_cidr": "10.100.0.0/16",
+            "project_network_mask_bits": "28",
+            "project_network_v6_cidr": "2001:db8::/48",
+            "project_network_v6_mask_bits": "64",
+            "build_timeout": "60",
+            "build_interval": "1",
+        }
+        conf["network-feature-enabled"] = {
+            "api_extensions": ",".join(networks["extensions"]),
+            "ipv6": "true",
+            "ipv6_subnet_attributes": "true",
+            "port_security": "true",
+            "floating_ips": "true",
+        }
     # Per-service sections come in when the local driver serves them (volume, network).
     path = etc / "tempest.conf"
     with open(path, "w") as f:

@@ -76,10 +76,13 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
                 &settings,
             )?),
         ),
-        "network" => network::setup(
-            disp,
-            Arc::new(network::Net::new(app.clone(), store, &settings)),
-        ),
+        "network" => {
+            let net = Arc::new(network::Net::new(app.clone(), store, &settings));
+            // The external network `public` (devstack's), for routers and floating IPs.
+            network::resources::floatingips::bootstrap(&net)
+                .map_err(|e| Error(net.fault(e).message))?;
+            network::setup(disp, net)
+        }
         other => Err(Error(format!(
             "the local driver does not serve {other} yet"
         ))),

@@ -2,17 +2,23 @@
 //! state machine on a timer, flavors, keypairs, server groups, quotas, instance actions.
 //! Bodies follow the microversion the request names (`microversion.rs`).
 
+pub mod aggregates;
+pub mod compute_networks;
+pub mod diagnostics;
 pub mod extensions;
 pub mod flavors;
+pub mod hosts;
 pub mod hypervisors;
 pub mod images;
 pub mod keypairs;
 pub mod microversion;
+pub mod migrations;
 pub mod quotas;
 pub mod server_groups;
 pub mod servers;
 pub mod services;
 pub mod usage;
+pub mod usage_audit;
 pub mod versions;
 
 use std::sync::Arc;
@@ -41,6 +47,8 @@ pub struct Compute {
     pub boot_delay_ms: i64,
     /// This machine's name: the compute host every server runs on.
     pub host: String,
+    /// The network service's state: servers' ports are Neutron's.
+    pub net: crate::network::Net,
 }
 
 impl Compute {
@@ -53,6 +61,7 @@ impl Compute {
         let compute = Compute {
             host: settings.host.clone(),
             boot_delay_ms: settings.boot_delay_ms,
+            net: crate::network::Net::new(app.clone(), store.clone(), settings),
             app,
             store,
             images,
@@ -244,6 +253,12 @@ pub fn setup(
     images::setup(disp, compute.clone())?;
     services::setup(disp, compute.clone())?;
     usage::setup(disp, compute.clone())?;
+    aggregates::setup(disp, compute.clone())?;
+    hosts::setup(disp, compute.clone())?;
+    migrations::setup(disp, compute.clone())?;
+    usage_audit::setup(disp, compute.clone())?;
+    diagnostics::setup(disp, compute.clone())?;
+    compute_networks::setup(disp, compute.clone())?;
     quotas::setup(disp, compute)?;
     Ok(())
 }

@@ -31,6 +31,12 @@ pub trait Kind: Send + Sync + 'static {
         ctx.owns(doc)
     }
 
+    /// Whether the caller may see a document, when that depends on other documents (RBAC
+    /// policies); `visible` by default.
+    fn visible_in(_c: &Connection, ctx: &Ctx, doc: &Value) -> Result<bool> {
+        Ok(Self::visible(ctx, doc))
+    }
+
     /// Makes (and stores) a new document from a create body.
     fn create(net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value>;
 
@@ -64,7 +70,7 @@ pub fn not_found<K: Kind>(id: &str) -> Fault {
 /// A document the caller may see, or 404.
 pub fn get<K: Kind>(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
     match store::fetch(c, K::SINGULAR, id)? {
-        Some(doc) if K::visible(ctx, &doc) => Ok(doc),
+        Some(doc) if K::visible_in(c, ctx, &doc)? => Ok(doc),
         _ => Err(not_found::<K>(id).into()),
     }
 }
@@ -175,10 +181,12 @@ pub fn select<K: Kind>(
     } else {
         Scope::All
     };
-    let mut docs: Vec<Value> = store::all(c, K::SINGULAR, scope)?
-        .into_iter()
-        .filter(|d| K::visible(ctx, d))
-        .collect();
+    let mut docs: Vec<Value> = Vec::new();
+    for d in store::all(c, K::SINGULAR, scope)? {
+        if K::visible_in(c, ctx, &d)? {
+            docs.push(d);
+        }
+    }
     // Attribute filters, each a list of accepted values.
     let mut filters: Vec<(String, Vec<&str>)> = Vec::new();
     for p in req
@@ -339,7 +347,8 @@ pub fn select<K: Kind>(
             links.push(json!({"rel": "previous", "href": next_href(base_url, &q, &m)}));
         }
     }
-    Ok((docs, (!links.is_empty()).then(|| Value::Array(links))))
+    let links = (!links.is_empty()).then_some(Value::Array(links));
+    Ok((docs, links))
 }
 
 fn fields(req: &Request) -> Vec<&str> {
@@ -535,6 +544,12 @@ const RESOURCES: &[(&str, &str)] = &[
     ("subnet", "subnets"),
     ("subnetpool", "subnetpools"),
     ("port", "ports"),
+    ("security_group", "security-groups"),
+    ("security_group_rule", "security-group-rules"),
+    ("router", "routers"),
+    ("floatingip", "floatingips"),
+    ("quota", "quotas"),
+    ("rbac_policy", "rbac-policies"),
 ];
 
 fn versions(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -567,6 +582,39 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("fields-filter", "Fields filter", "Indicates the API supports the fields query parameter."),
     ("filter-validation", "Filter parameters validation", "Provides validation on filter parameters."),
     ("empty-string-filtering", "Empty String Filtering Extension", "Allow filtering by attributes with empty string value"),
+    ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
+    ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
+    ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    ("net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU attribute for a network resource."),
+    ("l2_adjacency", "L2 Adjacency", "Display L2 Adjacency for Neutron Networks."),
+    ("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
+    ("default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),
+    ("subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "Provides support for adjusting the prefix list of subnet pools"),
+    ("subnet-external-network", "Subnet External Network", "Informs if the subnet is associated to an external network."),
+    ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    ("extra_dhcp_opt", "Neutron Extra DHCP options", "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
+    ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+    ("port-security", "Port Security", "Provides port security"),
+    ("uplink-status-propagation", "Uplink status propagation extension", "Provides ability to propagate uplink status of physical ports to virtual ports"),
+    ("ip_allocation", "IP Allocation", "IP allocation extension."),
+    ("security-group", "security-group", "The security groups extension."),
+    ("stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"),
+    ("security-groups-normalized-cidr", "Normalized CIDR field for security group rules", "Add new field with normalized remote_ip_prefix cidr in SG rule"),
+    ("security-groups-rules-belongs-to-default-sg", "Security group rule belongs to the project's default security group", "Flag to determine if the security group rule belongs to the project's default security group"),
+    ("quotas", "Quota management support", "Expose functions for quotas management per project"),
+    ("quota_details", "Quota details management support", "Expose functions for quotas usage statistics per project"),
+    ("quota-check-limit", "Quota engine limit check", "Support for checking the resource usage before applying a new quota limit"),
+    ("availability_zone", "Availability Zone", "The availability zone extension."),
+    ("network_availability_zone", "Network Availability Zone", "Availability zone support for network."),
+    ("network-ip-availability", "Network IP Availability", "Provides IP availability data for each network and subnet."),
+    ("rbac-policies", "RBAC Policies", "Allows creation and modification of policies that control tenant access to resources."),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
+    ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
+    ("extraroute-atomic", "Atomically add/remove extra routes", "Edit extra routes of a router on server side by atomically adding/removing extra routes"),
+    ("router_availability_zone", "Router Availability Zone", "Availability zone support for router."),
+    ("floatingip-pools", "Floating IP Pools Extension", "Provides a floating IP pools API."),
+    ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
 ];
 
 fn extension_body(alias: &str, name: &str, description: &str) -> Value {

@@ -51,7 +51,29 @@ fn text(doc: &Value, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Kinds whose documents a server's copy of its networking is made from.
+fn shown_on_servers(kind: &str) -> bool {
+    matches!(kind, "port" | "floatingip" | "network")
+}
+
+/// Refreshes the servers a document shows on (see compute's `servers::networking`).
+fn touch(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
+    use crate::compute::servers::networking;
+    for server in networking::devices_of(c, kind, doc)? {
+        networking::refresh(c, &server)?;
+    }
+    Ok(())
+}
+
 pub fn insert(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
+    insert_row(c, kind, doc)?;
+    if shown_on_servers(kind) {
+        touch(c, kind, doc)?;
+    }
+    Ok(())
+}
+
+fn insert_row(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
     c.execute(
         "INSERT INTO net_objects (kind, id, project_id, network_id, device_id, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -69,6 +91,11 @@ pub fn insert(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
 
 /// Writes a changed document back, a revision later.
 pub fn save(c: &Connection, kind: &str, doc: &mut Value) -> Result<()> {
+    let before = if shown_on_servers(kind) {
+        fetch(c, kind, doc["id"].as_str().unwrap_or_default())?
+    } else {
+        None
+    };
     let rev = doc["revision_number"].as_i64().unwrap_or(0) + 1;
     doc["revision_number"] = json!(rev);
     doc["updated_at"] = json!(now());
@@ -83,14 +110,26 @@ pub fn save(c: &Connection, kind: &str, doc: &mut Value) -> Result<()> {
             doc.to_string()
         ],
     )?;
+    if let Some(before) = before {
+        touch(c, kind, &before)?;
+        touch(c, kind, doc)?;
+    }
     Ok(())
 }
 
 pub fn remove(c: &Connection, kind: &str, id: &str) -> Result<()> {
+    let before = if shown_on_servers(kind) {
+        fetch(c, kind, id)?
+    } else {
+        None
+    };
     c.execute(
         "DELETE FROM net_objects WHERE kind = ?1 AND id = ?2",
         params![kind, id],
     )?;
+    if let Some(before) = before {
+        touch(c, kind, &before)?;
+    }
     Ok(())
 }
 

@@ -1041,8 +1041,7 @@ fn change_password(a: &mut Act) -> crate::compute::Result<Answer> {
     Ok(Answer::Empty(202))
 }
 
-/// add/removeSecurityGroup: the cloud's one security group, `default`, on or off a server
-/// with an address.
+/// add/removeSecurityGroup: a group of the project on or off every port of the server.
 fn security_group(a: &mut Act, add: bool) -> crate::compute::Result<Answer> {
     let verb = if add {
         "addSecurityGroup"
@@ -1059,35 +1058,7 @@ fn security_group(a: &mut Act, add: bool) -> crate::compute::Result<Answer> {
             ))
         })?
         .to_string();
-    if name != "default" {
-        return Err(Fault::not_found(format!(
-            "Security group {name} not found for project {}.",
-            a.s.project_id
-        ))
-        .into());
-    }
-    let mut groups = routes::security_groups(&a.s);
-    let has = groups.contains(&name);
-    match (add, has) {
-        (true, true) => {
-            return Err(Fault::bad_request(format!(
-                "Security group {name} is already associated with the instance {}",
-                a.s.id
-            ))
-            .into())
-        }
-        (false, false) => {
-            return Err(Fault::bad_request(format!(
-                "Security group {name} not associated with the instance {}",
-                a.s.id
-            ))
-            .into())
-        }
-        (true, false) => groups.push(name),
-        (false, true) => groups.retain(|g| *g != name),
-    }
-    a.s.extra.insert("security_groups".into(), json!(groups));
-    model::save(a.c, &a.s, a.now)?;
+    super::networking::change_security_group(a.c, &a.s.project_id, &a.s.id, &name, add)?;
     a.record(verb, "api_security_group", 0)?;
     Ok(Answer::Empty(202))
 }

@@ -3,6 +3,7 @@
 mod actions;
 mod console;
 pub mod model;
+pub mod networking;
 pub mod routes;
 mod tags;
 pub mod views;

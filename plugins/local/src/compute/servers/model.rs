@@ -305,36 +305,7 @@ pub fn delete(c: &Connection, id: &str, now_ms: i64) -> Result<()> {
          WHERE id = ?1",
         params![id, now_ms],
     )?;
-    c.execute("DELETE FROM fixed_ips WHERE server_id = ?1", [id])?;
     crate::compute::server_groups::remove_server(c, id)
-}
-
-/// The first free address of the cloud's one built-in network (`private`,
-/// 10.0.0.0/16), recorded for `server_id`. None when every address is taken.
-pub fn allocate_ip(c: &Connection, server_id: &str) -> Result<Option<String>> {
-    // The lowest n ≥ 2 not in use: either 2 itself or just after an address in use.
-    let n: Option<i64> = c
-        .query_row(
-            "SELECT n FROM (SELECT 2 AS n UNION ALL SELECT n + 1 FROM fixed_ips)
-             WHERE n < 65535 AND n NOT IN (SELECT n FROM fixed_ips) ORDER BY n LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(n) = n else { return Ok(None) };
-    c.execute(
-        "INSERT INTO fixed_ips (n, server_id) VALUES (?1, ?2)",
-        params![n, server_id],
-    )?;
-    Ok(Some(format!("10.0.{}.{}", n >> 8, n & 0xff)))
-}
-
-/// A MAC address for a server's interface, in OpenStack's fa:16:3e prefix.
-pub fn mac_for(server_id: &str) -> String {
-    let b = uuid::Uuid::parse_str(server_id)
-        .map(|u| *u.as_bytes())
-        .unwrap_or_default();
-    format!("fa:16:3e:{:02x}:{:02x}:{:02x}", b[13], b[14], b[15])
 }
 
 /// Records a request against a server for os-instance-actions, with its one event

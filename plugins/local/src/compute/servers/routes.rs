@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::actions;
 use super::model::{self, power, Move, Server};
+use super::networking::{self, Networks, Requested};
 use super::views::{self, Ctx, Shape};
 use crate::compute::{
     body, flavors, param, quotas, reply, reply_empty, server_groups, Call, Compute, Urls, ZONE,
@@ -48,13 +49,6 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
         "v2_os_instance_action" => InstanceAction,
     }
     Ok(())
-}
-
-/// The name of the cloud's built-in network, and its stable id.
-pub const NETWORK: &str = "private";
-
-pub fn network_id() -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, b"jumpgate-local/private").to_string()
 }
 
 // ---------------------------------------------------------------- helpers
@@ -283,20 +277,12 @@ pub fn boot_image(
     Ok(image)
 }
 
-/// The security groups of a server: `default` while it has an address, unless removed.
+/// The names of a server's security groups, as its ports last said (`networking`).
 pub fn security_groups(s: &Server) -> Vec<String> {
-    if s.addresses.as_object().is_none_or(|a| a.is_empty()) {
-        return vec![];
-    }
-    match s.extra.get("security_groups") {
-        Some(v) => serde_json::from_value(v.clone()).unwrap_or_default(),
-        None => vec!["default".into()],
-    }
-}
-
-/// The ip the server gets on the built-in network, as Nova's address entry.
-fn address_entry(ip: &str, mac: &str) -> Value {
-    json!({"version": 4, "addr": ip, "type": "fixed", "mac_addr": mac})
+    s.extra
+        .get("security_groups")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- create
@@ -321,16 +307,10 @@ struct Order {
     disk_config: String,
     description: Option<String>,
     tags: Vec<String>,
+    security_groups: Vec<String>,
     trusted_certs: Option<Value>,
     hostname: Option<String>,
     group: Option<String>,
-}
-
-enum Networks {
-    Auto,
-    None,
-    /// Fixed IPs asked for on the built-in network (None: any).
-    List(Vec<Option<String>>),
 }
 
 const CREATE_KEYS: &[&str] = &[
@@ -454,11 +434,11 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
                 "Invalid input for field/attribute server. 'networks' is a required property",
             ))
         }
-        None => Networks::Auto,
+        None => Networks::Default,
         Some(Value::String(a)) if a == "auto" && v.at_least(37) => Networks::Auto,
         Some(Value::String(n)) if n == "none" && v.at_least(37) => Networks::None,
         Some(Value::Array(list)) => {
-            let mut fixed = Vec::new();
+            let mut wanted = Vec::new();
             for n in list {
                 let Some(n) = n.as_object() else {
                     return Err(invalid(
@@ -467,45 +447,38 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
                         "is not of type 'object'",
                     ));
                 };
-                if let Some(port) = n.get("port").and_then(Value::as_str) {
-                    return Err(
-                        Fault::bad_request(format!("Port {port} could not be found."))
-                            .kind("badRequest"),
-                    );
+                let uuid = n.get("uuid").and_then(Value::as_str).map(str::to_string);
+                let port = n.get("port").and_then(Value::as_str).map(str::to_string);
+                if uuid.is_none() && port.is_none() {
+                    return Err(Fault::bad_request(
+                        "Bad networks format: network uuid is not in proper format ()",
+                    ));
                 }
-                match n.get("uuid").and_then(Value::as_str) {
-                    Some(id) if id == network_id() => {}
-                    Some(id) => {
-                        return Err(Fault::bad_request(format!(
-                            "Network {id} could not be found."
-                        )))
-                    }
-                    None => {
-                        return Err(Fault::bad_request(
-                            "Bad networks format: network uuid is not in proper format ()",
-                        ))
-                    }
+                if let Some(id) = uuid.as_deref().filter(|id| !uuid_like(id)) {
+                    return Err(Fault::bad_request(format!(
+                        "Bad networks format: network uuid is not in proper format ({id})"
+                    )));
                 }
-                let ip = match n.get("fixed_ip") {
-                    Some(Value::String(ip)) => {
-                        let parsed: std::net::Ipv4Addr = ip.parse().map_err(|_| {
-                            invalid(
-                                "fixed_ip",
-                                &json!(ip),
-                                &format!("'{ip}' is not a 'ip-address'"),
-                            )
-                        })?;
-                        let o = parsed.octets();
-                        if o[0] != 10 || o[1] != 0 {
-                            return Err(Fault::bad_request(format!("Fixed IP address {ip} is not valid on network {}: it is outside 10.0.0.0/16.", network_id())));
-                        }
+                let fixed_ip = match n.get("fixed_ip") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(ip)) if ip.parse::<std::net::IpAddr>().is_ok() => {
                         Some(ip.clone())
                     }
-                    _ => None,
+                    Some(other) => {
+                        return Err(invalid(
+                            "fixed_ip",
+                            other,
+                            &format!("{other} is not a 'ip-address'"),
+                        ))
+                    }
                 };
-                fixed.push(ip);
+                wanted.push(Requested {
+                    network_id: uuid,
+                    port_id: port,
+                    fixed_ip,
+                });
             }
-            Networks::List(fixed)
+            Networks::List(wanted)
         }
         Some(other) => {
             return Err(invalid(
@@ -537,29 +510,24 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
         }
         Some(o) => return Err(invalid("user_data", o, "is not of type 'string'")),
     };
-    // Without a Network service the cloud has one security group, `default`.
-    if let Some(groups) = s.get("security_groups") {
-        let list = groups
-            .as_array()
-            .ok_or_else(|| invalid("security_groups", groups, "is not of type 'array'"))?;
-        for g in list {
-            match g.get("name").and_then(Value::as_str) {
-                Some("default") => {}
-                Some(other) => {
-                    return Err(Fault::bad_request(format!(
-                        "Security group {other} not found."
-                    )))
-                }
-                None => {
-                    return Err(invalid(
-                        "security_groups",
-                        groups,
-                        "'name' is a required property",
-                    ))
-                }
-            }
+    let security_groups: Vec<String> = match s.get("security_groups") {
+        None => vec![],
+        Some(groups) => {
+            let list = groups
+                .as_array()
+                .ok_or_else(|| invalid("security_groups", groups, "is not of type 'array'"))?;
+            list.iter()
+                .map(|g| {
+                    g.get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| {
+                            invalid("security_groups", groups, "'name' is a required property")
+                        })
+                })
+                .collect::<Result<_, _>>()?
         }
-    }
+    };
     let min_count = count(s, "min_count")?;
     let max_count = count(s, "max_count")?;
     let (min_count, max_count) = match (min_count, max_count) {
@@ -645,6 +613,7 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
         disk_config,
         description,
         tags,
+        security_groups,
         trusted_certs: s
             .get("trusted_image_certificates")
             .filter(|v| !v.is_null())
@@ -718,42 +687,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             } else {
                 order.name.clone()
             };
-            let mut addresses = Map::new();
-            let wanted: Vec<Option<String>> = match &order.networks {
-                Networks::None => vec![],
-                Networks::Auto => vec![None],
-                Networks::List(l) => l.clone(),
-            };
-            let mut ips = Vec::new();
-            for fixed in wanted {
-                let ip = match fixed {
-                    Some(ip) => {
-                        let o: std::net::Ipv4Addr = ip
-                            .parse()
-                            .map_err(|_| Fault::bad_request("Invalid fixed IP address"))?;
-                        let o = o.octets();
-                        let host = (o[2] as i64) << 8 | o[3] as i64;
-                        let taken = c.execute(
-                            "INSERT OR IGNORE INTO fixed_ips (n, server_id) VALUES (?1, ?2)",
-                            rusqlite::params![host, id],
-                        )? == 0;
-                        if taken || !(2..=65534).contains(&host) {
-                            return Err(Fault::conflict(format!(
-                                "Fixed IP address {ip} is already in use on instance."
-                            ))
-                            .into());
-                        }
-                        ip
-                    }
-                    None => model::allocate_ip(c, &id)?.ok_or_else(|| {
-                        Fault::bad_request(format!("No more fixed IPs in network {}", network_id()))
-                    })?,
-                };
-                ips.push(address_entry(&ip, &model::mac_for(&id)));
-            }
-            if !ips.is_empty() {
-                addresses.insert(NETWORK.into(), Value::Array(ips));
-            }
             let server = Server {
                 id: id.clone(),
                 project_id: call.project_id.clone(),
@@ -773,7 +706,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 key_data: key_data.clone(),
                 metadata: order.metadata.clone(),
                 tags: order.tags.clone(),
-                addresses: Value::Object(addresses),
+                addresses: json!({}),
                 access_ipv4: order.access_ipv4.clone(),
                 access_ipv6: order.access_ipv6.clone(),
                 description: order.description.clone(),
@@ -804,6 +737,14 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 terminated_ms: None,
             };
             model::insert(c, &server)?;
+            let made = networking::attach(svc, c, &call, &id, &order.networks)?;
+            if !order.security_groups.is_empty() {
+                networking::set_security_groups(c, &call, &id, &order.security_groups)?;
+            }
+            c.execute(
+                "UPDATE servers SET extra = json_set(extra, '$.ports_made', json(?2)) WHERE id = ?1",
+                rusqlite::params![id, json!(made).to_string()],
+            )?;
             if let Some(group) = &order.group {
                 server_groups::add_member(c, group, &id, &call.project_id, &call.caller.user_id)?;
             }
@@ -1478,6 +1419,12 @@ pub fn destroy(
     if let Some(image) = s.extra.get("shelved_image_id").and_then(Value::as_str) {
         let _ = svc.images.remove(c, image);
     }
+    let made: Vec<String> = s
+        .extra
+        .get("ports_made")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    networking::detach_all(c, &s.id, &made)?;
     model::record_action(
         c,
         &s.id,

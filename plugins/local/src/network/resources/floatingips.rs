@@ -369,7 +369,6 @@ fn remove(c: &Connection, doc: &Value) -> Result<()> {
 
 /// A port is being deleted: floating IPs associated with it let go (for the ports kind to
 /// call).
-#[allow(dead_code)] // until the caller named above is wired
 pub fn port_deleted(c: &Connection, port_id: &str) -> Result<()> {
     for mut f in store::all(c, "floatingip", Scope::All)? {
         if f["port_id"].as_str() == Some(port_id) {
@@ -382,7 +381,6 @@ pub fn port_deleted(c: &Connection, port_id: &str) -> Result<()> {
 
 /// An external network is being deleted: its floating IPs (and their ports) go first (for
 /// the networks kind to call before it looks for ports in use).
-#[allow(dead_code)] // until the caller named above is wired
 pub fn network_deleted(c: &Connection, network_id: &str) -> Result<()> {
     for f in store::all(c, "floatingip", Scope::All)? {
         if f["floating_network_id"].as_str() == Some(network_id) {
@@ -441,7 +439,6 @@ pub fn setup(disp: &Dispatcher, svc: &Svc) -> std::result::Result<(), Error> {
 /// and not shared, owned by the `admin` project, with `public-subnet` 172.24.4.0/24
 /// (gateway .1, pool .2–.254, no DHCP). Nothing happens when a network named `public`
 /// exists.
-#[allow(dead_code)] // until the caller named above is wired
 pub fn bootstrap(net: &Net) -> Result<()> {
     net.store.write(|c| bootstrap_in(net, c))
 }

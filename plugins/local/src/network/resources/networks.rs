@@ -5,6 +5,7 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::network::api::Kind;
+use crate::network::resources::{rbac, security_groups, subnets};
 use crate::network::store::{self, Scope};
 use crate::network::{bad_value, denied, in_use, Ctx, Net, Result};
 
@@ -62,6 +63,16 @@ impl Kind for Network {
 
     fn visible(ctx: &Ctx, doc: &Value) -> bool {
         ctx.owns(doc) || doc["shared"] == json!(true) || doc["router:external"] == json!(true)
+    }
+
+    /// Also networks an RBAC policy shares with the caller's project.
+    fn visible_in(c: &Connection, ctx: &Ctx, doc: &Value) -> Result<bool> {
+        if Self::visible(ctx, doc) {
+            return Ok(true);
+        }
+        let id = doc["id"].as_str().unwrap_or_default();
+        Ok(rbac::shared_with(c, id, &ctx.project_id)?
+            || rbac::external_for(c, id, &ctx.project_id)?)
     }
 
     fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
@@ -142,12 +153,15 @@ impl Kind for Network {
         }
         let doc = Value::Object(doc);
         store::insert(c, "network", &doc)?;
+        rbac::sync_network_flags(c, &doc)?;
+        // Neutron makes the project's default security group with its first network.
+        security_groups::ensure_default(c, doc["project_id"].as_str().unwrap_or_default())?;
         Ok(doc)
     }
 
     fn update(
         _net: &Net,
-        _c: &Connection,
+        c: &Connection,
         ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -174,6 +188,10 @@ impl Kind for Network {
                 doc[key] = json!(v.as_str().unwrap_or(""));
             }
         }
+        if input.contains_key("shared") || input.contains_key("router:external") {
+            rbac::sync_network_flags(c, doc)?;
+            subnets::sync_network(c, doc)?;
+        }
         if let Some(v) = input.get("mtu") {
             doc["mtu"] = json!(v
                 .as_i64()
@@ -185,6 +203,8 @@ impl Kind for Network {
 
     fn delete(net: &Net, c: &Connection, ctx: &Ctx, doc: &Value) -> Result<()> {
         let id = doc["id"].as_str().unwrap_or_default();
+        // An external network's floating IPs go with it (their ports would block it).
+        crate::network::resources::floatingips::network_deleted(c, id)?;
         // Ports the network itself owns (DHCP) go with it; any other port blocks it.
         let ports = store::all(c, "port", Scope::Network(id))?;
         if ports.iter().any(|p| {
@@ -202,6 +222,7 @@ impl Kind for Network {
         for s in store::all(c, "subnet", Scope::Network(id))? {
             crate::network::resources::subnets::remove(net, c, ctx, &s)?;
         }
+        rbac::remove_for_object(c, id)?;
         store::remove(c, "network", id)
     }
 }

@@ -830,25 +830,6 @@ pub fn create_for(
     Port::create(net, c, ctx, input)
 }
 
-/// Deletes a device's ports (a compute server's, when it is deleted).
-#[allow(dead_code)] // until Nova's server delete calls it
-pub fn delete_for_device(c: &Connection, device_id: &str) -> Result<()> {
-    for p in store::all(c, "port", Scope::Device(device_id))? {
-        if p["device_owner"]
-            .as_str()
-            .is_some_and(|o| o.starts_with("compute:"))
-        {
-            crate::network::resources::floatingips::port_deleted(
-                c,
-                p["id"].as_str().unwrap_or_default(),
-            )?;
-            release(c, &p)?;
-            store::remove(c, "port", p["id"].as_str().unwrap_or_default())?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,30 +23,8 @@ pub fn shared_with(c: &Connection, network_id: &str, project_id: &str) -> Result
 }
 
 /// Whether a policy lets `project_id` use a network as an external one.
-// For networks.rs (visibility, delete, shared/external flags), not wired yet.
-#[allow(dead_code)]
 pub fn external_for(c: &Connection, network_id: &str, project_id: &str) -> Result<bool> {
     grants(c, network_id, "access_as_external", project_id)
-}
-
-/// The networks some policy shares with `project_id` (or with everyone), for listings.
-// For networks.rs (visibility, delete, shared/external flags), not wired yet.
-#[allow(dead_code)]
-pub fn networks_shared_with(
-    c: &Connection,
-    project_id: &str,
-) -> Result<std::collections::HashSet<String>> {
-    let mut st = c.prepare_cached(
-        "SELECT json_extract(body, '$.object_id') FROM net_objects
-         WHERE kind = 'rbac_policy'
-           AND json_extract(body, '$.object_type') = 'network'
-           AND json_extract(body, '$.action') IN ('access_as_shared', 'access_as_external')
-           AND json_extract(body, '$.target_tenant') IN (?1, '*')",
-    )?;
-    let ids = st
-        .query_map([project_id], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
 }
 
 fn grants(c: &Connection, object_id: &str, action: &str, project_id: &str) -> Result<bool> {
@@ -79,8 +57,6 @@ fn policies_on(c: &Connection, object_id: &str) -> Result<Vec<Value>> {
 }
 
 /// Removes every policy on an object (it is being deleted).
-// For networks.rs (visibility, delete, shared/external flags), not wired yet.
-#[allow(dead_code)]
 pub fn remove_for_object(c: &Connection, object_id: &str) -> Result<()> {
     for p in policies_on(c, object_id)? {
         store::remove(c, "rbac_policy", p["id"].as_str().unwrap_or_default())?;
@@ -91,8 +67,6 @@ pub fn remove_for_object(c: &Connection, object_id: &str) -> Result<()> {
 /// Makes a network's wildcard policies match its `shared` and `router:external` flags: a
 /// network created or changed with those flags gets (or loses) the policy Neutron makes
 /// for it.
-// For networks.rs (visibility, delete, shared/external flags), not wired yet.
-#[allow(dead_code)]
 pub fn sync_network_flags(c: &Connection, network: &Value) -> Result<()> {
     let id = network["id"].as_str().unwrap_or_default();
     let owner = network["project_id"].as_str().unwrap_or_default();
@@ -377,7 +351,6 @@ mod tests {
                 let net = json!({"id": "n1", "project_id": "owner", "shared": true, "router:external": false});
                 sync_network_flags(c, &net)?;
                 assert!(shared_with(c, "n1", "p3")?);
-                assert_eq!(networks_shared_with(c, "p3")?.len(), 1);
                 remove_for_object(c, "n1")?;
                 assert!(!shared_with(c, "n1", "p2")?);
                 Ok::<_, crate::network::Error>(())
