@@ -384,6 +384,10 @@ const MIGRATIONS: &[&str] = &[
         updated_ms INTEGER NOT NULL
     );
     ",
+    // 8: servers' addresses come from the network service's ports now.
+    "
+    DROP TABLE fixed_ips;
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
