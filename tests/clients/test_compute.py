@@ -774,6 +774,25 @@ def test_another_project_sees_neither_servers_nor_keypairs(osc, server, conn, se
     assert f"No Keypair found for {key}" in err.stderr, err
 
 
+def test_another_projects_servers_leave_the_admins_create_alone(osc, server, servers, cleanup,
+                                                                image, unique):
+    """`server create` without --nic asks for `networks: auto`: Nova picks among the networks
+    of the caller's project and the shared ones (even for an admin), so a network another
+    project got for its own servers makes no difference."""
+    servers.make(unique("s"))  # the admin's project has its network(s) for servers
+    member = _project_user(osc, server, cleanup, unique, "member")
+    mconn = member["connect"]()
+    try:
+        servers.make(unique("s"), connection=mconn)  # so does this project now
+    finally:
+        mconn.close()
+    name = unique("s")
+    created = cli_json(osc, "server", "create", "--flavor", "m1.nano", "--image", image.name,
+                       "--wait", name)
+    servers.track(created["id"])
+    assert created["status"] == "ACTIVE"
+
+
 def test_a_reader_cannot_create_a_server(osc, server, cleanup, image, unique):
     reader = _project_user(osc, server, cleanup, unique, "reader")
     env = reader["env"]
