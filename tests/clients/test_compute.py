@@ -404,6 +404,15 @@ def test_server_create_list_show_delete(osc, servers, keypairs, image, unique, a
     assert actions[0] == "delete" and actions[-1] == "create", actions
 
 
+def test_create_with_no_network(osc, servers, image, unique):
+    name = unique("s")
+    created = cli_json(osc, "server", "create", "--flavor", "m1.nano", "--image", image.name,
+                       "--nic", "none", "--wait", name)
+    servers.track(created["id"])
+    assert created["status"] == "ACTIVE"
+    assert osc("server", "show", name)["addresses"] == {}
+
+
 def test_reboot_soft_and_hard(osc, conn, servers, unique):
     name = unique("s")
     s = servers.make(name)
@@ -539,6 +548,26 @@ def test_resize_confirm_then_revert(osc, conn, servers, unique):
     assert shown["flavor"]["ram"] == 192
     actions = actions_of(osc, name)
     assert actions[:4] == ["revertResize", "resize", "confirmResize", "resize"], actions
+
+
+def test_a_stopped_server_stays_stopped_through_rebuild_and_resize(osc, conn, servers, images,
+                                                                   unique):
+    first, other = images
+    name = unique("s")
+    s = servers.make(name, image=first)
+    osc("server", "stop", name, json=False)
+    settle(conn, s.id, "SHUTOFF")
+    # The CLI's --wait waits for SHUTOFF when the server was SHUTOFF.
+    cli_json(osc, "server", "rebuild", "--image", other.name, "--wait", name)
+    shown = osc("server", "show", name)
+    assert (shown["status"], shown["image"]) == ("SHUTOFF", f"{other.name} ({other.id})"), shown
+    osc("server", "resize", "--flavor", "m1.micro", "--wait", name, json=False)
+    assert osc("server", "show", name)["status"] == "VERIFY_RESIZE"
+    osc("server", "resize", "confirm", name, json=False)
+    settle(conn, s.id, "SHUTOFF")
+    shown = osc("server", "show", name)
+    assert shown["flavor"]["original_name"] == "m1.micro"
+    assert shown["OS-EXT-STS:power_state"] == 4
 
 
 def test_resize_to_the_same_flavor_is_refused(osc, servers, unique):
