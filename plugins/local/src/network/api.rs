@@ -537,6 +537,8 @@ endpoint!(Svc; Versions { on_get => versions } nonblocking);
 endpoint!(Svc; V2 { on_get => v2 } nonblocking);
 endpoint!(Svc; Extensions { on_get => extensions } nonblocking);
 endpoint!(Svc; ExtensionItem { on_get => extension } nonblocking);
+endpoint!(Svc; Agents { on_get => agents } nonblocking);
+endpoint!(Svc; AgentItem { on_get => agent } nonblocking);
 
 /// Resource collections the v2.0 document lists.
 const RESOURCES: &[(&str, &str)] = &[
@@ -641,6 +643,16 @@ fn extension(_svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
     reply(resp, 200, &json!({"extension": extension_body(a, n, d)}))
 }
 
+/// This cloud runs no Neutron agents (no data plane): the list is empty for everyone.
+fn agents(_svc: &Svc, _req: &mut Request, resp: &mut Response) -> HandlerResult {
+    reply(resp, 200, &json!({"agents": []}))
+}
+
+fn agent(_svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerResult {
+    let id = req.param("agent_id").unwrap_or_default();
+    Err(Fault::not_found(format!("Agent {id} could not be found.")).kind("AgentNotFound"))
+}
+
 pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
     routes! {
         disp, svc;
@@ -648,6 +660,8 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
         "v2_index" => V2,
         "v2_extensions" => Extensions,
         "v2_extension" => ExtensionItem,
+        "v2_agents" => Agents,
+        "v2_agent" => AgentItem,
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod resources;
 pub mod store;
+mod tags;
 
 use std::sync::Arc;
 
@@ -158,5 +159,6 @@ pub fn now() -> String {
 
 pub fn setup(disp: &Dispatcher, net: Svc) -> std::result::Result<(), jumpgate_plugin_api::Error> {
     resources::setup(disp, &net)?;
+    tags::setup(disp, net.clone())?;
     api::setup(disp, net)
 }

@@ -144,20 +144,23 @@ pub fn insert(c: &Connection, s: &Server) -> Result<()> {
     Ok(())
 }
 
-/// Writes back the fields a request may change (not the state machine's: see `begin`).
+/// Writes back the fields a request may change (not the state machine's: see `begin`; nor
+/// the copy of the server's networking, which only `networking::refresh` writes).
 pub fn save(c: &Connection, s: &Server, now_ms: i64) -> Result<()> {
     c.execute(
         "UPDATE servers SET name = ?2, hostname = ?3, image_id = ?4, flavor = ?5, old_flavor = ?6, key_name = ?7,
             key_data = ?8, metadata = ?9, tags = ?10, access_ipv4 = ?11, access_ipv6 = ?12, description = ?13,
             user_data = ?14, admin_pass = ?15, locked = ?16, locked_reason = ?17, locked_by = ?18, fault = ?19,
-            trusted_image_certificates = ?20, extra = ?21, updated_ms = ?22
+            trusted_image_certificates = ?20, updated_ms = ?22, disk_config = ?23,
+            extra = json_set(?21, '$.security_groups', json_extract(extra, '$.security_groups'))
          WHERE id = ?1",
         params![
             s.id, s.name, s.hostname, s.image_id, text(&s.flavor), s.old_flavor.as_ref().map(text), s.key_name,
             s.key_data, Value::Object(s.metadata.clone()).to_string(),
             serde_json::to_string(&s.tags).unwrap_or_default(), s.access_ipv4, s.access_ipv6, s.description,
             s.user_data, s.admin_pass, s.locked, s.locked_reason, s.locked_by, s.fault.as_ref().map(text),
-            s.trusted_image_certificates.as_ref().map(text), Value::Object(s.extra.clone()).to_string(), now_ms
+            s.trusted_image_certificates.as_ref().map(text), Value::Object(s.extra.clone()).to_string(), now_ms,
+            s.disk_config
         ],
     )?;
     Ok(())

@@ -31,6 +31,7 @@ endpoint!(Svc; Tags { on_get => list_tags, on_put => replace_tags, on_delete => 
 endpoint!(Svc; Tag { on_get => check_tag, on_put => add_tag, on_delete => delete_tag });
 endpoint!(Svc; InstanceActions { on_get => list_actions });
 endpoint!(Svc; InstanceAction { on_get => show_action });
+endpoint!(Svc; ServerPassword { on_get => show_password, on_delete => clear_password });
 
 pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
     routes! {
@@ -47,6 +48,7 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
         "v2_server_tag" => Tag,
         "v2_os_instance_actions" => InstanceActions,
         "v2_os_instance_action" => InstanceAction,
+        "v2_server_os_server_password" => ServerPassword,
     }
     Ok(())
 }
@@ -1672,6 +1674,32 @@ fn delete_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
             return Err(Fault::not_found(format!("Tag '{tag}' could not be found.")));
         }
         Ok(())
+    })?;
+    reply_empty(resp, &call, 204)
+}
+
+// ---------------------------------------------------------------- os-server-password
+
+/// The encrypted password a guest posts to the metadata service. No guest runs here, so
+/// it is empty until a guest would have set it; DELETE clears it, as Nova.
+fn show_password(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let s = svc.read(|c| target(&call, req, c))?;
+    let password = s
+        .extra
+        .get("password")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    reply(resp, &call, 200, &json!({ "password": password }))
+}
+
+fn clear_password(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("os_compute_api:os-server-password:clear")?;
+    svc.write(|c| {
+        let mut s = target(&call, req, c)?;
+        s.extra.remove("password");
+        model::save(c, &s, now_ms())
     })?;
     reply_empty(resp, &call, 204)
 }
