@@ -307,13 +307,30 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "addFloatingIp" | "removeFloatingIp" | "addFixedIp" | "removeFixedIp"
             if !v.at_least(44) =>
         {
-            Err(
-                Fault::not_implemented(format!("{name}: this cloud has no Network service yet"))
-                    .into(),
-            )
+            crate::compute::network_proxies::server_action(a.svc, a.c, a.call, &a.s, name, a.args)
+                .map(|()| Answer::Empty(202))
         }
-        "evacuate" | "injectNetworkInfo" | "resetNetwork" => {
-            a.call.admin(&format!("os_compute_api:os-{name}"))?;
+        "injectNetworkInfo" => {
+            a.call
+                .admin("os_compute_api:os-admin-actions:inject_network_info")?;
+            check_state(
+                "injectNetworkInfo",
+                &a.s,
+                &[
+                    "active",
+                    "stopped",
+                    "paused",
+                    "suspended",
+                    "rescued",
+                    "resized",
+                    "error",
+                ],
+            )?;
+            a.record("injectNetworkInfo", "compute_inject_network_info", 0)?;
+            Ok(Answer::Empty(202))
+        }
+        "evacuate" => {
+            a.call.admin("os_compute_api:os-evacuate")?;
             Err(
                 Fault::bad_request("No valid host was found. This cloud has one compute host.")
                     .into(),
@@ -627,6 +644,18 @@ fn flavor_ref(args: &Value) -> Result<String, Fault> {
 
 fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
     let id = flavor_ref(a.args)?;
+    let disk_config = match a.arg("OS-DCF:diskConfig") {
+        None => None,
+        Some(Value::String(d)) if d == "AUTO" || d == "MANUAL" => Some(d.clone()),
+        Some(other) => {
+            return Err(routes::invalid(
+                "OS-DCF:diskConfig",
+                other,
+                "is not one of ['AUTO', 'MANUAL']",
+            )
+            .into())
+        }
+    };
     check_state("resize", &a.s, &["active", "stopped"])?;
     let new = flavors::find(a.c, &id)?
         .filter(|f| flavors::usable(a.c, f, &a.call.project_id, a.call.is_admin()).unwrap_or(false))
@@ -672,6 +701,9 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
         rusqlite::params![uuid::Uuid::new_v4().to_string(), a.s.id, a.s.project_id, a.s.user_id, a.svc.host, old_id, new.id, a.now],
     )?;
     a.s.extra.insert("resized_from".into(), json!(a.s.vm_state));
+    if let Some(d) = disk_config {
+        a.s.disk_config = d;
+    }
     model::save(a.c, &a.s, a.now)?;
     let vm = a.s.vm_state.clone();
     a.go(

@@ -1028,11 +1028,11 @@ fn select(
     };
     let all_tenants = allowed("all_tenants").is_some_and(|v| v.is_empty() || truthy(v));
     let project = allowed("project_id").or_else(|| allowed("tenant_id"));
+    // An admin's project filter counts only with all_tenants (Nova's v2 rule).
     if !(admin && all_tenants) || project.is_some() {
-        let p = if admin {
-            project.unwrap_or(&call.project_id)
-        } else {
-            &call.project_id
+        let p = match project {
+            Some(p) if admin && all_tenants => p,
+            _ => &call.project_id,
         };
         arg(&mut sql, " AND project_id = ?", p.to_string().into());
     }
