@@ -10,9 +10,11 @@ pub mod flavors;
 pub mod hosts;
 pub mod hypervisors;
 pub mod images;
+pub mod interfaces;
 pub mod keypairs;
 pub mod microversion;
 pub mod migrations;
+pub mod network_proxies;
 pub mod quotas;
 pub mod server_groups;
 pub mod servers;
@@ -259,6 +261,8 @@ pub fn setup(
     usage_audit::setup(disp, compute.clone())?;
     diagnostics::setup(disp, compute.clone())?;
     compute_networks::setup(disp, compute.clone())?;
+    network_proxies::setup(disp, compute.clone())?;
+    interfaces::setup(disp, compute.clone())?;
     quotas::setup(disp, compute)?;
     Ok(())
 }
