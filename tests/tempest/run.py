@@ -75,7 +75,7 @@ IMAGE_FEATURES = {
 
 # What the local driver's Nova models ([compute-feature-enabled]): servers are records
 # moving through Nova's state machine, so every state-changing action is on; nothing that
-# needs a guest, a console, another host or a Network service.
+# needs a guest, a console or another host.
 COMPUTE_FEATURES = {
     "change_password": "true",
     "resize": "true",
@@ -91,7 +91,7 @@ COMPUTE_FEATURES = {
     "cold_migration": "false",
     "live_migration": "false",
     "shelve_migrate": "false",
-    "interface_attach": "false",
+    "interface_attach": "true",
     "config_drive": "false",
     "metadata_service": "false",
     "vnc_console": "false",
@@ -289,8 +289,13 @@ def provision_networks(conn) -> dict:
     shared = conn.network.find_network("tempest-shared")
     if shared is None:
         shared = conn.network.create_network(name="tempest-shared", shared=True)
-        conn.network.create_subnet(name="tempest-shared-subnet", network_id=shared.id,
-                                   ip_version=4, cidr="192.168.233.0/24")
+        subnet = conn.network.create_subnet(name="tempest-shared-subnet",
+                                            network_id=shared.id, ip_version=4,
+                                            cidr="192.168.233.0/24")
+        # As devstack's router: floating IPs reach servers on the shared network.
+        router = conn.network.create_router(name="tempest-router",
+                                            external_gateway_info={"network_id": public.id})
+        conn.network.add_interface_to_router(router, subnet_id=subnet.id)
     return {
         "public_id": public.id,
         "shared_name": shared.name,
