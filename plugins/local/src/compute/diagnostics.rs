@@ -27,7 +27,7 @@ fn nics(s: &Server) -> Vec<String> {
     let mut macs: Vec<String> = Vec::new();
     if let Value::Object(nets) = &s.addresses {
         for ip in nets.values().filter_map(Value::as_array).flatten() {
-            let mac = ip["mac_addr"]
+            let mac = ip["OS-EXT-IPS-MAC:mac_addr"]
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| fallback_mac(&s.id));

@@ -97,30 +97,35 @@ impl Image {
     }
 }
 
+/// The columns `image_row` reads, in its order.
+pub const COLUMNS: &str = "id, name, status, visibility, protected, os_hidden, owner, disk_format, container_format, size, virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, properties, tags, created_at, updated_at";
+
+/// An image from a row of `SELECT {COLUMNS}`, by position (looking columns up by name
+/// was most of the cost of a long listing).
 fn image_row(r: &Row) -> rusqlite::Result<Image> {
-    let props: String = r.get("properties")?;
-    let tags: String = r.get("tags")?;
+    let props: String = r.get(16)?;
+    let tags: String = r.get(17)?;
     Ok(Image {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        status: r.get("status")?,
-        visibility: r.get("visibility")?,
-        protected: r.get("protected")?,
-        os_hidden: r.get("os_hidden")?,
-        owner: r.get("owner")?,
-        disk_format: r.get("disk_format")?,
-        container_format: r.get("container_format")?,
-        size: r.get("size")?,
-        virtual_size: r.get("virtual_size")?,
-        checksum: r.get("checksum")?,
-        os_hash_algo: r.get("os_hash_algo")?,
-        os_hash_value: r.get("os_hash_value")?,
-        min_disk: r.get("min_disk")?,
-        min_ram: r.get("min_ram")?,
+        id: r.get(0)?,
+        name: r.get(1)?,
+        status: r.get(2)?,
+        visibility: r.get(3)?,
+        protected: r.get(4)?,
+        os_hidden: r.get(5)?,
+        owner: r.get(6)?,
+        disk_format: r.get(7)?,
+        container_format: r.get(8)?,
+        size: r.get(9)?,
+        virtual_size: r.get(10)?,
+        checksum: r.get(11)?,
+        os_hash_algo: r.get(12)?,
+        os_hash_value: r.get(13)?,
+        min_disk: r.get(14)?,
+        min_ram: r.get(15)?,
         properties: serde_json::from_str(&props).unwrap_or_default(),
         tags: serde_json::from_str(&tags).unwrap_or_default(),
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
+        created_at: r.get(18)?,
+        updated_at: r.get(19)?,
     })
 }
 
@@ -147,13 +152,19 @@ pub fn create(c: &Connection, i: &Image) -> Result<()> {
 }
 
 pub fn get(c: &Connection, id: &str) -> Result<Image> {
-    c.query_row("SELECT * FROM images WHERE id = ?1", [id], image_row)
-        .optional()?
-        .ok_or_else(|| Error::NotFound(format!("No image found with ID {id}")))
+    c.query_row(
+        &format!("SELECT {COLUMNS} FROM images WHERE id = ?1"),
+        [id],
+        image_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::NotFound(format!("No image found with ID {id}")))
 }
 
 pub fn list(c: &Connection) -> Result<Vec<Image>> {
-    let mut st = c.prepare("SELECT * FROM images ORDER BY created_at DESC, id DESC")?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM images ORDER BY created_at DESC, id DESC"
+    ))?;
     let rows = st
         .query_map([], image_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;

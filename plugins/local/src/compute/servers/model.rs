@@ -62,61 +62,66 @@ pub struct Server {
     pub terminated_ms: Option<i64>,
 }
 
-fn json_col(r: &Row, name: &str) -> rusqlite::Result<Value> {
-    let s: String = r.get(name)?;
+/// The columns `row` reads, in its order.
+pub const COLUMNS: &str = "id, project_id, user_id, name, hostname, vm_state, task_state, power_state, image_id, flavor, old_flavor, key_name, key_data, metadata, tags, addresses, access_ipv4, access_ipv6, description, availability_zone, pinned_availability_zone, user_data, admin_pass, reservation_id, launch_index, config_drive, disk_config, locked, locked_reason, locked_by, fault, trusted_image_certificates, extra, created_ms, updated_ms, launched_ms, terminated_ms";
+
+fn json_col(r: &Row, i: usize) -> rusqlite::Result<Value> {
+    let s: String = r.get(i)?;
     Ok(serde_json::from_str(&s).unwrap_or(Value::Null))
 }
 
-fn opt_json_col(r: &Row, name: &str) -> rusqlite::Result<Option<Value>> {
-    let s: Option<String> = r.get(name)?;
+fn opt_json_col(r: &Row, i: usize) -> rusqlite::Result<Option<Value>> {
+    let s: Option<String> = r.get(i)?;
     Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
+/// A server from a row of `SELECT {COLUMNS}`, by position: looking columns up by name
+/// cost more than the rest of a listing.
 pub fn row(r: &Row) -> rusqlite::Result<Server> {
     Ok(Server {
-        id: r.get("id")?,
-        project_id: r.get("project_id")?,
-        user_id: r.get("user_id")?,
-        name: r.get("name")?,
-        hostname: r.get("hostname")?,
-        vm_state: r.get("vm_state")?,
-        task_state: r.get("task_state")?,
-        power_state: r.get("power_state")?,
-        image_id: r.get("image_id")?,
-        flavor: json_col(r, "flavor")?,
-        old_flavor: opt_json_col(r, "old_flavor")?,
-        key_name: r.get("key_name")?,
-        key_data: r.get("key_data")?,
-        metadata: match json_col(r, "metadata")? {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        user_id: r.get(2)?,
+        name: r.get(3)?,
+        hostname: r.get(4)?,
+        vm_state: r.get(5)?,
+        task_state: r.get(6)?,
+        power_state: r.get(7)?,
+        image_id: r.get(8)?,
+        flavor: json_col(r, 9)?,
+        old_flavor: opt_json_col(r, 10)?,
+        key_name: r.get(11)?,
+        key_data: r.get(12)?,
+        metadata: match json_col(r, 13)? {
             Value::Object(m) => m,
             _ => Map::new(),
         },
-        tags: serde_json::from_value(json_col(r, "tags")?).unwrap_or_default(),
-        addresses: json_col(r, "addresses")?,
-        access_ipv4: r.get("access_ipv4")?,
-        access_ipv6: r.get("access_ipv6")?,
-        description: r.get("description")?,
-        availability_zone: r.get("availability_zone")?,
-        pinned_availability_zone: r.get("pinned_availability_zone")?,
-        user_data: r.get("user_data")?,
-        admin_pass: r.get("admin_pass")?,
-        reservation_id: r.get("reservation_id")?,
-        launch_index: r.get("launch_index")?,
-        config_drive: r.get("config_drive")?,
-        disk_config: r.get("disk_config")?,
-        locked: r.get("locked")?,
-        locked_reason: r.get("locked_reason")?,
-        locked_by: r.get("locked_by")?,
-        fault: opt_json_col(r, "fault")?,
-        trusted_image_certificates: opt_json_col(r, "trusted_image_certificates")?,
-        extra: match json_col(r, "extra")? {
+        tags: serde_json::from_value(json_col(r, 14)?).unwrap_or_default(),
+        addresses: json_col(r, 15)?,
+        access_ipv4: r.get(16)?,
+        access_ipv6: r.get(17)?,
+        description: r.get(18)?,
+        availability_zone: r.get(19)?,
+        pinned_availability_zone: r.get(20)?,
+        user_data: r.get(21)?,
+        admin_pass: r.get(22)?,
+        reservation_id: r.get(23)?,
+        launch_index: r.get(24)?,
+        config_drive: r.get(25)?,
+        disk_config: r.get(26)?,
+        locked: r.get(27)?,
+        locked_reason: r.get(28)?,
+        locked_by: r.get(29)?,
+        fault: opt_json_col(r, 30)?,
+        trusted_image_certificates: opt_json_col(r, 31)?,
+        extra: match json_col(r, 32)? {
             Value::Object(m) => m,
             _ => Map::new(),
         },
-        created_ms: r.get("created_ms")?,
-        updated_ms: r.get("updated_ms")?,
-        launched_ms: r.get("launched_ms")?,
-        terminated_ms: r.get("terminated_ms")?,
+        created_ms: r.get(33)?,
+        updated_ms: r.get(34)?,
+        launched_ms: r.get(35)?,
+        terminated_ms: r.get(36)?,
     })
 }
 
@@ -174,7 +179,7 @@ pub fn not_found(id: &str) -> Fault {
 /// A live (not deleted) server by id.
 pub fn find(c: &Connection, id: &str) -> Result<Option<Server>> {
     Ok(c.query_row(
-        "SELECT * FROM servers WHERE id = ?1 AND deleted = 0",
+        &format!("SELECT {COLUMNS} FROM servers WHERE id = ?1 AND deleted = 0"),
         [id],
         row,
     )

@@ -43,11 +43,13 @@ pub fn net_ctx(call: &Call) -> Ctx {
 }
 
 /// Networks a project may put a server on: its own and shared ones, not external ones.
+/// An admin chooses among their own project's too, as Nova does: seeing every network
+/// does not make another project's network theirs.
 fn candidates(c: &Connection, ctx: &Ctx) -> Result<Vec<Value>> {
     Ok(store::all(c, "network", Scope::All)?
         .into_iter()
         .filter(|n| n["router:external"] != json!(true))
-        .filter(|n| <crate::network::resources::networks::Network as Kind>::visible(ctx, n))
+        .filter(|n| n["project_id"] == json!(ctx.project_id) || n["shared"] == json!(true))
         .collect())
 }
 
@@ -276,8 +278,9 @@ pub fn detach_all(c: &Connection, server_id: &str, made: &[String]) -> Result<()
     Ok(())
 }
 
-/// Recomputes a server's copy of its addresses and security groups from its ports and
-/// their floating IPs. A no-op for devices that are not servers.
+/// Recomputes a server's copy of its addresses (in the form Nova's detail view shows them)
+/// and security groups from its ports and their floating IPs. A no-op for devices that
+/// are not servers.
 pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
     if server_id.is_empty() {
         return Ok(());
@@ -297,7 +300,7 @@ pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
             entry
                 .as_array_mut()
                 .expect("array")
-                .push(json!({"version": version, "addr": addr, "type": "fixed", "mac_addr": mac}));
+                .push(json!({"version": version, "addr": addr, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}));
         }
         let mut st = c.prepare_cached("SELECT body FROM net_objects WHERE kind = 'floatingip' AND json_extract(body, '$.port_id') = ?1")?;
         let fips = st
@@ -313,7 +316,7 @@ pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
             entry
                 .as_array_mut()
                 .expect("array")
-                .push(json!({"version": 4, "addr": addr, "type": "floating", "mac_addr": mac}));
+                .push(json!({"version": 4, "addr": addr, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": mac}));
         }
         for sg in port["security_groups"]
             .as_array()

@@ -252,9 +252,9 @@ pub fn boot_image(
         .bootable(c, id, &call.project_id, call.is_admin())
         .map_err(|e| match e {
             crate::image::model::Error::Store(s) => crate::compute::Error::Store(s),
-            _ => Fault::bad_request(format!("Image {id} could not be found.")).into(),
+            _ => Fault::bad_request("Can not find requested image").into(),
         })?
-        .ok_or_else(|| Fault::bad_request(format!("Image {id} could not be found.")))?;
+        .ok_or_else(|| Fault::bad_request("Can not find requested image"))?;
     if image.status != "active" {
         return Err(Fault::bad_request(format!("Image {id} is not active.")).into());
     }
@@ -1020,7 +1020,7 @@ fn select(
             None
         }
     };
-    let mut sql = String::from("SELECT * FROM servers WHERE 1");
+    let mut sql = format!("SELECT {} FROM servers WHERE 1", model::COLUMNS);
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
         args.push(v);
@@ -1265,24 +1265,51 @@ fn list_common(svc: &Svc, req: &mut Request, resp: &mut Response, detail: bool) 
         urls: &urls,
         host: &svc.host,
     };
-    let items: Vec<Value> = servers
-        .iter()
-        .map(|s| {
-            if detail {
-                views::server(&ctx, s, Shape::Detail, &[])
-            } else {
-                views::brief(&ctx, s)
-            }
-        })
-        .collect();
-    let mut out = json!({"servers": items});
-    if more {
-        if let Some(last) = servers.last() {
-            let collection = if detail { "servers/detail" } else { "servers" };
-            out["servers_links"] = urls.next(req, collection, &last.id);
-        }
+    let links = more.then(|| servers.last()).flatten().map(|last| {
+        urls.next(
+            req,
+            if detail { "servers/detail" } else { "servers" },
+            &last.id,
+        )
+    });
+    if detail {
+        // Serialized straight from the rows: building JSON values was most of a listing.
+        let groups: Vec<Vec<String>> = servers.iter().map(security_groups).collect();
+        let items: Vec<views::View> = servers
+            .iter()
+            .zip(&groups)
+            .map(|(s, g)| views::server(&ctx, s, Shape::Detail, &[], g))
+            .collect();
+        return reply_typed(
+            resp,
+            &call,
+            &ServerPage {
+                servers: items,
+                servers_links: links,
+            },
+        );
     }
-    reply(resp, &call, 200, &out)
+    let items: Vec<Value> = servers.iter().map(|s| views::brief(&ctx, s)).collect();
+    let out = ServerPage {
+        servers: items,
+        servers_links: links,
+    };
+    reply_typed(resp, &call, &out)
+}
+
+#[derive(serde::Serialize)]
+struct ServerPage<T> {
+    servers: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servers_links: Option<Value>,
+}
+
+/// Writes a typed body with the version headers.
+fn reply_typed<T: serde::Serialize>(resp: &mut Response, call: &Call, body: &T) -> HandlerResult {
+    resp.set_status(200);
+    crate::compute::microversion::stamp(resp, call.version);
+    resp.json(body);
+    Ok(())
 }
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -1314,7 +1341,11 @@ pub fn show_body(
         urls,
         host: &svc.host,
     };
-    Ok(views::server(&ctx, s, shape, &groups))
+    let security_groups = security_groups(s);
+    Ok(
+        serde_json::to_value(views::server(&ctx, s, shape, &groups, &security_groups))
+            .unwrap_or_default(),
+    )
 }
 
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {

@@ -1,6 +1,9 @@
 //! Server bodies exactly as Nova writes them for each microversion
 //! (`nova/api/openstack/compute/views/servers.py`).
 
+use std::borrow::Cow;
+
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha224};
 
@@ -42,18 +45,13 @@ fn iso(ms: i64) -> String {
 }
 
 /// `OS-SRV-USG` times: microseconds and no zone, as Nova prints them.
-fn usage_time(ms: Option<i64>) -> Value {
-    match ms {
-        Some(ms) => {
-            let s = iso(ms);
-            json!(format!(
-                "{}.{:06}",
-                s.trim_end_matches('Z'),
-                ms.rem_euclid(1000) * 1000
-            ))
-        }
-        None => Value::Null,
-    }
+fn usage_time(ms: i64) -> String {
+    let s = iso(ms);
+    format!(
+        "{}.{:06}",
+        s.trim_end_matches('Z'),
+        ms.rem_euclid(1000) * 1000
+    )
 }
 
 /// Where the server runs: the host's name, none once offloaded or while it waits for one.
@@ -75,172 +73,327 @@ pub fn host_id(s: &Server, host: &str) -> String {
     }
 }
 
-fn addresses(s: &Server, extended: bool) -> Value {
-    let Value::Object(nets) = &s.addresses else {
-        return json!({});
-    };
-    let mut out = Map::new();
-    for (net, ips) in nets {
-        let list: Vec<Value> = ips
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|ip| {
-                let mut a = json!({"version": ip["version"], "addr": ip["addr"]});
-                if extended {
-                    a["OS-EXT-IPS:type"] = ip["type"].clone();
-                    a["OS-EXT-IPS-MAC:mac_addr"] = ip["mac_addr"].clone();
-                }
-                a
-            })
-            .collect();
-        out.insert(net.clone(), Value::Array(list));
+/// A server's addresses: the copy `networking::refresh` keeps is Nova's detail form;
+/// the basic view (update, rebuild before 2.75) leaves out the type and MAC.
+fn addresses(s: &Server, extended: bool) -> Cow<'_, Value> {
+    if extended {
+        return Cow::Borrowed(&s.addresses);
     }
-    Value::Object(out)
+    let mut out = s.addresses.clone();
+    for ips in out.as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
+        for ip in ips.as_array_mut().into_iter().flatten() {
+            if let Some(o) = ip.as_object_mut() {
+                o.remove("OS-EXT-IPS:type");
+                o.remove("OS-EXT-IPS-MAC:mac_addr");
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
-fn flavor(ctx: &Ctx, s: &Server) -> Value {
-    let f = &s.flavor;
-    if ctx.call.version.at_least(47) {
-        json!({
-            "vcpus": f["vcpus"], "ram": f["ram"], "disk": f["disk"], "ephemeral": f["ephemeral"],
-            "swap": f["swap"], "original_name": f["original_name"], "extra_specs": f["extra_specs"],
-        })
-    } else {
-        let id = f["id"].as_str().unwrap_or_default();
-        json!({"id": id, "links": [{"rel": "bookmark", "href": format!("{}/flavors/{id}", ctx.urls.bookmark)}]})
-    }
+#[derive(Serialize)]
+struct Link {
+    rel: &'static str,
+    href: String,
 }
 
-fn image(ctx: &Ctx, s: &Server) -> Value {
-    match &s.image_id {
-        Some(id) => json!({
-            "id": id,
-            "links": [{"rel": "bookmark", "href": format!("{}/images/{id}", ctx.urls.bookmark)}],
-        }),
-        // Booted from a volume.
-        None => json!(""),
-    }
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ImageRef<'a> {
+    Image {
+        id: &'a str,
+        links: [Link; 1],
+    },
+    /// Booted from a volume.
+    None(&'static str),
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FlavorRef<'a> {
+    /// Before 2.47.
+    Link { id: &'a str, links: [Link; 1] },
+    /// From 2.47: the flavor as the server got it.
+    Embedded {
+        vcpus: &'a Value,
+        ram: &'a Value,
+        disk: &'a Value,
+        ephemeral: &'a Value,
+        swap: &'a Value,
+        original_name: &'a Value,
+        extra_specs: &'a Value,
+    },
+}
+
+#[derive(Serialize)]
+struct Named<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Attached<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete_on_termination: Option<bool>,
+}
+
+/// Nova's server body; `None` fields are left out (not null): which appear depends on
+/// the view, the microversion and whether the caller is an admin.
+#[derive(Serialize)]
+pub struct View<'a> {
+    id: &'a str,
+    name: &'a str,
+    status: &'static str,
+    tenant_id: &'a str,
+    user_id: &'a str,
+    metadata: &'a Map<String, Value>,
+    #[serde(rename = "hostId")]
+    host_id: String,
+    image: ImageRef<'a>,
+    flavor: FlavorRef<'a>,
+    created: String,
+    updated: String,
+    addresses: Cow<'a, Value>,
+    #[serde(rename = "accessIPv4")]
+    access_ipv4: &'a str,
+    #[serde(rename = "accessIPv6")]
+    access_ipv6: &'a str,
+    links: [Link; 2],
+    #[serde(rename = "OS-DCF:diskConfig")]
+    disk_config: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted_image_certificates: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked_reason: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pinned_availability_zone: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_groups: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_name: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security_groups: Option<Vec<Named<'a>>>,
+    #[serde(
+        rename = "OS-SRV-USG:launched_at",
+        skip_serializing_if = "Option::is_none"
+    )]
+    launched_at: Option<Option<String>>,
+    #[serde(
+        rename = "OS-SRV-USG:terminated_at",
+        skip_serializing_if = "Option::is_none"
+    )]
+    terminated_at: Option<Option<String>>,
+    #[serde(
+        rename = "OS-EXT-AZ:availability_zone",
+        skip_serializing_if = "Option::is_none"
+    )]
+    availability_zone: Option<&'a str>,
+    #[serde(
+        rename = "OS-EXT-STS:task_state",
+        skip_serializing_if = "Option::is_none"
+    )]
+    task_state: Option<Option<&'a str>>,
+    #[serde(
+        rename = "OS-EXT-STS:vm_state",
+        skip_serializing_if = "Option::is_none"
+    )]
+    vm_state: Option<&'a str>,
+    #[serde(
+        rename = "OS-EXT-STS:power_state",
+        skip_serializing_if = "Option::is_none"
+    )]
+    power_state: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config_drive: Option<&'a str>,
+    #[serde(
+        rename = "os-extended-volumes:volumes_attached",
+        skip_serializing_if = "Option::is_none"
+    )]
+    volumes_attached: Option<Vec<Attached<'a>>>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:host",
+        skip_serializing_if = "Option::is_none"
+    )]
+    host: Option<Option<&'a str>>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:instance_name",
+        skip_serializing_if = "Option::is_none"
+    )]
+    instance_name: Option<String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:hypervisor_hostname",
+        skip_serializing_if = "Option::is_none"
+    )]
+    hypervisor_hostname: Option<Option<&'a str>>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:reservation_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    reservation_id: Option<&'a str>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:launch_index",
+        skip_serializing_if = "Option::is_none"
+    )]
+    launch_index: Option<i64>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:kernel_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    kernel_id: Option<&'static str>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:ramdisk_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    ramdisk_id: Option<&'static str>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:hostname",
+        skip_serializing_if = "Option::is_none"
+    )]
+    hostname: Option<&'a str>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:root_device_name",
+        skip_serializing_if = "Option::is_none"
+    )]
+    root_device_name: Option<&'static str>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:user_data",
+        skip_serializing_if = "Option::is_none"
+    )]
+    user_data: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_status: Option<&'static str>,
 }
 
 /// The `server` object of a show, list-detail, update or rebuild answer.
-pub fn server(ctx: &Ctx, s: &Server, shape: Shape, groups: &[String]) -> Value {
+pub fn server<'a>(
+    ctx: &Ctx<'a>,
+    s: &'a Server,
+    shape: Shape,
+    groups: &'a [String],
+    security_groups: &'a [String],
+) -> View<'a> {
     let v = ctx.call.version;
     let admin = ctx.call.is_admin();
     let st = status(&s.vm_state, s.task_state.as_deref());
     let full = shape != Shape::Basic;
-    let mut o = json!({
-        "id": s.id,
-        "name": s.name,
-        "status": st,
-        "tenant_id": s.project_id,
-        "user_id": s.user_id,
-        "metadata": s.metadata,
-        "hostId": host_id(s, ctx.host),
-        "image": image(ctx, s),
-        "flavor": flavor(ctx, s),
-        "created": iso(s.created_ms),
-        "updated": iso(s.updated_ms),
-        "addresses": addresses(s, full),
-        "accessIPv4": s.access_ipv4,
-        "accessIPv6": s.access_ipv6,
-        "links": ctx.urls.links("servers", &s.id),
-        "OS-DCF:diskConfig": s.disk_config,
-    });
-    let m = o.as_object_mut().expect("object");
-    if PROGRESS.contains(&st) {
-        m.insert(
-            "progress".into(),
-            json!(if st == "ACTIVE" { 100 } else { 0 }),
-        );
-    }
-    if matches!(st, "ERROR" | "DELETED") {
-        if let Some(f) = &s.fault {
-            m.insert("fault".into(), f.clone());
-        }
-    }
-    if v.at_least(9) {
-        m.insert("locked".into(), json!(s.locked));
-    }
-    if v.at_least(19) {
-        m.insert("description".into(), json!(s.description));
-    }
-    if v.at_least(26) {
-        m.insert("tags".into(), json!(s.tags));
-    }
-    if v.at_least(63) {
-        m.insert(
-            "trusted_image_certificates".into(),
-            s.trusted_image_certificates.clone().unwrap_or(Value::Null),
-        );
-    }
-    if v.at_least(73) {
-        m.insert("locked_reason".into(), json!(s.locked_reason));
-    }
-    if v.at_least(96) {
-        m.insert(
-            "pinned_availability_zone".into(),
-            json!(s.pinned_availability_zone),
-        );
-    }
-    if v.at_least(71) && shape != Shape::Detail {
-        m.insert("server_groups".into(), json!(groups));
-    }
-    if !full {
-        return o;
-    }
-    // (key_name and user_data of a rebuild answer are added by the rebuild action.)
     let host = host_of(s, ctx.host);
-    m.insert("key_name".into(), json!(s.key_name));
-    let groups = super::routes::security_groups(s);
-    if !groups.is_empty() {
-        let list: Vec<Value> = groups.iter().map(|g| json!({"name": g})).collect();
-        m.insert("security_groups".into(), Value::Array(list));
-    }
-    m.insert("OS-SRV-USG:launched_at".into(), usage_time(s.launched_ms));
-    m.insert(
-        "OS-SRV-USG:terminated_at".into(),
-        usage_time(s.terminated_ms),
-    );
-    m.insert(
-        "OS-EXT-AZ:availability_zone".into(),
-        json!(s.availability_zone),
-    );
-    m.insert("OS-EXT-STS:task_state".into(), json!(s.task_state));
-    m.insert("OS-EXT-STS:vm_state".into(), json!(s.vm_state));
-    m.insert("OS-EXT-STS:power_state".into(), json!(s.power_state));
-    m.insert("config_drive".into(), json!(s.config_drive));
-    m.insert("os-extended-volumes:volumes_attached".into(), json!([]));
-    if admin {
-        m.insert("OS-EXT-SRV-ATTR:host".into(), json!(host));
-        m.insert(
-            "OS-EXT-SRV-ATTR:instance_name".into(),
-            json!(format!("instance-{}", &s.id[..8.min(s.id.len())])),
-        );
-        m.insert("OS-EXT-SRV-ATTR:hypervisor_hostname".into(), json!(host));
-        if v.at_least(3) {
-            m.insert(
-                "OS-EXT-SRV-ATTR:reservation_id".into(),
-                json!(s.reservation_id),
-            );
-            m.insert("OS-EXT-SRV-ATTR:launch_index".into(), json!(s.launch_index));
-            m.insert("OS-EXT-SRV-ATTR:kernel_id".into(), json!(""));
-            m.insert("OS-EXT-SRV-ATTR:ramdisk_id".into(), json!(""));
-            m.insert("OS-EXT-SRV-ATTR:hostname".into(), json!(s.hostname));
-            m.insert("OS-EXT-SRV-ATTR:root_device_name".into(), json!("/dev/vda"));
-            m.insert("OS-EXT-SRV-ATTR:user_data".into(), json!(s.user_data));
+    let f = &s.flavor;
+    let flavor = if v.at_least(47) {
+        FlavorRef::Embedded {
+            vcpus: &f["vcpus"],
+            ram: &f["ram"],
+            disk: &f["disk"],
+            ephemeral: &f["ephemeral"],
+            swap: &f["swap"],
+            original_name: &f["original_name"],
+            extra_specs: &f["extra_specs"],
         }
-        if v.at_least(16) {
-            m.insert(
-                "host_status".into(),
-                json!(if host.is_some() { "UP" } else { "" }),
-            );
+    } else {
+        let id = f["id"].as_str().unwrap_or_default();
+        FlavorRef::Link {
+            id,
+            links: [Link {
+                rel: "bookmark",
+                href: format!("{}/flavors/{id}", ctx.urls.bookmark),
+            }],
         }
-    } else if v.at_least(90) {
+    };
+    let image = match &s.image_id {
+        Some(id) => ImageRef::Image {
+            id,
+            links: [Link {
+                rel: "bookmark",
+                href: format!("{}/images/{id}", ctx.urls.bookmark),
+            }],
+        },
+        None => ImageRef::None(""),
+    };
+    let only = |cond: bool| cond.then_some(());
+    View {
+        id: &s.id,
+        name: &s.name,
+        status: st,
+        tenant_id: &s.project_id,
+        user_id: &s.user_id,
+        metadata: &s.metadata,
+        host_id: host_id(s, ctx.host),
+        image,
+        flavor,
+        created: iso(s.created_ms),
+        updated: iso(s.updated_ms),
+        addresses: addresses(s, full),
+        access_ipv4: &s.access_ipv4,
+        access_ipv6: &s.access_ipv6,
+        links: [
+            Link {
+                rel: "self",
+                href: format!("{}/servers/{}", ctx.urls.versioned, s.id),
+            },
+            Link {
+                rel: "bookmark",
+                href: format!("{}/servers/{}", ctx.urls.bookmark, s.id),
+            },
+        ],
+        disk_config: &s.disk_config,
+        progress: PROGRESS.contains(&st).then_some(0),
+        fault: s
+            .fault
+            .as_ref()
+            .filter(|_| matches!(st, "ERROR" | "DELETED")),
+        locked: only(v.at_least(9)).map(|_| s.locked),
+        description: only(v.at_least(19)).map(|_| s.description.as_deref()),
+        tags: only(v.at_least(26)).map(|_| s.tags.as_slice()),
+        trusted_image_certificates: only(v.at_least(63)).map(|_| {
+            s.trusted_image_certificates
+                .as_ref()
+                .unwrap_or(&Value::Null)
+        }),
+        locked_reason: only(v.at_least(73)).map(|_| s.locked_reason.as_deref()),
+        pinned_availability_zone: only(v.at_least(96))
+            .map(|_| s.pinned_availability_zone.as_deref()),
+        server_groups: only(v.at_least(71) && shape != Shape::Detail).map(|_| groups),
+        key_name: only(full).map(|_| s.key_name.as_deref()),
+        security_groups: only(full && !security_groups.is_empty())
+            .map(|_| security_groups.iter().map(|g| Named { name: g }).collect()),
+        launched_at: only(full).map(|_| s.launched_ms.map(usage_time)),
+        terminated_at: only(full).map(|_| s.terminated_ms.map(usage_time)),
+        availability_zone: only(full).map(|_| s.availability_zone.as_str()),
+        task_state: only(full).map(|_| s.task_state.as_deref()),
+        vm_state: only(full).map(|_| s.vm_state.as_str()),
+        power_state: only(full).map(|_| s.power_state),
+        config_drive: only(full).map(|_| s.config_drive.as_str()),
+        volumes_attached: only(full).map(|_| Vec::<Attached>::new()),
+        host: only(full && admin).map(|_| host),
+        instance_name: only(full && admin)
+            .map(|_| format!("instance-{}", &s.id[..8.min(s.id.len())])),
+        hypervisor_hostname: only(full && admin).map(|_| host),
+        reservation_id: only(full && admin && v.at_least(3)).map(|_| s.reservation_id.as_str()),
+        launch_index: only(full && admin && v.at_least(3)).map(|_| s.launch_index),
+        kernel_id: only(full && admin && v.at_least(3)).map(|_| ""),
+        ramdisk_id: only(full && admin && v.at_least(3)).map(|_| ""),
         // 2.90 lets every user see (and set) the hostname.
-        m.insert("OS-EXT-SRV-ATTR:hostname".into(), json!(s.hostname));
+        hostname: only(full && ((admin && v.at_least(3)) || v.at_least(90)))
+            .map(|_| s.hostname.as_str()),
+        root_device_name: only(full && admin && v.at_least(3)).map(|_| "/dev/vda"),
+        user_data: only(full && admin && v.at_least(3)).map(|_| s.user_data.as_deref()),
+        host_status: only(full && admin && v.at_least(16)).map(|_| {
+            if host.is_some() {
+                "UP"
+            } else {
+                ""
+            }
+        }),
     }
-    o
 }
 
 /// An entry of `GET /servers`: id, name, links.

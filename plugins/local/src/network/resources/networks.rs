@@ -1,6 +1,7 @@
 //! Networks: admin_state_up, shared, `router:external`, mtu, provider attributes for
 //! admins. A project sees its own networks, shared ones and external ones.
 
+use jumpgate_plugin_api::Fault;
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
@@ -37,6 +38,24 @@ pub fn text(input: &Map<String, Value>, key: &str, max: usize) -> Result<()> {
     }
 }
 
+/// What a network create may name (Neutron answers anything else 400).
+const CREATE: &[&str] = &[
+    "name",
+    "description",
+    "admin_state_up",
+    "shared",
+    "router:external",
+    "mtu",
+    "port_security_enabled",
+    "availability_zone_hints",
+    "provider:network_type",
+    "provider:physical_network",
+    "provider:segmentation_id",
+    "project_id",
+    "tenant_id",
+    "is_default",
+];
+
 const PROVIDER: &[&str] = &[
     "provider:network_type",
     "provider:physical_network",
@@ -57,8 +76,6 @@ impl Kind for Network {
         "mtu",
         "port_security_enabled",
         "is_default",
-        "qos_policy_id",
-        "dns_domain",
     ];
 
     fn visible(ctx: &Ctx, doc: &Value) -> bool {
@@ -76,6 +93,13 @@ impl Kind for Network {
     }
 
     fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+        if let Some(bad) = input.keys().find(|k| !CREATE.contains(&k.as_str())) {
+            return Err(
+                Fault::bad_request(format!("Unrecognized attribute(s) '{bad}'"))
+                    .kind("HTTPBadRequest")
+                    .into(),
+            );
+        }
         text(&input, "name", 255)?;
         text(&input, "description", 255)?;
         let shared = flag(&input, "shared", false)?;
