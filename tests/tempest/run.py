@@ -158,6 +158,9 @@ def main() -> int:
         admin = {"username": js.ADMIN_USER, "project_name": js.ADMIN_PROJECT,
                  "password": server.admin_password} if args.admin else None
         conf = write_workspace(ws, server, accounts, admin, images, networks)
+        microversions = {}
+        if "compute" in server.services:
+            microversions["compute"] = advertised_max(server.url + "/compute/v2.1")
         listed = list_tests(ws, conf, args.include_list)
         print(f"tempest: {len(listed)} test ids selected by {rel(args.include_list)}; "
               f"running with --concurrency {args.concurrency} (log: {rel(ws / 'run.log')})",
@@ -181,9 +184,6 @@ def main() -> int:
     doc.parent.mkdir(parents=True, exist_ok=True)
     target = ("an external server (" + server.url + ")" if server.external
               else "jumpgate with the local driver")
-    microversions = {}
-    if "compute" in server.services:
-        microversions["compute"] = advertised_max(server.url + "/compute/v2.1")
     doc.write_text(render(tests, target=target, services=server.services,
                           include=args.include_list, admin=args.admin,
                           microversions=microversions))
