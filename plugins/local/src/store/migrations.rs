@@ -388,6 +388,11 @@ const MIGRATIONS: &[&str] = &[
     "
     DROP TABLE fixed_ips;
     ",
+    // 9: a port's MAC is unique on its network: look it up by index, not by reading ports.
+    "
+    CREATE INDEX net_objects_mac ON net_objects (network_id, json_extract(body, '$.mac_address'))
+        WHERE kind = 'port';
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

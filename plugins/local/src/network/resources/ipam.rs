@@ -345,10 +345,12 @@ fn first_free(c: &Connection, subnet_id: &str, pool: &Range) -> Result<Option<u1
         }
         let gap: Option<i64> = c
             .prepare_cached(
-                "SELECT MIN(t.n) + 1 FROM net_ips t WHERE t.subnet_id = ?1 AND t.n >= ?2 AND t.n < ?3 \
-                 AND NOT EXISTS (SELECT 1 FROM net_ips u WHERE u.subnet_id = ?1 AND u.n = t.n + 1)",
+                "SELECT t.n + 1 FROM net_ips t WHERE t.subnet_id = ?1 AND t.n >= ?2 AND t.n < ?3 \
+                 AND NOT EXISTS (SELECT 1 FROM net_ips u WHERE u.subnet_id = ?1 AND u.n = t.n + 1) \
+                 ORDER BY t.n LIMIT 1",
             )?
-            .query_row(params![subnet_id, a, b], |r| r.get(0))?;
+            .query_row(params![subnet_id, a, b], |r| r.get(0))
+            .optional()?;
         if let Some(n) = gap {
             return Ok(Some(high | u128::from(n as u64)));
         }
