@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 use super::servers::routes::check_metadata;
 use super::{body, param, quotas, reply, reply_empty, Call, Compute, Error, Result, Urls};
 use crate::image::model::{self, Image, Member, Viewer};
+use crate::image::views::CORE;
 
 type Svc = Arc<Compute>;
 
@@ -41,36 +42,6 @@ const MAX_IMAGES: u16 = 35;
 const MAX_METADATA: u16 = 38;
 /// Nova's `[api] max_limit` (and Glance's `api_limit_max`).
 const MAX_LIMIT: usize = 1000;
-
-/// Attributes Glance names itself: a metadata key among them would change (or be refused
-/// as) the attribute, never a property, so Glance's 403 is what Nova passes on.
-const RESERVED: &[&str] = &[
-    "id",
-    "name",
-    "status",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "owner",
-    "disk_format",
-    "container_format",
-    "size",
-    "virtual_size",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "min_disk",
-    "min_ram",
-    "tags",
-    "created_at",
-    "updated_at",
-    "self",
-    "file",
-    "schema",
-    "locations",
-    "direct_url",
-    "stores",
-];
 
 // ---------------------------------------------------------------- helpers
 
@@ -520,7 +491,9 @@ fn change(c: &Connection, who: &Who, id: &str, change: Change) -> Result<Map<Str
             return Err(Fault::forbidden("Image metadata limit exceeded").into());
         }
     }
-    let reserved = |k: &String| RESERVED.contains(&k.as_str()) || k.starts_with("os_glance");
+    // Attributes Glance names itself: a metadata key among them would change (or be
+    // refused as) the attribute, never a property, so Glance's 403 is what Nova passes on.
+    let reserved = |k: &String| CORE.contains(&k.as_str()) || k.starts_with("os_glance");
     if !who.writer || !who.viewer().owns(&image) || touched.iter().any(reserved) {
         return Err(not_authorized(id).into());
     }

@@ -4,7 +4,7 @@
 mod data;
 pub mod model;
 mod routes;
-mod views;
+pub mod views;
 
 use std::sync::Arc;
 
