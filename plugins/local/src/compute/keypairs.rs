@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 use sha1::Sha1;
 
+use super::servers::routes::invalid as field_error;
 use super::{body, param, quotas, reply, reply_empty, Call, Compute, Result, Urls};
 
 type Svc = Arc<Compute>;
@@ -472,16 +473,6 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         &call,
         if call.version.at_least(2) { 204 } else { 202 },
     )
-}
-
-fn field_error(field: &str, value: &Value, why: &str) -> Fault {
-    let shown = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    Fault::bad_request(format!(
-        "Invalid input for field/attribute {field}. Value: {shown}. {why}"
-    ))
 }
 
 /// Nova's keypair name: 1–255 characters, no leading or trailing whitespace, only

@@ -7,6 +7,7 @@ use jumpgate_plugin_api::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
+use super::servers::routes::{check_name, invalid};
 use super::{body, param, policy_denied, quotas, reply, reply_empty, Call, Compute, Result};
 
 type Svc = Arc<Compute>;
@@ -249,48 +250,12 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     reply_empty(resp, &call, 204)
 }
 
-fn field_error(field: &str, value: &Value, why: &str) -> Fault {
-    let shown = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    Fault::bad_request(format!(
-        "Invalid input for field/attribute {field}. Value: {shown}. {why}"
-    ))
-}
-
 fn required(field: &str, within: &Value) -> Fault {
-    field_error(
+    invalid(
         field.rsplit('/').next().unwrap_or(field),
         within,
         &format!("'{field}' is a required property"),
     )
-}
-
-/// Nova's `name`: 1–255 printable characters without leading or trailing whitespace.
-fn check_name(v: &Value) -> std::result::Result<String, Fault> {
-    let Some(name) = v.as_str() else {
-        return Err(field_error(
-            "name",
-            v,
-            &format!("{v} is not of type 'string'"),
-        ));
-    };
-    let n = name.chars().count();
-    if n == 0 {
-        return Err(field_error("name", v, "'' is too short"));
-    }
-    if n > 255 {
-        return Err(field_error("name", v, &format!("'{name}' is too long")));
-    }
-    if name.trim() != name || name.chars().any(char::is_control) {
-        return Err(field_error(
-            "name",
-            v,
-            "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.",
-        ));
-    }
-    Ok(name.to_string())
 }
 
 /// The policy and rules a create body asks for, as the request's version spells them.
@@ -306,7 +271,7 @@ fn policy_of(
     let check = |v: &Value, field: &str| -> std::result::Result<String, Fault> {
         match v.as_str() {
             Some(p) if known.contains(&p) => Ok(p.to_string()),
-            _ => Err(field_error(
+            _ => Err(invalid(
                 field,
                 v,
                 &format!("{v} is not one of {known:?}").replace('"', "'"),
@@ -318,7 +283,7 @@ fn policy_of(
             .get("policies")
             .ok_or_else(|| required("policies", &whole))?;
         let Some(list) = policies.as_array() else {
-            return Err(field_error(
+            return Err(invalid(
                 "policies",
                 policies,
                 &format!("{policies} is not of type 'array'"),
@@ -330,7 +295,7 @@ fn policy_of(
             } else {
                 format!("{policies} is too long")
             };
-            return Err(field_error("policies", policies, &why));
+            return Err(invalid("policies", policies, &why));
         }
         return Ok((check(&list[0], "policies/0")?, Map::new()));
     }
@@ -344,7 +309,7 @@ fn policy_of(
         Some(Value::Object(given)) => {
             for (k, v) in given {
                 if k != "max_server_per_host" {
-                    return Err(field_error(
+                    return Err(invalid(
                         "rules",
                         &Value::Object(given.clone()),
                         &format!("Additional properties are not allowed ('{k}' was unexpected)"),
@@ -362,7 +327,7 @@ fn policy_of(
                         rules.insert(k.clone(), json!(n));
                     }
                     _ => {
-                        return Err(field_error(
+                        return Err(invalid(
                             "rules/max_server_per_host",
                             v,
                             &format!("{v} is less than the minimum of 1"),
@@ -371,13 +336,7 @@ fn policy_of(
                 }
             }
         }
-        Some(v) => {
-            return Err(field_error(
-                "rules",
-                v,
-                &format!("{v} is not of type 'object'"),
-            ))
-        }
+        Some(v) => return Err(invalid("rules", v, &format!("{v} is not of type 'object'"))),
     }
     if policy != "anti-affinity" && !rules.is_empty() {
         return Err(Fault::bad_request(
@@ -413,6 +372,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         )));
     }
     let name = check_name(
+        "name",
         sg.get("name")
             .ok_or_else(|| required("name", &Value::Object(sg.clone())))?,
     )?;
