@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The services the `local` driver serves, in jumpgate.conf's `enabled_services` order.
 # Extend this one list as the driver grows (volume, network).
-ENABLED_SERVICES: tuple[str, ...] = ("identity", "image", "compute", "network")
+ENABLED_SERVICES: tuple[str, ...] = ("identity", "image", "compute", "network", "volume")
 
 # Extra `[local]` settings of the started jumpgate (env JUMPGATE_LOCAL_<KEY> overrides one,
 # e.g. JUMPGATE_LOCAL_BOOT_DELAY=1). `boot_delay`: seconds a server builds and each later

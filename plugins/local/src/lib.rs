@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod macros;
+mod microversion;
 mod compute;
 mod identity;
 mod image;
@@ -10,6 +11,7 @@ mod network;
 mod settings;
 mod store;
 mod time;
+mod volume;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
@@ -76,6 +78,15 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
                 &settings,
             )?),
         ),
+        "volume" => volume::setup(
+            disp,
+            Arc::new(volume::Volumes::new(
+                app.clone(),
+                store.clone(),
+                Arc::new(image::Images::new(app.clone(), store, &settings)?),
+                &settings,
+            )?),
+        ),
         "network" => {
             let net = Arc::new(network::Net::new(app.clone(), store, &settings));
             // The external network `public` (devstack's), for routers and floating IPs.
@@ -96,7 +107,7 @@ fn teardown() {
 
 export_driver! {
     name: "local",
-    services: ["identity", "image", "compute", "network"],
+    services: ["identity", "image", "compute", "network", "volume"],
     setup_routes: setup_routes,
     teardown: teardown,
 }

@@ -15,6 +15,7 @@ const BUILT_IN: &[(&str, &str, &str, &str, bool)] = &[
     ("image", "image", "glance", "index", false),
     ("volume", "block-storage", "cinder", "v3_index", true),
     ("volume", "volumev3", "cinderv3", "v3_index", true),
+    ("volume", "volume", "volume", "v3_index", true),
     ("volume", "volumev2", "cinderv2", "v2_index", true),
     ("network", "network", "neutron", "index", false),
     ("baremetal", "baremetal", "ironic", "index", false),

@@ -393,6 +393,120 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX net_objects_mac ON net_objects (network_id, json_extract(body, '$.mac_address'))
         WHERE kind = 'port';
     ",
+    // 10: block storage (Cinder). A volume's bytes are `data_dir/volumes/<id>`, a snapshot's
+    // `data_dir/snapshots/<id>`, a backup's `data_dir/backups/<id>`. Like servers, a row may
+    // carry the status a timed step ends in (`next_status`), applied once `ready_at` passes.
+    // An attachment is one row for both sides: Cinder's attachment and Nova's block device
+    // mapping (boot_index, delete_on_termination, tag), so neither can disagree with the other.
+    "
+    CREATE TABLE volume_types (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT,
+        is_public INTEGER NOT NULL DEFAULT 1,
+        extra_specs TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE volume_type_access (
+        type_id TEXT NOT NULL REFERENCES volume_types(id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL,
+        PRIMARY KEY (type_id, project_id)
+    );
+    CREATE TABLE volumes (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        name TEXT,
+        description TEXT,
+        size INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        next_status TEXT,
+        ready_at INTEGER,
+        volume_type_id TEXT NOT NULL REFERENCES volume_types(id),
+        availability_zone TEXT NOT NULL,
+        bootable INTEGER NOT NULL DEFAULT 0,
+        readonly INTEGER NOT NULL DEFAULT 0,
+        multiattach INTEGER NOT NULL DEFAULT 0,
+        snapshot_id TEXT,
+        source_volid TEXT,
+        backup_id TEXT,
+        migration_status TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        image_metadata TEXT NOT NULL DEFAULT '{}',
+        fail_reason TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX volumes_project ON volumes (project_id, created_ms);
+    CREATE INDEX volumes_due ON volumes (ready_at) WHERE ready_at IS NOT NULL;
+    CREATE TABLE volume_attachments (
+        id TEXT PRIMARY KEY,
+        volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,
+        server_id TEXT,
+        status TEXT NOT NULL,
+        attach_mode TEXT NOT NULL DEFAULT 'rw',
+        host TEXT,
+        mountpoint TEXT,
+        connector TEXT,
+        boot_index INTEGER,
+        delete_on_termination INTEGER NOT NULL DEFAULT 0,
+        tag TEXT,
+        attached_ms INTEGER,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX volume_attachments_volume ON volume_attachments (volume_id);
+    CREATE INDEX volume_attachments_server ON volume_attachments (server_id);
+    CREATE TABLE volume_snapshots (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        volume_id TEXT NOT NULL REFERENCES volumes(id),
+        name TEXT,
+        description TEXT,
+        size INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        next_status TEXT,
+        ready_at INTEGER,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX volume_snapshots_project ON volume_snapshots (project_id, created_ms);
+    CREATE INDEX volume_snapshots_volume ON volume_snapshots (volume_id);
+    CREATE TABLE volume_backups (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        volume_id TEXT NOT NULL,
+        snapshot_id TEXT,
+        name TEXT,
+        description TEXT,
+        size INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        next_status TEXT,
+        ready_at INTEGER,
+        availability_zone TEXT,
+        container TEXT,
+        is_incremental INTEGER NOT NULL DEFAULT 0,
+        parent_id TEXT,
+        object_count INTEGER NOT NULL DEFAULT 0,
+        fail_reason TEXT,
+        restore_volume_id TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        data_timestamp_ms INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX volume_backups_project ON volume_backups (project_id, created_ms);
+    -- project_id '' holds the defaults (Cinder's quota class `default`).
+    CREATE TABLE volume_quotas (
+        project_id TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        hard_limit INTEGER NOT NULL,
+        PRIMARY KEY (project_id, resource)
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

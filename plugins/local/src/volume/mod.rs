@@ -1,0 +1,301 @@
+//! Block Storage (Cinder v3, and v2 as its alias) for the local cloud: volumes are sparse
+//! files under `data_dir/volumes`, snapshots and backups copies of them; attachments are
+//! shared with Compute (`model.rs`), so both services tell one truth.
+
+pub mod model;
+pub mod storage;
+pub mod versions;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::Connection;
+
+use crate::image::Images;
+use crate::microversion::{Api, Version};
+use crate::settings::Settings;
+use crate::store::Store;
+
+pub use crate::store::{Failure as Error, Outcome as Result};
+
+pub const API: Api = Api {
+    service: "volume",
+    min: Version(3, 0),
+    max: Version(3, 70),
+    legacy_header: None,
+    fault_kind: "computeFault",
+};
+
+/// The one availability zone of this cloud's storage (Cinder's default).
+pub const ZONE: &str = "nova";
+
+/// Cinder's default volume type, created with the store (as Cinder's migration does).
+pub const DEFAULT_TYPE: &str = "__DEFAULT__";
+
+pub struct Volumes {
+    pub app: App,
+    pub store: Arc<Store>,
+    /// The image service's store: volumes are created from images and uploaded to them.
+    pub images: Arc<Images>,
+    pub disks: storage::Disks,
+    /// `[local] boot_delay`, milliseconds: how long creating, snapshotting, backing up and
+    /// the other timed steps take.
+    pub delay_ms: i64,
+    /// This machine's name: the storage host (`os-vol-host-attr:host` is `host@local#local`).
+    pub host: String,
+}
+
+impl Volumes {
+    pub fn new(
+        app: App,
+        store: Arc<Store>,
+        images: Arc<Images>,
+        settings: &Settings,
+    ) -> std::result::Result<Volumes, jumpgate_plugin_api::Error> {
+        let disks = storage::Disks::new(&settings.data_dir).map_err(|e| {
+            jumpgate_plugin_api::Error(format!("{}: {e}", settings.data_dir.display()))
+        })?;
+        let volumes = Volumes {
+            app,
+            store,
+            images,
+            disks,
+            delay_ms: settings.boot_delay_ms,
+            host: settings.host.clone(),
+        };
+        volumes
+            .store
+            .write(|tx| seed_default_type(tx))
+            .map_err(|e| jumpgate_plugin_api::Error(volumes.fault(e).message))?;
+        volumes.sweep()?;
+        Ok(volumes)
+    }
+
+    /// Removes the files a crash left behind: temp files and files no row names.
+    fn sweep(&self) -> std::result::Result<(), jumpgate_plugin_api::Error> {
+        let known = |table: &str| -> HashSet<String> {
+            self.store
+                .read(|c| {
+                    let mut stmt = c.prepare(&format!("SELECT id FROM {table}"))?;
+                    let ids = stmt
+                        .query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<HashSet<_>>>();
+                    ids
+                })
+                .unwrap_or_default()
+        };
+        let removed = self
+            .disks
+            .sweep(|kind| match kind {
+                storage::Kind::Volume => known("volumes"),
+                storage::Kind::Snapshot => known("volume_snapshots"),
+                storage::Kind::Backup => known("volume_backups"),
+            })
+            .map_err(|e| jumpgate_plugin_api::Error(format!("sweeping volume files: {e}")))?;
+        if removed > 0 {
+            self.app.log(
+                LogLevel::Warn,
+                &format!("removed {removed} volume file(s) an interrupted request left behind"),
+            );
+        }
+        Ok(())
+    }
+
+    /// The fault for an error; store failures are logged and answered 500.
+    pub fn fault(&self, e: Error) -> Fault {
+        match e {
+            Error::Fault(f) => f,
+            Error::Store(e) => {
+                self.app.log(LogLevel::Error, &format!("volume store: {e}"));
+                Fault::internal("The server has either erred or is incapable of performing the requested operation.")
+                    .kind("computeFault")
+            }
+        }
+    }
+
+    /// Runs `f` in one transaction, after applying every timed change that has come due.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> std::result::Result<T, Fault> {
+        self.store
+            .write(|tx| {
+                model::settle(tx, crate::time::now_ms())?;
+                f(tx)
+            })
+            .map_err(|e| self.fault(e))
+    }
+
+    /// Reads after applying every timed change that has come due.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> std::result::Result<T, Fault> {
+        self.write(f)
+    }
+
+    /// A store error for a file operation that failed.
+    pub fn io(&self, what: &str, e: std::io::Error) -> Error {
+        Error::Store(crate::store::StoreError(format!("{what}: {e}")))
+    }
+}
+
+fn seed_default_type(c: &Connection) -> Result<()> {
+    c.execute(
+        "INSERT INTO volume_types (id, name, description, is_public, extra_specs, created_ms)
+         SELECT ?1, ?2, 'Default Volume Type', 1, '{}', ?3
+         WHERE NOT EXISTS (SELECT 1 FROM volume_types WHERE name = ?2)",
+        rusqlite::params![
+            uuid::Uuid::new_v4().to_string(),
+            DEFAULT_TYPE,
+            crate::time::now_ms()
+        ],
+    )?;
+    Ok(())
+}
+
+/// What every volume handler starts from: the caller and the microversion.
+pub struct Call {
+    pub caller: AuthContext,
+    /// 3.0 for v2 requests, which have no microversions.
+    pub version: Version,
+    /// The project the caller acts in.
+    pub project_id: String,
+}
+
+impl Call {
+    /// The caller (401 without one) and the version they asked for (406 out of range).
+    pub fn of(req: &Request) -> std::result::Result<Call, Fault> {
+        let version = if req.path.contains("/v2/") || req.path.ends_with("/v2") {
+            API.min
+        } else {
+            API.requested(req)?
+        };
+        let caller = req.context().ok_or_else(|| {
+            Fault::unauthorized("The request you have made requires authentication.")
+        })?;
+        let project_id = caller.project_id.clone().unwrap_or_default();
+        Ok(Call {
+            caller,
+            version,
+            project_id,
+        })
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.caller.is_admin
+    }
+
+    /// Changes need a role besides `reader` (Cinder's default policy: project member).
+    pub fn writer(&self, rule: &str) -> std::result::Result<(), Fault> {
+        if self.caller.is_admin || self.caller.roles.iter().any(|r| r != "reader") {
+            Ok(())
+        } else {
+            Err(policy_denied(rule))
+        }
+    }
+
+    /// Admin-only operations.
+    pub fn admin(&self, rule: &str) -> std::result::Result<(), Fault> {
+        if self.caller.is_admin {
+            Ok(())
+        } else {
+            Err(policy_denied(rule))
+        }
+    }
+}
+
+/// Cinder's 403 for a policy check that failed.
+pub fn policy_denied(rule: &str) -> Fault {
+    Fault::forbidden(format!("Policy doesn't allow {rule} to be performed."))
+}
+
+/// A required path parameter.
+pub fn param<'a>(req: &'a Request, name: &str) -> std::result::Result<&'a str, Fault> {
+    req.param(name)
+        .ok_or_else(|| Fault::internal(format!("route without {{{name}}}")))
+}
+
+/// The request's JSON body, or Cinder's 400 for a missing or malformed one.
+pub fn body(req: &Request) -> std::result::Result<serde_json::Value, Fault> {
+    if req.body.is_empty() {
+        return Err(Fault::bad_request("The request body is missing or empty."));
+    }
+    serde_json::from_slice(&req.body).map_err(|_| Fault::bad_request("Malformed request body"))
+}
+
+/// Writes `v` with `status`, stamped with the version used.
+pub fn reply(
+    resp: &mut Response,
+    call: &Call,
+    status: u16,
+    v: &serde_json::Value,
+) -> HandlerResult {
+    resp.set_status(status);
+    API.stamp(resp, call.version);
+    resp.json(v);
+    Ok(())
+}
+
+/// An empty answer (202, 204), stamped with the version used.
+pub fn reply_empty(resp: &mut Response, call: &Call, status: u16) -> HandlerResult {
+    resp.set_status(status);
+    API.stamp(resp, call.version);
+    Ok(())
+}
+
+/// Cinder's timestamps: microseconds, no zone (`2024-01-02T03:04:05.000000`).
+pub fn timestamp(ms: i64) -> String {
+    crate::time::iso_micros(ms).trim_end_matches('Z').to_string()
+}
+
+/// Where a resource's `links` point: `self` under the version the request used,
+/// `bookmark` without it, as Cinder.
+pub struct Urls {
+    /// `http://host/volume/v3/project`
+    pub versioned: String,
+    /// `http://host/volume/project`
+    pub bookmark: String,
+}
+
+impl Urls {
+    pub fn of(svc: &Volumes, req: &Request, call: &Call) -> std::result::Result<Urls, Fault> {
+        let disp = svc
+            .app
+            .get_dispatcher("volume")
+            .ok_or_else(|| Fault::internal("volume is not enabled"))?;
+        let mut base = disp.get_endpoint_url(req, "index", &[])?;
+        while base.ends_with('/') {
+            base.pop();
+        }
+        let version = if req.path.contains("/v2/") { "v2" } else { "v3" };
+        let project = req.param("tenant_id").unwrap_or(&call.project_id);
+        Ok(Urls {
+            versioned: format!("{base}/{version}/{project}"),
+            bookmark: format!("{base}/{project}"),
+        })
+    }
+
+    /// `[{"rel": "self", …}, {"rel": "bookmark", …}]` for `collection/id`.
+    pub fn links(&self, collection: &str, id: &str) -> serde_json::Value {
+        serde_json::json!([
+            {"rel": "self", "href": format!("{}/{collection}/{id}", self.versioned)},
+            {"rel": "bookmark", "href": format!("{}/{collection}/{id}", self.bookmark)},
+        ])
+    }
+
+    /// The `*_links` of a page that stopped at `marker`.
+    pub fn next(&self, req: &Request, collection: &str, marker: &str) -> serde_json::Value {
+        let url = format!("{}/{collection}", self.versioned);
+        serde_json::json!([{"rel": "next", "href": next_href(&url, &req.query_params, marker)}])
+    }
+}
+
+pub fn setup(
+    disp: &Dispatcher,
+    volumes: Arc<Volumes>,
+) -> std::result::Result<(), jumpgate_plugin_api::Error> {
+    versions::setup(disp, volumes)?;
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! Volumes and their attachments as stored, and the steps every service shares: Cinder's
+//! own actions, its attachments API and Nova's volume attachments all reserve, attach and
+//! detach through these, so a volume's status and its attachments never disagree.
+
+use jumpgate_plugin_api::Fault;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
+
+use crate::store::Outcome as Result;
+
+/// A volume row, read by position (`COLUMNS`).
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// GiB.
+    pub size: i64,
+    pub status: String,
+    pub volume_type_id: String,
+    pub availability_zone: String,
+    pub bootable: bool,
+    pub readonly: bool,
+    pub multiattach: bool,
+    pub snapshot_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub backup_id: Option<String>,
+    pub migration_status: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub image_metadata: Map<String, Value>,
+    pub fail_reason: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+pub const COLUMNS: &str = "id, project_id, user_id, name, description, size, status, volume_type_id, \
+     availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
+     migration_status, metadata, image_metadata, fail_reason, created_ms, updated_ms";
+
+fn object(s: String) -> Map<String, Value> {
+    serde_json::from_str(&s).unwrap_or_default()
+}
+
+pub fn row(r: &Row) -> rusqlite::Result<Volume> {
+    Ok(Volume {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        user_id: r.get(2)?,
+        name: r.get(3)?,
+        description: r.get(4)?,
+        size: r.get(5)?,
+        status: r.get(6)?,
+        volume_type_id: r.get(7)?,
+        availability_zone: r.get(8)?,
+        bootable: r.get(9)?,
+        readonly: r.get(10)?,
+        multiattach: r.get(11)?,
+        snapshot_id: r.get(12)?,
+        source_volid: r.get(13)?,
+        backup_id: r.get(14)?,
+        migration_status: r.get(15)?,
+        metadata: object(r.get(16)?),
+        image_metadata: object(r.get(17)?),
+        fail_reason: r.get(18)?,
+        created_ms: r.get(19)?,
+        updated_ms: r.get(20)?,
+    })
+}
+
+/// Cinder's 404 for a volume.
+pub fn volume_not_found(id: &str) -> Fault {
+    Fault::not_found(format!("Volume {id} could not be found."))
+}
+
+/// The volume `id`, whoever owns it (callers check visibility with `visible`).
+pub fn find(c: &Connection, id: &str) -> Result<Option<Volume>> {
+    Ok(c.query_row(
+        &format!("SELECT {COLUMNS} FROM volumes WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()?)
+}
+
+/// The volume `id` as `project` sees it: another project's volume is not found, unless
+/// the caller is an admin.
+pub fn visible(c: &Connection, id: &str, project: &str, admin: bool) -> Result<Volume> {
+    match find(c, id)? {
+        Some(v) if admin || v.project_id == project => Ok(v),
+        _ => Err(volume_not_found(id).into()),
+    }
+}
+
+/// Sets a volume's status now (and forgets any pending one).
+pub fn set_status(c: &Connection, id: &str, status: &str) -> Result<()> {
+    c.execute(
+        "UPDATE volumes SET status = ?2, next_status = NULL, ready_at = NULL, updated_ms = ?3
+         WHERE id = ?1",
+        params![id, status, crate::time::now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Sets a volume's status now, and `next` once `delay_ms` has passed (a task that runs).
+pub fn set_status_then(
+    c: &Connection,
+    id: &str,
+    status: &str,
+    next: &str,
+    delay_ms: i64,
+) -> Result<()> {
+    let now = crate::time::now_ms();
+    c.execute(
+        "UPDATE volumes SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
+         WHERE id = ?1",
+        params![id, status, next, now + delay_ms, now],
+    )?;
+    Ok(())
+}
+
+/// Applies every timed status change that has come due: volumes, snapshots, backups.
+pub fn settle(c: &Connection, now_ms: i64) -> Result<()> {
+    for table in ["volumes", "volume_snapshots", "volume_backups"] {
+        c.execute(
+            &format!(
+                "UPDATE {table} SET status = next_status, updated_ms = ready_at,
+                    next_status = NULL, ready_at = NULL
+                 WHERE ready_at IS NOT NULL AND ready_at <= ?1"
+            ),
+            [now_ms],
+        )?;
+    }
+    Ok(())
+}
+
+/// One attachment: Cinder's attachment record and Nova's block device mapping at once.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub id: String,
+    pub volume_id: String,
+    /// `instance_uuid`; None for an attachment reserved without a server.
+    pub server_id: Option<String>,
+    /// reserved | attaching | attached | detaching
+    pub status: String,
+    /// rw | ro
+    pub attach_mode: String,
+    pub host: Option<String>,
+    /// The device, e.g. `/dev/vdb`.
+    pub mountpoint: Option<String>,
+    pub connector: Option<Value>,
+    pub boot_index: Option<i64>,
+    pub delete_on_termination: bool,
+    pub tag: Option<String>,
+    pub attached_ms: Option<i64>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+pub const ATTACHMENT_COLUMNS: &str = "id, volume_id, server_id, status, attach_mode, host, \
+     mountpoint, connector, boot_index, delete_on_termination, tag, attached_ms, created_ms, updated_ms";
+
+pub fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(0)?,
+        volume_id: r.get(1)?,
+        server_id: r.get(2)?,
+        status: r.get(3)?,
+        attach_mode: r.get(4)?,
+        host: r.get(5)?,
+        mountpoint: r.get(6)?,
+        connector: r
+            .get::<_, Option<String>>(7)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
+        boot_index: r.get(8)?,
+        delete_on_termination: r.get(9)?,
+        tag: r.get(10)?,
+        attached_ms: r.get(11)?,
+        created_ms: r.get(12)?,
+        updated_ms: r.get(13)?,
+    })
+}
+
+fn attachments_where(c: &Connection, clause: &str, key: &str) -> Result<Vec<Attachment>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments WHERE {clause} ORDER BY created_ms, id"
+    ))?;
+    let rows = stmt.query_map([key], attachment_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A volume's attachments, oldest first.
+pub fn attachments_of(c: &Connection, volume_id: &str) -> Result<Vec<Attachment>> {
+    attachments_where(c, "volume_id = ?1", volume_id)
+}
+
+/// A server's volumes (its block device mappings), oldest first.
+pub fn attachments_of_server(c: &Connection, server_id: &str) -> Result<Vec<Attachment>> {
+    attachments_where(c, "server_id = ?1", server_id)
+}
+
+pub fn attachment(c: &Connection, id: &str) -> Result<Option<Attachment>> {
+    Ok(c.query_row(
+        &format!("SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments WHERE id = ?1"),
+        [id],
+        attachment_row,
+    )
+    .optional()?)
+}
+
+/// What a new attachment records.
+#[derive(Debug, Default, Clone)]
+pub struct AttachSpec {
+    pub server_id: Option<String>,
+    pub host: Option<String>,
+    pub mountpoint: Option<String>,
+    pub mode: Option<String>,
+    pub connector: Option<Value>,
+    pub boot_index: Option<i64>,
+    pub delete_on_termination: bool,
+    pub tag: Option<String>,
+}
+
+/// Reserves `volume` for an attachment (Cinder's attachment create without a connector, and
+/// the first half of every attach): the volume must be available, or in use and
+/// multiattach; it becomes `reserved` (or stays in-use) and the attachment `reserved`.
+pub fn reserve(c: &Connection, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
+    let attached = attachments_of(c, &volume.id)?;
+    let ok = match volume.status.as_str() {
+        "available" => true,
+        "in-use" | "reserved" | "attaching" => volume.multiattach,
+        _ => false,
+    };
+    if !ok {
+        return Err(Fault::bad_request(if !volume.multiattach && !attached.is_empty() {
+            format!(
+                "Invalid volume: Volume {} status must be available to reserve, but the current status is {}.",
+                volume.id, volume.status
+            )
+        } else {
+            format!(
+                "Invalid volume: Volume {} status must be available or downloading to reserve, but the current status is {}.",
+                volume.id, volume.status
+            )
+        })
+        .into());
+    }
+    if let Some(server) = &spec.server_id {
+        if attached
+            .iter()
+            .any(|a| a.server_id.as_deref() == Some(server))
+        {
+            return Err(Fault::bad_request(format!(
+                "Invalid volume: volume {} is already attached to instance {server}.",
+                volume.id
+            ))
+            .into());
+        }
+    }
+    let now = crate::time::now_ms();
+    let a = Attachment {
+        id: uuid::Uuid::new_v4().to_string(),
+        volume_id: volume.id.clone(),
+        server_id: spec.server_id.clone(),
+        status: "reserved".into(),
+        attach_mode: spec.mode.clone().unwrap_or_else(|| {
+            if volume.readonly {
+                "ro".into()
+            } else {
+                "rw".into()
+            }
+        }),
+        host: spec.host.clone(),
+        mountpoint: spec.mountpoint.clone(),
+        connector: spec.connector.clone(),
+        boot_index: spec.boot_index,
+        delete_on_termination: spec.delete_on_termination,
+        tag: spec.tag.clone(),
+        attached_ms: None,
+        created_ms: now,
+        updated_ms: now,
+    };
+    c.execute(
+        &format!(
+            "INSERT INTO volume_attachments ({ATTACHMENT_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        ),
+        params![
+            a.id,
+            a.volume_id,
+            a.server_id,
+            a.status,
+            a.attach_mode,
+            a.host,
+            a.mountpoint,
+            a.connector.as_ref().map(Value::to_string),
+            a.boot_index,
+            a.delete_on_termination,
+            a.tag,
+            a.attached_ms,
+            a.created_ms,
+            a.updated_ms
+        ],
+    )?;
+    if volume.status == "available" {
+        set_status(c, &volume.id, "reserved")?;
+    }
+    Ok(a)
+}
+
+/// Completes an attachment: it is `attached` at `mountpoint` (kept when None), and its
+/// volume `in-use`.
+pub fn complete(c: &Connection, attachment_id: &str, mountpoint: Option<&str>) -> Result<()> {
+    let now = crate::time::now_ms();
+    let volume_id: String = c
+        .query_row(
+            "UPDATE volume_attachments SET status = 'attached', attached_ms = ?2, updated_ms = ?2,
+                mountpoint = COALESCE(?3, mountpoint)
+             WHERE id = ?1 RETURNING volume_id",
+            params![attachment_id, now, mountpoint],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| {
+            Fault::not_found(format!("VolumeAttachment {attachment_id} could not be found."))
+        })?;
+    set_status(c, &volume_id, "in-use")
+}
+
+/// Reserves and completes in one step: Nova's attach, and boot from volume.
+pub fn attach(c: &Connection, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
+    let mut a = reserve(c, volume, spec)?;
+    complete(c, &a.id, None)?;
+    a.status = "attached".into();
+    a.attached_ms = Some(crate::time::now_ms());
+    Ok(a)
+}
+
+/// Removes an attachment; its volume is `available` again once it has none left, and
+/// stays `in-use` while other attachments are attached.
+pub fn detach(c: &Connection, attachment_id: &str) -> Result<()> {
+    let volume_id: String = c
+        .query_row(
+            "DELETE FROM volume_attachments WHERE id = ?1 RETURNING volume_id",
+            [attachment_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| {
+            Fault::not_found(format!("VolumeAttachment {attachment_id} could not be found."))
+        })?;
+    let left = attachments_of(c, &volume_id)?;
+    let status = if left.iter().any(|a| a.status == "attached") {
+        "in-use"
+    } else if left.is_empty() {
+        "available"
+    } else {
+        "reserved"
+    };
+    set_status(c, &volume_id, status)
+}
+
+/// The next free device name on a server (`/dev/vdb`, `/dev/vdc`, …); `/dev/vda` is the
+/// root disk.
+pub fn next_device(c: &Connection, server_id: &str) -> Result<String> {
+    let used: Vec<String> = attachments_of_server(c, server_id)?
+        .into_iter()
+        .filter_map(|a| a.mountpoint)
+        .collect();
+    let device = (b'b'..=b'z')
+        .map(|l| format!("/dev/vd{}", l as char))
+        .find(|d| !used.contains(d))
+        .ok_or_else(|| Fault::bad_request("No free disk device names for prefix 'vd'"))?;
+    Ok(device)
+}
