@@ -341,30 +341,7 @@ def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str]
     conf.write_text(
         config_text(port, services, data, admin_password, secrets.token_hex(32), local)
     )
-    log_path = workdir / "jumpgate.log"
-    env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
-    env.pop("JUMPGATE_CONFIG", None)
-    env.pop("JUMPGATE_ADMIN_PASSWORD", None)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(exe), "--config", str(conf)],
-            cwd=workdir,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    _running.add(proc)
-    server = Server(
-        f"http://127.0.0.1:{port}",
-        admin_password,
-        services=services,
-        external=False,
-        proc=proc,
-        workdir=workdir,
-        log_path=log_path,
-        keep=keep,
-    )
+    server = _launch(exe, workdir, port, admin_password, services, keep)
     try:
         _wait_ready(server, START_TIMEOUT)
     except StartError as e:
@@ -374,6 +351,49 @@ def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str]
         if "in use" in text.lower():
             raise _PortTaken(str(e)) from None
         raise
+    return server
+
+
+def _launch(exe: Path, workdir: Path, port: int, admin_password: str, services,
+            keep: bool) -> Server:
+    """Runs jumpgate on the jumpgate.conf in `workdir`, logging (appending) to jumpgate.log."""
+    log_path = workdir / "jumpgate.log"
+    env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
+    env.pop("JUMPGATE_CONFIG", None)
+    env.pop("JUMPGATE_ADMIN_PASSWORD", None)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [str(exe), "--config", str(workdir / "jumpgate.conf")],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    _running.add(proc)
+    return Server(
+        f"http://127.0.0.1:{port}",
+        admin_password,
+        services=services,
+        external=False,
+        proc=proc,
+        workdir=workdir,
+        log_path=log_path,
+        keep=keep,
+    )
+
+
+def restart(workdir: Path) -> Server:
+    """A jumpgate on the folder a stopped (or killed) one left, with its config and data:
+    what an operator's restart after a crash does. The folder is kept on stop()."""
+    import configparser
+
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(workdir / "jumpgate.conf")
+    port = int(conf["DEFAULT"]["listen"].rsplit(":", 1)[1])
+    services = tuple(s.strip() for s in conf["DEFAULT"]["enabled_services"].split(","))
+    server = _launch(binary(), workdir, port, conf[DRIVER]["admin_password"], services, True)
+    _wait_ready(server, START_TIMEOUT)
     return server
 
 
