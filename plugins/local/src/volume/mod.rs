@@ -3,7 +3,9 @@
 //! shared with Compute (`model.rs`), so both services tell one truth.
 
 pub mod model;
+pub mod quotas;
 pub mod storage;
+pub mod types;
 pub mod versions;
 
 use std::collections::HashSet;
