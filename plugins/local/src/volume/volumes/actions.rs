@@ -1,0 +1,610 @@
+//! `POST /volumes/{id}/action`: Cinder's volume actions, one key per request body
+//! (`os-extend`, `os-attach`, `os-volume_upload_image`, …). Attachments go through the
+//! shared steps in `model.rs`, so Nova sees what Cinder records.
+
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::{params, Connection};
+use serde_json::{json, Map, Value};
+
+use super::super::model::{self, AttachSpec, Volume};
+use super::super::storage::{Kind, GIB};
+use super::super::{body, param, reply, reply_empty, timestamp, Call, Volumes};
+use super::{bool_of, metadata_of, views};
+use crate::volume::quotas::{self, Usage};
+use crate::volume::types;
+
+type Svc = Arc<Volumes>;
+type Outcome<T> = crate::store::Outcome<T>;
+
+fn invalid_volume(why: impl std::fmt::Display) -> Fault {
+    Fault::bad_request(format!("Invalid volume: {why}"))
+}
+
+fn invalid_input(why: impl std::fmt::Display) -> Fault {
+    Fault::bad_request(format!("Invalid input received: {why}"))
+}
+
+/// The value of a required key of an action's body (Cinder's "Must specify …").
+fn required<'a>(args: &'a Value, key: &str) -> Result<&'a Value, Fault> {
+    args.get(key)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| Fault::bad_request(format!("Must specify '{key}'")))
+}
+
+pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "volume_id")?.to_string();
+    let body = body(req)?;
+    let Some((action, args)) = body.as_object().and_then(|o| o.iter().next()) else {
+        return Err(Fault::bad_request("Malformed request body"));
+    };
+    let args = args.clone();
+    match action.as_str() {
+        "os-show_image_metadata" => {
+            let v = visible(svc, &call, &id)?;
+            return reply(
+                resp,
+                &call,
+                200,
+                &json!({"metadata": views::stringified(&v.image_metadata)}),
+            );
+        }
+        "os-reset_status" => call.admin("volume_extension:volume_admin_actions:reset_status")?,
+        "os-force_delete" => call.admin("volume_extension:volume_admin_actions:force_delete")?,
+        "os-force_detach" => call.admin("volume_extension:volume_admin_actions:force_detach")?,
+        other => call.writer(&format!("volume_extension:volume_actions:{other}"))?,
+    }
+    match action.as_str() {
+        "os-extend" => extend(svc, &call, &id, &args)?,
+        "os-attach" => attach(svc, &call, &id, &args)?,
+        "os-detach" | "os-force_detach" => detach(svc, &call, &id, &args)?,
+        "os-reserve" => change(svc, &call, &id, |c, v| {
+            let ok = v.status == "available"
+                || (v.multiattach && ["in-use", "attaching"].contains(&v.status.as_str()));
+            if !ok {
+                return Err(invalid_volume(format!(
+                    "Volume status must be {} to reserve, but the status is {}.",
+                    if v.multiattach {
+                        "(available, in-use)"
+                    } else {
+                        "available"
+                    },
+                    v.status
+                ))
+                .into());
+            }
+            model::set_status(c, &v.id, "attaching")
+        })?,
+        "os-unreserve" => change(svc, &call, &id, |c, v| {
+            if v.status == "attaching" {
+                model::set_status(c, &v.id, settled_status(c, &v.id)?)?;
+            }
+            Ok(())
+        })?,
+        "os-begin_detaching" => change(svc, &call, &id, |c, v| {
+            if v.status != "in-use" {
+                return Err(invalid_volume(
+                    "Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
+                )
+                .into());
+            }
+            model::set_status(c, &v.id, "detaching")
+        })?,
+        "os-roll_detaching" => change(svc, &call, &id, |c, v| {
+            if v.status == "detaching" {
+                model::set_status(c, &v.id, settled_status(c, &v.id)?)?;
+            }
+            Ok(())
+        })?,
+        "os-initialize_connection" => {
+            required(&args, "connector")?;
+            let v = visible(svc, &call, &id)?;
+            let mode = if v.readonly { "ro" } else { "rw" };
+            let path = svc.disks.path(Kind::Volume, &v.id);
+            let info = json!({"connection_info": {
+                "driver_volume_type": "local",
+                "data": {"device_path": path.display().to_string(), "access_mode": mode},
+            }});
+            return reply(resp, &call, 200, &info);
+        }
+        "os-terminate_connection" => {
+            required(&args, "connector")?;
+            visible(svc, &call, &id)?;
+        }
+        "os-set_bootable" => {
+            let b = args
+                .get("bootable")
+                .ok_or_else(|| Fault::bad_request("Must specify bootable in request."))?;
+            let b = bool_of(b, "bootable")?;
+            change(svc, &call, &id, |c, v| {
+                c.execute(
+                    "UPDATE volumes SET bootable = ?2, updated_ms = ?3 WHERE id = ?1",
+                    params![v.id, b, crate::time::now_ms()],
+                )?;
+                Ok(())
+            })?;
+            return reply_empty(resp, &call, 200);
+        }
+        "os-update_readonly_flag" => {
+            let r = args
+                .get("readonly")
+                .ok_or_else(|| Fault::bad_request("Must specify readonly in request."))?;
+            let r = bool_of(r, "readonly")?;
+            change(svc, &call, &id, |c, v| {
+                if v.status != "available" {
+                    return Err(invalid_volume(
+                        "Volume status must be available to update readonly flag.",
+                    )
+                    .into());
+                }
+                c.execute(
+                    "UPDATE volumes SET readonly = ?2, updated_ms = ?3 WHERE id = ?1",
+                    params![v.id, r, crate::time::now_ms()],
+                )?;
+                Ok(())
+            })?;
+        }
+        "os-volume_upload_image" => {
+            let out = upload_image(svc, &call, &id, &args)?;
+            return reply(resp, &call, 202, &json!({ "os-volume_upload_image": out }));
+        }
+        "os-set_image_metadata" => {
+            let m = match args.get("metadata") {
+                Some(m) => metadata_of(m)?,
+                None => return Err(Fault::bad_request("Malformed request body")),
+            };
+            let mut out = Map::new();
+            change(svc, &call, &id, |c, v| {
+                let mut all = v.image_metadata.clone();
+                all.extend(m);
+                save_image_metadata(c, &v.id, &all)?;
+                out = views::stringified(&all);
+                Ok(())
+            })?;
+            return reply(resp, &call, 200, &json!({ "metadata": out }));
+        }
+        "os-unset_image_metadata" => {
+            let key = args
+                .get("key")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Fault::bad_request("Malformed request body"))?
+                .to_string();
+            change(svc, &call, &id, |c, v| {
+                let mut all = v.image_metadata.clone();
+                if all.remove(&key).is_none() {
+                    return Err(Fault::not_found("The resource could not be found.").into());
+                }
+                save_image_metadata(c, &v.id, &all)
+            })?;
+            return reply_empty(resp, &call, 200);
+        }
+        "os-reset_status" => reset_status(svc, &call, &id, &args)?,
+        "os-force_delete" => {
+            let snapshots = svc.write(|c| {
+                let v = model::visible(c, &id, &call.project_id, call.is_admin())?;
+                svc.delete_volume(c, &v, true, true)
+            })?;
+            svc.remove_files(&id, &snapshots);
+        }
+        "os-retype" => retype(svc, &call, &id, &args)?,
+        other => {
+            return Err(Fault::bad_request(format!(
+                "There is no such action: {other}"
+            )))
+        }
+    }
+    reply_empty(resp, &call, 202)
+}
+
+fn visible(svc: &Volumes, call: &Call, id: &str) -> Result<Volume, Fault> {
+    svc.read(|c| model::visible(c, id, &call.project_id, call.is_admin()))
+}
+
+/// Runs `f` on the caller's volume in one transaction.
+fn change(
+    svc: &Volumes,
+    call: &Call,
+    id: &str,
+    f: impl FnOnce(&Connection, &Volume) -> Outcome<()>,
+) -> Result<(), Fault> {
+    svc.write(|c| {
+        let v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        f(c, &v)
+    })
+}
+
+/// What a volume's status is once nothing is in flight: in-use while attached.
+fn settled_status(c: &Connection, id: &str) -> Outcome<&'static str> {
+    let attached = model::attachments_of(c, id)?
+        .iter()
+        .any(|a| a.status == "attached");
+    Ok(if attached { "in-use" } else { "available" })
+}
+
+fn save_image_metadata(c: &Connection, id: &str, m: &Map<String, Value>) -> Outcome<()> {
+    c.execute(
+        "UPDATE volumes SET image_metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+        params![
+            id,
+            Value::Object(m.clone()).to_string(),
+            crate::time::now_ms()
+        ],
+    )?;
+    Ok(())
+}
+
+fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
+    let raw = required(args, "new_size")?;
+    let new_size = match raw {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|n| *n >= 1)
+    .ok_or_else(|| {
+        Fault::bad_request(format!(
+            "Invalid input for field/attribute new_size. Value: {raw}. {raw} is not of type 'integer'"
+        ))
+    })?;
+    svc.write(|c| {
+        let v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        let ok = v.status == "available" || (v.status == "in-use" && call.version.at_least(42));
+        if !ok {
+            return Err(invalid_volume(format!(
+                "Volume {} status must be '{}' to extend, currently {}.",
+                v.id,
+                if call.version.at_least(42) {
+                    "available' or 'in-use"
+                } else {
+                    "available"
+                },
+                v.status
+            ))
+            .into());
+        }
+        if new_size <= v.size {
+            return Err(invalid_input(format!(
+                "New size for extend must be greater than current size. (current: {}, extended: {new_size}).",
+                v.size
+            ))
+            .into());
+        }
+        let type_name = types::name_of(c, &v.volume_type_id)?;
+        quotas::check(
+            c,
+            &v.project_id,
+            &Usage {
+                gigabytes: new_size - v.size,
+                ..Default::default()
+            },
+            type_name.as_deref(),
+        )?;
+        quotas::check_size(c, &v.project_id, new_size)?;
+        c.execute(
+            "UPDATE volumes SET size = ?2 WHERE id = ?1",
+            params![v.id, new_size],
+        )?;
+        let back = v.status.clone();
+        model::set_status_then(c, &v.id, "extending", &back, svc.delay_ms)?;
+        svc.disks
+            .grow(Kind::Volume, &v.id, new_size as u64 * GIB)
+            .map_err(|e| svc.io("growing the volume's file", e))?;
+        Ok(())
+    })
+}
+
+fn attach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
+    let server_id = args
+        .get("instance_uuid")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let host = args
+        .get("host_name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if server_id.is_none() && host.is_none() {
+        return Err(Fault::bad_request(
+            "Invalid request to attach volume to an invalid target",
+        ));
+    }
+    let mode = args
+        .get("mode")
+        .and_then(Value::as_str)
+        .unwrap_or("rw")
+        .to_string();
+    if mode != "rw" && mode != "ro" {
+        return Err(Fault::bad_request(
+            "Invalid request to attach volume with an invalid mode. Attaching mode should be 'rw' or 'ro'",
+        ));
+    }
+    let mountpoint = args
+        .get("mountpoint")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    svc.write(|c| {
+        let mut v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        if v.readonly && mode == "rw" {
+            return Err(Fault::bad_request(format!(
+                "Invalid attaching mode 'rw' for volume {}.",
+                v.id
+            ))
+            .into());
+        }
+        // A volume reserved by os-reserve carries no attachment yet: attach it as available.
+        if v.status == "attaching" && model::attachments_of(c, &v.id)?.is_empty() {
+            v.status = "available".into();
+        }
+        let spec = AttachSpec {
+            server_id: server_id.clone(),
+            host: host.clone(),
+            mountpoint: mountpoint.clone(),
+            mode: Some(mode.clone()),
+            ..Default::default()
+        };
+        model::attach(c, &v, &spec)?;
+        Ok(())
+    })
+}
+
+fn detach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
+    let wanted = args
+        .get("attachment_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    svc.write(|c| {
+        let v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        if v.status == "maintenance" {
+            return Err(invalid_volume(format!("Volume {} is in maintenance.", v.id)).into());
+        }
+        let attachments = model::attachments_of(c, &v.id)?;
+        let attachment = match &wanted {
+            Some(a) => attachments.iter().find(|x| &x.id == a).ok_or_else(|| {
+                Fault::not_found(format!("VolumeAttachment {a} could not be found."))
+            })?,
+            None => match attachments.as_slice() {
+                [one] => one,
+                [] => {
+                    return Err(
+                        invalid_volume("Volume must be attached in order to detach.").into(),
+                    )
+                }
+                _ => {
+                    return Err(invalid_volume(format!(
+                        "Volume {} is attached to more than one instance; specify attachment_id.",
+                        v.id
+                    ))
+                    .into())
+                }
+            },
+        };
+        model::detach(c, &attachment.id)
+    })
+}
+
+/// Cinder's volume statuses an admin may reset to.
+const STATUSES: &[&str] = &[
+    "creating",
+    "available",
+    "deleting",
+    "error",
+    "error_deleting",
+    "error_managing",
+    "managing",
+    "attaching",
+    "in-use",
+    "detaching",
+    "maintenance",
+    "reserved",
+    "restoring-backup",
+    "error_restoring",
+    "downloading",
+    "uploading",
+    "retyping",
+    "extending",
+    "error_extending",
+    "backing-up",
+];
+
+fn reset_status(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
+    let status = args.get("status").and_then(Value::as_str);
+    let attach_status = args.get("attach_status").and_then(Value::as_str);
+    let migration_status = args.get("migration_status").and_then(Value::as_str);
+    if status.is_none() && attach_status.is_none() && migration_status.is_none() {
+        return Err(Fault::bad_request(
+            "Must specify 'status', 'attach_status' or 'migration_status' for update.",
+        ));
+    }
+    if let Some(s) = status {
+        if !STATUSES.contains(&s) {
+            return Err(Fault::bad_request(format!(
+                "Invalid input for field/attribute status. Value: {s}. '{s}' is not one of {STATUSES:?}"
+            )));
+        }
+    }
+    if let Some(a) = attach_status {
+        if a != "attached" && a != "detached" {
+            return Err(Fault::bad_request(format!(
+                "Invalid input received: Must specify a valid attach status, attach_status {a} is invalid"
+            )));
+        }
+    }
+    change(svc, call, id, |c, v| {
+        if let Some(s) = status {
+            model::set_status(c, &v.id, s)?;
+        }
+        if attach_status == Some("detached") {
+            c.execute(
+                "DELETE FROM volume_attachments WHERE volume_id = ?1",
+                [&v.id],
+            )?;
+        }
+        if let Some(m) = migration_status {
+            let m = if m.eq_ignore_ascii_case("none") {
+                None
+            } else {
+                Some(m)
+            };
+            c.execute(
+                "UPDATE volumes SET migration_status = ?2 WHERE id = ?1",
+                params![v.id, m],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn retype(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
+    let new_type = required(args, "new_type")?
+        .as_str()
+        .ok_or_else(|| Fault::bad_request("Invalid input for field/attribute new_type."))?
+        .to_string();
+    change(svc, call, id, |c, v| {
+        if !["available", "in-use"].contains(&v.status.as_str()) {
+            return Err(invalid_volume(format!(
+                "Volume {} status must be available or in-use, but current status is: {}.",
+                v.id, v.status
+            ))
+            .into());
+        }
+        let t = types::resolve(c, Some(&new_type), &call.project_id, call.is_admin())?;
+        if t.id == v.volume_type_id {
+            return Err(
+                invalid_input("Retype cannot be performed to the same volume type.").into(),
+            );
+        }
+        c.execute(
+            "UPDATE volumes SET volume_type_id = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![v.id, t.id, crate::time::now_ms()],
+        )?;
+        model::set_status_then(c, &v.id, "retyping", &v.status, svc.delay_ms)
+    })
+}
+
+/// Disk formats Cinder uploads a volume as.
+const DISK_FORMATS: &[&str] = &["raw", "vmdk", "vdi", "qcow2", "vhd", "vhdx", "ploop"];
+
+/// Streams the volume's bytes into a new active image; the volume is `uploading` for the
+/// usual delay, then back to its status.
+fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Value, Fault> {
+    let image_name = args
+        .get("image_name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Fault::bad_request("No image_name was specified in request."))?
+        .to_string();
+    let force = match args.get("force") {
+        None | Some(Value::Null) => false,
+        Some(v) => bool_of(v, "force")?,
+    };
+    let disk_format = args
+        .get("disk_format")
+        .and_then(Value::as_str)
+        .unwrap_or("raw")
+        .to_lowercase();
+    if !DISK_FORMATS.contains(&disk_format.as_str()) {
+        return Err(Fault::bad_request(format!(
+            "Invalid disk-format '{disk_format}' is specified. Allowed disk-formats are {}.",
+            DISK_FORMATS.join(", ")
+        )));
+    }
+    let container_format = args
+        .get("container_format")
+        .and_then(Value::as_str)
+        .unwrap_or("bare")
+        .to_string();
+    let (visibility, protected) = if call.version.at_least(1) {
+        (
+            args.get("visibility")
+                .and_then(Value::as_str)
+                .unwrap_or("private")
+                .to_string(),
+            match args.get("protected") {
+                None | Some(Value::Null) => false,
+                Some(v) => bool_of(v, "protected")?,
+            },
+        )
+    } else {
+        ("private".to_string(), false)
+    };
+    if !["public", "private", "shared", "community"].contains(&visibility.as_str()) {
+        return Err(invalid_input(format!("Invalid visibility: {visibility}")));
+    }
+    let (v, vtype) = svc.write(|c| {
+        let v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        let ok = v.status == "available" || (force && v.status == "in-use");
+        if !ok {
+            return Err(invalid_volume(format!(
+                "Volume {} status must be available{}, but current status is: {}.",
+                v.id,
+                if force { " or in-use" } else { "" },
+                v.status
+            ))
+            .into());
+        }
+        let vtype = types::find(c, &v.volume_type_id)?;
+        model::set_status_then(c, &v.id, "uploading", &v.status, svc.delay_ms)?;
+        Ok((v, vtype))
+    })?;
+    let now = crate::time::now_seconds_iso();
+    let mut image = crate::image::model::Image::queued(
+        uuid::Uuid::new_v4().to_string(),
+        Some(v.project_id.clone()),
+        &now,
+    );
+    image.name = Some(image_name.clone());
+    image.disk_format = Some(disk_format.clone());
+    image.container_format = Some(container_format.clone());
+    image.visibility = visibility.clone();
+    image.protected = protected;
+    for (k, val) in &v.image_metadata {
+        const CORE: &[&str] = &[
+            "image_id",
+            "image_name",
+            "checksum",
+            "container_format",
+            "disk_format",
+            "min_disk",
+            "min_ram",
+            "size",
+        ];
+        if !CORE.contains(&k.as_str()) {
+            image.properties.insert(k.clone(), val.clone());
+        }
+    }
+    let uploaded = std::fs::File::open(svc.disks.path(Kind::Volume, &v.id))
+        .map_err(|e| svc.fault(svc.io("reading the volume's file", e)))
+        .and_then(|mut f| svc.images.create_active(image, &mut f));
+    let image = match uploaded {
+        Ok(i) => i,
+        Err(f) => {
+            // The upload failed: the volume is back as it was at once.
+            let _ = svc.write(|c| model::set_status(c, &v.id, &v.status));
+            return Err(f);
+        }
+    };
+    let vtype = vtype.map(|t| {
+        json!({
+            "id": t.id, "name": t.name, "description": t.description,
+            "is_public": t.is_public, "extra_specs": t.extra_specs,
+            "created_at": timestamp(t.created_ms), "updated_at": null,
+            "deleted": false, "deleted_at": null, "qos_specs_id": null,
+        })
+    });
+    Ok(json!({
+        "id": v.id,
+        "updated_at": timestamp(crate::time::now_ms()),
+        "status": "uploading",
+        "display_description": v.description,
+        "size": v.size,
+        "volume_type": vtype,
+        "image_id": image.id,
+        "container_format": container_format,
+        "disk_format": disk_format,
+        "image_name": image_name,
+        "protected": protected,
+        "visibility": visibility,
+        "is_public": visibility == "public",
+    }))
+}

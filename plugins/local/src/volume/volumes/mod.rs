@@ -1,0 +1,898 @@
+//! Cinder's volumes: create (empty, or from an image, snapshot, volume or backup), list,
+//! show, update, delete, metadata; the actions are in `actions.rs`, listing filters in
+//! `listing.rs`. `Volumes::create_volume` is also Nova's way to make a volume.
+
+pub mod actions;
+pub mod listing;
+pub mod views;
+
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Map, Value};
+
+use super::model::{self, Volume};
+use super::storage::{Kind, Source, GIB};
+use super::{body, param, reply, reply_empty, Call, Urls, Volumes, ZONE};
+use crate::volume::quotas::{self, Usage};
+use crate::volume::types;
+use views::{Extra, Shape};
+
+type Svc = Arc<Volumes>;
+type Outcome<T> = crate::store::Outcome<T>;
+
+endpoint!(Svc; VolumesEp { on_get => list, on_post => create });
+endpoint!(Svc; VolumesDetail { on_get => list_detail });
+endpoint!(Svc; VolumesSummary { on_get => summary });
+endpoint!(Svc; VolumeItem { on_get => show, on_put => update, on_delete => delete });
+endpoint!(Svc; VolumeAction { on_post => actions::act });
+endpoint!(Svc; Metadata { on_get => list_metadata, on_post => merge_metadata, on_put => replace_metadata });
+endpoint!(Svc; MetadataItem { on_get => show_meta, on_put => set_meta, on_delete => delete_meta });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
+    routes! {
+        disp, svc;
+        "v2_volumes" => VolumesEp,
+        "v2_volumes_detail" => VolumesDetail,
+        "v3_volumes_summary" => VolumesSummary,
+        "v2_volume" => VolumeItem,
+        "v2_volume_action" => VolumeAction,
+        "v2_volume_metadata" => Metadata,
+        "v2_volume_metadata_key" => MetadataItem,
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- creating
+
+/// A volume to create: Cinder's create body, and what Nova asks for (os-volumes, boot from
+/// an image onto a volume). Without `size`, the snapshot's, source volume's or backup's.
+#[derive(Debug, Default, Clone)]
+pub struct NewVolume {
+    /// GiB.
+    pub size: Option<i64>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// A type's name or id; the source's type, else `__DEFAULT__`, when None.
+    pub volume_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub image_ref: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub backup_id: Option<String>,
+    pub multiattach: bool,
+}
+
+/// Where a new volume's bytes come from, as found (and found again inside the transaction).
+enum Origin {
+    Empty,
+    Image(crate::image::model::Image),
+    Snapshot {
+        id: String,
+        size: i64,
+        volume: Volume,
+    },
+    Volume(Volume),
+    Backup {
+        id: String,
+        size: i64,
+    },
+}
+
+fn invalid_input(why: impl std::fmt::Display) -> Fault {
+    Fault::bad_request(format!("Invalid input received: {why}"))
+}
+
+pub fn snapshot_not_found(id: &str) -> Fault {
+    Fault::not_found(format!("Snapshot {id} could not be found."))
+}
+
+fn backup_not_found(id: &str) -> Fault {
+    Fault::not_found(format!("Backup {id} could not be found."))
+}
+
+/// GiB an image needs: its size rounded up, or its `min_disk` when larger.
+fn image_gib(image: &crate::image::model::Image) -> i64 {
+    let bytes = image.size.unwrap_or(0).max(0) as u64;
+    bytes.div_ceil(GIB) as i64
+}
+
+impl Volumes {
+    /// The source a new volume names, checked as Cinder does; the size (given or taken
+    /// from the source).
+    fn origin(&self, c: &Connection, call: &Call, spec: &NewVolume) -> Outcome<(Origin, i64)> {
+        let admin = call.is_admin();
+        let origin = if let Some(id) = &spec.snapshot_id {
+            let row: Option<(String, i64, String, String)> = c
+                .query_row(
+                    "SELECT project_id, size, status, volume_id FROM volume_snapshots WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let Some((project, size, status, volume_id)) =
+                row.filter(|r| admin || r.0 == call.project_id)
+            else {
+                return Err(snapshot_not_found(id).into());
+            };
+            let _ = project;
+            if status != "available" {
+                return Err(Fault::bad_request(
+                    "Invalid snapshot: Originating snapshot status must be one of 'available' values",
+                )
+                .into());
+            }
+            let volume = model::find(c, &volume_id)?.ok_or_else(|| snapshot_not_found(id))?;
+            Origin::Snapshot {
+                id: id.clone(),
+                size,
+                volume,
+            }
+        } else if let Some(id) = &spec.source_volid {
+            let v = model::visible(c, id, &call.project_id, admin)?;
+            if !["available", "in-use"].contains(&v.status.as_str()) {
+                return Err(Fault::bad_request(
+                    "Invalid volume: Unable to create a volume from an originating source volume when its status is not one of available, in-use values",
+                )
+                .into());
+            }
+            Origin::Volume(v)
+        } else if let Some(id) = &spec.backup_id {
+            let row: Option<(String, i64, String)> = c
+                .query_row(
+                    "SELECT project_id, size, status FROM volume_backups WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((_, size, status)) = row.filter(|r| admin || r.0 == call.project_id) else {
+                return Err(backup_not_found(id).into());
+            };
+            if status != "available" {
+                return Err(
+                    Fault::bad_request("Invalid backup: Backup status must be available").into(),
+                );
+            }
+            Origin::Backup {
+                id: id.clone(),
+                size,
+            }
+        } else if let Some(id) = &spec.image_ref {
+            let image = self
+                .images
+                .bootable(c, id, &call.project_id, admin)
+                .ok()
+                .flatten()
+                .ok_or_else(|| {
+                    Fault::bad_request(
+                        "Invalid image identifier or unable to access requested image.",
+                    )
+                })?;
+            if image.status != "active" {
+                return Err(invalid_input(format!("Image {id} is not active.")).into());
+            }
+            Origin::Image(image)
+        } else {
+            Origin::Empty
+        };
+        let size = match (spec.size, &origin) {
+            (Some(s), _) => s,
+            (None, Origin::Snapshot { size, .. }) | (None, Origin::Backup { size, .. }) => *size,
+            (None, Origin::Volume(v)) => v.size,
+            (None, _) => {
+                return Err(invalid_input(
+                    "Volume size 'None' must be an integer and greater than 0",
+                )
+                .into())
+            }
+        };
+        if size < 1 {
+            return Err(invalid_input(format!(
+                "Volume size '{size}' must be an integer and greater than 0"
+            ))
+            .into());
+        }
+        match &origin {
+            Origin::Snapshot { size: s, .. } if size < *s => {
+                return Err(invalid_input(format!(
+                    "Volume size '{size}'GB cannot be smaller than the snapshot size {s}GB. They must be >= original snapshot size."
+                ))
+                .into())
+            }
+            Origin::Volume(v) if size < v.size => {
+                return Err(invalid_input(format!(
+                    "Volume size '{size}'GB cannot be smaller than original volume size  {}GB. They must be >= original volume size.",
+                    v.size
+                ))
+                .into())
+            }
+            Origin::Backup { size: s, .. } if size < *s => {
+                return Err(invalid_input(format!(
+                    "Volume size {size}GB cannot be smaller than the backup size {s}GB. It must be >= backup size."
+                ))
+                .into())
+            }
+            Origin::Image(image) => {
+                let need = image_gib(image);
+                if need > size {
+                    return Err(invalid_input(format!(
+                        "Size of specified image {need}GB is larger than volume size {size}GB."
+                    ))
+                    .into());
+                }
+                if image.min_disk > size {
+                    return Err(invalid_input(format!(
+                        "Volume size {size}GB cannot be smaller than the image minDisk size {}GB.",
+                        image.min_disk
+                    ))
+                    .into());
+                }
+            }
+            _ => {}
+        }
+        Ok((origin, size))
+    }
+
+    /// Creates a volume: its bytes are staged first (a copy of its source), then one
+    /// transaction checks the request again, counts it against the quota, records it
+    /// (`creating`, `available` after the delay) and renames the file into place.
+    pub fn create_volume(&self, call: &Call, spec: NewVolume) -> Result<Volume, Fault> {
+        if let Some(zone) = &spec.availability_zone {
+            if zone != ZONE {
+                return Err(Fault::bad_request(format!(
+                    "Availability zone '{zone}' is invalid."
+                )));
+            }
+        }
+        let (origin, size) = self.read(|c| self.origin(c, call, &spec))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let bytes = size as u64 * GIB;
+        let staged = match &origin {
+            Origin::Empty => self.disks.stage(Kind::Volume, &id, bytes, Source::Zeros),
+            Origin::Image(image) => self.images.data(&image.id).and_then(|mut f| {
+                self.disks
+                    .stage(Kind::Volume, &id, bytes, Source::Reader(&mut f))
+            }),
+            Origin::Snapshot { id: sid, .. } => {
+                let from = self.disks.path(Kind::Snapshot, sid);
+                self.disks
+                    .stage(Kind::Volume, &id, bytes, Source::File(&from))
+            }
+            Origin::Volume(v) => {
+                let from = self.disks.path(Kind::Volume, &v.id);
+                self.disks
+                    .stage(Kind::Volume, &id, bytes, Source::File(&from))
+            }
+            Origin::Backup { id: bid, .. } => {
+                let from = self.disks.path(Kind::Backup, bid);
+                self.disks
+                    .stage(Kind::Volume, &id, bytes, Source::File(&from))
+            }
+        }
+        .map_err(|e| self.fault(self.io("writing the volume's file", e)))?;
+        self.write(move |c| {
+            let (origin, size) = self.origin(c, call, &spec)?;
+            let inherited = match &origin {
+                Origin::Snapshot { volume, .. } | Origin::Volume(volume) => {
+                    Some(volume.volume_type_id.clone())
+                }
+                _ => None,
+            };
+            let vtype = types::resolve(
+                c,
+                spec.volume_type.as_deref().or(inherited.as_deref()),
+                &call.project_id,
+                call.is_admin(),
+            )?;
+            quotas::check(
+                c,
+                &call.project_id,
+                &Usage {
+                    volumes: 1,
+                    gigabytes: size,
+                    ..Default::default()
+                },
+                Some(&vtype.name),
+            )?;
+            quotas::check_size(c, &call.project_id, size)?;
+            // Cinder's multiattach volume types (`multiattach: "<is> True"`).
+            let type_multiattach = vtype
+                .extra_specs
+                .get("multiattach")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.trim().eq_ignore_ascii_case("<is> true"));
+            let now = crate::time::now_ms();
+            let (mut bootable, mut image_metadata) = (false, Map::new());
+            let (mut snapshot_id, mut source_volid, mut backup_id) = (None, None, None);
+            match &origin {
+                Origin::Image(image) => {
+                    bootable = true;
+                    image_metadata = image_metadata_of(image);
+                }
+                Origin::Snapshot { id, volume, .. } => {
+                    bootable = volume.bootable;
+                    image_metadata = volume.image_metadata.clone();
+                    snapshot_id = Some(id.clone());
+                }
+                Origin::Volume(v) => {
+                    bootable = v.bootable;
+                    image_metadata = v.image_metadata.clone();
+                    source_volid = Some(v.id.clone());
+                }
+                Origin::Backup { id, .. } => backup_id = Some(id.clone()),
+                Origin::Empty => {}
+            }
+            let v = Volume {
+                id: id.clone(),
+                project_id: call.project_id.clone(),
+                user_id: call.caller.user_id.clone(),
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                size,
+                status: "creating".into(),
+                volume_type_id: vtype.id.clone(),
+                availability_zone: ZONE.into(),
+                bootable,
+                readonly: false,
+                multiattach: spec.multiattach || type_multiattach,
+                snapshot_id,
+                source_volid,
+                backup_id,
+                migration_status: None,
+                metadata: spec.metadata.clone(),
+                image_metadata,
+                fail_reason: None,
+                created_ms: now,
+                updated_ms: now,
+            };
+            c.execute(
+                "INSERT INTO volumes (id, project_id, user_id, name, description, size, status,
+                    next_status, ready_at, volume_type_id, availability_zone, bootable, readonly,
+                    multiattach, snapshot_id, source_volid, backup_id, metadata, image_metadata,
+                    created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'available', ?8, ?9, ?10, ?11, ?12, ?13,
+                    ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+                params![
+                    v.id,
+                    v.project_id,
+                    v.user_id,
+                    v.name,
+                    v.description,
+                    v.size,
+                    v.status,
+                    now + self.delay_ms,
+                    v.volume_type_id,
+                    v.availability_zone,
+                    v.bootable,
+                    v.readonly,
+                    v.multiattach,
+                    v.snapshot_id,
+                    v.source_volid,
+                    v.backup_id,
+                    Value::Object(v.metadata.clone()).to_string(),
+                    Value::Object(v.image_metadata.clone()).to_string(),
+                    now,
+                ],
+            )?;
+            staged
+                .commit()
+                .map_err(|e| self.io("placing the volume's file", e))?;
+            Ok(v)
+        })
+    }
+
+    /// A volume's JSON with its type's name and its attachments.
+    pub fn render(
+        &self,
+        c: &Connection,
+        v: &Volume,
+        call: &Call,
+        urls: &Urls,
+        shape: Shape,
+    ) -> Outcome<Value> {
+        let name = types::name_of(c, &v.volume_type_id)?;
+        let attachments = model::attachments_of(c, &v.id)?;
+        Ok(views::volume(
+            v,
+            &Extra {
+                type_name: name.as_deref(),
+                attachments: &attachments,
+                host: &self.host,
+            },
+            call,
+            urls,
+            shape,
+        ))
+    }
+}
+
+/// What Cinder copies from an image into `volume_image_metadata`: its core attributes and
+/// its own properties.
+fn image_metadata_of(image: &crate::image::model::Image) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (k, v) in &image.properties {
+        m.insert(k.clone(), v.clone());
+    }
+    m.insert("image_id".into(), json!(image.id));
+    m.insert(
+        "image_name".into(),
+        json!(image.name.clone().unwrap_or_default()),
+    );
+    m.insert("checksum".into(), json!(image.checksum));
+    m.insert("container_format".into(), json!(image.container_format));
+    m.insert("disk_format".into(), json!(image.disk_format));
+    m.insert("min_disk".into(), json!(image.min_disk));
+    m.insert("min_ram".into(), json!(image.min_ram));
+    m.insert("size".into(), json!(image.size));
+    views::stringified(&m)
+}
+
+// ---------------------------------------------------------------- request parsing
+
+fn field_error(field: &str, value: &Value, why: &str) -> Fault {
+    Fault::bad_request(format!(
+        "Invalid input for field/attribute {field}. Value: {}. {why}",
+        match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    ))
+}
+
+/// An optional string field of at most 255 characters (`name`, `description` allows more).
+fn opt_string(o: &Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, Fault> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
+        Some(v @ Value::String(_)) => Err(field_error(
+            key,
+            v,
+            &format!("'{}' is too long", v.as_str().unwrap_or_default()),
+        )),
+        Some(v) => Err(field_error(key, v, &format!("{v} is not of type 'string'"))),
+    }
+}
+
+/// Cinder's metadata: an object of strings, keys of 1 to 255 characters.
+pub fn metadata_of(v: &Value) -> Result<Map<String, Value>, Fault> {
+    let Value::Object(m) = v else {
+        return Err(field_error(
+            "metadata",
+            v,
+            &format!("{v} is not of type 'object'"),
+        ));
+    };
+    for (k, val) in m {
+        if k.is_empty() || k.chars().count() > 255 {
+            return Err(field_error("metadata", v, "Invalid metadata key"));
+        }
+        match val {
+            Value::String(s) if s.chars().count() <= 255 => {}
+            Value::String(_) => return Err(field_error("metadata", v, "'value' is too long")),
+            other => {
+                return Err(field_error(
+                    "metadata",
+                    v,
+                    &format!("{other} is not of type 'string'"),
+                ))
+            }
+        }
+    }
+    Ok(m.clone())
+}
+
+fn size_of(v: &Value) -> Result<i64, Fault> {
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n >= 1 => Ok(n),
+        Some(n) => Err(field_error(
+            "size",
+            v,
+            &format!("{n} is less than the minimum of 1"),
+        )),
+        None => Err(field_error(
+            "size",
+            v,
+            &format!("{v} is not of type 'integer', 'string', 'null'"),
+        )),
+    }
+}
+
+fn uuid_field(o: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(field_error(key, v, &format!("{v} is not of type 'string'"))),
+    }
+}
+
+fn bool_of(v: &Value, field: &str) -> Result<bool, Fault> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" | "t" | "on" => Ok(true),
+            "false" | "0" | "no" | "n" | "f" | "off" => Ok(false),
+            _ => Err(field_error(field, v, "is not a valid boolean")),
+        },
+        _ => Err(field_error(
+            field,
+            v,
+            &format!("{v} is not of type 'boolean'"),
+        )),
+    }
+}
+
+/// The body's `volume` object.
+fn volume_object(req: &Request) -> Result<Map<String, Value>, Fault> {
+    match body(req)?.get("volume") {
+        Some(Value::Object(o)) => Ok(o.clone()),
+        Some(v) => Err(field_error(
+            "volume",
+            v,
+            &format!("{v} is not of type 'object'"),
+        )),
+        None => Err(Fault::bad_request(
+            "Missing required element 'volume' in request body.",
+        )),
+    }
+}
+
+fn new_volume(call: &Call, o: &Map<String, Value>) -> Result<NewVolume, Fault> {
+    let name = match opt_string(o, "name", 255)? {
+        Some(n) => Some(n),
+        None => opt_string(o, "display_name", 255)?,
+    };
+    let description = match opt_string(o, "description", 255)? {
+        Some(d) => Some(d),
+        None => opt_string(o, "display_description", 255)?,
+    };
+    let backup_id = if call.version.at_least(47) {
+        uuid_field(o, "backup_id")?
+    } else {
+        None
+    };
+    let image_ref = match uuid_field(o, "imageRef")? {
+        Some(i) => Some(i),
+        None => uuid_field(o, "image_id")?,
+    };
+    Ok(NewVolume {
+        size: match o.get("size") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(size_of(v)?),
+        },
+        name,
+        description,
+        volume_type: opt_string(o, "volume_type", 255)?,
+        availability_zone: opt_string(o, "availability_zone", 255)?,
+        metadata: match o.get("metadata") {
+            None | Some(Value::Null) => Map::new(),
+            Some(v) => metadata_of(v)?,
+        },
+        image_ref,
+        snapshot_id: uuid_field(o, "snapshot_id")?,
+        source_volid: uuid_field(o, "source_volid")?,
+        backup_id,
+        multiattach: match o.get("multiattach") {
+            None | Some(Value::Null) => false,
+            Some(v) => bool_of(v, "multiattach")?,
+        },
+    })
+}
+
+// ---------------------------------------------------------------- handlers
+
+fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("volume:create")?;
+    let o = volume_object(req)?;
+    let spec = new_volume(&call, &o)?;
+    let v = svc.create_volume(&call, spec)?;
+    let urls = Urls::of(svc, req, &call)?;
+    let out = svc.read(|c| svc.render(c, &v, &call, &urls, Shape::Created))?;
+    reply(resp, &call, 202, &json!({"volume": out}))
+}
+
+fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    listing::list(svc, req, resp, Shape::Summary)
+}
+
+fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    listing::list(svc, req, resp, Shape::Detail)
+}
+
+fn summary(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    listing::summary(svc, req, resp)
+}
+
+/// The volume named by the path, as the caller may see it.
+pub fn target(svc: &Volumes, call: &Call, req: &Request) -> Result<Volume, Fault> {
+    let id = param(req, "volume_id")?.to_string();
+    svc.read(|c| model::visible(c, &id, &call.project_id, call.is_admin()))
+}
+
+fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "volume_id")?.to_string();
+    let urls = Urls::of(svc, req, &call)?;
+    let out = svc.read(|c| {
+        let v = model::visible(c, &id, &call.project_id, call.is_admin())?;
+        svc.render(c, &v, &call, &urls, Shape::Detail)
+    })?;
+    reply(resp, &call, 200, &json!({"volume": out}))
+}
+
+fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("volume:update")?;
+    let id = param(req, "volume_id")?.to_string();
+    let o = volume_object(req)?;
+    let name = opt_string(&o, "name", 255)?.or(opt_string(&o, "display_name", 255)?);
+    let description =
+        opt_string(&o, "description", 255)?.or(opt_string(&o, "display_description", 255)?);
+    let has = |a: &str, b: &str| o.contains_key(a) || o.contains_key(b);
+    let metadata = match o.get("metadata") {
+        None => None,
+        Some(v) => Some(metadata_of(v)?),
+    };
+    if !has("name", "display_name")
+        && !has("description", "display_description")
+        && metadata.is_none()
+    {
+        return Err(Fault::bad_request(
+            "Invalid input for field/attribute volume. Value: {}. {} does not have enough properties",
+        ));
+    }
+    let urls = Urls::of(svc, req, &call)?;
+    let out = svc.write(|c| {
+        let mut v = model::visible(c, &id, &call.project_id, call.is_admin())?;
+        if has("name", "display_name") {
+            v.name = name;
+        }
+        if has("description", "display_description") {
+            v.description = description;
+        }
+        if let Some(m) = metadata {
+            v.metadata = m;
+        }
+        v.updated_ms = crate::time::now_ms();
+        c.execute(
+            "UPDATE volumes SET name = ?2, description = ?3, metadata = ?4, updated_ms = ?5
+             WHERE id = ?1",
+            params![
+                v.id,
+                v.name,
+                v.description,
+                Value::Object(v.metadata.clone()).to_string(),
+                v.updated_ms
+            ],
+        )?;
+        svc.render(c, &v, &call, &urls, Shape::Created)
+    })?;
+    reply(resp, &call, 200, &json!({"volume": out}))
+}
+
+/// Cinder's refusal to delete a volume that is busy.
+fn cannot_delete() -> Fault {
+    Fault::bad_request("Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots or be disassociated from snapshots after volume transfer.")
+}
+
+const DELETABLE: &[&str] = &[
+    "available",
+    "error",
+    "error_restoring",
+    "error_extending",
+    "error_managing",
+];
+
+impl Volumes {
+    /// Deletes a volume (and with `cascade` its snapshots) in the caller's transaction;
+    /// `force` skips the status check (os-force_delete). Returns the snapshots removed:
+    /// their files, and the volume's, go once the transaction has committed.
+    pub fn delete_volume(
+        &self,
+        c: &Connection,
+        v: &Volume,
+        cascade: bool,
+        force: bool,
+    ) -> Outcome<Vec<String>> {
+        let attached = !model::attachments_of(c, &v.id)?.is_empty();
+        if !force && (!DELETABLE.contains(&v.status.as_str()) || attached) {
+            return Err(cannot_delete().into());
+        }
+        if v.migration_status
+            .as_deref()
+            .is_some_and(|m| m == "migrating")
+        {
+            return Err(cannot_delete().into());
+        }
+        let snapshots: Vec<(String, String)> = {
+            let mut stmt =
+                c.prepare("SELECT id, status FROM volume_snapshots WHERE volume_id = ?1")?;
+            let rows = stmt.query_map([&v.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        if !snapshots.is_empty() {
+            if !cascade {
+                return Err(cannot_delete().into());
+            }
+            if !force {
+                if let Some((id, _)) = snapshots
+                    .iter()
+                    .find(|(_, s)| !["available", "error"].contains(&s.as_str()))
+                {
+                    return Err(Fault::bad_request(format!(
+                        "Invalid volume: Snapshot {id} status must be available or error and not part of a group."
+                    ))
+                    .into());
+                }
+            }
+            c.execute("DELETE FROM volume_snapshots WHERE volume_id = ?1", [&v.id])?;
+        }
+        c.execute(
+            "DELETE FROM volume_attachments WHERE volume_id = ?1",
+            [&v.id],
+        )?;
+        c.execute("DELETE FROM volumes WHERE id = ?1", [&v.id])?;
+        Ok(snapshots.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Removes a deleted volume's file and its snapshots' files.
+    pub fn remove_files(&self, volume_id: &str, snapshots: &[String]) {
+        for s in snapshots {
+            self.disks.remove(Kind::Snapshot, s);
+        }
+        self.disks.remove(Kind::Volume, volume_id);
+    }
+}
+
+fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("volume:delete")?;
+    let id = param(req, "volume_id")?.to_string();
+    let cascade = match req.query_param("cascade") {
+        None => false,
+        Some(s) => bool_of(&json!(s), "cascade")?,
+    };
+    let force = call.version.at_least(23)
+        && match req.query_param("force") {
+            None => false,
+            Some(s) => bool_of(&json!(s), "force")?,
+        };
+    if force {
+        call.admin("volume:force_delete")?;
+    }
+    let snapshots = svc.write(|c| {
+        let v = model::visible(c, &id, &call.project_id, call.is_admin())?;
+        svc.delete_volume(c, &v, cascade, force)
+    })?;
+    svc.remove_files(&id, &snapshots);
+    reply_empty(resp, &call, 202)
+}
+
+// ---------------------------------------------------------------- metadata
+
+fn metadata_not_found(volume_id: &str, key: &str) -> Fault {
+    Fault::not_found(format!(
+        "Volume {volume_id} has no metadata with key {key}."
+    ))
+}
+
+/// Replaces a volume's metadata (after `f` computes it from the old one).
+fn change_metadata(
+    svc: &Volumes,
+    call: &Call,
+    id: &str,
+    f: impl FnOnce(&mut Map<String, Value>) -> Result<(), Fault>,
+) -> Result<Map<String, Value>, Fault> {
+    call.writer("volume:update_volume_metadata")?;
+    svc.write(|c| {
+        let mut v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        if v.status == "maintenance" {
+            return Err(Fault::bad_request(format!(
+                "Invalid volume: Volume {id} is in maintenance."
+            ))
+            .into());
+        }
+        f(&mut v.metadata)?;
+        c.execute(
+            "UPDATE volumes SET metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![
+                id,
+                Value::Object(v.metadata.clone()).to_string(),
+                crate::time::now_ms()
+            ],
+        )?;
+        Ok(v.metadata)
+    })
+}
+
+fn metadata_body(req: &Request) -> Result<Map<String, Value>, Fault> {
+    match body(req)?.get("metadata") {
+        Some(v) => metadata_of(v),
+        None => Err(Fault::bad_request(
+            "Missing required element 'metadata' in request body.",
+        )),
+    }
+}
+
+fn list_metadata(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let v = target(svc, &call, req)?;
+    reply(resp, &call, 200, &json!({"metadata": v.metadata}))
+}
+
+fn merge_metadata(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "volume_id")?.to_string();
+    let new = metadata_body(req)?;
+    let m = change_metadata(svc, &call, &id, |m| {
+        m.extend(new);
+        Ok(())
+    })?;
+    reply(resp, &call, 200, &json!({"metadata": m}))
+}
+
+fn replace_metadata(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "volume_id")?.to_string();
+    let new = metadata_body(req)?;
+    let m = change_metadata(svc, &call, &id, |m| {
+        *m = new;
+        Ok(())
+    })?;
+    reply(resp, &call, 200, &json!({"metadata": m}))
+}
+
+fn show_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let key = param(req, "key")?.to_string();
+    let v = target(svc, &call, req)?;
+    let val = v
+        .metadata
+        .get(&key)
+        .ok_or_else(|| metadata_not_found(&v.id, &key))?;
+    reply(resp, &call, 200, &json!({"meta": {key: val}}))
+}
+
+fn set_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "volume_id")?.to_string();
+    let key = param(req, "key")?.to_string();
+    let meta = match body(req)?.get("meta") {
+        Some(v) => metadata_of(v)?,
+        None => {
+            return Err(Fault::bad_request(
+                "Missing required element 'meta' in request body.",
+            ))
+        }
+    };
+    if meta.len() != 1 {
+        return Err(Fault::bad_request("Request body contains too many items."));
+    }
+    let Some(val) = meta.get(&key).cloned() else {
+        return Err(Fault::bad_request("Request body and URI mismatch"));
+    };
+    change_metadata(svc, &call, &id, |m| {
+        m.insert(key.clone(), val.clone());
+        Ok(())
+    })?;
+    reply(resp, &call, 200, &json!({"meta": {key: val}}))
+}
+
+fn delete_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "volume_id")?.to_string();
+    let key = param(req, "key")?.to_string();
+    change_metadata(svc, &call, &id, |m| {
+        m.remove(&key)
+            .map(|_| ())
+            .ok_or_else(|| metadata_not_found(&id, &key))
+    })?;
+    reply_empty(resp, &call, 200)
+}
