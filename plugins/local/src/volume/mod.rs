@@ -7,6 +7,7 @@ pub mod quotas;
 pub mod storage;
 pub mod types;
 pub mod versions;
+pub mod volumes;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -298,6 +299,7 @@ pub fn setup(
     disp: &Dispatcher,
     volumes: Arc<Volumes>,
 ) -> std::result::Result<(), jumpgate_plugin_api::Error> {
-    versions::setup(disp, volumes)?;
+    versions::setup(disp, volumes.clone())?;
+    volumes::setup(disp, volumes)?;
     Ok(())
 }
