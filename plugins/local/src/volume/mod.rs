@@ -2,6 +2,8 @@
 //! files under `data_dir/volumes`, snapshots and backups copies of them; attachments are
 //! shared with Compute (`model.rs`), so both services tell one truth.
 
+pub mod limits;
+pub mod misc;
 pub mod model;
 pub mod quotas;
 pub mod storage;
@@ -250,7 +252,9 @@ pub fn reply_empty(resp: &mut Response, call: &Call, status: u16) -> HandlerResu
 
 /// Cinder's timestamps: microseconds, no zone (`2024-01-02T03:04:05.000000`).
 pub fn timestamp(ms: i64) -> String {
-    crate::time::iso_micros(ms).trim_end_matches('Z').to_string()
+    crate::time::iso_micros(ms)
+        .trim_end_matches('Z')
+        .to_string()
 }
 
 /// Where a resource's `links` point: `self` under the version the request used,
@@ -272,7 +276,11 @@ impl Urls {
         while base.ends_with('/') {
             base.pop();
         }
-        let version = if req.path.contains("/v2/") { "v2" } else { "v3" };
+        let version = if req.path.contains("/v2/") {
+            "v2"
+        } else {
+            "v3"
+        };
         let project = req.param("tenant_id").unwrap_or(&call.project_id);
         Ok(Urls {
             versioned: format!("{base}/{version}/{project}"),
@@ -300,6 +308,10 @@ pub fn setup(
     volumes: Arc<Volumes>,
 ) -> std::result::Result<(), jumpgate_plugin_api::Error> {
     versions::setup(disp, volumes.clone())?;
+    types::setup(disp, volumes.clone())?;
+    quotas::setup(disp, volumes.clone())?;
+    limits::setup(disp, volumes.clone())?;
+    misc::setup(disp, volumes.clone())?;
     volumes::setup(disp, volumes)?;
     Ok(())
 }

@@ -3,10 +3,13 @@
 //! in the creating transaction cannot be overshot by a concurrent create.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Map, Value};
 
+use super::{body, param, reply, reply_empty, Call, Volumes};
 use crate::store::Outcome;
 
 /// Cinder's `quota_*` defaults, in the order its quota sets list them.
@@ -23,8 +26,15 @@ pub const DEFAULTS: [(&str, i64); 7] = [
 /// The resources every volume type has a quota of (`volumes_<type>`, …), unlimited by default.
 pub const PER_TYPE: [&str; 3] = ["volumes", "gigabytes", "snapshots"];
 
-/// The row holding the `default` quota class.
-const DEFAULT_CLASS: &str = "";
+/// Where a quota class's limits are stored: `default` in the defaults row, any other
+/// class under a key no project id can take.
+fn class_key(name: &str) -> String {
+    if name == "default" {
+        String::new()
+    } else {
+        format!("class:{name}")
+    }
+}
 
 /// What a request would add to a project's usage.
 #[derive(Debug, Default, Clone)]
@@ -191,7 +201,11 @@ pub fn in_use(c: &Connection, project_id: &str) -> Outcome<BTreeMap<String, i64>
         let mut stmt = c.prepare_cached(sql)?;
         let rows = stmt
             .query_map([project_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for (name, count, gb) in rows {
@@ -212,4 +226,359 @@ pub fn in_use(c: &Connection, project_id: &str) -> Outcome<BTreeMap<String, i64>
         "snapshots",
     )?;
     Ok(used)
+}
+
+// ---------------------------------------------------------------- the quota APIs
+
+type Svc = Arc<Volumes>;
+
+endpoint!(Svc; QuotaSet { on_get => show, on_put => update, on_delete => delete });
+endpoint!(Svc; QuotaSetDefaults { on_get => defaults });
+endpoint!(Svc; QuotaClassSet { on_get => show_class, on_put => update_class });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
+    routes! {
+        disp, svc;
+        "v2_os_quota_set" => QuotaSet,
+        "v2_os_quota_set_defaults" => QuotaSetDefaults,
+        "v2_os_quota_class_set" => QuotaClassSet,
+    }
+    Ok(())
+}
+
+/// Keys a quota set body may carry besides the resources.
+const NON_QUOTA_KEYS: [&str; 3] = ["tenant_id", "id", "skip_validation"];
+
+/// Cinder's 2^31 - 1 (`db.MAX_INT`).
+const MAX_INT: i64 = 2_147_483_647;
+
+fn limits_object(limits: BTreeMap<String, i64>) -> Map<String, Value> {
+    limits.into_iter().map(|(k, v)| (k, json!(v))).collect()
+}
+
+/// A project's quotas may be read by its members and by admins.
+fn may_read(call: &Call, project_id: &str) -> std::result::Result<(), Fault> {
+    if call.is_admin() || call.project_id == project_id {
+        Ok(())
+    } else {
+        Err(super::policy_denied("volume_extension:quotas:show"))
+    }
+}
+
+/// oslo's `bool_from_string` (lenient: anything else is false).
+fn truthy(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "1" | "t" | "true" | "on" | "y" | "yes"
+    )
+}
+
+fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let project_id = param(req, "project_id")?.to_string();
+    may_read(&call, &project_id)?;
+    let usage = req.query_param("usage").is_some_and(truthy);
+    let mut set = svc.read(|c| {
+        let limits = limits(c, &project_id)?;
+        if !usage {
+            return Ok(limits_object(limits));
+        }
+        let used = in_use(c, &project_id)?;
+        Ok(limits
+            .into_iter()
+            .map(|(k, limit)| {
+                let in_use = used.get(&k).copied().unwrap_or(0);
+                let v = json!({"limit": limit, "in_use": in_use, "reserved": 0, "allocated": 0});
+                (k, v)
+            })
+            .collect::<Map<_, _>>())
+    })?;
+    set.insert("id".into(), json!(project_id));
+    reply(resp, &call, 200, &json!({ "quota_set": set }))
+}
+
+/// oslo's `validate_integer`, as Cinder answers it: an integer (or its string) from -1.
+fn quota_value(key: &str, v: &Value) -> std::result::Result<i64, Fault> {
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| Fault::bad_request(format!("{key} must be an integer.")))?;
+    if n < -1 {
+        return Err(Fault::bad_request(format!("{key} must be >= -1")));
+    }
+    if n > MAX_INT {
+        return Err(Fault::bad_request(format!("{key} must be <= {MAX_INT}")));
+    }
+    Ok(n)
+}
+
+fn set_limits(c: &Connection, key: &str, values: &[(String, i64)]) -> Outcome<()> {
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO volume_quotas (project_id, resource, hard_limit) VALUES (?1, ?2, ?3)
+         ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
+    )?;
+    for (resource, limit) in values {
+        stmt.execute(params![key, resource, limit])?;
+    }
+    Ok(())
+}
+
+fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:quotas:update")?;
+    let project_id = param(req, "project_id")?.to_string();
+    let b = body(req)?;
+    let Some(Value::Object(set)) = b.get("quota_set") else {
+        return Err(Fault::bad_request(
+            "Missing required element quota_set in request body.",
+        ));
+    };
+    // Cinder checks the limits against usage only when told to (`skip_validation` false).
+    let validate = match b
+        .get("skip_validation")
+        .or_else(|| set.get("skip_validation"))
+    {
+        Some(Value::Bool(skip)) => !skip,
+        Some(Value::String(s)) => !truthy(s),
+        _ => false,
+    };
+    let set = set.clone();
+    let limits = svc.write(|c| {
+        let known = resources(c)?;
+        let bad: Vec<&str> = set
+            .keys()
+            .filter(|k| !known.contains(k) && !NON_QUOTA_KEYS.contains(&k.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !bad.is_empty() {
+            return Err(
+                Fault::bad_request(format!("Bad key(s) in quota set: {}", bad.join(","))).into(),
+            );
+        }
+        let mut values = Vec::new();
+        for (k, v) in &set {
+            if !NON_QUOTA_KEYS.contains(&k.as_str()) {
+                values.push((k.clone(), quota_value(k, v)?));
+            }
+        }
+        if validate {
+            let used = in_use(c, &project_id)?;
+            for (k, limit) in &values {
+                let usage = used.get(k).copied().unwrap_or(0);
+                if k != "per_volume_gigabytes" && *limit != -1 && *limit < usage {
+                    return Err(Fault::bad_request(format!(
+                        "Quota {k} limit must be equal or greater than existing resources. \
+                         Current usage is {usage} and the requested limit is {limit}."
+                    ))
+                    .into());
+                }
+            }
+        }
+        set_limits(c, &project_id, &values)?;
+        limits(c, &project_id)
+    })?;
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({ "quota_set": limits_object(limits) }),
+    )
+}
+
+fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:quotas:delete")?;
+    let project_id = param(req, "project_id")?.to_string();
+    if project_id.is_empty() {
+        return Err(Fault::bad_request("A project id is required."));
+    }
+    svc.write(|c| {
+        c.execute(
+            "DELETE FROM volume_quotas WHERE project_id = ?1",
+            [&project_id],
+        )?;
+        Ok(())
+    })?;
+    reply_empty(resp, &call, 200)
+}
+
+fn defaults(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let project_id = param(req, "project_id")?.to_string();
+    may_read(&call, &project_id)?;
+    let mut set = svc.read(|c| Ok(limits_object(limits(c, "")?)))?;
+    set.insert("id".into(), json!(project_id));
+    reply(resp, &call, 200, &json!({ "quota_set": set }))
+}
+
+fn class_name(req: &Request) -> std::result::Result<String, Fault> {
+    let name = param(req, "quota_class_name")?;
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(Fault::bad_request(
+            "quota_class_name has a minimum character requirement of 1 and a maximum of 255.",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn show_class(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:quota_classes")?;
+    let name = class_name(req)?;
+    let mut set = svc.read(|c| Ok(limits_object(limits(c, &class_key(&name))?)))?;
+    set.insert("id".into(), json!(name));
+    reply(resp, &call, 200, &json!({ "quota_class_set": set }))
+}
+
+fn update_class(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:quota_classes")?;
+    let name = class_name(req)?;
+    let b = body(req)?;
+    let Some(Value::Object(set)) = b.get("quota_class_set") else {
+        return Err(Fault::bad_request(
+            "Missing required element quota_class_set in request body.",
+        ));
+    };
+    let set = set.clone();
+    let key = class_key(&name);
+    let limits = svc.write(|c| {
+        // Cinder ignores keys that name no resource.
+        let known = resources(c)?;
+        let mut values = Vec::new();
+        for (k, v) in &set {
+            if known.contains(k) {
+                values.push((k.clone(), quota_value(k, v)?));
+            }
+        }
+        set_limits(c, &key, &values)?;
+        limits(c, &key)
+    })?;
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({ "quota_class_set": limits_object(limits) }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_db(test: impl FnOnce(&Connection)) {
+        let store = crate::store::Store::memory();
+        store
+            .write(|c| -> Outcome<()> {
+                seed(c);
+                test(c);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    fn seed(c: &Connection) {
+        c.execute(
+            "INSERT INTO volume_types (id, name, is_public, extra_specs, created_ms)
+             VALUES ('t1', 'fast', 1, '{}', 0)",
+            [],
+        )
+        .unwrap();
+    }
+
+    fn volume(c: &Connection, id: &str, project: &str, size: i64) {
+        c.execute(
+            "INSERT INTO volumes (id, project_id, user_id, size, status, volume_type_id,
+                availability_zone, created_ms, updated_ms)
+             VALUES (?1, ?2, 'u', ?3, 'available', 't1', 'nova', 0, 0)",
+            params![id, project, size],
+        )
+        .unwrap();
+    }
+
+    fn message(r: Outcome<()>) -> (u16, String) {
+        match r {
+            Err(crate::store::Failure::Fault(f)) => (f.status, f.message),
+            _ => (0, String::new()),
+        }
+    }
+
+    #[test]
+    fn volumes_over_the_project_limit_fail_with_cinders_message() {
+        with_db(|c| {
+            set_limits(c, "p", &[("volumes".into(), 1)]).unwrap();
+            let one = Usage {
+                volumes: 1,
+                gigabytes: 1,
+                ..Default::default()
+            };
+            assert!(check(c, "p", &one, None).is_ok());
+            volume(c, "v1", "p", 1);
+            assert_eq!(
+                message(check(c, "p", &one, None)),
+                (
+                    413,
+                    "Maximum number of volumes allowed (1) exceeded for quota 'volumes'.".into()
+                )
+            );
+            // Another project keeps the defaults.
+            assert!(check(c, "q", &one, None).is_ok());
+        });
+    }
+
+    #[test]
+    fn gigabytes_count_volumes_and_snapshots_and_fall_back_to_the_default_class() {
+        with_db(|c| {
+            set_limits(c, "", &[("gigabytes".into(), 3)]).unwrap();
+            volume(c, "v1", "p", 1);
+            c.execute(
+                "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, size, status,
+                    created_ms, updated_ms) VALUES ('s1', 'p', 'u', 'v1', 1, 'available', 0, 0)",
+                [],
+            )
+            .unwrap();
+            let two = Usage {
+                volumes: 1,
+                gigabytes: 2,
+                ..Default::default()
+            };
+            assert_eq!(
+                message(check(c, "p", &two, None)),
+                (
+                    413,
+                    "Requested volume or snapshot exceeds allowed gigabytes quota. Requested 2G, \
+                     quota is 3G and 2G has been consumed."
+                        .into()
+                )
+            );
+            assert_eq!(in_use(c, "p").unwrap()["gigabytes_fast"], 2);
+            assert_eq!(in_use(c, "p").unwrap()["snapshots_fast"], 1);
+        });
+    }
+
+    #[test]
+    fn per_type_quotas_name_the_type() {
+        with_db(|c| {
+            set_limits(c, "p", &[("volumes_fast".into(), 0)]).unwrap();
+            let one = Usage {
+                volumes: 1,
+                gigabytes: 1,
+                ..Default::default()
+            };
+            assert!(check(c, "p", &one, None).is_ok());
+            assert_eq!(
+                message(check(c, "p", &one, Some("fast"))),
+                (
+                    413,
+                    "Maximum number of volumes allowed (0) exceeded for quota 'volumes_fast'."
+                        .into()
+                )
+            );
+            set_limits(c, "p", &[("per_volume_gigabytes".into(), 5)]).unwrap();
+            assert_eq!(message(check_size(c, "p", 6)).0, 413);
+            assert!(check_size(c, "p", 5).is_ok());
+        });
+    }
 }

@@ -1,0 +1,492 @@
+//! The small resources of Cinder that describe the cloud rather than hold anything:
+//! availability zones, the one back end's pool and capabilities, the API extensions,
+//! and the (read-only) services and hosts.
+
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use super::{param, reply, timestamp, Call, Volumes, ZONE};
+use crate::store::Outcome;
+
+type Svc = Arc<Volumes>;
+
+endpoint!(Svc; AvailabilityZones { on_get => zones });
+endpoint!(Svc; Pools { on_get => pools });
+endpoint!(Svc; Capabilities { on_get => capabilities });
+endpoint!(Svc; Extensions { on_get => extensions } nonblocking);
+endpoint!(Svc; Services { on_get => services });
+endpoint!(Svc; Hosts { on_get => hosts });
+endpoint!(Svc; Host { on_get => host });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
+    routes! {
+        disp, svc;
+        "v2_os_availability_zone" => AvailabilityZones,
+        "v2_scheduler_stats_get_pools" => Pools,
+        "v2_capability" => Capabilities,
+        "v2_extensions" => Extensions,
+        "v2_os_services" => Services,
+        "v2_os_hosts" => Hosts,
+        "v2_os_host" => Host,
+    }
+    Ok(())
+}
+
+/// The back end's name (`volume_backend_name`) and its one pool's.
+pub const BACKEND: &str = "local";
+const VENDOR: &str = "Jumpgate";
+const DRIVER_VERSION: &str = "1.0.0";
+const PROTOCOL: &str = "local";
+
+fn zones(_svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({"availabilityZoneInfo": [{"zoneName": ZONE, "zoneState": {"available": true}}]}),
+    )
+}
+
+/// Total and available bytes of the filesystem holding `path`.
+fn fs_bytes(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills the zeroed struct it is given; the path is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    let frsize = if st.f_frsize != 0 {
+        st.f_frsize as u64
+    } else {
+        st.f_bsize as u64
+    };
+    Some((st.f_blocks as u64 * frsize, st.f_bavail as u64 * frsize))
+}
+
+/// The pool's capabilities as the volume service reports them to the scheduler.
+fn pool_capabilities(svc: &Volumes, c: &Connection) -> Outcome<Value> {
+    const GIB: f64 = (1u64 << 30) as f64;
+    let dir = svc.disks.path(super::storage::Kind::Volume, "_");
+    let (total, free) = dir.parent().and_then(fs_bytes).unwrap_or((0, 0));
+    let allocated: i64 = c.query_row("SELECT coalesce(sum(size), 0) FROM volumes", [], |r| {
+        r.get(0)
+    })?;
+    let round = |bytes: u64| (bytes as f64 / GIB * 100.0).round() / 100.0;
+    Ok(json!({
+        "pool_name": BACKEND,
+        "volume_backend_name": BACKEND,
+        "vendor_name": VENDOR,
+        "driver_version": DRIVER_VERSION,
+        "storage_protocol": PROTOCOL,
+        "total_capacity_gb": round(total),
+        "free_capacity_gb": round(free),
+        "allocated_capacity_gb": allocated,
+        "provisioned_capacity_gb": allocated,
+        "max_over_subscription_ratio": "20.0",
+        "reserved_percentage": 0,
+        "thin_provisioning_support": true,
+        "thick_provisioning_support": false,
+        "QoS_support": false,
+        "multiattach": true,
+        "online_extend_support": false,
+        "location_info": format!("local:{}", svc.host),
+        "backend_state": "up",
+        "filter_function": null,
+        "goodness_function": null,
+        "timestamp": timestamp(crate::time::now_ms()),
+    }))
+}
+
+/// `host@local#local`, the one pool's name.
+fn pool_name(svc: &Volumes) -> String {
+    format!("{}@{BACKEND}#{BACKEND}", svc.host)
+}
+
+fn pools(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("scheduler_extension:scheduler_stats:get_pools")?;
+    let detail = req.query_param("detail").is_some_and(|d| {
+        matches!(
+            d.to_ascii_lowercase().as_str(),
+            "1" | "t" | "true" | "on" | "y" | "yes"
+        )
+    });
+    let name = pool_name(svc);
+    // Cinder filters pools by name (and, from 3.28, by volume type: every type lands here).
+    if req.query_param("name").is_some_and(|n| n != name) {
+        return reply(resp, &call, 200, &json!({"pools": []}));
+    }
+    let pool = if detail {
+        let caps = svc.read(|c| pool_capabilities(svc, c))?;
+        json!({"name": name, "capabilities": caps})
+    } else {
+        json!({ "name": name })
+    };
+    reply(resp, &call, 200, &json!({ "pools": [pool] }))
+}
+
+/// Whether `host` (`host`, `host@local` or `host@local#local`) names this back end.
+fn is_backend(svc: &Volumes, host: &str) -> bool {
+    let host = host.split('#').next().unwrap_or_default();
+    host == svc.host || host == format!("{}@{BACKEND}", svc.host)
+}
+
+fn capabilities(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:capabilities")?;
+    let host = param(req, "hostname")?;
+    if !is_backend(svc, host) {
+        return Err(Fault::not_found(format!("Can't find service: {host}")));
+    }
+    let property = |title: &str, description: &str| json!({"title": title, "description": description, "type": "boolean"});
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({
+            "namespace": format!("OS::Storage::Capabilities::{}@{BACKEND}", svc.host),
+            "vendor_name": VENDOR,
+            "volume_backend_name": BACKEND,
+            "pool_name": null,
+            "driver_version": DRIVER_VERSION,
+            "storage_protocol": PROTOCOL,
+            "display_name": null,
+            "description": null,
+            "visibility": null,
+            "replication_targets": [],
+            "properties": {
+                "thin_provisioning": property(
+                    "Thin Provisioning",
+                    "Sets thin provisioning.",
+                ),
+                "multiattach": property("Multi-attach", "Volumes may attach to several servers."),
+            },
+        }),
+    )
+}
+
+/// Cinder's extensions, as its API reference lists them: (alias, name, description, updated).
+const EXTENSIONS: [(&str, &str, &str, &str); 32] = [
+    (
+        "os-hosts",
+        "Hosts",
+        "Admin-only host administration.",
+        "2011-06-29T00:00:00+00:00",
+    ),
+    (
+        "os-vol-tenant-attr",
+        "VolumeTenantAttribute",
+        "Expose the internal project_id as an attribute of a volume.",
+        "2011-11-03T00:00:00+00:00",
+    ),
+    (
+        "os-quota-sets",
+        "Quotas",
+        "Quota management support.",
+        "2011-08-08T00:00:00+00:00",
+    ),
+    (
+        "os-availability-zone",
+        "AvailabilityZones",
+        "Describe Availability Zones.",
+        "2013-06-27T00:00:00+00:00",
+    ),
+    (
+        "os-volume-encryption-metadata",
+        "VolumeEncryptionMetadata",
+        "Volume encryption metadata retrieval support.",
+        "2013-07-10T00:00:00+00:00",
+    ),
+    (
+        "backups",
+        "Backups",
+        "Backups support.",
+        "2012-12-12T00:00:00+00:00",
+    ),
+    (
+        "os-snapshot-actions",
+        "SnapshotActions",
+        "Enable snapshot manager actions.",
+        "2013-07-16T00:00:00+00:00",
+    ),
+    (
+        "os-volume-actions",
+        "VolumeActions",
+        "Enable volume actions.",
+        "2012-05-31T00:00:00+00:00",
+    ),
+    (
+        "os-snapshot-manage",
+        "SnapshotManage",
+        "Allows existing backend storage to be 'managed' by Cinder.",
+        "2014-12-31T00:00:00+00:00",
+    ),
+    (
+        "os-volume-unmanage",
+        "VolumeUnmanage",
+        "Enable volume unmanage operation.",
+        "2012-05-31T00:00:00+00:00",
+    ),
+    (
+        "consistencygroups",
+        "Consistencygroups",
+        "consistency groups support.",
+        "2014-08-18T00:00:00+00:00",
+    ),
+    (
+        "os-vol-host-attr",
+        "VolumeHostAttribute",
+        "Expose host as an attribute of a volume.",
+        "2011-11-03T00:00:00+00:00",
+    ),
+    (
+        "encryption",
+        "VolumeTypeEncryption",
+        "Encryption support for volume types.",
+        "2013-07-01T00:00:00+00:00",
+    ),
+    (
+        "os-vol-image-meta",
+        "VolumeImageMetadata",
+        "Show image metadata associated with the volume.",
+        "2012-12-07T00:00:00+00:00",
+    ),
+    (
+        "os-types-manage",
+        "TypesManage",
+        "Types manage support.",
+        "2011-08-24T00:00:00+00:00",
+    ),
+    (
+        "capabilities",
+        "Capabilities",
+        "Capabilities support.",
+        "2015-08-31T00:00:00+00:00",
+    ),
+    (
+        "cgsnapshots",
+        "Cgsnapshots",
+        "cgsnapshots support.",
+        "2014-08-18T00:00:00+00:00",
+    ),
+    (
+        "os-types-extra-specs",
+        "TypesExtraSpecs",
+        "Type extra specs support.",
+        "2011-08-24T00:00:00+00:00",
+    ),
+    (
+        "os-used-limits",
+        "UsedLimits",
+        "Provide data on limited resources that are being used.",
+        "2013-10-03T00:00:00+00:00",
+    ),
+    (
+        "os-vol-mig-status-attr",
+        "VolumeMigStatusAttribute",
+        "Expose migration_status as an attribute of a volume.",
+        "2013-08-08T00:00:00+00:00",
+    ),
+    (
+        "os-volume-type-access",
+        "VolumeTypeAccess",
+        "Volume type access support.",
+        "2014-06-26T00:00:00Z",
+    ),
+    (
+        "os-extended-services",
+        "ExtendedServices",
+        "Extended services support.",
+        "2014-01-10T00:00:00-00:00",
+    ),
+    (
+        "os-extended-snapshot-attributes",
+        "ExtendedSnapshotAttributes",
+        "Extended SnapshotAttributes support.",
+        "2012-06-19T00:00:00+00:00",
+    ),
+    (
+        "os-snapshot-unmanage",
+        "SnapshotUnmanage",
+        "Enable volume unmanage operation.",
+        "2014-12-31T00:00:00+00:00",
+    ),
+    (
+        "qos-specs",
+        "Qos_specs_manage",
+        "QoS specs support.",
+        "2013-08-02T00:00:00+00:00",
+    ),
+    (
+        "os-quota-class-sets",
+        "QuotaClasses",
+        "Quota classes management support.",
+        "2012-03-12T00:00:00+00:00",
+    ),
+    (
+        "os-volume-transfer",
+        "VolumeTransfer",
+        "Volume transfer management support.",
+        "2013-05-29T00:00:00+00:00",
+    ),
+    (
+        "os-volume-manage",
+        "VolumeManage",
+        "Allows existing backend storage to be 'managed' by Cinder.",
+        "2014-02-10T00:00:00+00:00",
+    ),
+    (
+        "os-admin-actions",
+        "AdminActions",
+        "Enable admin actions.",
+        "2012-08-25T00:00:00+00:00",
+    ),
+    (
+        "os-services",
+        "Services",
+        "Services support.",
+        "2012-10-28T00:00:00-00:00",
+    ),
+    (
+        "scheduler-stats",
+        "Scheduler_stats",
+        "Scheduler stats support.",
+        "2014-09-07T00:00:00+00:00",
+    ),
+    (
+        "OS-SCH-HNT",
+        "SchedulerHints",
+        "Pass arbitrary key/value pairs to the scheduler.",
+        "2013-04-18T00:00:00+00:00",
+    ),
+];
+
+fn extensions(_svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let all: Vec<Value> = EXTENSIONS
+        .iter()
+        .map(|(alias, name, description, updated)| {
+            json!({"alias": alias, "name": name, "description": description,
+                   "updated": updated, "links": []})
+        })
+        .collect();
+    reply(resp, &call, 200, &json!({ "extensions": all }))
+}
+
+/// This cloud's Cinder services: (binary, host).
+fn service_list(svc: &Volumes) -> [(&'static str, String); 3] {
+    [
+        ("cinder-scheduler", svc.host.clone()),
+        ("cinder-volume", format!("{}@{BACKEND}", svc.host)),
+        ("cinder-backup", svc.host.clone()),
+    ]
+}
+
+/// Cinder's host filter: the host itself, or any back end or pool on it.
+fn host_matches(host: &str, filter: &str) -> bool {
+    host == filter
+        || host
+            .strip_prefix(filter)
+            .is_some_and(|rest| rest.starts_with('@') || rest.starts_with('#'))
+}
+
+fn services(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:services:index")?;
+    let now = timestamp(crate::time::now_ms());
+    let host = req.query_param("host");
+    let binary = req.query_param("binary");
+    let all: Vec<Value> = service_list(svc)
+        .into_iter()
+        .filter(|(b, h)| host.is_none_or(|f| host_matches(h, f)) && binary.is_none_or(|f| f == *b))
+        .map(|(b, h)| {
+            let mut s = json!({
+                "binary": b, "host": h, "zone": ZONE, "status": "enabled", "state": "up",
+                "updated_at": now, "disabled_reason": null,
+            });
+            if call.version.at_least(7) {
+                s["cluster"] = Value::Null;
+            }
+            if b == "cinder-volume" {
+                s["replication_status"] = json!("disabled");
+                s["active_backend_id"] = Value::Null;
+                s["frozen"] = json!(false);
+                if call.version.at_least(49) {
+                    s["backend_state"] = json!("up");
+                }
+            }
+            s
+        })
+        .collect();
+    reply(resp, &call, 200, &json!({ "services": all }))
+}
+
+fn hosts(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:hosts")?;
+    let now = timestamp(crate::time::now_ms());
+    let all: Vec<Value> = service_list(svc)
+        .into_iter()
+        .map(|(b, h)| {
+            json!({
+                "host_name": h, "service": b, "zone": ZONE, "service-state": "enabled",
+                "service-status": "available", "last-update": now,
+            })
+        })
+        .collect();
+    reply(resp, &call, 200, &json!({ "hosts": all }))
+}
+
+/// `GET /os-hosts/{host}`: what the volume host holds, in total and per project.
+fn host(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:hosts")?;
+    let name = param(req, "host_name")?.to_string();
+    if name != format!("{}@{BACKEND}", svc.host) {
+        return Err(Fault::not_found(format!("Host {name} could not be found.")));
+    }
+    let rows = svc.read(|c| {
+        let mut stmt = c.prepare(
+            "SELECT v.project_id, count(*), sum(v.size),
+                (SELECT count(*) FROM volume_snapshots s WHERE s.project_id = v.project_id),
+                (SELECT coalesce(sum(size), 0) FROM volume_snapshots s
+                 WHERE s.project_id = v.project_id)
+             FROM volumes v GROUP BY v.project_id ORDER BY v.project_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    })?;
+    let resource = |project: &str, volumes: i64, gb: i64, snaps: i64, snap_gb: i64| {
+        json!({"resource": {
+            "host": name, "project": project,
+            "volume_count": volumes.to_string(), "total_volume_gb": gb.to_string(),
+            "snapshot_count": snaps.to_string(), "total_snapshot_gb": snap_gb.to_string(),
+        }})
+    };
+    let (mut v, mut g, mut s, mut sg) = (0, 0, 0, 0);
+    for (_, volumes, gb, snaps, snap_gb) in &rows {
+        v += volumes;
+        g += gb;
+        s += snaps;
+        sg += snap_gb;
+    }
+    let mut all = vec![resource("(total)", v, g, s, sg)];
+    all.extend(
+        rows.iter()
+            .map(|(p, volumes, gb, snaps, snap_gb)| resource(p, *volumes, *gb, *snaps, *snap_gb)),
+    );
+    reply(resp, &call, 200, &json!({ "host": all }))
+}
