@@ -355,6 +355,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, resource)
     );
     ",
+    // 11: volume transfers: a volume offered to whoever presents the key. Only a hash of
+    // the key is kept, as Cinder keeps a salted hash.
+    "
+    CREATE TABLE volume_transfers (
+        id TEXT PRIMARY KEY,
+        volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,
+        name TEXT,
+        salt TEXT NOT NULL,
+        key_hash TEXT NOT NULL,
+        source_project_id TEXT NOT NULL,
+        no_snapshots INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX volume_transfers_volume ON volume_transfers (volume_id);
+    ",
     // 7: compute's migrations (a resize is one) and host aggregates.
     "
     CREATE TABLE compute_migrations (

@@ -7,6 +7,7 @@ pub mod misc;
 pub mod model;
 pub mod quotas;
 pub mod storage;
+pub mod transfers;
 pub mod types;
 pub mod versions;
 pub mod volumes;
@@ -209,6 +210,16 @@ impl Call {
             Err(policy_denied(rule))
         }
     }
+
+    /// A method that exists from `3.minor`: below it Cinder answers 404, as for a path it
+    /// does not know.
+    pub fn requires(&self, minor: u16) -> std::result::Result<(), Fault> {
+        if self.version.at_least(minor) {
+            Ok(())
+        } else {
+            Err(Fault::not_found("The resource could not be found."))
+        }
+    }
 }
 
 /// Cinder's 403 for a policy check that failed.
@@ -312,6 +323,7 @@ pub fn setup(
     quotas::setup(disp, volumes.clone())?;
     limits::setup(disp, volumes.clone())?;
     misc::setup(disp, volumes.clone())?;
-    volumes::setup(disp, volumes)?;
+    volumes::setup(disp, volumes.clone())?;
+    transfers::setup(disp, volumes)?;
     Ok(())
 }
