@@ -2,10 +2,13 @@
 //! files under `data_dir/volumes`, snapshots and backups copies of them; attachments are
 //! shared with Compute (`model.rs`), so both services tell one truth.
 
+pub mod attachments;
+pub mod backups;
 pub mod limits;
 pub mod misc;
 pub mod model;
 pub mod quotas;
+pub mod snapshots;
 pub mod storage;
 pub mod transfers;
 pub mod types;
@@ -324,6 +327,9 @@ pub fn setup(
     limits::setup(disp, volumes.clone())?;
     misc::setup(disp, volumes.clone())?;
     volumes::setup(disp, volumes.clone())?;
+    snapshots::setup(disp, volumes.clone())?;
+    backups::setup(disp, volumes.clone())?;
+    attachments::setup(disp, volumes.clone())?;
     transfers::setup(disp, volumes)?;
     Ok(())
 }

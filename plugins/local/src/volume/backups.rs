@@ -1,0 +1,733 @@
+//! Volume backups (`/backups`): full copies of a volume's (or a snapshot's) file kept
+//! apart from it, restored into an existing volume or a new one, as Cinder answers them
+//! at each microversion. `export_record`/`import_record` stay unimplemented (501).
+
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Map, Value};
+
+use super::snapshots::{
+    self, all_tenants, flag, join_internal, metadata_in, order_by, page, split_internal,
+    text_field, MAX_LIMIT,
+};
+use super::storage::{Kind, Source, GIB};
+use super::volumes::NewVolume;
+use super::{
+    body, model, param, quotas, reply, reply_empty, timestamp, Call, Result, Urls, Volumes, ZONE,
+};
+
+type Svc = Arc<Volumes>;
+
+endpoint!(Svc; Backups { on_get => list, on_post => create });
+endpoint!(Svc; BackupsDetail { on_get => list_detail });
+endpoint!(Svc; BackupItem { on_get => show, on_put => update, on_delete => delete });
+endpoint!(Svc; BackupRestore { on_post => restore });
+endpoint!(Svc; BackupAction { on_post => action });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
+    routes! {
+        disp, svc;
+        "v2_backups" => Backups,
+        "v2_backups_detail" => BackupsDetail,
+        "v2_backup" => BackupItem,
+        "v2_backup_restore" => BackupRestore,
+        "v2_backup_action" => BackupAction,
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub volume_id: String,
+    pub snapshot_id: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// GiB.
+    pub size: i64,
+    pub status: String,
+    pub availability_zone: Option<String>,
+    pub container: Option<String>,
+    pub is_incremental: bool,
+    pub object_count: i64,
+    pub fail_reason: Option<String>,
+    pub metadata: Map<String, Value>,
+    /// What the volume was besides its bytes (metadata, bootable, image metadata): a
+    /// restore gives it back, as Cinder's backup of the volume's metadata.
+    volume: Map<String, Value>,
+    pub data_timestamp_ms: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub has_dependent_backups: bool,
+}
+
+const COLUMNS: &str = "id, project_id, user_id, volume_id, snapshot_id, name, description, size, \
+     status, availability_zone, container, is_incremental, parent_id, object_count, fail_reason, \
+     metadata, data_timestamp_ms, created_ms, updated_ms, \
+     EXISTS (SELECT 1 FROM volume_backups d WHERE d.parent_id = volume_backups.id)";
+
+fn row(r: &Row) -> rusqlite::Result<Backup> {
+    let (metadata, internal) = split_internal(&r.get::<_, String>(15)?);
+    Ok(Backup {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        user_id: r.get(2)?,
+        volume_id: r.get(3)?,
+        snapshot_id: r.get(4)?,
+        name: r.get(5)?,
+        description: r.get(6)?,
+        size: r.get(7)?,
+        status: r.get(8)?,
+        availability_zone: r.get(9)?,
+        container: r.get(10)?,
+        is_incremental: r.get(11)?,
+        object_count: r.get(13)?,
+        fail_reason: r.get(14)?,
+        metadata,
+        volume: match internal.get("volume") {
+            Some(Value::Object(o)) => o.clone(),
+            _ => Map::new(),
+        },
+        data_timestamp_ms: r.get(16)?,
+        created_ms: r.get(17)?,
+        updated_ms: r.get(18)?,
+        has_dependent_backups: r.get(19)?,
+    })
+}
+
+impl Backup {
+    fn internal(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        if !self.volume.is_empty() {
+            m.insert("volume".into(), Value::Object(self.volume.clone()));
+        }
+        m
+    }
+}
+
+pub fn not_found(id: &str) -> Fault {
+    Fault::not_found(format!("Backup {id} could not be found."))
+}
+
+pub fn find(c: &Connection, id: &str) -> Result<Option<Backup>> {
+    Ok(c.query_row(
+        &format!("SELECT {COLUMNS} FROM volume_backups WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()?)
+}
+
+fn visible(c: &Connection, id: &str, call: &Call) -> Result<Backup> {
+    match find(c, id)? {
+        Some(b) if call.is_admin() || b.project_id == call.project_id => Ok(b),
+        _ => Err(not_found(id).into()),
+    }
+}
+
+fn set_status_then(
+    c: &Connection,
+    id: &str,
+    status: &str,
+    next: Option<&str>,
+    delay_ms: i64,
+) -> Result<()> {
+    let now = crate::time::now_ms();
+    c.execute(
+        "UPDATE volume_backups SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
+         WHERE id = ?1",
+        params![id, status, next, next.map(|_| now + delay_ms), now],
+    )?;
+    Ok(())
+}
+
+fn invalid_backup(why: &str) -> Fault {
+    Fault::bad_request(format!("Invalid backup: {why}"))
+}
+
+fn invalid_volume(why: impl std::fmt::Display) -> Fault {
+    Fault::bad_request(format!("Invalid volume: {why}"))
+}
+
+// ---------------------------------------------------------------- views
+
+fn summary(b: &Backup, urls: &Urls) -> Value {
+    json!({"id": b.id, "name": b.name, "links": urls.links("backups", &b.id)})
+}
+
+fn detail(b: &Backup, call: &Call, urls: &Urls) -> Value {
+    let mut o = Map::new();
+    let mut put = |k: &str, v: Value| {
+        o.insert(k.to_string(), v);
+    };
+    put("id", json!(b.id));
+    put("status", json!(b.status));
+    put("size", json!(b.size));
+    put("object_count", json!(b.object_count));
+    put("availability_zone", json!(b.availability_zone));
+    put("container", json!(b.container));
+    put("created_at", json!(timestamp(b.created_ms)));
+    put("updated_at", json!(timestamp(b.updated_ms)));
+    put("name", json!(b.name));
+    put("description", json!(b.description));
+    put("fail_reason", json!(b.fail_reason));
+    put("volume_id", json!(b.volume_id));
+    put("links", urls.links("backups", &b.id));
+    put("is_incremental", json!(b.is_incremental));
+    put("has_dependent_backups", json!(b.has_dependent_backups));
+    put("snapshot_id", json!(b.snapshot_id));
+    put("data_timestamp", json!(timestamp(b.data_timestamp_ms)));
+    let ver = call.version;
+    if ver.at_least(18) {
+        put("os-backup-project-attr:project_id", json!(b.project_id));
+    }
+    if ver.at_least(43) {
+        put("metadata", Value::Object(b.metadata.clone()));
+    }
+    if ver.at_least(56) {
+        put("user_id", json!(b.user_id));
+    }
+    if ver.at_least(64) {
+        put("encryption_key_id", Value::Null);
+    }
+    Value::Object(o)
+}
+
+// ---------------------------------------------------------------- handlers
+
+const SORT_KEYS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("status", "status"),
+    ("size", "size"),
+    ("volume_id", "volume_id"),
+    ("name", "name"),
+    ("display_name", "name"),
+    ("description", "description"),
+    ("created_at", "created_ms"),
+    ("updated_at", "updated_ms"),
+    ("data_timestamp", "data_timestamp_ms"),
+    ("project_id", "project_id"),
+    ("user_id", "user_id"),
+    ("container", "container"),
+];
+
+fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    listing(svc, req, resp, false)
+}
+
+fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    listing(svc, req, resp, true)
+}
+
+fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail_view: bool) -> HandlerResult {
+    let call = Call::of(req)?;
+    let pg = Page::from_request(req, MAX_LIMIT)?;
+    let order = order_by(req, SORT_KEYS)?;
+    let project = if all_tenants(req, &call)? {
+        req.query_param("project_id").map(str::to_string)
+    } else {
+        Some(call.project_id.clone())
+    };
+    let status = req.query_param("status").map(str::to_string);
+    let volume_id = req.query_param("volume_id").map(str::to_string);
+    let name = req
+        .query_param("name")
+        .or_else(|| req.query_param("display_name"))
+        .map(str::to_string);
+    let all = svc.read(|c| {
+        let mut stmt = c.prepare(&format!(
+            "SELECT {COLUMNS} FROM volume_backups
+             WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR volume_id = ?3) AND (?4 IS NULL OR name = ?4)
+             ORDER BY {order}"
+        ))?;
+        let rows = stmt
+            .query_map(params![project, status, volume_id, name], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })?;
+    let count = all.len();
+    let (shown, next) = page(all, &pg, |b| b.id.as_str())?;
+    let urls = Urls::of(svc, req, &call)?;
+    let mut out = Map::new();
+    out.insert(
+        "backups".into(),
+        Value::Array(
+            shown
+                .iter()
+                .map(|b| {
+                    if detail_view {
+                        detail(b, &call, &urls)
+                    } else {
+                        summary(b, &urls)
+                    }
+                })
+                .collect(),
+        ),
+    );
+    if let Some(marker) = next {
+        let collection = if detail_view {
+            "backups/detail"
+        } else {
+            "backups"
+        };
+        out.insert("backups_links".into(), urls.next(req, collection, &marker));
+    }
+    let with_count = req.query_param("with_count").map(|v| json!(v));
+    if call.version.at_least(45) && flag(with_count.as_ref(), "with_count")? {
+        out.insert("count".into(), json!(count));
+    }
+    reply(resp, &call, 200, &Value::Object(out))
+}
+
+fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "backup_id")?;
+    let b = svc.read(|c| visible(c, id, &call))?;
+    let urls = Urls::of(svc, req, &call)?;
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({"backup": detail(&b, &call, &urls)}),
+    )
+}
+
+/// What a new backup copies.
+struct Plan {
+    volume: model::Volume,
+    snapshot: Option<snapshots::Snapshot>,
+    parent_id: Option<String>,
+}
+
+#[derive(Clone)]
+struct CreateArgs {
+    volume_id: String,
+    snapshot_id: Option<String>,
+    incremental: bool,
+    force: bool,
+}
+
+/// Cinder's checks of a backup request (cinder/backup/api.py), run before staging and
+/// again inside the transaction.
+fn plan(c: &Connection, call: &Call, a: &CreateArgs) -> Result<Plan> {
+    let volume = model::visible(c, &a.volume_id, &call.project_id, call.is_admin())?;
+    let snapshot = match &a.snapshot_id {
+        None => None,
+        Some(sid) => {
+            let s = snapshots::visible(c, sid, call)?;
+            if s.status != "available" {
+                return Err(Fault::bad_request(format!(
+                    "Invalid snapshot: Snapshot to be backed up must be available, but the current status is \"{}\".",
+                    s.status
+                ))
+                .into());
+            }
+            Some(s)
+        }
+    };
+    if snapshot.is_none() {
+        if volume.status != "available" && volume.status != "in-use" {
+            return Err(invalid_volume(format!(
+                "Volume to be backed up must be available or in-use, but the current status is \"{}\".",
+                volume.status
+            ))
+            .into());
+        }
+        if volume.status == "in-use" && !a.force {
+            return Err(
+                invalid_volume("Backing up an in-use volume must use the force flag.").into(),
+            );
+        }
+    }
+    let parent_id =
+        if a.incremental {
+            let latest: Option<String> = c
+                .query_row(
+                    "SELECT id FROM volume_backups WHERE volume_id = ?1 AND status = 'available'
+                 ORDER BY data_timestamp_ms DESC, created_ms DESC LIMIT 1",
+                    [&volume.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Some(latest.ok_or_else(|| {
+                invalid_backup("No backups available to do an incremental backup.")
+            })?)
+        } else {
+            None
+        };
+    Ok(Plan {
+        volume,
+        snapshot,
+        parent_id,
+    })
+}
+
+fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("backup:create")?;
+    let b = body(req)?;
+    let o = b
+        .get("backup")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Fault::bad_request("Missing required element 'backup' in request body."))?;
+    let volume_id = o
+        .get("volume_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Fault::bad_request(
+                "Invalid input for field/attribute backup. Value: {}. 'volume_id' is a required property",
+            )
+        })?
+        .to_string();
+    let args = CreateArgs {
+        volume_id,
+        snapshot_id: o
+            .get("snapshot_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        incremental: flag(o.get("incremental"), "incremental")?,
+        force: flag(o.get("force"), "force")?,
+    };
+    let name = text_field(o, "name")?.flatten();
+    let description = text_field(o, "description")?.flatten();
+    let container = o
+        .get("container")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let metadata = if call.version.at_least(43) {
+        metadata_in(o.get("metadata").unwrap_or(&Value::Null))?
+    } else {
+        Map::new()
+    };
+    if call.version.at_least(51) {
+        if let Some(zone) = o.get("availability_zone").and_then(Value::as_str) {
+            if zone != ZONE {
+                return Err(Fault::bad_request(format!(
+                    "Invalid input received: Availability zone '{zone}' is invalid."
+                )));
+            }
+        }
+    }
+    let first = svc.read(|c| plan(c, &call, &args))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let from = match &first.snapshot {
+        Some(s) => svc.disks.path(Kind::Snapshot, &s.id),
+        None => svc.disks.path(Kind::Volume, &first.volume.id),
+    };
+    let size = first
+        .snapshot
+        .as_ref()
+        .map_or(first.volume.size, |s| s.size);
+    let staged = svc
+        .disks
+        .stage(Kind::Backup, &id, size as u64 * GIB, Source::File(&from))
+        .map_err(|e| svc.fault(svc.io("copying the volume for a backup", e)))?;
+    let backup = svc.write(|c| {
+        let p = plan(c, &call, &args)?;
+        let v = &p.volume;
+        quotas::check(
+            c,
+            &v.project_id,
+            &quotas::Usage {
+                volumes: 0,
+                gigabytes: 0,
+                snapshots: 0,
+                backups: 1,
+                backup_gigabytes: size,
+            },
+            None,
+        )?;
+        let now = crate::time::now_ms();
+        let mut saved = Map::new();
+        saved.insert("metadata".into(), Value::Object(v.metadata.clone()));
+        saved.insert("bootable".into(), json!(v.bootable));
+        saved.insert(
+            "image_metadata".into(),
+            Value::Object(v.image_metadata.clone()),
+        );
+        let mut internal = Map::new();
+        internal.insert("volume".into(), Value::Object(saved));
+        c.execute(
+            "INSERT INTO volume_backups (id, project_id, user_id, volume_id, snapshot_id, name,
+                description, size, status, next_status, ready_at, availability_zone, container,
+                is_incremental, parent_id, object_count, metadata, data_timestamp_ms, created_ms,
+                updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'creating', 'available', ?9, ?10, ?11, ?12,
+                ?13, 0, ?14, ?15, ?16, ?16)",
+            params![
+                id,
+                v.project_id,
+                call.caller.user_id,
+                v.id,
+                p.snapshot.as_ref().map(|s| s.id.clone()),
+                name,
+                description,
+                size,
+                now + svc.delay_ms,
+                ZONE,
+                container,
+                p.parent_id.is_some(),
+                p.parent_id,
+                join_internal(&metadata, &internal),
+                p.snapshot.as_ref().map_or(now, |s| s.created_ms),
+                now
+            ],
+        )?;
+        // The source is busy while it is read, then back to what it was.
+        match &p.snapshot {
+            Some(s) => {
+                c.execute(
+                    "UPDATE volume_snapshots SET status = 'backing-up', next_status = ?2,
+                        ready_at = ?3, updated_ms = ?4 WHERE id = ?1",
+                    params![s.id, s.status, now + svc.delay_ms, now],
+                )?;
+            }
+            None => model::set_status_then(c, &v.id, "backing-up", &v.status, svc.delay_ms)?,
+        }
+        let b = find(c, &id)?.ok_or_else(|| not_found(&id))?;
+        staged
+            .commit()
+            .map_err(|e| svc.io("saving the backup file", e))?;
+        Ok(b)
+    })?;
+    let urls = Urls::of(svc, req, &call)?;
+    reply(
+        resp,
+        &call,
+        202,
+        &json!({"backup": summary(&backup, &urls)}),
+    )
+}
+
+fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.requires(9)?;
+    call.writer("backup:update")?;
+    let id = param(req, "backup_id")?;
+    let b = body(req)?;
+    let o = b
+        .get("backup")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Fault::bad_request("Missing required element 'backup' in request body."))?;
+    let name = text_field(o, "name")?;
+    let description = text_field(o, "description")?;
+    let metadata = match o.get("metadata") {
+        Some(m) if call.version.at_least(43) => Some(metadata_in(m)?),
+        _ => None,
+    };
+    let backup = svc.write(|c| {
+        let b = visible(c, id, &call)?;
+        c.execute(
+            "UPDATE volume_backups SET name = ?2, description = ?3, metadata = ?4, updated_ms = ?5
+             WHERE id = ?1",
+            params![
+                b.id,
+                name.clone().unwrap_or(b.name.clone()),
+                description.clone().unwrap_or(b.description.clone()),
+                join_internal(metadata.as_ref().unwrap_or(&b.metadata), &b.internal()),
+                crate::time::now_ms()
+            ],
+        )?;
+        Ok(find(c, id)?.ok_or_else(|| not_found(id))?)
+    })?;
+    let urls = Urls::of(svc, req, &call)?;
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({"backup": summary(&backup, &urls)}),
+    )
+}
+
+fn remove(c: &Connection, b: &Backup, force: bool) -> Result<()> {
+    if !force && b.status != "available" && b.status != "error" {
+        return Err(invalid_backup("Backup status must be available or error").into());
+    }
+    if b.has_dependent_backups {
+        return Err(invalid_backup("Incremental backups exist for this backup.").into());
+    }
+    c.execute("DELETE FROM volume_backups WHERE id = ?1", [&b.id])?;
+    Ok(())
+}
+
+fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("backup:delete")?;
+    let id = param(req, "backup_id")?;
+    // Cinder deletes in the background; here the row and file go before the answer.
+    svc.write(|c| remove(c, &visible(c, id, &call)?, false))?;
+    svc.disks.remove(Kind::Backup, id);
+    reply_empty(resp, &call, 202)
+}
+
+fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let id = param(req, "backup_id")?;
+    let b = body(req)?;
+    let (name, arg) = b
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .ok_or_else(|| Fault::bad_request("Malformed request body"))?;
+    match name.as_str() {
+        "os-reset_status" => {
+            call.admin("volume_extension:backup_admin_actions:reset_status")?;
+            let status = arg
+                .get("status")
+                .and_then(Value::as_str)
+                .filter(|s| ["available", "error"].contains(s))
+                .ok_or_else(|| Fault::bad_request("Must specify a valid status"))?;
+            svc.write(|c| {
+                let b = visible(c, id, &call)?;
+                set_status_then(c, &b.id, status, None, 0)
+            })?;
+            reply_empty(resp, &call, 202)
+        }
+        "os-force_delete" => {
+            call.admin("volume_extension:backup_admin_actions:force_delete")?;
+            svc.write(|c| remove(c, &visible(c, id, &call)?, true))?;
+            svc.disks.remove(Kind::Backup, id);
+            reply_empty(resp, &call, 202)
+        }
+        _ => Err(Fault::bad_request(format!(
+            "There is no such action: {name}"
+        ))),
+    }
+}
+
+// ---------------------------------------------------------------- restore
+
+/// Gives a volume back what its backup kept besides the bytes.
+fn restore_volume_state(c: &Connection, b: &Backup, volume_id: &str) -> Result<()> {
+    let v = model::find(c, volume_id)?.ok_or_else(|| model::volume_not_found(volume_id))?;
+    let mut metadata = v.metadata.clone();
+    if let Some(Value::Object(m)) = b.volume.get("metadata") {
+        metadata.extend(m.clone());
+    }
+    let bootable = b
+        .volume
+        .get("bootable")
+        .and_then(Value::as_bool)
+        .unwrap_or(v.bootable);
+    let image_metadata = match b.volume.get("image_metadata") {
+        Some(Value::Object(m)) if !m.is_empty() => m.clone(),
+        _ => v.image_metadata.clone(),
+    };
+    c.execute(
+        "UPDATE volumes SET metadata = ?2, bootable = ?3, image_metadata = ?4 WHERE id = ?1",
+        params![
+            volume_id,
+            Value::Object(metadata).to_string(),
+            bootable,
+            Value::Object(image_metadata).to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("backup:restore")?;
+    let id = param(req, "backup_id")?.to_string();
+    let b = body(req)?;
+    let o = match b.get("restore") {
+        Some(Value::Object(o)) => o.clone(),
+        Some(Value::Null) => Map::new(),
+        _ => {
+            return Err(Fault::bad_request(
+                "Missing required element 'restore' in request body.",
+            ))
+        }
+    };
+    let target = o
+        .get("volume_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let name = o.get("name").and_then(Value::as_str).map(str::to_string);
+    let ready = |c: &Connection| -> Result<Backup> {
+        let b = visible(c, &id, &call)?;
+        if b.status != "available" {
+            return Err(invalid_backup("Backup status must be available").into());
+        }
+        Ok(b)
+    };
+    let backup = svc.read(ready)?;
+    let from = svc.disks.path(Kind::Backup, &id);
+    let volume = match target {
+        Some(vid) => {
+            let fits = |c: &Connection| -> Result<model::Volume> {
+                let v = model::visible(c, &vid, &call.project_id, call.is_admin())?;
+                if v.status != "available" {
+                    return Err(invalid_volume("Volume to be restored to must be available").into());
+                }
+                if backup.size > v.size {
+                    return Err(invalid_volume(format!(
+                        "volume size {} is too small to restore backup of size {}.",
+                        v.size, backup.size
+                    ))
+                    .into());
+                }
+                Ok(v)
+            };
+            let v = svc.read(fits)?;
+            let staged = svc
+                .disks
+                .stage(
+                    Kind::Volume,
+                    &v.id,
+                    v.size as u64 * GIB,
+                    Source::File(&from),
+                )
+                .map_err(|e| svc.fault(svc.io("restoring the backup", e)))?;
+            svc.write(|c| {
+                let b = ready(c)?;
+                let v = fits(c)?;
+                restore_volume_state(c, &b, &v.id)?;
+                model::set_status_then(c, &v.id, "restoring-backup", "available", svc.delay_ms)?;
+                set_status_then(c, &b.id, "restoring", Some("available"), svc.delay_ms)?;
+                staged
+                    .commit()
+                    .map_err(|e| svc.io("saving the restored volume", e))?;
+                Ok(v)
+            })?
+        }
+        None => {
+            // A new volume of the backup's size, copied by volume create from the backup.
+            let saved = match backup.volume.get("metadata") {
+                Some(Value::Object(m)) => m.clone(),
+                _ => Map::new(),
+            };
+            let v = svc.create_volume(
+                &call,
+                NewVolume {
+                    name: Some(name.unwrap_or_else(|| format!("restore_backup_{id}"))),
+                    metadata: saved,
+                    backup_id: Some(id.clone()),
+                    ..Default::default()
+                },
+            )?;
+            svc.write(|c| {
+                let b = visible(c, &id, &call)?;
+                restore_volume_state(c, &b, &v.id)?;
+                model::set_status_then(c, &v.id, "restoring-backup", "available", svc.delay_ms)?;
+                set_status_then(c, &b.id, "restoring", Some("available"), svc.delay_ms)?;
+                Ok(())
+            })?;
+            v
+        }
+    };
+    reply(
+        resp,
+        &call,
+        202,
+        &json!({"restore": {
+            "backup_id": backup.id,
+            "volume_id": volume.id,
+            "volume_name": volume.name,
+        }}),
+    )
+}
