@@ -1,14 +1,15 @@
 //! The small resources of Cinder that describe the cloud rather than hold anything:
 //! availability zones, the one back end's pool and capabilities, the API extensions,
-//! and the (read-only) services and hosts.
+//! and the services and hosts. A service's disabled and frozen flags are kept in memory
+//! (there is no table for them, as for Nova's services): a restart enables them again.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use jumpgate_plugin_api::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::{param, reply, timestamp, Call, Volumes, ZONE};
+use super::{body, param, reply, reply_empty, timestamp, Call, Volumes, ZONE};
 use crate::store::Outcome;
 
 type Svc = Arc<Volumes>;
@@ -18,6 +19,11 @@ endpoint!(Svc; Pools { on_get => pools });
 endpoint!(Svc; Capabilities { on_get => capabilities });
 endpoint!(Svc; Extensions { on_get => extensions } nonblocking);
 endpoint!(Svc; Services { on_get => services });
+endpoint!(Svc; ServiceEnable { on_put => enable });
+endpoint!(Svc; ServiceDisable { on_put => disable });
+endpoint!(Svc; ServiceDisableLogReason { on_put => disable_log_reason });
+endpoint!(Svc; ServiceFreeze { on_put => freeze });
+endpoint!(Svc; ServiceThaw { on_put => thaw });
 endpoint!(Svc; Hosts { on_get => hosts });
 endpoint!(Svc; Host { on_get => host });
 
@@ -29,6 +35,11 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
         "v2_capability" => Capabilities,
         "v2_extensions" => Extensions,
         "v2_os_services" => Services,
+        "v2_os_services_enable" => ServiceEnable,
+        "v2_os_services_disable" => ServiceDisable,
+        "v2_os_services_disable_log_reason" => ServiceDisableLogReason,
+        "v2_os_services_freeze" => ServiceFreeze,
+        "v2_os_services_thaw" => ServiceThaw,
         "v2_os_hosts" => Hosts,
         "v2_os_host" => Host,
     }
@@ -382,9 +393,43 @@ fn extensions(_svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn service_list(svc: &Volumes) -> [(&'static str, String); 3] {
     [
         ("cinder-scheduler", svc.host.clone()),
-        ("cinder-volume", format!("{}@{BACKEND}", svc.host)),
+        (VOLUME_BINARY, format!("{}@{BACKEND}", svc.host)),
         ("cinder-backup", svc.host.clone()),
     ]
+}
+
+const VOLUME_BINARY: &str = "cinder-volume";
+
+/// What an admin changed of a service (by binary).
+#[derive(Debug, Clone, Default)]
+struct State {
+    disabled: bool,
+    disabled_reason: Option<String>,
+    frozen: bool,
+}
+
+static STATE: Mutex<Vec<(&'static str, State)>> = Mutex::new(Vec::new());
+
+fn state_of(binary: &str) -> State {
+    STATE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(b, _)| *b == binary)
+        .map(|(_, s)| s.clone())
+        .unwrap_or_default()
+}
+
+fn change(binary: &'static str, f: impl FnOnce(&mut State)) {
+    let mut all = STATE.lock().unwrap_or_else(|e| e.into_inner());
+    match all.iter_mut().find(|(b, _)| *b == binary) {
+        Some((_, s)) => f(s),
+        None => {
+            let mut s = State::default();
+            f(&mut s);
+            all.push((binary, s));
+        }
+    }
 }
 
 /// Cinder's host filter: the host itself, or any back end or pool on it.
@@ -405,17 +450,19 @@ fn services(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
         .into_iter()
         .filter(|(b, h)| host.is_none_or(|f| host_matches(h, f)) && binary.is_none_or(|f| f == *b))
         .map(|(b, h)| {
+            let state = state_of(b);
             let mut s = json!({
-                "binary": b, "host": h, "zone": ZONE, "status": "enabled", "state": "up",
-                "updated_at": now, "disabled_reason": null,
+                "binary": b, "host": h, "zone": ZONE, "state": "up", "updated_at": now,
+                "status": if state.disabled { "disabled" } else { "enabled" },
+                "disabled_reason": state.disabled_reason,
             });
             if call.version.at_least(7) {
                 s["cluster"] = Value::Null;
             }
-            if b == "cinder-volume" {
+            if b == VOLUME_BINARY {
                 s["replication_status"] = json!("disabled");
                 s["active_backend_id"] = Value::Null;
-                s["frozen"] = json!(false);
+                s["frozen"] = json!(state.frozen);
                 if call.version.at_least(49) {
                     s["backend_state"] = json!("up");
                 }
@@ -426,6 +473,109 @@ fn services(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
     reply(resp, &call, 200, &json!({ "services": all }))
 }
 
+/// `PUT /os-services/{enable,disable,disable-log-reason}`: `{"host", "binary"}` name one
+/// service (`service` is the older key for `binary`).
+fn set_disabled(
+    svc: &Svc,
+    req: &mut Request,
+    resp: &mut Response,
+    disabled: bool,
+    with_reason: bool,
+) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("volume_extension:services:update")?;
+    let b = body(req)?;
+    let text = |key: &str| b.get(key).and_then(Value::as_str).unwrap_or_default();
+    let host = text("host");
+    if host.is_empty() {
+        return Err(Fault::bad_request(
+            "Missing required element 'host' in request body.",
+        ));
+    }
+    let reason = if with_reason {
+        match b.get("disabled_reason").and_then(Value::as_str) {
+            Some(r) if !r.trim().is_empty() && r.chars().count() <= 255 => Some(r.to_string()),
+            _ => {
+                return Err(Fault::bad_request(
+                    "Disabled reason contains invalid characters or is too long",
+                ))
+            }
+        }
+    } else {
+        None
+    };
+    let service = text("service");
+    let binary = if text("binary").is_empty() {
+        service
+    } else {
+        text("binary")
+    };
+    let (name, _) = service_list(svc)
+        .into_iter()
+        .find(|(b, h)| *b == binary && h == host)
+        .ok_or_else(|| {
+            Fault::not_found(format!(
+                "Service {binary} could not be found on host {host}."
+            ))
+        })?;
+    change(name, |s| {
+        s.disabled = disabled;
+        if with_reason {
+            s.disabled_reason = reason.clone();
+        } else if !disabled {
+            s.disabled_reason = None;
+        }
+    });
+    let mut v = json!({
+        "disabled": disabled, "status": if disabled { "disabled" } else { "enabled" },
+        "host": host, "service": service, "binary": text("binary"),
+    });
+    if with_reason {
+        v["disabled_reason"] = json!(reason);
+    }
+    reply(resp, &call, 200, &v)
+}
+
+fn enable(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    set_disabled(svc, req, resp, false, false)
+}
+
+fn disable(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    set_disabled(svc, req, resp, true, false)
+}
+
+fn disable_log_reason(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    set_disabled(svc, req, resp, true, true)
+}
+
+/// `PUT /os-services/{freeze,thaw}` `{"host": "host@local"}`: the volume back end stops
+/// (or resumes) taking management requests.
+fn set_frozen(svc: &Svc, req: &mut Request, resp: &mut Response, frozen: bool) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin(if frozen {
+        "volume_extension:services:freeze"
+    } else {
+        "volume_extension:services:thaw"
+    })?;
+    let b = body(req)?;
+    let host = b.get("host").and_then(Value::as_str).unwrap_or_default();
+    if host.split('#').next() != Some(&format!("{}@{BACKEND}", svc.host)) {
+        return Err(Fault::bad_request(format!(
+            "Invalid input received: No service found with host={host}."
+        )));
+    }
+    change(VOLUME_BINARY, |s| s.frozen = frozen);
+    reply_empty(resp, &call, 200)
+}
+
+fn freeze(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    set_frozen(svc, req, resp, true)
+}
+
+fn thaw(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    set_frozen(svc, req, resp, false)
+}
+
 fn hosts(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.admin("volume_extension:hosts")?;
@@ -433,8 +583,10 @@ fn hosts(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let all: Vec<Value> = service_list(svc)
         .into_iter()
         .map(|(b, h)| {
+            let disabled = state_of(b).disabled;
             json!({
-                "host_name": h, "service": b, "zone": ZONE, "service-state": "enabled",
+                "host_name": h, "service": b, "zone": ZONE,
+                "service-state": if disabled { "disabled" } else { "enabled" },
                 "service-status": "available", "last-update": now,
             })
         })
