@@ -3,10 +3,10 @@
 
 #[macro_use]
 mod macros;
-mod microversion;
 mod compute;
 mod identity;
 mod image;
+mod microversion;
 mod network;
 mod settings;
 mod store;
@@ -69,15 +69,27 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
             disp,
             Arc::new(image::Images::new(app.clone(), store, &settings)?),
         ),
-        "compute" => compute::setup(
-            disp,
-            Arc::new(compute::Compute::new(
+        "compute" => {
+            let images = Arc::new(image::Images::new(app.clone(), store.clone(), &settings)?);
+            // Compute's own handle on block storage: attachments and boot volumes live in
+            // the same store, so both services read one truth.
+            let volumes = Arc::new(volume::Volumes::new(
                 app.clone(),
                 store.clone(),
-                Arc::new(image::Images::new(app.clone(), store, &settings)?),
+                images.clone(),
                 &settings,
-            )?),
-        ),
+            )?);
+            compute::setup(
+                disp,
+                Arc::new(compute::Compute::new(
+                    app.clone(),
+                    store,
+                    images,
+                    volumes,
+                    &settings,
+                )?),
+            )
+        }
         "volume" => volume::setup(
             disp,
             Arc::new(volume::Volumes::new(

@@ -22,6 +22,8 @@ pub mod services;
 pub mod usage;
 pub mod usage_audit;
 pub mod versions;
+pub mod volume_attachments;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -51,6 +53,8 @@ pub struct Compute {
     pub host: String,
     /// The network service's state: servers' ports are Neutron's.
     pub net: crate::network::Net,
+    /// The block-storage service's state: servers attach and boot from its volumes.
+    pub volumes: Arc<crate::volume::Volumes>,
 }
 
 impl Compute {
@@ -58,9 +62,11 @@ impl Compute {
         app: App,
         store: Arc<Store>,
         images: Arc<Images>,
+        volumes: Arc<crate::volume::Volumes>,
         settings: &Settings,
     ) -> std::result::Result<Compute, jumpgate_plugin_api::Error> {
         let compute = Compute {
+            volumes,
             host: settings.host.clone(),
             boot_delay_ms: settings.boot_delay_ms,
             net: crate::network::Net::new(app.clone(), store.clone(), settings),
@@ -263,6 +269,8 @@ pub fn setup(
     compute_networks::setup(disp, compute.clone())?;
     network_proxies::setup(disp, compute.clone())?;
     interfaces::setup(disp, compute.clone())?;
+    volumes::setup(disp, compute.clone())?;
+    volume_attachments::setup(disp, compute.clone())?;
     quotas::setup(disp, compute)?;
     Ok(())
 }

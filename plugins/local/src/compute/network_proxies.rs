@@ -36,7 +36,7 @@ const DEFAULT_POOL: &str = "nova";
 /// `CONF.api.max_limit`.
 const MAX_LIMIT: usize = 1000;
 
-fn call_of(req: &Request) -> Result<Call, Fault> {
+pub fn call_of(req: &Request) -> Result<Call, Fault> {
     let call = Call::of(req)?;
     if call.version.at_least(MAX_PROXY + 1) {
         return Err(Fault::not_found("The resource could not be found."));
@@ -111,7 +111,7 @@ fn validate_property(value: Option<&Value>, property: &str) -> Result<String, Fa
 }
 
 /// `common.limited`: `offset` and `limit` from the query.
-fn limited<T>(items: Vec<T>, req: &Request) -> Result<Vec<T>, Fault> {
+pub fn limited<T>(items: Vec<T>, req: &Request) -> Result<Vec<T>, Fault> {
     let number = |name: &str| -> Result<Option<usize>, Fault> {
         match req.query_param(name) {
             None => Ok(None),

@@ -10,7 +10,9 @@ use super::routes::{
     self, boot_image, check_metadata, check_name, generate_password, image_ref, target, Svc,
 };
 use super::views::Shape;
-use crate::compute::{body, flavors, quotas, reply, reply_empty, Call, Compute, Urls};
+use crate::compute::{
+    body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
+};
 use crate::time::now_ms;
 
 /// 409 unless a non-admin's server is unlocked (admins act on locked servers).
@@ -30,7 +32,7 @@ fn conflict(action: &str, s: &Server, attr: &str, state: &str) -> Fault {
 }
 
 /// Requires one of `vm_states` and no task in progress.
-fn check_state(action: &str, s: &Server, vm_states: &[&str]) -> Result<(), Fault> {
+pub fn check_state(action: &str, s: &Server, vm_states: &[&str]) -> Result<(), Fault> {
     if !vm_states.contains(&s.vm_state.as_str()) {
         return Err(conflict(action, s, "vm_state", &s.vm_state));
     }
@@ -536,7 +538,17 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
         description: None,
         extra_specs: Map::new(),
     };
+    let root = volume_attachments::root_volume(a.c, &a.s.id)?;
+    // A volume-backed server's root disk is its volume: the flavor's disk is moot.
+    let flavor = if root.is_some() {
+        flavors::Flavor { disk: 0, ..flavor }
+    } else {
+        flavor
+    };
     let image = boot_image(a.svc, a.c, a.call, &image_id, &flavor)?;
+    if let Some(root) = &root {
+        volume_attachments::reimage(a.c, a.call, root, &image)?;
+    }
     if let Some(n) = args.get("name") {
         a.s.name = check_name("name", n)?;
     }
@@ -587,7 +599,10 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
         .map(str::to_string)
         .unwrap_or_else(generate_password);
     a.s.admin_pass = Some(pass.clone());
-    a.s.image_id = Some(image.id.clone());
+    // A volume-backed server keeps showing no image: its image is its volume's.
+    if root.is_none() {
+        a.s.image_id = Some(image.id.clone());
+    }
     model::save(a.c, &a.s, a.now)?;
     let vm = a.s.vm_state.clone();
     let (to, to_power) = if vm == "stopped" {
@@ -1028,6 +1043,14 @@ fn unshelve(a: &mut Act) -> crate::compute::Result<Answer> {
 fn rescue(a: &mut Act) -> crate::compute::Result<Answer> {
     let args = a.args.as_object().cloned().unwrap_or_default();
     check_state("rescue", &a.s, &["active", "stopped", "error"])?;
+    // Stable device rescue (2.87) is what lets a volume-backed server be rescued.
+    if !a.call.version.at_least(87) && volume_attachments::root_volume(a.c, &a.s.id)?.is_some() {
+        return Err(Fault::bad_request(format!(
+            "Instance {} cannot be rescued: Cannot rescue a volume-backed instance",
+            a.s.id
+        ))
+        .into());
+    }
     if let Some(r) = args.get("rescue_image_ref") {
         let id = image_ref(r)?;
         if a.svc

@@ -1,6 +1,6 @@
 //! Servers: records moving through Nova's state machine on a timer.
 
-mod actions;
+pub mod actions;
 mod console;
 pub mod model;
 pub mod networking;

@@ -13,7 +13,8 @@ use super::model::{self, power, Move, Server};
 use super::networking::{self, Networks, Requested};
 use super::views::{self, Ctx, Shape};
 use crate::compute::{
-    body, flavors, param, quotas, reply, reply_empty, server_groups, Call, Compute, Urls, ZONE,
+    body, flavors, param, quotas, reply, reply_empty, server_groups, volume_attachments, Call,
+    Compute, Urls, ZONE,
 };
 use crate::time::now_ms;
 
@@ -313,6 +314,8 @@ struct Order {
     trusted_certs: Option<Value>,
     hostname: Option<String>,
     group: Option<String>,
+    /// `block_device_mapping_v2` (or the legacy form).
+    block_devices: Vec<volume_attachments::BlockDevice>,
 }
 
 const CREATE_KEYS: &[&str] = &[
@@ -409,27 +412,23 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
             ))
         }
     };
-    let bdm_boot_volume = s
-        .get("block_device_mapping_v2")
-        .and_then(Value::as_array)
-        .is_some_and(|l| {
-            l.iter().any(|d| {
-                d.get("boot_index").and_then(|b| {
-                    b.as_i64()
-                        .or_else(|| b.as_str().and_then(|s| s.parse().ok()))
-                }) == Some(0)
-                    && d.get("source_type").and_then(Value::as_str) != Some("image")
-            })
-        });
+    let block_devices = volume_attachments::parse_block_devices(v, s)?;
+    let bdm_boot_volume = block_devices.iter().any(|d| d.is_boot_volume());
+    // An image as the root disk through the mapping stands for imageRef.
+    let bdm_image = block_devices.iter().find_map(|d| match &d.source {
+        volume_attachments::Source::Image(id) if d.boot_index == Some(0) && !d.to_volume => {
+            Some(id.clone())
+        }
+        _ => None,
+    });
     let image_id = match s.get("imageRef") {
         Some(Value::String(r)) if r.is_empty() && bdm_boot_volume => None,
+        Some(Value::String(r)) if r.is_empty() && bdm_image.is_some() => bdm_image,
         Some(r) => Some(image_ref(r)?),
         None if bdm_boot_volume => None,
+        None if bdm_image.is_some() => bdm_image,
         None => return Err(Fault::bad_request("Missing imageRef attribute")),
     };
-    if bdm_boot_volume {
-        return Err(Fault::bad_request("Block Device Mapping is Invalid: this cloud has no block storage yet, so a server cannot boot from a volume."));
-    }
     let networks = match s.get("networks") {
         None if v.at_least(37) => {
             return Err(Fault::bad_request(
@@ -627,6 +626,7 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
             .and_then(|h| h.get("group"))
             .and_then(Value::as_str)
             .map(str::to_string),
+        block_devices,
     })
 }
 
@@ -648,9 +648,29 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let now = now_ms();
     let delay = svc.boot_delay_ms;
     let reservation_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let (ids, admin_pass) = svc.write(|c| {
+    let volume_backed = order.block_devices.iter().any(|d| d.is_boot_volume());
+    if order.max_count > 1
+        && order
+            .block_devices
+            .iter()
+            .any(|d| matches!(d.source, volume_attachments::Source::Volume(_)) && d.to_volume)
+    {
+        return Err(Fault::bad_request(
+            "Cannot attach one or more volumes to multiple instances",
+        ));
+    }
+    // Volumes from images, snapshots or nothing are made first, each in block storage's
+    // own transaction (their bytes take time); the server's transaction attaches them.
+    let made = volume_attachments::make_volumes(svc, &call, &order.block_devices, order.max_count)?;
+    let created = svc.write(|c| {
         let flavor = flavors::for_server(c, &order.flavor_ref, &call.project_id, call.is_admin())?;
         let image = match &order.image_id {
+            // A volume-backed server's root disk is its volume: the flavor's disk is moot.
+            Some(id) if volume_backed => {
+                let mut any_disk = flavor.clone();
+                any_disk.disk = 0;
+                Some(boot_image(svc, c, &call, id, &any_disk)?)
+            }
             Some(id) => Some(boot_image(svc, c, &call, id, &flavor)?),
             None => None,
         };
@@ -739,6 +759,16 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 terminated_ms: None,
             };
             model::insert(c, &server)?;
+            if let Some(volumes) = made.get(i as usize) {
+                volume_attachments::attach_block_devices(
+                    svc,
+                    c,
+                    &call,
+                    &server,
+                    &order.block_devices,
+                    volumes,
+                )?;
+            }
             let made = networking::attach(svc, c, &call, &id, &order.networks)?;
             if !order.security_groups.is_empty() {
                 networking::set_security_groups(c, &call, &id, &order.security_groups)?;
@@ -778,7 +808,18 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ids.push(id);
         }
         Ok((ids, admin_pass))
-    })?;
+    });
+    let (ids, admin_pass) = match created {
+        Ok(done) => {
+            // Fewer servers than asked (the quota): the unused volumes go again.
+            volume_attachments::discard(svc, made.get(done.0.len()..).unwrap_or_default());
+            done
+        }
+        Err(f) => {
+            volume_attachments::discard(svc, &made);
+            return Err(f);
+        }
+    };
     if order.return_reservation_id {
         return reply(resp, &call, 202, &json!({"reservation_id": reservation_id}));
     }
@@ -1259,7 +1300,17 @@ fn select(
 fn list_common(svc: &Svc, req: &mut Request, resp: &mut Response, detail: bool) -> HandlerResult {
     let call = Call::of(req)?;
     let urls = Urls::of(svc, req)?;
-    let (servers, more) = svc.read(|c| select(svc, &call, req, c))?;
+    let (servers, more, mut attached) = svc.read(|c| {
+        let (servers, more) = select(svc, &call, req, c)?;
+        // One query for the whole page's volumes, not one per server.
+        let attached = if detail {
+            let ids: Vec<&str> = servers.iter().map(|s| s.id.as_str()).collect();
+            volume_attachments::volumes_attached(c, &ids)?
+        } else {
+            Default::default()
+        };
+        Ok((servers, more, attached))
+    })?;
     let ctx = Ctx {
         call: &call,
         urls: &urls,
@@ -1275,10 +1326,15 @@ fn list_common(svc: &Svc, req: &mut Request, resp: &mut Response, detail: bool) 
     if detail {
         // Serialized straight from the rows: building JSON values was most of a listing.
         let groups: Vec<Vec<String>> = servers.iter().map(security_groups).collect();
+        let volumes: Vec<Vec<(String, bool)>> = servers
+            .iter()
+            .map(|s| attached.remove(&s.id).unwrap_or_default())
+            .collect();
         let items: Vec<views::View> = servers
             .iter()
             .zip(&groups)
-            .map(|(s, g)| views::server(&ctx, s, Shape::Detail, &[], g))
+            .zip(&volumes)
+            .map(|((s, g), vols)| views::server(&ctx, s, Shape::Detail, &[], g, vols))
             .collect();
         return reply_typed(
             resp,
@@ -1342,10 +1398,22 @@ pub fn show_body(
         host: &svc.host,
     };
     let security_groups = security_groups(s);
-    Ok(
-        serde_json::to_value(views::server(&ctx, s, shape, &groups, &security_groups))
-            .unwrap_or_default(),
-    )
+    let volumes = if shape == Shape::Basic {
+        vec![]
+    } else {
+        volume_attachments::volumes_attached(c, &[&s.id])?
+            .remove(&s.id)
+            .unwrap_or_default()
+    };
+    Ok(serde_json::to_value(views::server(
+        &ctx,
+        s,
+        shape,
+        &groups,
+        &security_groups,
+        &volumes,
+    ))
+    .unwrap_or_default())
 }
 
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -1432,23 +1500,28 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("os_compute_api:servers:delete")?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
-    svc.write(|c| {
+    let deleted = svc.write(|c| {
         let s = target(&call, req, c)?;
         actions::check_lock(&call, &s)?;
         destroy(svc, c, &call, &s, &request_id)
     })?;
+    // The rows are gone with the transaction; now the files may go.
+    volume_attachments::remove_released(svc, &deleted);
     reply_empty(resp, &call, 204)
 }
 
-/// Deletes a server and what it held (its shelved snapshot, its address, its groups).
+/// Deletes a server and what it held (its shelved snapshot, its address, its groups, its
+/// volumes' attachments). Returns the volumes deleted with it (delete_on_termination),
+/// whose files the caller removes once the transaction has committed.
 pub fn destroy(
     svc: &Compute,
     c: &Connection,
     call: &Call,
     s: &Server,
     request_id: &str,
-) -> crate::compute::Result<()> {
+) -> crate::compute::Result<Vec<String>> {
     let now = now_ms();
+    let deleted = volume_attachments::release_all(svc, c, &s.id)?;
     if let Some(image) = s.extra.get("shelved_image_id").and_then(Value::as_str) {
         let _ = svc.images.remove(c, image);
     }
@@ -1470,7 +1543,8 @@ pub fn destroy(
         now,
         now,
     )?;
-    model::delete(c, &s.id, now)
+    model::delete(c, &s.id, now)?;
+    Ok(deleted)
 }
 
 // ---------------------------------------------------------------- metadata

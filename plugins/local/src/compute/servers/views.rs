@@ -274,13 +274,15 @@ pub struct View<'a> {
     host_status: Option<&'static str>,
 }
 
-/// The `server` object of a show, list-detail, update or rebuild answer.
+/// The `server` object of a show, list-detail, update or rebuild answer; `volumes` are
+/// its attached volumes and their delete_on_termination.
 pub fn server<'a>(
     ctx: &Ctx<'a>,
     s: &'a Server,
     shape: Shape,
     groups: &'a [String],
     security_groups: &'a [String],
+    volumes: &'a [(String, bool)],
 ) -> View<'a> {
     let v = ctx.call.version;
     let admin = ctx.call.is_admin();
@@ -372,7 +374,15 @@ pub fn server<'a>(
         vm_state: only(full).map(|_| s.vm_state.as_str()),
         power_state: only(full).map(|_| s.power_state),
         config_drive: only(full).map(|_| s.config_drive.as_str()),
-        volumes_attached: only(full).map(|_| Vec::<Attached>::new()),
+        volumes_attached: only(full).map(|_| {
+            volumes
+                .iter()
+                .map(|(id, dot)| Attached {
+                    id,
+                    delete_on_termination: v.at_least(3).then_some(*dot),
+                })
+                .collect()
+        }),
         host: only(full && admin).map(|_| host),
         instance_name: only(full && admin)
             .map(|_| format!("instance-{}", &s.id[..8.min(s.id.len())])),

@@ -1,0 +1,1059 @@
+//! A server's volumes (`/servers/{id}/os-volume_attachments`): list, show, attach, swap or
+//! update, detach — Nova's block device mappings, which here are the block-storage
+//! attachments themselves (`volume::model`), so Nova and Cinder never disagree.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
+
+use super::network_proxies::limited;
+use super::servers::actions::{check_lock, check_state};
+use super::servers::model::{self as servers, Server};
+use super::servers::routes::{invalid, server_param, target};
+use crate::compute::{body, param, reply, reply_empty, Call, Compute};
+use crate::microversion::Version;
+use crate::time::now_ms;
+use crate::volume::model::{self as vm, AttachSpec, Attachment, Volume};
+
+type Svc = Arc<Compute>;
+
+endpoint!(Svc; Attachments { on_get => list, on_post => attach });
+endpoint!(Svc; AttachmentItem { on_get => show, on_put => update, on_delete => detach });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
+    routes! {
+        disp, svc;
+        "v2_os_volume_attachments" => Attachments,
+        "v2_os_volume_attachments_detail" => AttachmentItem,
+        "v2_os_volume_attachment" => AttachmentItem,
+    }
+    Ok(())
+}
+
+/// The vm_states Nova attaches and detaches volumes in (`compute/api.py`).
+const ATTACH_STATES: &[&str] = &[
+    "active",
+    "paused",
+    "stopped",
+    "resized",
+    "soft-delete",
+    "shelved",
+    "shelved_offloaded",
+];
+
+/// The vm_states Nova swaps volumes in.
+const SWAP_STATES: &[&str] = &["active", "paused", "resized"];
+
+/// Nova's `bdm_uuid` (2.89): Nova keeps the mapping apart from Cinder's attachment; here
+/// they are one row, so the mapping's id is derived from the attachment's, stably.
+fn bdm_uuid(a: &Attachment) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, a.id.as_bytes()).to_string()
+}
+
+/// `_translate_attachment_detail_view`: a listed or shown attachment.
+fn view(a: &Attachment, server_id: &str, v: Version) -> Value {
+    let mut m = Map::new();
+    if !v.at_least(89) {
+        m.insert("id".into(), json!(a.volume_id));
+    }
+    m.insert("volumeId".into(), json!(a.volume_id));
+    m.insert("serverId".into(), json!(server_id));
+    if let Some(d) = a.mountpoint.as_deref().filter(|d| !d.is_empty()) {
+        m.insert("device".into(), json!(d));
+    }
+    if v.at_least(70) {
+        m.insert("tag".into(), json!(a.tag));
+    }
+    if v.at_least(79) {
+        m.insert(
+            "delete_on_termination".into(),
+            json!(a.delete_on_termination),
+        );
+    }
+    if v.at_least(89) {
+        m.insert("attachment_id".into(), json!(a.id));
+        m.insert("bdm_uuid".into(), json!(bdm_uuid(a)));
+    }
+    Value::Object(m)
+}
+
+/// 404 unless `volume_id` is attached to `s`.
+fn attachment_on(
+    c: &Connection,
+    s: &Server,
+    volume_id: &str,
+) -> crate::compute::Result<Attachment> {
+    vm::attachments_of_server(c, &s.id)?
+        .into_iter()
+        .find(|a| a.volume_id == volume_id)
+        .ok_or_else(|| {
+            Fault::not_found(format!(
+                "Instance {} is not attached to volume {volume_id}",
+                s.id
+            ))
+            .into()
+        })
+}
+
+/// Before 2.20 Nova refuses volume changes on shelved servers.
+fn check_shelved(call: &Call, s: &Server, action: &str) -> Result<(), Fault> {
+    if matches!(s.vm_state.as_str(), "shelved" | "shelved_offloaded") && !call.version.at_least(20)
+    {
+        return Err(Fault::conflict(format!(
+            "Cannot '{action}' instance {} while it is in vm_state {}",
+            s.id, s.vm_state
+        )));
+    }
+    Ok(())
+}
+
+/// Records one of Nova's instance actions for a volume change (finished at once).
+fn record(
+    svc: &Compute,
+    c: &Connection,
+    call: &Call,
+    s: &Server,
+    req: &Request,
+    action: &str,
+) -> crate::compute::Result<()> {
+    let now = now_ms();
+    servers::record_action(
+        c,
+        &s.id,
+        action,
+        req.env("request_id").unwrap_or_default(),
+        &call.caller.user_id,
+        &s.project_id,
+        &format!("compute_{action}"),
+        &svc.host,
+        now,
+        now,
+    )
+}
+
+fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let (server_id, attached) = svc.read(|c| {
+        let s = target(&call, req, c)?;
+        Ok((s.id.clone(), vm::attachments_of_server(c, &s.id)?))
+    })?;
+    let items: Vec<Value> = limited(attached, req)?
+        .iter()
+        .map(|a| view(a, &server_id, call.version))
+        .collect();
+    reply(resp, &call, 200, &json!({ "volumeAttachments": items }))
+}
+
+fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let volume_id = param(req, "volume_id")?;
+    let body = svc.read(|c| {
+        let s = target(&call, req, c)?;
+        Ok(view(&attachment_on(c, &s, volume_id)?, &s.id, call.version))
+    })?;
+    reply(resp, &call, 200, &json!({ "volumeAttachment": body }))
+}
+
+/// Nova's schema for a device name (`/dev/vdb`, `/dev/xvdc`, `vdb`…).
+fn device_name(v: &Value) -> Result<Option<String>, Fault> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(d) => {
+            let name = d.strip_prefix("/dev/").unwrap_or(d);
+            let ok = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+            if !ok {
+                return Err(invalid(
+                    "device",
+                    v,
+                    &format!(
+                        "'{d}' does not match '(^/dev/x{{0,1}}[a-z]{{0,1}}d{{0,1}})([a-z]+)[0-9]*$'"
+                    ),
+                ));
+            }
+            Ok(Some(format!("/dev/{name}")))
+        }
+        other => Err(invalid(
+            "device",
+            other,
+            &format!("{other} is not of type 'string', 'null'"),
+        )),
+    }
+}
+
+/// A body's `volumeAttachment` object, with only the keys `allowed` for this version.
+fn attachment_body<'a>(b: &'a Value, allowed: &[&str]) -> Result<&'a Map<String, Value>, Fault> {
+    let att = b
+        .get("volumeAttachment")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            Fault::bad_request(
+                "Invalid input for field/attribute volumeAttachment. 'volumeAttachment' is a required property",
+            )
+        })?;
+    let extra: Vec<String> = att
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|k| format!("'{k}'"))
+        .collect();
+    if !extra.is_empty() {
+        return Err(Fault::bad_request(format!(
+            "Additional properties are not allowed ({} {} unexpected)",
+            extra.join(", "),
+            if extra.len() == 1 { "was" } else { "were" }
+        )));
+    }
+    Ok(att)
+}
+
+/// The `volumeId` of a body: required, a UUID.
+fn volume_id_of(att: &Map<String, Value>) -> Result<String, Fault> {
+    match att.get("volumeId") {
+        None => Err(Fault::bad_request(
+            "Invalid input for field/attribute volumeAttachment. 'volumeId' is a required property",
+        )),
+        Some(Value::String(id)) if uuid::Uuid::parse_str(id).is_ok() => Ok(id.clone()),
+        Some(other) => Err(invalid(
+            "volumeId",
+            other,
+            &format!("{other} is not a 'uuid'"),
+        )),
+    }
+}
+
+fn boolean(att: &Map<String, Value>, key: &str) -> Result<Option<bool>, Fault> {
+    match att.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(invalid(
+            key,
+            other,
+            &format!("{other} is not of type 'boolean'"),
+        )),
+    }
+}
+
+/// What an attach to `s` needs besides the volume: Nova's checks of the volume, then
+/// the attachment (reserved and completed in the caller's transaction).
+#[allow(clippy::too_many_arguments)]
+pub fn attach_to(
+    svc: &Compute,
+    c: &Connection,
+    call: &Call,
+    s: &Server,
+    volume: &Volume,
+    device: Option<String>,
+    boot_index: Option<i64>,
+    delete_on_termination: bool,
+    tag: Option<String>,
+) -> crate::compute::Result<Attachment> {
+    if volume.multiattach && !call.version.at_least(60) {
+        return Err(Fault::bad_request(
+            "Multiattach volumes are only supported starting with compute API version 2.60.",
+        )
+        .into());
+    }
+    let attached = vm::attachments_of_server(c, &s.id)?;
+    if attached.iter().any(|a| a.volume_id == volume.id) {
+        return Err(Fault::bad_request(format!(
+            "Invalid volume: volume {} already attached",
+            volume.id
+        ))
+        .into());
+    }
+    // A shelved-offloaded server has no host: its new volume gets a device when it lands.
+    let mountpoint = if s.vm_state == "shelved_offloaded" {
+        None
+    } else {
+        match device {
+            Some(d) if attached.iter().any(|a| a.mountpoint.as_deref() == Some(&d)) => {
+                return Err(
+                    Fault::conflict(format!("The supplied device path ({d}) is in use.")).into(),
+                )
+            }
+            Some(d) => Some(d),
+            None => Some(vm::next_device(c, &s.id)?),
+        }
+    };
+    vm::attach(
+        c,
+        volume,
+        &AttachSpec {
+            server_id: Some(s.id.clone()),
+            host: mountpoint.as_ref().map(|_| svc.host.clone()),
+            mountpoint,
+            mode: None,
+            connector: None,
+            boot_index,
+            delete_on_termination,
+            tag,
+        },
+    )
+}
+
+fn attach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("os_compute_api:os-volumes-attachments:create")?;
+    let v = call.version;
+    let b = body(req)?;
+    let allowed: &[&str] = match (v.at_least(49), v.at_least(79)) {
+        (_, true) => &["volumeId", "device", "tag", "delete_on_termination"],
+        (true, false) => &["volumeId", "device", "tag"],
+        _ => &["volumeId", "device"],
+    };
+    let att = attachment_body(&b, allowed)?;
+    let volume_id = volume_id_of(att)?;
+    let device = att.get("device").map(device_name).transpose()?.flatten();
+    let tag = match att.get("tag") {
+        None => None,
+        Some(Value::String(t)) if !t.is_empty() && t.len() <= 60 && !t.contains(['/', ',']) => {
+            Some(t.clone())
+        }
+        Some(other) => return Err(invalid("tag", other, "is not a valid tag")),
+    };
+    let delete_on_termination = boolean(att, "delete_on_termination")?.unwrap_or(false);
+    let a = svc.write(|c| {
+        let s = target(&call, req, c)?;
+        check_shelved(&call, &s, "attach_volume")?;
+        check_lock(&call, &s)?;
+        check_state("attach_volume", &s, ATTACH_STATES)?;
+        let volume = vm::visible(c, &volume_id, &call.project_id, call.is_admin())?;
+        let a = attach_to(
+            svc,
+            c,
+            &call,
+            &s,
+            &volume,
+            device.clone(),
+            None,
+            delete_on_termination,
+            tag.clone(),
+        )?;
+        record(svc, c, &call, &s, req, "attach_volume")?;
+        Ok(a)
+    })?;
+    let server_id = server_param(req)?;
+    // Nova's create answer always names the device, null when none is known yet.
+    let mut out = json!({
+        "id": volume_id,
+        "serverId": server_id,
+        "volumeId": volume_id,
+        "device": a.mountpoint,
+    });
+    if v.at_least(70) {
+        out["tag"] = json!(a.tag);
+    }
+    if v.at_least(79) {
+        out["delete_on_termination"] = json!(a.delete_on_termination);
+    }
+    reply(resp, &call, 200, &json!({ "volumeAttachment": out }))
+}
+
+/// `PUT`: swaps the volume for another (admins), or from 2.85 changes
+/// `delete_on_termination` (the other fields may be given but not changed).
+fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    let v = call.version;
+    let old_id = param(req, "volume_id")?.to_string();
+    let b = body(req)?;
+    let allowed: &[&str] = if v.at_least(85) {
+        &[
+            "volumeId",
+            "device",
+            "tag",
+            "delete_on_termination",
+            "id",
+            "serverId",
+        ]
+    } else {
+        &["volumeId"]
+    };
+    let att = attachment_body(&b, allowed)?;
+    let new_id = volume_id_of(att)?;
+    let swap = !v.at_least(85) || new_id != old_id;
+    if swap {
+        call.admin("os_compute_api:os-volumes-attachments:swap")?;
+    } else {
+        call.writer("os_compute_api:os-volumes-attachments:update")?;
+    }
+    let delete_on_termination = boolean(att, "delete_on_termination")?;
+    svc.write(|c| {
+        let old = vm::visible(c, &old_id, &call.project_id, call.is_admin())?;
+        let new = if swap {
+            Some(
+                vm::visible(c, &new_id, &call.project_id, call.is_admin())
+                    .map_err(|_| vm::volume_not_found(&new_id))?,
+            )
+        } else {
+            None
+        };
+        let s = target(&call, req, c)?;
+        check_lock(&call, &s)?;
+        let mut current = attachment_on(c, &s, &old.id).map_err(|_| {
+            Fault::not_found(format!("No volume Block Device Mapping with id {old_id}."))
+        })?;
+        if let Some(new) = new {
+            check_state("swap_volume", &s, SWAP_STATES)?;
+            current = swap_volume(c, &s, &old, &new, &current)?;
+            record(svc, c, &call, &s, req, "swap_volume")?;
+        }
+        if !swap {
+            let same = |key: &str, now: Value| {
+                att.get(key).is_none_or(|given| *given == now)
+            };
+            for (key, now) in [
+                ("id", json!(current.volume_id)),
+                ("serverId", json!(s.id)),
+                ("device", json!(current.mountpoint)),
+                ("tag", json!(current.tag)),
+            ] {
+                if !same(key, now) {
+                    return Err(Fault::bad_request(format!(
+                        "Invalid input for field/attribute {key}. Changing '{key}' is not supported."
+                    ))
+                    .into());
+                }
+            }
+        }
+        if let Some(d) = delete_on_termination {
+            c.execute(
+                "UPDATE volume_attachments SET delete_on_termination = ?2, updated_ms = ?3 WHERE id = ?1",
+                rusqlite::params![current.id, d, now_ms()],
+            )?;
+        }
+        Ok(())
+    })?;
+    reply_empty(resp, &call, 202)
+}
+
+/// Nova's swap: the new volume takes the old one's place (device, boot index, flags);
+/// the old one is detached.
+fn swap_volume(
+    c: &Connection,
+    s: &Server,
+    old: &Volume,
+    new: &Volume,
+    current: &Attachment,
+) -> crate::compute::Result<Attachment> {
+    let invalid_volume = |why: &str| Fault::bad_request(format!("Invalid volume: {why}"));
+    if old.multiattach && vm::attachments_of(c, &old.id)?.len() > 1 {
+        return Err(Fault::bad_request(
+            "Swapping multi-attach volumes with more than one read/write attachment is not supported.",
+        )
+        .into());
+    }
+    if new.status != "available" {
+        return Err(invalid_volume("New volume must be detached in order to swap.").into());
+    }
+    if new.size < old.size {
+        return Err(invalid_volume("New volume must be the same size or larger.").into());
+    }
+    vm::detach(c, &current.id)?;
+    vm::attach(
+        c,
+        new,
+        &AttachSpec {
+            server_id: Some(s.id.clone()),
+            host: current.host.clone(),
+            mountpoint: current.mountpoint.clone(),
+            mode: None,
+            connector: None,
+            boot_index: current.boot_index,
+            delete_on_termination: current.delete_on_termination,
+            tag: current.tag.clone(),
+        },
+    )
+}
+
+fn detach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.writer("os_compute_api:os-volumes-attachments:delete")?;
+    let volume_id = param(req, "volume_id")?;
+    svc.write(|c| {
+        let s = target(&call, req, c)?;
+        check_shelved(&call, &s, "detach_volume")?;
+        let volume = vm::visible(c, volume_id, &call.project_id, call.is_admin())?;
+        let a = attachment_on(c, &s, &volume.id)?;
+        if a.boot_index == Some(0) {
+            return Err(Fault::bad_request("Cannot detach a root device volume").into());
+        }
+        check_lock(&call, &s)?;
+        check_state("detach_volume", &s, ATTACH_STATES)?;
+        vm::detach(c, &a.id)?;
+        record(svc, c, &call, &s, req, "detach_volume")
+    })?;
+    reply_empty(resp, &call, 202)
+}
+
+// ---------------------------------------------------------------- servers' side
+
+/// `os-extended-volumes:volumes_attached` of many servers in one query (a listing reads
+/// them all at once): server id → (volume id, delete_on_termination), oldest first.
+pub fn volumes_attached(
+    c: &Connection,
+    server_ids: &[&str],
+) -> crate::compute::Result<HashMap<String, Vec<(String, bool)>>> {
+    let mut out: HashMap<String, Vec<(String, bool)>> = HashMap::new();
+    if server_ids.is_empty() {
+        return Ok(out);
+    }
+    // One statement per page, its ids bound as a JSON array (no SQL built from ids).
+    let mut stmt = c.prepare_cached(
+        "SELECT server_id, volume_id, delete_on_termination FROM volume_attachments
+         WHERE server_id IN (SELECT value FROM json_each(?1))
+         ORDER BY created_ms, id",
+    )?;
+    let ids = serde_json::to_string(server_ids).unwrap_or_default();
+    let rows = stmt.query_map([ids], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (server, volume, dot) = row?;
+        out.entry(server).or_default().push((volume, dot));
+    }
+    Ok(out)
+}
+
+/// Detaches every volume of a server being deleted, in its delete transaction, and
+/// deletes those marked delete_on_termination (as Nova, one that cannot go — it has
+/// snapshots — stays). Returns the volumes deleted: their files go once the transaction
+/// has committed (`remove_released`).
+pub fn release_all(
+    svc: &Compute,
+    c: &Connection,
+    server_id: &str,
+) -> crate::compute::Result<Vec<String>> {
+    let mut deleted = Vec::new();
+    for a in vm::attachments_of_server(c, server_id)? {
+        vm::detach(c, &a.id)?;
+        if !a.delete_on_termination {
+            continue;
+        }
+        let Some(v) = vm::find(c, &a.volume_id)? else {
+            continue;
+        };
+        match svc.volumes.delete_volume(c, &v, false, false) {
+            Ok(_) => deleted.push(v.id),
+            Err(crate::store::Failure::Fault(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(deleted)
+}
+
+/// Removes the files of the volumes `release_all` deleted.
+pub fn remove_released(svc: &Compute, deleted: &[String]) {
+    for id in deleted {
+        svc.volumes.remove_files(id, &[]);
+    }
+}
+
+/// The root volume of a volume-backed server (None for a server booted from an image).
+pub fn root_volume(c: &Connection, server_id: &str) -> crate::compute::Result<Option<Volume>> {
+    match vm::attachments_of_server(c, server_id)?
+        .into_iter()
+        .find(|a| a.boot_index == Some(0))
+    {
+        Some(a) => Ok(vm::find(c, &a.volume_id)?),
+        None => Ok(None),
+    }
+}
+
+/// Rebuild of a volume-backed server: before 2.93 only with the image already on its
+/// volume; from 2.93 the volume is reimaged (its image metadata names the new image; its
+/// bytes are not rewritten).
+pub fn reimage(
+    c: &Connection,
+    call: &Call,
+    root: &Volume,
+    image: &crate::image::model::Image,
+) -> crate::compute::Result<()> {
+    let current = root.image_metadata.get("image_id").and_then(Value::as_str);
+    if current == Some(image.id.as_str()) {
+        return Ok(());
+    }
+    if !call.version.at_least(93) {
+        return Err(Fault::bad_request(
+            "Unable to rebuild with a different image for a volume-backed server.",
+        )
+        .into());
+    }
+    let size = image.size.unwrap_or(0).max(0) as u64;
+    if size > root.size as u64 * crate::volume::storage::GIB {
+        return Err(Fault::bad_request(format!(
+            "Volume is smaller than the minimum size specified in image metadata. Volume size is {} bytes, minimum size is {size} bytes.",
+            root.size as u64 * crate::volume::storage::GIB
+        ))
+        .into());
+    }
+    let mut meta = root.image_metadata.clone();
+    meta.insert("image_id".into(), json!(image.id));
+    meta.insert("image_name".into(), json!(image.name));
+    c.execute(
+        "UPDATE volumes SET image_metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+        rusqlite::params![root.id, Value::Object(meta).to_string(), now_ms()],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- boot from volume
+
+/// Where a block device's first bytes come from (`source_type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Volume(String),
+    Image(String),
+    Snapshot(String),
+    Blank,
+}
+
+/// One entry of a create's `block_device_mapping_v2` (or legacy `block_device_mapping`).
+#[derive(Debug, Clone)]
+pub struct BlockDevice {
+    pub source: Source,
+    /// `destination_type: volume` (else `local`: the hypervisor's disk, no volume).
+    pub to_volume: bool,
+    pub boot_index: Option<i64>,
+    pub volume_size: Option<i64>,
+    pub delete_on_termination: bool,
+    pub device_name: Option<String>,
+    pub tag: Option<String>,
+    pub volume_type: Option<String>,
+}
+
+impl BlockDevice {
+    /// Whether this is the server's root disk and a volume (a volume-backed server).
+    pub fn is_boot_volume(&self) -> bool {
+        self.boot_index == Some(0) && self.to_volume
+    }
+}
+
+/// Nova's `InvalidBDMFormat` / `InvalidBDM…` message.
+fn invalid_bdm(details: &str) -> Fault {
+    Fault::bad_request(format!("Block Device Mapping is Invalid: {details}"))
+}
+
+/// Nova's `parameter_types.boolean`: JSON booleans and their usual spellings.
+fn bdm_bool(key: &str, v: &Value) -> Result<bool, Fault> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "1" | "t" | "true" | "on" | "y" | "yes" => Ok(true),
+            "0" | "f" | "false" | "off" | "n" | "no" => Ok(false),
+            _ => Err(invalid(
+                key,
+                v,
+                &format!("{v} is not of type 'boolean', 'string'"),
+            )),
+        },
+        _ => Err(invalid(
+            key,
+            v,
+            &format!("{v} is not of type 'boolean', 'string'"),
+        )),
+    }
+}
+
+/// An integer field that Nova also takes as a string of digits; null is absent.
+fn bdm_int(key: &str, v: &Value) -> Result<Option<i64>, Fault> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| invalid(key, v, "is not an integer")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid(key, v, &format!("{v} is not of type 'integer', 'string'"))),
+        _ => Err(invalid(
+            key,
+            v,
+            &format!("{v} is not of type 'integer', 'string'"),
+        )),
+    }
+}
+
+fn bdm_string(key: &str, v: &Value) -> Result<Option<String>, Fault> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        _ => Err(invalid(key, v, &format!("{v} is not of type 'string'"))),
+    }
+}
+
+/// The block devices a create body asks for, checked as Nova's schema and
+/// `BlockDeviceDict.from_api` check them.
+pub fn parse_block_devices(
+    version: Version,
+    server: &Map<String, Value>,
+) -> Result<Vec<BlockDevice>, Fault> {
+    let v2 = server.get("block_device_mapping_v2");
+    let legacy = server.get("block_device_mapping");
+    if v2.is_some() && legacy.is_some() {
+        return Err(Fault::bad_request(
+            "Using different block_device_mapping syntaxes is not allowed in the same request.",
+        ));
+    }
+    let (list, is_v2) = match (v2, legacy) {
+        (Some(l), _) => (l, true),
+        (None, Some(l)) => (l, false),
+        (None, None) => return Ok(vec![]),
+    };
+    let key = if is_v2 {
+        "block_device_mapping_v2"
+    } else {
+        "block_device_mapping"
+    };
+    let items = list
+        .as_array()
+        .ok_or_else(|| invalid(key, list, &format!("{list} is not of type 'array'")))?;
+    let mut out = Vec::new();
+    for item in items {
+        let m = item
+            .as_object()
+            .ok_or_else(|| invalid(key, item, &format!("{item} is not of type 'object'")))?;
+        out.push(if is_v2 {
+            parse_v2(version, m)?
+        } else {
+            parse_legacy(m)?
+        });
+    }
+    let boots = out.iter().filter(|d| d.boot_index == Some(0)).count();
+    if boots > 1 {
+        return Err(invalid_bdm(
+            "Boot sequence for the instance and image/block device mapping combination is not valid.",
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_v2(version: Version, m: &Map<String, Value>) -> Result<BlockDevice, Fault> {
+    const KEYS: &[&str] = &[
+        "source_type",
+        "destination_type",
+        "uuid",
+        "image_id",
+        "volume_id",
+        "snapshot_id",
+        "boot_index",
+        "volume_size",
+        "delete_on_termination",
+        "device_name",
+        "device_type",
+        "disk_bus",
+        "guest_format",
+        "no_device",
+        "connection_info",
+        "tag",
+        "volume_type",
+        "encrypted",
+        "encryption_secret_uuid",
+        "encryption_format",
+        "encryption_options",
+    ];
+    let extra: Vec<&String> = m.keys().filter(|k| !KEYS.contains(&k.as_str())).collect();
+    let gated = [("tag", 42), ("volume_type", 67)];
+    if let Some(k) = extra.first().copied().or_else(|| {
+        gated
+            .iter()
+            .find(|(k, min)| m.contains_key(*k) && !version.at_least(*min))
+            .and_then(|(k, _)| m.keys().find(|x| x == k))
+    }) {
+        return Err(Fault::bad_request(format!(
+            "Additional properties are not allowed ('{k}' was unexpected)"
+        )));
+    }
+    let source_type = match m.get("source_type") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s))
+            if ["volume", "image", "snapshot", "blank"].contains(&s.as_str()) =>
+        {
+            Some(s.as_str())
+        }
+        Some(other) => {
+            return Err(invalid(
+                "source_type",
+                other,
+                &format!("{other} is not one of ['volume', 'image', 'snapshot', 'blank']"),
+            ))
+        }
+    };
+    let to_volume = match m.get("destination_type") {
+        None | Some(Value::Null) => source_type.is_some_and(|s| s != "image" && s != "blank"),
+        Some(Value::String(d)) if d == "volume" => true,
+        Some(Value::String(d)) if d == "local" => false,
+        Some(other) => {
+            return Err(invalid(
+                "destination_type",
+                other,
+                &format!("{other} is not one of ['local', 'volume']"),
+            ))
+        }
+    };
+    let uuid = match m.get("uuid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(u)) if !u.is_empty() && u.len() <= 255 => Some(u.clone()),
+        Some(other) => {
+            return Err(invalid(
+                "uuid",
+                other,
+                &format!("{other} does not match '^[a-zA-Z0-9._-]*$'"),
+            ))
+        }
+    };
+    let source = match source_type {
+        Some("blank") | None => Source::Blank,
+        Some(kind) => {
+            let id = uuid.ok_or_else(|| invalid_bdm("Missing device UUID."))?;
+            match kind {
+                "volume" => Source::Volume(id),
+                "image" => Source::Image(id),
+                _ => Source::Snapshot(id),
+            }
+        }
+    };
+    let d = BlockDevice {
+        source,
+        to_volume,
+        boot_index: match m.get("boot_index") {
+            None => None,
+            Some(b) => bdm_int("boot_index", b)?.filter(|i| *i >= 0),
+        },
+        volume_size: match m.get("volume_size") {
+            None => None,
+            Some(s) => bdm_int("volume_size", s)?,
+        },
+        delete_on_termination: match m.get("delete_on_termination") {
+            None => false,
+            Some(b) => bdm_bool("delete_on_termination", b)?,
+        },
+        device_name: match m.get("device_name") {
+            None => None,
+            Some(n) => bdm_string("device_name", n)?
+                .filter(|n| !n.is_empty())
+                .map(|n| format!("/dev/{}", n.trim_start_matches("/dev/"))),
+        },
+        tag: match m.get("tag") {
+            None => None,
+            Some(t) => bdm_string("tag", t)?,
+        },
+        volume_type: match m.get("volume_type") {
+            None => None,
+            Some(t) => bdm_string("volume_type", t)?,
+        },
+    };
+    if d.to_volume {
+        match (&d.source, d.volume_size) {
+            (Source::Image(_), None | Some(0)) => {
+                return Err(invalid_bdm(
+                    "Images with destination_type 'volume' need to have a non-zero size specified",
+                ))
+            }
+            (Source::Blank, None | Some(0)) => {
+                return Err(invalid_bdm(
+                    "Blank volumes (source: 'blank', dest: 'volume') need to have non-zero size",
+                ))
+            }
+            _ => {}
+        }
+    }
+    if d.volume_size.is_some_and(|s| s < 0) {
+        return Err(invalid_bdm("volume_size must be a positive integer."));
+    }
+    Ok(d)
+}
+
+/// A legacy (v1) entry: `volume_id` or `snapshot_id` at `device_name`; the root device
+/// (`vda`) is the boot volume.
+fn parse_legacy(m: &Map<String, Value>) -> Result<BlockDevice, Fault> {
+    let get = |k: &str| m.get(k).map(|v| bdm_string(k, v)).transpose();
+    let device_name = get("device_name")?
+        .flatten()
+        .filter(|n| !n.is_empty())
+        .map(|n| format!("/dev/{}", n.trim_start_matches("/dev/")));
+    let source = match (get("volume_id")?.flatten(), get("snapshot_id")?.flatten()) {
+        (Some(v), _) => Source::Volume(v),
+        (None, Some(s)) => Source::Snapshot(s),
+        (None, None) => return Err(invalid_bdm("Missing device UUID.")),
+    };
+    let root = device_name
+        .as_deref()
+        .is_some_and(|d| matches!(d, "/dev/vda" | "/dev/sda" | "/dev/xvda" | "/dev/hda"));
+    Ok(BlockDevice {
+        source,
+        to_volume: true,
+        boot_index: root.then_some(0),
+        volume_size: match m.get("volume_size") {
+            None => None,
+            Some(s) => bdm_int("volume_size", s)?,
+        },
+        delete_on_termination: match m.get("delete_on_termination") {
+            None => false,
+            Some(b) => bdm_bool("delete_on_termination", b)?,
+        },
+        device_name,
+        tag: None,
+        volume_type: None,
+    })
+}
+
+/// The volume of one block device of one new server.
+#[derive(Debug, Clone)]
+pub struct DeviceVolume {
+    /// Which block device (its index in the request).
+    pub device: usize,
+    pub volume_id: String,
+    /// Made for this server by the create (deleted again if the create fails).
+    pub made: bool,
+}
+
+/// Makes the volumes the block devices ask for (from an image, a snapshot, or blank),
+/// `count` sets of them (one per server of a multi-create), each in block storage's own
+/// transaction, before the server's. Returns per server the volume of each device that
+/// is one, in order; on failure the volumes already made are deleted again.
+pub fn make_volumes(
+    svc: &Compute,
+    call: &Call,
+    devices: &[BlockDevice],
+    count: i64,
+) -> Result<Vec<Vec<DeviceVolume>>, Fault> {
+    let vcall = crate::volume::Call {
+        caller: call.caller.clone(),
+        version: crate::volume::API.min,
+        project_id: call.project_id.clone(),
+    };
+    let mut out: Vec<Vec<DeviceVolume>> = Vec::new();
+    for _ in 0..count {
+        let mut set = Vec::new();
+        for (i, d) in devices.iter().enumerate().filter(|(_, d)| d.to_volume) {
+            let spec = match &d.source {
+                Source::Volume(id) => {
+                    set.push(DeviceVolume {
+                        device: i,
+                        volume_id: id.clone(),
+                        made: false,
+                    });
+                    continue;
+                }
+                Source::Image(id) => crate::volume::volumes::NewVolume {
+                    size: d.volume_size,
+                    image_ref: Some(id.clone()),
+                    volume_type: d.volume_type.clone(),
+                    ..Default::default()
+                },
+                Source::Snapshot(id) => crate::volume::volumes::NewVolume {
+                    size: d.volume_size.filter(|s| *s > 0),
+                    snapshot_id: Some(id.clone()),
+                    volume_type: d.volume_type.clone(),
+                    ..Default::default()
+                },
+                Source::Blank => crate::volume::volumes::NewVolume {
+                    size: d.volume_size,
+                    volume_type: d.volume_type.clone(),
+                    ..Default::default()
+                },
+            };
+            match svc.volumes.create_volume(&vcall, spec) {
+                Ok(v) => set.push(DeviceVolume {
+                    device: i,
+                    volume_id: v.id,
+                    made: true,
+                }),
+                Err(f) => {
+                    out.push(set);
+                    discard(svc, &out);
+                    return Err(match (&d.source, f.status) {
+                        (Source::Image(id), 404 | 400) if f.message.contains("mage") => {
+                            invalid_bdm(&format!("failed to get image {id}."))
+                        }
+                        (Source::Snapshot(id), 404) => {
+                            invalid_bdm(&format!("failed to get snapshot {id}."))
+                        }
+                        (_, 413) => Fault::forbidden(f.message),
+                        _ => f,
+                    });
+                }
+            }
+        }
+        out.push(set);
+    }
+    Ok(out)
+}
+
+/// Deletes the volumes a failed (or smaller than asked) create made.
+pub fn discard(svc: &Compute, sets: &[Vec<DeviceVolume>]) {
+    for DeviceVolume { volume_id: id, .. } in sets.iter().flatten().filter(|d| d.made) {
+        let removed = svc.volumes.write(|c| match vm::find(c, id)? {
+            Some(v) => svc.volumes.delete_volume(c, &v, false, true).map(Some),
+            None => Ok(None),
+        });
+        if let Ok(Some(snapshots)) = removed {
+            svc.volumes.remove_files(id, &snapshots);
+        }
+    }
+}
+
+/// Attaches a new server's volumes in its create transaction: the root volume at
+/// `/dev/vda`, the others at their device or the next free one. A volume made for the
+/// server is ready at once (its bytes were written before its row).
+pub fn attach_block_devices(
+    svc: &Compute,
+    c: &Connection,
+    call: &Call,
+    s: &Server,
+    devices: &[BlockDevice],
+    volumes: &[DeviceVolume],
+) -> crate::compute::Result<()> {
+    // The boot volume first, so that it takes /dev/vda.
+    let mut order: Vec<&DeviceVolume> = volumes.iter().collect();
+    order.sort_by_key(|v| devices[v.device].boot_index != Some(0));
+    for DeviceVolume {
+        device,
+        volume_id,
+        made,
+    } in order
+    {
+        let d = &devices[*device];
+        let volume = if *made {
+            vm::set_status(c, volume_id, "available")?;
+            vm::find(c, volume_id)?.ok_or_else(|| vm::volume_not_found(volume_id))?
+        } else {
+            vm::visible(c, volume_id, &call.project_id, call.is_admin())
+                .map_err(|_| invalid_bdm(&format!("failed to get volume {volume_id}.")))?
+        };
+        if d.boot_index == Some(0) && !volume.bootable {
+            return Err(
+                Fault::bad_request(format!("Block Device {volume_id} is not bootable.")).into(),
+            );
+        }
+        let device = if d.boot_index == Some(0) {
+            Some("/dev/vda".to_string())
+        } else {
+            d.device_name.clone()
+        };
+        attach_to(
+            svc,
+            c,
+            call,
+            s,
+            &volume,
+            device,
+            d.boot_index,
+            d.delete_on_termination,
+            d.tag.clone(),
+        )?;
+    }
+    Ok(())
+}

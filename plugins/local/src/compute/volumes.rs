@@ -1,0 +1,329 @@
+//! Nova's volume proxies (`os-volumes`, `os-snapshots`, up to 2.35; 404 after): the
+//! block-storage store's volumes and snapshots in Nova's 2011 shapes (`displayName`,
+//! `availabilityZone`, …), created and deleted through block storage's own steps.
+
+use std::sync::Arc;
+
+use jumpgate_plugin_api::prelude::*;
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
+
+use super::network_proxies::{call_of, limited};
+use super::servers::routes::invalid;
+use crate::compute::{body, param, reply, reply_empty, Call, Compute, Urls};
+use crate::volume::model::{self as vm, Volume};
+use crate::volume::snapshots::{self, Snapshot};
+use crate::volume::volumes::NewVolume;
+
+type Svc = Arc<Compute>;
+
+endpoint!(Svc; VolumesEp { on_get => list, on_post => create });
+endpoint!(Svc; VolumesDetail { on_get => list_detail });
+endpoint!(Svc; VolumeItem { on_get => show, on_delete => delete });
+// Creating and deleting snapshots here waits for block storage to share its steps.
+endpoint!(Svc; Snapshots { on_get => list_snapshots });
+endpoint!(Svc; SnapshotsDetail { on_get => list_snapshots });
+endpoint!(Svc; SnapshotItem { on_get => show_snapshot });
+
+pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
+    routes! {
+        disp, svc;
+        "v2_os_volumes" => VolumesEp,
+        "v2_os_volumes_detail" => VolumesDetail,
+        "v2_os_volume" => VolumeItem,
+        "v2_os_snapshots" => Snapshots,
+        "v2_os_snapshots_detail" => SnapshotsDetail,
+        "v2_os_snapshot" => SnapshotItem,
+    }
+    Ok(())
+}
+
+/// Block storage's view of the caller, for the steps Nova proxies.
+fn volume_call(call: &Call) -> crate::volume::Call {
+    crate::volume::Call {
+        caller: call.caller.clone(),
+        version: crate::volume::API.min,
+        project_id: call.project_id.clone(),
+    }
+}
+
+/// Nova relays block storage's faults with its own statuses: over quota is 403.
+fn relayed(f: Fault) -> Fault {
+    match f.status {
+        413 => Fault::forbidden(f.message),
+        _ => f,
+    }
+}
+
+// ---------------------------------------------------------------- volumes
+
+/// `_translate_volume_summary_view`: the first attachment, or `[{}]` when none.
+fn volume_view(
+    c: &Connection,
+    v: &Volume,
+    type_name: Option<String>,
+) -> crate::compute::Result<Value> {
+    let attachment = vm::attachments_of(c, &v.id)?
+        .into_iter()
+        .find(|a| a.status == "attached");
+    let attachments = match attachment {
+        Some(a) => {
+            let mut m = Map::new();
+            m.insert("id".into(), json!(v.id));
+            m.insert("volumeId".into(), json!(v.id));
+            m.insert("serverId".into(), json!(a.server_id));
+            if let Some(d) = a.mountpoint.filter(|d| !d.is_empty()) {
+                m.insert("device".into(), json!(d));
+            }
+            json!([m])
+        }
+        None => json!([{}]),
+    };
+    Ok(json!({
+        "id": v.id,
+        "status": v.status,
+        "size": v.size,
+        "availabilityZone": v.availability_zone,
+        "createdAt": crate::volume::timestamp(v.created_ms),
+        "attachments": attachments,
+        "displayName": v.name,
+        "displayDescription": v.description,
+        "volumeType": type_name,
+        "snapshotId": v.snapshot_id,
+        "metadata": v.metadata,
+    }))
+}
+
+/// The type's name of a volume (Nova shows the name as `volumeType`).
+fn type_name(c: &Connection, v: &Volume) -> crate::compute::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(
+        c.prepare_cached("SELECT name FROM volume_types WHERE id = ?1")?
+            .query_row([&v.volume_type_id], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    // Cinder lists the project's volumes, newest first; Nova pages them itself.
+    let items = svc.volumes.read(|c| {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id)
+             FROM volumes WHERE project_id = ?1 ORDER BY created_ms DESC, id DESC",
+            vm::COLUMNS
+        ))?;
+        let rows = stmt.query_map([&call.project_id], |r| {
+            Ok((vm::row(r)?, r.get::<_, Option<String>>(21)?))
+        })?;
+        let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let page = limited(all, req)?;
+        page.into_iter()
+            .map(|(v, name)| volume_view(c, &v, name))
+            .collect::<crate::store::Outcome<Vec<Value>>>()
+    })?;
+    reply(resp, &call, 200, &json!({ "volumes": items }))
+}
+
+fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    list(svc, req, resp)
+}
+
+fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    let id = param(req, "volume_id")?;
+    let body = svc.volumes.read(|c| {
+        let v = vm::visible(c, id, &call.project_id, call.is_admin())?;
+        let name = type_name(c, &v)?;
+        volume_view(c, &v, name)
+    })?;
+    reply(resp, &call, 200, &json!({ "volume": body }))
+}
+
+/// A string field of a create body (Nova's schema: `{'type': 'string'}`).
+fn string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault> {
+    match m.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(invalid(
+            key,
+            other,
+            &format!("{other} is not of type 'string'"),
+        )),
+    }
+}
+
+/// The object under `key` of a body that allows only `keys` in it.
+fn object_of<'a>(b: &'a Value, key: &str, keys: &[&str]) -> Result<&'a Map<String, Value>, Fault> {
+    let m = b.get(key).and_then(Value::as_object).ok_or_else(|| {
+        Fault::bad_request(format!(
+            "Invalid input for field/attribute {key}. Value: {}. '{key}' is a required property",
+            b
+        ))
+    })?;
+    let extra: Vec<String> = m
+        .keys()
+        .filter(|k| !keys.contains(&k.as_str()))
+        .map(|k| format!("'{k}'"))
+        .collect();
+    if !extra.is_empty() {
+        return Err(Fault::bad_request(format!(
+            "Additional properties are not allowed ({} {} unexpected)",
+            extra.join(", "),
+            if extra.len() == 1 { "was" } else { "were" }
+        )));
+    }
+    Ok(m)
+}
+
+/// Nova's `size`: an integer, or a string of digits, at least 1.
+fn size_of(v: &Value) -> Result<i64, Fault> {
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        Value::String(s) => {
+            return Err(invalid(
+                "size",
+                v,
+                &format!("'{s}' does not match '^[0-9]+$'"),
+            ))
+        }
+        _ => None,
+    }
+    .ok_or_else(|| {
+        invalid(
+            "size",
+            v,
+            &format!("{v} is not of type 'integer', 'string'"),
+        )
+    })?;
+    if n < 1 {
+        return Err(invalid(
+            "size",
+            v,
+            &format!("{n} is less than the minimum of 1"),
+        ));
+    }
+    Ok(n)
+}
+
+fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    call.writer("os_compute_api:os-volumes:create")?;
+    let b = body(req)?;
+    let vol = object_of(
+        &b,
+        "volume",
+        &[
+            "volume_type",
+            "metadata",
+            "snapshot_id",
+            "size",
+            "availability_zone",
+            "display_name",
+            "display_description",
+        ],
+    )?;
+    let size = match vol.get("size") {
+        Some(s) => size_of(s)?,
+        None => {
+            return Err(Fault::bad_request(
+                "Invalid input for field/attribute volume. 'size' is a required property",
+            ))
+        }
+    };
+    let metadata = match vol.get("metadata") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => {
+            return Err(invalid(
+                "metadata",
+                other,
+                &format!("{other} is not of type 'object'"),
+            ))
+        }
+    };
+    let snapshot_id = string(vol, "snapshot_id")?;
+    if let Some(sid) = &snapshot_id {
+        // Nova looks the snapshot up first: a missing one is 404.
+        svc.volumes
+            .read(|c| snapshots::visible(c, sid, &volume_call(&call)))?;
+    }
+    let spec = NewVolume {
+        size: Some(size),
+        name: string(vol, "display_name")?,
+        description: string(vol, "display_description")?,
+        volume_type: string(vol, "volume_type")?,
+        availability_zone: string(vol, "availability_zone")?,
+        metadata,
+        snapshot_id,
+        ..Default::default()
+    };
+    let v = svc
+        .volumes
+        .create_volume(&volume_call(&call), spec)
+        .map_err(relayed)?;
+    let body = svc.volumes.read(|c| {
+        let name = type_name(c, &v)?;
+        volume_view(c, &v, name)
+    })?;
+    let urls = Urls::of(svc, req)?;
+    resp.set_header(
+        "Location",
+        &format!("{}/os-volumes/{}", urls.versioned, v.id),
+    );
+    reply(resp, &call, 200, &json!({ "volume": body }))
+}
+
+fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    call.writer("os_compute_api:os-volumes:delete")?;
+    let id = param(req, "volume_id")?;
+    let snapshots = svc.volumes.write(|c| {
+        let v = vm::visible(c, id, &call.project_id, call.is_admin())?;
+        svc.volumes.delete_volume(c, &v, false, false)
+    })?;
+    svc.volumes.remove_files(id, &snapshots);
+    reply_empty(resp, &call, 202)
+}
+
+// ---------------------------------------------------------------- snapshots
+
+/// `_translate_snapshot_summary_view`.
+fn snapshot_view(s: &Snapshot) -> Value {
+    json!({
+        "id": s.id,
+        "volumeId": s.volume_id,
+        "status": s.status,
+        "size": s.size,
+        "createdAt": crate::volume::timestamp(s.created_ms),
+        "displayName": s.name,
+        "displayDescription": s.description,
+    })
+}
+
+fn list_snapshots(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    let all = svc.volumes.read(|c| {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {} FROM volume_snapshots WHERE project_id = ?1
+             ORDER BY created_ms DESC, id DESC",
+            snapshots::COLUMNS
+        ))?;
+        let rows = stmt.query_map([&call.project_id], snapshots::row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    })?;
+    let items: Vec<Value> = limited(all, req)?.iter().map(snapshot_view).collect();
+    reply(resp, &call, 200, &json!({ "snapshots": items }))
+}
+
+fn show_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    let id = param(req, "snapshot_id")?;
+    let s = svc
+        .volumes
+        .read(|c| snapshots::visible(c, id, &volume_call(&call)))?;
+    reply(resp, &call, 200, &json!({ "snapshot": snapshot_view(&s) }))
+}
