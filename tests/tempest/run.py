@@ -470,7 +470,7 @@ def write_workspace(ws: Path, server, accounts, admin, images=("", ""), networks
             "build_timeout": "60",
             "build_interval": "1",
             "backend_names": "local",
-            "backup_driver": "local",
+            "backup_driver": "posix",  # files on a filesystem, as ours are
             "storage_protocol": "local",
             "vendor_name": "Jumpgate",
             "disk_format": "raw,qcow2",
