@@ -304,7 +304,7 @@ fn quota_value(key: &str, v: &Value) -> std::result::Result<i64, Fault> {
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
-    .ok_or_else(|| Fault::bad_request(format!("{key} must be an integer.")))?;
+    .ok_or_else(|| Fault::bad_request(format!("{key} must be an integer")))?;
     if n < -1 {
         return Err(Fault::bad_request(format!("{key} must be >= -1")));
     }
