@@ -121,12 +121,7 @@ fn pool_name(svc: &Volumes) -> String {
 fn pools(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.admin("scheduler_extension:scheduler_stats:get_pools")?;
-    let detail = req.query_param("detail").is_some_and(|d| {
-        matches!(
-            d.to_ascii_lowercase().as_str(),
-            "1" | "t" | "true" | "on" | "y" | "yes"
-        )
-    });
+    let detail = req.query_param("detail").is_some_and(super::quotas::truthy);
     let name = pool_name(svc);
     // Cinder filters pools by name (and, from 3.28, by volume type: every type lands here).
     if req.query_param("name").is_some_and(|n| n != name) {

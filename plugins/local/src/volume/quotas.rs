@@ -266,7 +266,7 @@ fn may_read(call: &Call, project_id: &str) -> std::result::Result<(), Fault> {
 }
 
 /// oslo's `bool_from_string` (lenient: anything else is false).
-fn truthy(s: &str) -> bool {
+pub fn truthy(s: &str) -> bool {
     matches!(
         s.trim().to_ascii_lowercase().as_str(),
         "1" | "t" | "true" | "on" | "y" | "yes"

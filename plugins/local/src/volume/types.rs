@@ -188,19 +188,14 @@ fn view(call: &Call, t: &VolumeType, shape: Shape) -> Value {
     v
 }
 
-/// A boolean as Cinder's schemas take it (`parameter_types.boolean`: also its strings).
-fn flag(v: Option<&Value>, name: &str) -> std::result::Result<bool, Fault> {
-    let bad = |v: &Value| invalid(name, v, &format!("{v} is not of type 'boolean', 'string'"));
-    match v {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(s @ Value::String(text)) => match text.to_ascii_lowercase().as_str() {
-            "1" | "t" | "true" | "on" | "y" | "yes" => Ok(true),
-            "0" | "f" | "false" | "off" | "n" | "no" => Ok(false),
-            _ => Err(bad(s)),
-        },
-        Some(other) => Err(bad(other)),
-    }
+/// Answers `{"volume_type": …}` in `shape`.
+fn answer(resp: &mut Response, call: &Call, t: &VolumeType, shape: Shape) -> HandlerResult {
+    reply(
+        resp,
+        call,
+        200,
+        &json!({"volume_type": view(call, t, shape)}),
+    )
 }
 
 /// Cinder's JSON-schema fault.
@@ -332,24 +327,14 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             visible(c, id, &call.project_id, call.is_admin())
         }
     })?;
-    reply(
-        resp,
-        &call,
-        200,
-        &json!({"volume_type": view(&call, &t, Shape::Show)}),
-    )
+    answer(resp, &call, &t, Shape::Show)
 }
 
 /// `GET /types/default` (3.62): the type a volume gets when it names none.
 fn show_default(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let t = svc.read(|c| resolve(c, None, &call.project_id, call.is_admin()))?;
-    reply(
-        resp,
-        &call,
-        200,
-        &json!({"volume_type": view(&call, &t, Shape::Show)}),
-    )
+    answer(resp, &call, &t, Shape::Show)
 }
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -370,7 +355,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     };
     let is_public = match vt.get("os-volume-type-access:is_public") {
         None => true,
-        v => flag(v, "os-volume-type-access:is_public")?,
+        v => super::snapshots::flag(v, "os-volume-type-access:is_public")?,
     };
     let extra_specs = match vt.get("extra_specs") {
         None | Some(Value::Null) => Map::new(),
@@ -401,12 +386,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         )?;
         Ok(())
     })?;
-    reply(
-        resp,
-        &call,
-        200,
-        &json!({"volume_type": view(&call, &t, Shape::Create)}),
-    )
+    answer(resp, &call, &t, Shape::Create)
 }
 
 fn exists(name: &str) -> Fault {
@@ -432,7 +412,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     };
     let is_public = match vt.get("is_public") {
         None | Some(Value::Null) => None,
-        v => Some(flag(v, "is_public")?),
+        v => Some(super::snapshots::flag(v, "is_public")?),
     };
     if name.is_none() && description.is_none() && is_public.is_none() {
         return Err(Fault::bad_request(
@@ -473,12 +453,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         )?;
         Ok(t)
     })?;
-    reply(
-        resp,
-        &call,
-        200,
-        &json!({"volume_type": view(&call, &t, Shape::Update)}),
-    )
+    answer(resp, &call, &t, Shape::Update)
 }
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
