@@ -9,7 +9,7 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::model::{self, Attachment};
-use super::snapshots::{all_tenants, order_by, page, MAX_LIMIT};
+use super::snapshots::{all_tenants, order_by, page};
 use super::storage::Kind;
 use super::{body, param, reply, reply_empty, timestamp, Call, Result, Urls, Volumes};
 
@@ -146,7 +146,6 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> HandlerResult {
     let call = call_of(req)?;
-    let pg = Page::from_request(req, MAX_LIMIT)?;
     // `id` breaks ties: qualify it, the volume has one too.
     let order = order_by(req, SORT_KEYS)?.replace(", id ", ", a.id ");
     let project = if all_tenants(req, &call)? {
@@ -183,7 +182,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> Han
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     })?;
-    let (shown, next) = page(all, &pg, |a| a.id.as_str())?;
+    let (shown, next) = page(all, req, |a| a.id.as_str())?;
     let mut out = Map::new();
     out.insert(
         "attachments".into(),

@@ -9,8 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::snapshots::{
-    self, all_tenants, flag, join_internal, metadata_in, order_by, page, split_internal,
-    text_field, MAX_LIMIT,
+    self, all_tenants, flag, join_internal, metadata_in, order_by, page, split_internal, text_field,
 };
 use super::storage::{Kind, Source, GIB};
 use super::volumes::NewVolume;
@@ -225,7 +224,6 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail_view: bool) -> HandlerResult {
     let call = Call::of(req)?;
-    let pg = Page::from_request(req, MAX_LIMIT)?;
     let order = order_by(req, SORT_KEYS)?;
     let project = if all_tenants(req, &call)? {
         req.query_param("project_id").map(str::to_string)
@@ -251,7 +249,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail_view: bool) -> 
         Ok(rows)
     })?;
     let count = all.len();
-    let (shown, next) = page(all, &pg, |b| b.id.as_str())?;
+    let (shown, next) = page(all, req, |b| b.id.as_str())?;
     let urls = Urls::of(svc, req, &call)?;
     let mut out = Map::new();
     out.insert(

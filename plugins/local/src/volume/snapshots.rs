@@ -266,14 +266,32 @@ pub fn order_by(req: &Request, keys: &[(&str, &str)]) -> std::result::Result<Str
     Ok(out.join(", "))
 }
 
-/// One page of `items` (already sorted): those after `marker`, at most `limit`; and the
-/// marker of the next page when this one is full (Cinder's `*_links`).
+/// One page of `items` (already sorted): after `marker`, `offset` more skipped (both from
+/// the request), at most `limit`; and the marker of the next page when this one is full
+/// (Cinder's `*_links`).
 pub fn page<T>(
     items: Vec<T>,
-    page: &Page,
+    req: &Request,
     id: impl Fn(&T) -> &str,
 ) -> std::result::Result<(Vec<T>, Option<String>), Fault> {
-    let start = match &page.marker {
+    let pg = Page::from_request(req, MAX_LIMIT)?;
+    let offset = match req.query_param("offset") {
+        None => 0,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if n >= 0 => n as usize,
+            Ok(_) => {
+                return Err(Fault::bad_request(
+                    "Invalid input received: offset param must be positive",
+                ))
+            }
+            Err(_) => {
+                return Err(Fault::bad_request(
+                    "Invalid input received: offset param must be an integer",
+                ))
+            }
+        },
+    };
+    let start = match &pg.marker {
         None => 0,
         Some(m) => {
             items
@@ -283,8 +301,12 @@ pub fn page<T>(
                 + 1
         }
     };
-    let shown: Vec<T> = items.into_iter().skip(start).take(page.limit).collect();
-    let next = (page.limit > 0 && shown.len() == page.limit)
+    let shown: Vec<T> = items
+        .into_iter()
+        .skip(start + offset)
+        .take(pg.limit)
+        .collect();
+    let next = (pg.limit > 0 && shown.len() == pg.limit)
         .then(|| shown.last().map(|i| id(i).to_string()))
         .flatten();
     Ok((shown, next))
@@ -385,7 +407,6 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail: bool) -> HandlerResult {
     let call = Call::of(req)?;
-    let pg = Page::from_request(req, MAX_LIMIT)?;
     let order = order_by(req, SORT_KEYS)?;
     let everyone = all_tenants(req, &call)?;
     let project = if everyone {
@@ -425,7 +446,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail: bool) -> Handl
         })
         .collect();
     let count = all.len();
-    let (shown, next) = page(all, &pg, |s| s.id.as_str())?;
+    let (shown, next) = page(all, req, |s| s.id.as_str())?;
     let shape = if detail {
         Shape::Detail
     } else {
@@ -872,16 +893,23 @@ mod tests {
     }
 
     #[test]
-    fn pages_follow_the_marker_and_link_only_full_pages() {
+    fn pages_follow_the_marker_and_offset_and_link_only_full_pages() {
         let ids = vec!["a", "b", "c"];
-        let pg = |limit, marker: Option<&str>| Page {
-            limit,
-            marker: marker.map(str::to_string),
+        let req = |query: &[(&str, &str)]| {
+            let mut r = Request::new("GET", "/");
+            for (k, v) in query {
+                r.query_params.push(Pair::new(*k, *v));
+            }
+            r
         };
-        let (shown, next) = page(ids.clone(), &pg(2, None), |s| s).unwrap();
+        let (shown, next) = page(ids.clone(), &req(&[("limit", "2")]), |s| s).unwrap();
         assert_eq!((shown, next.as_deref()), (vec!["a", "b"], Some("b")));
-        let (shown, next) = page(ids.clone(), &pg(2, Some("b")), |s| s).unwrap();
+        let (shown, next) =
+            page(ids.clone(), &req(&[("limit", "2"), ("marker", "b")]), |s| s).unwrap();
         assert_eq!((shown, next), (vec!["c"], None));
-        assert_eq!(page(ids, &pg(2, Some("x")), |s| s).unwrap_err().status, 404);
+        let (shown, _) = page(ids.clone(), &req(&[("offset", "2")]), |s| s).unwrap();
+        assert_eq!(shown, vec!["c"]);
+        let missing = page(ids, &req(&[("marker", "x")]), |s| s).unwrap_err();
+        assert_eq!(missing.status, 404);
     }
 }
