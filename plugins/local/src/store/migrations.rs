@@ -370,6 +370,32 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX volume_transfers_volume ON volume_transfers (volume_id);
     ",
+    // 12: what admins attach to volume types: encryption (one per type), QoS specs (a
+    // type names at most one), and per-project default types (3.62).
+    "
+    CREATE TABLE volume_type_encryption (
+        type_id TEXT PRIMARY KEY REFERENCES volume_types(id) ON DELETE CASCADE,
+        encryption_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        control_location TEXT NOT NULL,
+        cipher TEXT,
+        key_size INTEGER,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE qos_specs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        consumer TEXT NOT NULL,
+        specs TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL
+    );
+    ALTER TABLE volume_types ADD COLUMN qos_specs_id TEXT REFERENCES qos_specs(id);
+    CREATE TABLE default_volume_types (
+        project_id TEXT PRIMARY KEY,
+        volume_type_id TEXT NOT NULL REFERENCES volume_types(id) ON DELETE CASCADE
+    );
+    ",
     // 7: compute's migrations (a resize is one) and host aggregates.
     "
     CREATE TABLE compute_migrations (
