@@ -356,30 +356,31 @@ fn detach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
     svc.write(|c| {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
         if v.status == "maintenance" {
-            return Err(invalid_volume(format!("Volume {} is in maintenance.", v.id)).into());
+            return Err(
+                invalid_volume("The volume cannot be detached in maintenance mode.").into(),
+            );
         }
         let attachments = model::attachments_of(c, &v.id)?;
+        // As Cinder's volume manager: detaching what is not attached settles the volume
+        // as available.
         let attachment = match &wanted {
-            Some(a) => attachments.iter().find(|x| &x.id == a).ok_or_else(|| {
-                Fault::not_found(format!("VolumeAttachment {a} could not be found."))
-            })?,
+            Some(a) => attachments.iter().find(|x| &x.id == a),
             None => match attachments.as_slice() {
-                [one] => one,
-                [] => {
-                    return Err(
-                        invalid_volume("Volume must be attached in order to detach.").into(),
-                    )
-                }
+                [one] => Some(one),
+                [] => None,
                 _ => {
-                    return Err(invalid_volume(format!(
-                        "Volume {} is attached to more than one instance; specify attachment_id.",
-                        v.id
-                    ))
+                    return Err(invalid_volume(
+                        "Detach volume failed: More than one attachment, but no attachment_id provided.",
+                    )
                     .into())
                 }
             },
         };
-        model::detach(c, &attachment.id)
+        match attachment {
+            Some(a) => model::detach(c, &a.id),
+            None if attachments.is_empty() => model::set_status(c, &v.id, "available"),
+            None => Ok(()),
+        }
     })
 }
 
@@ -478,7 +479,9 @@ fn retype(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             "UPDATE volumes SET volume_type_id = ?2, updated_ms = ?3 WHERE id = ?1",
             params![v.id, t.id, crate::time::now_ms()],
         )?;
-        model::set_status_then(c, &v.id, "retyping", &v.status, svc.delay_ms)
+        // The type changes at once: a local volume needs no migration, and Cinder's
+        // `retyping` ends with the new type, never shows it earlier.
+        Ok(())
     })
 }
 

@@ -93,9 +93,9 @@ fn sort_pair(key: &str, dir: &str) -> Result<(String, bool), Fault> {
         "asc" => true,
         "desc" => false,
         _ => {
-            return Err(Fault::bad_request(format!(
-                "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'"
-            )))
+            return Err(Fault::bad_request(
+                "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'",
+            ))
         }
     };
     Ok((key.to_string(), asc))
@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn sorting_follows_keys_then_id_and_pages_stop_at_the_marker() {
-        let mut all = vec![
+        let mut all = [
             listed("b", "x", 2, json!({})),
             listed("a", "x", 2, json!({})),
             listed("c", "y", 1, json!({})),
