@@ -558,6 +558,21 @@ pub fn remove_released(svc: &Compute, deleted: &[String]) {
     }
 }
 
+/// Unshelve: the volumes attached while the server had no host get their devices.
+pub fn land(svc: &Compute, c: &Connection, server_id: &str) -> crate::compute::Result<()> {
+    for a in vm::attachments_of_server(c, server_id)? {
+        if a.mountpoint.is_none() {
+            let device = vm::next_device(c, server_id)?;
+            c.execute(
+                "UPDATE volume_attachments SET mountpoint = ?2, host = ?3, updated_ms = ?4
+                 WHERE id = ?1",
+                rusqlite::params![a.id, device, svc.host, now_ms()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// The root volume of a volume-backed server (None for a server booted from an image).
 pub fn root_volume(c: &Connection, server_id: &str) -> crate::compute::Result<Option<Volume>> {
     match vm::attachments_of_server(c, server_id)?
@@ -644,7 +659,7 @@ fn invalid_bdm(details: &str) -> Fault {
 }
 
 /// Nova's `parameter_types.boolean`: JSON booleans and their usual spellings.
-fn bdm_bool(key: &str, v: &Value) -> Result<bool, Fault> {
+pub fn boolean_value(key: &str, v: &Value) -> Result<bool, Fault> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::String(s) => match s.to_ascii_lowercase().as_str() {
@@ -837,7 +852,7 @@ fn parse_v2(version: Version, m: &Map<String, Value>) -> Result<BlockDevice, Fau
         },
         delete_on_termination: match m.get("delete_on_termination") {
             None => false,
-            Some(b) => bdm_bool("delete_on_termination", b)?,
+            Some(b) => boolean_value("delete_on_termination", b)?,
         },
         device_name: match m.get("device_name") {
             None => None,
@@ -901,7 +916,7 @@ fn parse_legacy(m: &Map<String, Value>) -> Result<BlockDevice, Fault> {
         },
         delete_on_termination: match m.get("delete_on_termination") {
             None => false,
-            Some(b) => bdm_bool("delete_on_termination", b)?,
+            Some(b) => boolean_value("delete_on_termination", b)?,
         },
         device_name,
         tag: None,
@@ -1056,4 +1071,109 @@ pub fn attach_block_devices(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn block_devices_follow_novas_rules() {
+        let v = Version(2, 67);
+        let boot = parse_block_devices(
+            v,
+            &server(json!({"block_device_mapping_v2": [
+                {"boot_index": "0", "uuid": "i", "source_type": "image",
+                 "destination_type": "volume", "volume_size": 1, "delete_on_termination": "true"},
+                {"source_type": "blank", "destination_type": "volume", "volume_size": "2"},
+            ]})),
+        )
+        .unwrap();
+        assert!(boot[0].is_boot_volume() && boot[0].delete_on_termination);
+        assert_eq!(boot[0].source, Source::Image("i".into()));
+        assert_eq!(boot[1].volume_size, Some(2));
+        assert!(!boot[1].is_boot_volume());
+        let bad = |body: Value| parse_block_devices(v, &server(body)).unwrap_err().message;
+        assert!(bad(json!({"block_device_mapping_v2": [
+            {"source_type": "volume", "uuid": "x", "destination_type": "invalid"}]}))
+        .contains("destination_type"));
+        assert!(bad(json!({"block_device_mapping_v2": [
+            {"source_type": "image", "uuid": "x", "destination_type": "volume"}]}))
+        .starts_with("Block Device Mapping is Invalid"));
+        assert!(bad(json!({"block_device_mapping_v2": [
+            {"source_type": "volume", "destination_type": "volume"}]}))
+        .contains("Missing device UUID"));
+        assert!(
+            bad(json!({"block_device_mapping": [], "block_device_mapping_v2": []}))
+                .contains("different block_device_mapping syntaxes")
+        );
+        // tag arrives with 2.42, volume_type with 2.67.
+        assert!(parse_block_devices(
+            Version(2, 41),
+            &server(json!({"block_device_mapping_v2": [
+                {"source_type": "blank", "destination_type": "local", "tag": "t"}]})),
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn legacy_root_device_boots() {
+        let d = parse_block_devices(
+            Version(2, 1),
+            &server(json!({"block_device_mapping": [
+                {"volume_id": "v", "device_name": "vda", "delete_on_termination": true}]})),
+        )
+        .unwrap();
+        assert_eq!(d[0].source, Source::Volume("v".into()));
+        assert!(d[0].is_boot_volume());
+        assert_eq!(d[0].device_name.as_deref(), Some("/dev/vda"));
+    }
+
+    #[test]
+    fn device_names_are_checked() {
+        assert_eq!(
+            device_name(&json!("/dev/vdc")).unwrap().as_deref(),
+            Some("/dev/vdc")
+        );
+        assert_eq!(
+            device_name(&json!("vdc")).unwrap().as_deref(),
+            Some("/dev/vdc")
+        );
+        assert_eq!(device_name(&Value::Null).unwrap(), None);
+        assert!(device_name(&json!("/dev/VD!")).is_err());
+    }
+
+    #[test]
+    fn attachment_views_follow_the_microversion() {
+        let a = Attachment {
+            id: "att".into(),
+            volume_id: "vol".into(),
+            server_id: Some("srv".into()),
+            status: "attached".into(),
+            attach_mode: "rw".into(),
+            host: None,
+            mountpoint: Some("/dev/vdb".into()),
+            connector: None,
+            boot_index: None,
+            delete_on_termination: true,
+            tag: None,
+            attached_ms: None,
+            created_ms: 0,
+            updated_ms: 0,
+        };
+        let old = view(&a, "srv", Version(2, 1));
+        assert_eq!(old["id"], "vol");
+        assert!(old.get("tag").is_none() && old.get("delete_on_termination").is_none());
+        let v79 = view(&a, "srv", Version(2, 79));
+        assert_eq!(v79["tag"], Value::Null);
+        assert_eq!(v79["delete_on_termination"], true);
+        let v89 = view(&a, "srv", Version(2, 89));
+        assert!(v89.get("id").is_none());
+        assert_eq!(v89["attachment_id"], "att");
+        assert_eq!(v89["bdm_uuid"], bdm_uuid(&a));
+    }
 }

@@ -13,17 +13,18 @@ use super::servers::routes::invalid;
 use crate::compute::{body, param, reply, reply_empty, Call, Compute, Urls};
 use crate::volume::model::{self as vm, Volume};
 use crate::volume::snapshots::{self, Snapshot};
+use crate::volume::storage::{Kind, Source, GIB};
 use crate::volume::volumes::NewVolume;
+use crate::volume::Volumes;
 
 type Svc = Arc<Compute>;
 
 endpoint!(Svc; VolumesEp { on_get => list, on_post => create });
 endpoint!(Svc; VolumesDetail { on_get => list_detail });
 endpoint!(Svc; VolumeItem { on_get => show, on_delete => delete });
-// Creating and deleting snapshots here waits for block storage to share its steps.
-endpoint!(Svc; Snapshots { on_get => list_snapshots });
+endpoint!(Svc; Snapshots { on_get => list_snapshots, on_post => create_snapshot });
 endpoint!(Svc; SnapshotsDetail { on_get => list_snapshots });
-endpoint!(Svc; SnapshotItem { on_get => show_snapshot });
+endpoint!(Svc; SnapshotItem { on_get => show_snapshot, on_delete => delete_snapshot });
 
 pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
     routes! {
@@ -326,4 +327,134 @@ fn show_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
         .volumes
         .read(|c| snapshots::visible(c, id, &volume_call(&call)))?;
     reply(resp, &call, 200, &json!({ "snapshot": snapshot_view(&s) }))
+}
+
+fn create_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    call.writer("os_compute_api:os-volumes:snapshots:create")?;
+    let b = body(req)?;
+    let o = object_of(
+        &b,
+        "snapshot",
+        &["volume_id", "force", "display_name", "display_description"],
+    )?;
+    let volume_id = string(o, "volume_id")?.ok_or_else(|| {
+        Fault::bad_request(
+            "Invalid input for field/attribute snapshot. 'volume_id' is a required property",
+        )
+    })?;
+    let force = match o.get("force") {
+        None => false,
+        Some(f) => super::volume_attachments::boolean_value("force", f)?,
+    };
+    let s = svc
+        .volumes
+        .take_snapshot(
+            &volume_call(&call),
+            &volume_id,
+            string(o, "display_name")?,
+            string(o, "display_description")?,
+            force,
+        )
+        .map_err(relayed)?;
+    reply(resp, &call, 200, &json!({ "snapshot": snapshot_view(&s) }))
+}
+
+fn delete_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = call_of(req)?;
+    call.writer("os_compute_api:os-volumes:snapshots:delete")?;
+    let id = param(req, "snapshot_id")?;
+    svc.volumes.write(|c| {
+        let s = snapshots::visible(c, id, &volume_call(&call))?;
+        if s.status != "available" && s.status != "error" {
+            return Err(Fault::bad_request(
+                "Invalid snapshot: Volume Snapshot status must be available or error and must not be part of a group.",
+            )
+            .into());
+        }
+        c.execute("DELETE FROM volume_snapshots WHERE id = ?1", [id])?;
+        Ok(())
+    })?;
+    svc.volumes.disks.remove(Kind::Snapshot, id);
+    reply_empty(resp, &call, 202)
+}
+
+impl Volumes {
+    /// Takes a snapshot of a volume (Cinder's snapshot create, for Nova's proxy and a
+    /// volume-backed server's image): the copy is staged first, then one transaction
+    /// checks the volume and the quota, records it (`creating`, `available` after the
+    /// delay) and renames the file into place. In-use volumes need `force`.
+    pub fn take_snapshot(
+        &self,
+        call: &crate::volume::Call,
+        volume_id: &str,
+        name: Option<String>,
+        description: Option<String>,
+        force: bool,
+    ) -> Result<Snapshot, Fault> {
+        let check = |v: &Volume| -> Result<(), Fault> {
+            if v.status == "available" || (force && v.status == "in-use") {
+                return Ok(());
+            }
+            Err(Fault::bad_request(if force {
+                format!(
+                    "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
+                    v.id, v.status
+                )
+            } else {
+                format!(
+                    "Invalid volume: Volume {} status must be available, but current status is: {}.",
+                    v.id, v.status
+                )
+            }))
+        };
+        let volume = self.read(|c| vm::visible(c, volume_id, &call.project_id, call.is_admin()))?;
+        check(&volume)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let staged = self
+            .disks
+            .stage(
+                Kind::Snapshot,
+                &id,
+                volume.size as u64 * GIB,
+                Source::File(&self.disks.path(Kind::Volume, &volume.id)),
+            )
+            .map_err(|e| self.fault(self.io("copying the volume for a snapshot", e)))?;
+        self.write(|c| {
+            let volume = vm::visible(c, volume_id, &call.project_id, call.is_admin())?;
+            check(&volume)?;
+            crate::volume::quotas::check(
+                c,
+                &volume.project_id,
+                &crate::volume::quotas::Usage {
+                    gigabytes: volume.size,
+                    snapshots: 1,
+                    ..Default::default()
+                },
+                Some(&volume.volume_type_id),
+            )?;
+            let now = crate::time::now_ms();
+            c.execute(
+                "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name, description,
+                    size, status, next_status, ready_at, metadata, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, '{}', ?9, ?9)",
+                rusqlite::params![
+                    id,
+                    volume.project_id,
+                    call.caller.user_id,
+                    volume.id,
+                    name,
+                    description,
+                    volume.size,
+                    now + self.delay_ms,
+                    now
+                ],
+            )?;
+            let s = snapshots::find(c, &id)?.ok_or_else(|| snapshots::not_found(&id))?;
+            staged
+                .commit()
+                .map_err(|e| self.io("saving the snapshot file", e))?;
+            Ok(s)
+        })
+    }
 }

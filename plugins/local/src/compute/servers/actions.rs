@@ -1017,6 +1017,7 @@ fn unshelve(a: &mut Act) -> crate::compute::Result<Answer> {
         other => return Err(routes::invalid("unshelve", other, "is not of type 'null'").into()),
     }
     check_state("unshelve", &a.s, &["shelved", "shelved_offloaded"])?;
+    volume_attachments::land(a.svc, a.c, &a.s.id)?;
     if let Some(image) =
         a.s.extra
             .remove("shelved_image_id")
