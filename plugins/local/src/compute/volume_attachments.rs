@@ -13,6 +13,7 @@ use super::network_proxies::limited;
 use super::servers::actions::{check_lock, check_state};
 use super::servers::model::{self as servers, Server};
 use super::servers::routes::{invalid, server_param, target};
+use super::volumes::StagedSnapshot;
 use crate::compute::{body, param, reply, reply_empty, Call, Compute};
 use crate::microversion::Version;
 use crate::time::now_ms;
@@ -571,6 +572,129 @@ pub fn land(svc: &Compute, c: &Connection, server_id: &str) -> crate::compute::R
         }
     }
     Ok(())
+}
+
+/// Before `createImage` of a volume-backed server: copies of its volumes, staged ahead of
+/// the action's transaction (`image_mapping` records them). None for other servers.
+pub fn stage_server_snapshots(
+    svc: &Compute,
+    call: &Call,
+    server_id: &str,
+) -> Result<Vec<StagedSnapshot>, Fault> {
+    let volumes = svc.read(|c| {
+        let s = servers::visible(c, server_id, &call.project_id, call.is_admin())?;
+        let attached = vm::attachments_of_server(c, &s.id)?;
+        if !attached.iter().any(|a| a.boot_index == Some(0)) {
+            return Ok(vec![]);
+        }
+        let mut volumes = Vec::new();
+        for a in attached {
+            volumes.extend(vm::find(c, &a.volume_id)?);
+        }
+        Ok(volumes)
+    })?;
+    volumes
+        .iter()
+        .map(|v| svc.volumes.stage_snapshot(v))
+        .collect()
+}
+
+/// `createImage` of a volume-backed server (Nova's `snapshot_volume_backed`): a snapshot
+/// of each volume, forced as they are in use, and the image's `block_device_mapping`
+/// naming them, so that booting the image makes the server's disks again.
+pub fn image_mapping(
+    svc: &Compute,
+    c: &Connection,
+    call: &Call,
+    s: &Server,
+    staged: Vec<StagedSnapshot>,
+    image_name: &str,
+    props: &mut Map<String, Value>,
+) -> crate::compute::Result<()> {
+    let vcall = super::volumes::volume_call(call);
+    let attached = vm::attachments_of_server(c, &s.id)?;
+    let mut mapping = Vec::new();
+    for st in staged {
+        let Some(a) = attached.iter().find(|a| a.volume_id == st.volume_id) else {
+            continue; // detached meanwhile: its staged copy is dropped (removed)
+        };
+        let description = vm::find(c, &a.volume_id)?.and_then(|v| v.description);
+        let snap = svc.volumes.record_snapshot(
+            c,
+            &vcall,
+            st,
+            Some(format!("snapshot for {image_name}")),
+            description,
+            true,
+        )?;
+        mapping.push(json!({
+            "source_type": "snapshot",
+            "destination_type": "volume",
+            "snapshot_id": snap.id,
+            "volume_size": snap.size,
+            "device_name": a.mountpoint,
+            "boot_index": a.boot_index,
+            "delete_on_termination": a.delete_on_termination,
+            "tag": a.tag,
+            "guest_format": null,
+            "device_type": "disk",
+            "disk_bus": "virtio",
+            "image_id": null,
+            "volume_id": null,
+            "no_device": null,
+            "volume_type": null,
+        }));
+    }
+    props.insert("root_device_name".into(), json!("/dev/vda"));
+    if !mapping.is_empty() {
+        // Glance's properties are strings: Nova writes the mapping as JSON.
+        props.insert(
+            "block_device_mapping".into(),
+            json!(Value::Array(mapping).to_string()),
+        );
+        props.insert("bdm_v2".into(), json!("True"));
+    }
+    Ok(())
+}
+
+/// The block devices an image of a volume-backed server names (`block_device_mapping`).
+pub fn image_block_devices(
+    c: &Connection,
+    image_id: &str,
+) -> crate::compute::Result<Vec<BlockDevice>> {
+    let Ok(image) = crate::image::model::get(c, image_id) else {
+        return Ok(vec![]);
+    };
+    let mapping: Vec<Value> = match image.properties.get("block_device_mapping") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+        Some(Value::Array(a)) => a.clone(),
+        _ => return Ok(vec![]),
+    };
+    Ok(mapping
+        .iter()
+        .filter_map(|m| {
+            let snapshot = m.get("snapshot_id")?.as_str()?;
+            Some(BlockDevice {
+                source: Source::Snapshot(snapshot.to_string()),
+                to_volume: true,
+                boot_index: m
+                    .get("boot_index")
+                    .and_then(Value::as_i64)
+                    .filter(|i| *i >= 0),
+                volume_size: m.get("volume_size").and_then(Value::as_i64),
+                delete_on_termination: m
+                    .get("delete_on_termination")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                device_name: m
+                    .get("device_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                tag: m.get("tag").and_then(Value::as_str).map(str::to_string),
+                volume_type: None,
+            })
+        })
+        .collect())
 }
 
 /// The root volume of a volume-backed server (None for a server booted from an image).

@@ -13,7 +13,7 @@ use super::servers::routes::invalid;
 use crate::compute::{body, param, reply, reply_empty, Call, Compute, Urls};
 use crate::volume::model::{self as vm, Volume};
 use crate::volume::snapshots::{self, Snapshot};
-use crate::volume::storage::{Kind, Source, GIB};
+use crate::volume::storage::{Kind, Source, Staged, GIB};
 use crate::volume::volumes::NewVolume;
 use crate::volume::Volumes;
 
@@ -40,7 +40,7 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
 }
 
 /// Block storage's view of the caller, for the steps Nova proxies.
-fn volume_call(call: &Call) -> crate::volume::Call {
+pub fn volume_call(call: &Call) -> crate::volume::Call {
     crate::volume::Call {
         caller: call.caller.clone(),
         version: crate::volume::API.min,
@@ -379,11 +379,34 @@ fn delete_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handler
     reply_empty(resp, &call, 202)
 }
 
+/// Cinder's refusal to snapshot a volume in the wrong status.
+fn snapshot_status(v: &Volume, force: bool) -> Result<(), Fault> {
+    if v.status == "available" || (force && v.status == "in-use") {
+        return Ok(());
+    }
+    Err(Fault::bad_request(if force {
+        format!(
+            "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
+            v.id, v.status
+        )
+    } else {
+        format!(
+            "Invalid volume: Volume {} status must be available, but current status is: {}.",
+            v.id, v.status
+        )
+    }))
+}
+
+/// A snapshot's file, copied before its row is written (`Volumes::record_snapshot`).
+pub struct StagedSnapshot {
+    pub id: String,
+    pub volume_id: String,
+    staged: Staged,
+}
+
 impl Volumes {
-    /// Takes a snapshot of a volume (Cinder's snapshot create, for Nova's proxy and a
-    /// volume-backed server's image): the copy is staged first, then one transaction
-    /// checks the volume and the quota, records it (`creating`, `available` after the
-    /// delay) and renames the file into place. In-use volumes need `force`.
+    /// Takes a snapshot of a volume (Cinder's snapshot create, for Nova's proxy): the copy
+    /// is staged first, then one transaction records it. In-use volumes need `force`.
     pub fn take_snapshot(
         &self,
         call: &crate::volume::Call,
@@ -392,24 +415,14 @@ impl Volumes {
         description: Option<String>,
         force: bool,
     ) -> Result<Snapshot, Fault> {
-        let check = |v: &Volume| -> Result<(), Fault> {
-            if v.status == "available" || (force && v.status == "in-use") {
-                return Ok(());
-            }
-            Err(Fault::bad_request(if force {
-                format!(
-                    "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
-                    v.id, v.status
-                )
-            } else {
-                format!(
-                    "Invalid volume: Volume {} status must be available, but current status is: {}.",
-                    v.id, v.status
-                )
-            }))
-        };
         let volume = self.read(|c| vm::visible(c, volume_id, &call.project_id, call.is_admin()))?;
-        check(&volume)?;
+        snapshot_status(&volume, force)?;
+        let staged = self.stage_snapshot(&volume)?;
+        self.write(|c| self.record_snapshot(c, call, staged, name, description, force))
+    }
+
+    /// Copies a volume's bytes for a snapshot, under a temp name.
+    pub fn stage_snapshot(&self, volume: &Volume) -> Result<StagedSnapshot, Fault> {
         let id = uuid::Uuid::new_v4().to_string();
         let staged = self
             .disks
@@ -420,41 +433,59 @@ impl Volumes {
                 Source::File(&self.disks.path(Kind::Volume, &volume.id)),
             )
             .map_err(|e| self.fault(self.io("copying the volume for a snapshot", e)))?;
-        self.write(|c| {
-            let volume = vm::visible(c, volume_id, &call.project_id, call.is_admin())?;
-            check(&volume)?;
-            crate::volume::quotas::check(
-                c,
-                &volume.project_id,
-                &crate::volume::quotas::Usage {
-                    gigabytes: volume.size,
-                    snapshots: 1,
-                    ..Default::default()
-                },
-                Some(&volume.volume_type_id),
-            )?;
-            let now = crate::time::now_ms();
-            c.execute(
-                "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name, description,
-                    size, status, next_status, ready_at, metadata, created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, '{}', ?9, ?9)",
-                rusqlite::params![
-                    id,
-                    volume.project_id,
-                    call.caller.user_id,
-                    volume.id,
-                    name,
-                    description,
-                    volume.size,
-                    now + self.delay_ms,
-                    now
-                ],
-            )?;
-            let s = snapshots::find(c, &id)?.ok_or_else(|| snapshots::not_found(&id))?;
-            staged
-                .commit()
-                .map_err(|e| self.io("saving the snapshot file", e))?;
-            Ok(s)
+        Ok(StagedSnapshot {
+            id,
+            volume_id: volume.id.clone(),
+            staged,
         })
+    }
+
+    /// Records a staged snapshot in the caller's transaction: checks the volume again and
+    /// the quota, writes the row (`creating`, `available` after the delay) and renames the
+    /// file into place.
+    pub fn record_snapshot(
+        &self,
+        c: &Connection,
+        call: &crate::volume::Call,
+        staged: StagedSnapshot,
+        name: Option<String>,
+        description: Option<String>,
+        force: bool,
+    ) -> crate::store::Outcome<Snapshot> {
+        let volume = vm::visible(c, &staged.volume_id, &call.project_id, call.is_admin())?;
+        snapshot_status(&volume, force)?;
+        crate::volume::quotas::check(
+            c,
+            &volume.project_id,
+            &crate::volume::quotas::Usage {
+                gigabytes: volume.size,
+                snapshots: 1,
+                ..Default::default()
+            },
+            Some(&volume.volume_type_id),
+        )?;
+        let now = crate::time::now_ms();
+        c.execute(
+            "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name, description,
+                size, status, next_status, ready_at, metadata, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, '{}', ?9, ?9)",
+            rusqlite::params![
+                staged.id,
+                volume.project_id,
+                call.caller.user_id,
+                volume.id,
+                name,
+                description,
+                volume.size,
+                now + self.delay_ms,
+                now
+            ],
+        )?;
+        let s = snapshots::find(c, &staged.id)?.ok_or_else(|| snapshots::not_found(&staged.id))?;
+        staged
+            .staged
+            .commit()
+            .map_err(|e| self.io("saving the snapshot file", e))?;
+        Ok(s)
     }
 }

@@ -103,6 +103,8 @@ struct Act<'a> {
     args: &'a Value,
     request_id: &'a str,
     now: i64,
+    /// `createImage` of a volume-backed server: its volumes' copies, staged beforehand.
+    staged: Vec<crate::compute::volumes::StagedSnapshot>,
 }
 
 impl Act<'_> {
@@ -163,9 +165,17 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         | "os-resetNetwork" | "evacuate" | "forceDelete" => {}
         _ => call.writer(&format!("os_compute_api:servers:{name}"))?,
     }
+    // A volume-backed server's image is snapshots of its volumes: their bytes are copied
+    // before the transaction that records them.
+    let staged = if name == "createImage" {
+        volume_attachments::stage_server_snapshots(svc, &call, routes::server_param(req)?)?
+    } else {
+        vec![]
+    };
     let answer = svc.write(|c| {
         let s = target(&call, req, c)?;
         let mut a = Act {
+            staged,
             svc,
             call: &call,
             urls: &urls,
@@ -870,13 +880,17 @@ fn create_image(a: &mut Act) -> crate::compute::Result<Answer> {
             )
         })?,
     )?;
-    let props = image_metadata(a)?;
+    let mut props = image_metadata(a)?;
     check_lock(a.call, &a.s)?;
     check_state(
         "createImage",
         &a.s,
         &["active", "stopped", "paused", "suspended"],
     )?;
+    if !a.staged.is_empty() {
+        let staged = std::mem::take(&mut a.staged);
+        volume_attachments::image_mapping(a.svc, a.c, a.call, &a.s, staged, &name, &mut props)?;
+    }
     let image_id = snapshot(a, &name, props)?;
     let vm = a.s.vm_state.clone();
     a.go(

@@ -648,10 +648,18 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let now = now_ms();
     let delay = svc.boot_delay_ms;
     let reservation_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let volume_backed = order.block_devices.iter().any(|d| d.is_boot_volume());
+    // An image of a volume-backed server carries its volumes' snapshots: booting it makes
+    // volumes from them, as Nova does.
+    let mut block_devices = order.block_devices.clone();
+    if let Some(id) = &order.image_id {
+        if !block_devices.iter().any(|d| d.is_boot_volume()) {
+            let mapped = svc.read(|c| volume_attachments::image_block_devices(c, id))?;
+            block_devices.extend(mapped);
+        }
+    }
+    let volume_backed = block_devices.iter().any(|d| d.is_boot_volume());
     if order.max_count > 1
-        && order
-            .block_devices
+        && block_devices
             .iter()
             .any(|d| matches!(d.source, volume_attachments::Source::Volume(_)) && d.to_volume)
     {
@@ -661,7 +669,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     }
     // Volumes from images, snapshots or nothing are made first, each in block storage's
     // own transaction (their bytes take time); the server's transaction attaches them.
-    let made = volume_attachments::make_volumes(svc, &call, &order.block_devices, order.max_count)?;
+    let made = volume_attachments::make_volumes(svc, &call, &block_devices, order.max_count)?;
     let created = svc.write(|c| {
         let flavor = flavors::for_server(c, &order.flavor_ref, &call.project_id, call.is_admin())?;
         let image = match &order.image_id {
@@ -765,7 +773,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                     c,
                     &call,
                     &server,
-                    &order.block_devices,
+                    &block_devices,
                     volumes,
                 )?;
             }
