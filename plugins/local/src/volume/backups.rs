@@ -1,6 +1,7 @@
 //! Volume backups (`/backups`): full copies of a volume's (or a snapshot's) file kept
 //! apart from it, restored into an existing volume or a new one, as Cinder answers them
-//! at each microversion. `export_record`/`import_record` stay unimplemented (501).
+//! at each microversion. `export_record` hands out a backup's record, `import_record` takes
+//! one back (as a new backup of the same bytes), as Cinder's posix driver.
 
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ endpoint!(Svc; BackupsDetail { on_get => list_detail });
 endpoint!(Svc; BackupItem { on_get => show, on_put => update, on_delete => delete });
 endpoint!(Svc; BackupRestore { on_post => restore });
 endpoint!(Svc; BackupAction { on_post => action });
+endpoint!(Svc; BackupExport { on_get => export_record });
+endpoint!(Svc; BackupImport { on_post => import_record });
 
 pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
     routes! {
@@ -33,6 +36,8 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
         "v2_backup" => BackupItem,
         "v2_backup_restore" => BackupRestore,
         "v2_backup_action" => BackupAction,
+        "v2_backup_export_record" => BackupExport,
+        "v2_backups_import_record" => BackupImport,
     }
     Ok(())
 }
@@ -727,5 +732,168 @@ fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             "volume_id": volume.id,
             "volume_name": volume.name,
         }}),
+    )
+}
+
+// ---------------------------------------------------------------- export and import
+
+/// The driver Cinder names in a backup record: ours are files, as its posix driver's.
+const BACKUP_SERVICE: &str = "cinder.backup.drivers.posix.PosixBackupDriver";
+
+fn export_record(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("backup:export-import")?;
+    let id = param(req, "backup_id")?;
+    let b = svc.read(|c| visible(c, id, &call))?;
+    if b.status != "available" {
+        return Err(invalid_backup(&format!(
+            "Backup status must be available and not {}.",
+            b.status
+        )));
+    }
+    // Cinder's record is the backup's fields as JSON, base64-encoded.
+    let record = json!({
+        "id": b.id,
+        "volume_id": b.volume_id,
+        "snapshot_id": b.snapshot_id,
+        "display_name": b.name,
+        "display_description": b.description,
+        "size": b.size,
+        "container": b.container,
+        "availability_zone": b.availability_zone,
+        "is_incremental": b.is_incremental,
+        "object_count": b.object_count,
+        "data_timestamp": timestamp(b.data_timestamp_ms),
+        "metadata": b.metadata,
+        "volume": b.volume,
+        "service": BACKUP_SERVICE,
+    });
+    let url = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        record.to_string(),
+    );
+    reply(
+        resp,
+        &call,
+        200,
+        &json!({"backup-record": {"backup_service": BACKUP_SERVICE, "backup_url": url}}),
+    )
+}
+
+fn import_record(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let call = Call::of(req)?;
+    call.admin("backup:export-import")?;
+    let b = body(req)?;
+    let rec = b
+        .get("backup-record")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Fault::bad_request("Incorrect request body format."))?;
+    let (Some(service), Some(url)) = (
+        rec.get("backup_service").and_then(Value::as_str),
+        rec.get("backup_url").and_then(Value::as_str),
+    ) else {
+        return Err(Fault::bad_request("Incorrect request body format."));
+    };
+    if service != BACKUP_SERVICE {
+        return Err(Fault::internal(format!(
+            "Service {service} could not be found."
+        )));
+    }
+    let bad = || invalid_backup("Can't parse backup record.");
+    let record: Map<String, Value> =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, url.trim())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(bad)?;
+    let text = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_string);
+    let id = text("id").ok_or_else(bad)?;
+    let volume_id = text("volume_id").ok_or_else(bad)?;
+    let size = record.get("size").and_then(Value::as_i64).ok_or_else(bad)?;
+    let object = |k: &str| match record.get(k) {
+        Some(Value::Object(o)) => o.clone(),
+        _ => Map::new(),
+    };
+    // The bytes: the exported backup's file when it is still here (as Cinder's record
+    // points at the same objects); else there is nothing to import.
+    let source: Option<String> = svc.read(|c| {
+        Ok(c.query_row(
+            "SELECT id FROM volume_backups WHERE volume_id = ?1 AND size = ?2
+             AND status = 'available' ORDER BY created_ms LIMIT 1",
+            params![volume_id, size],
+            |r| r.get(0),
+        )
+        .optional()?)
+    })?;
+    let source = source.ok_or_else(|| invalid_backup("The backup's data could not be found."))?;
+    let staged = svc
+        .disks
+        .stage(
+            Kind::Backup,
+            &id,
+            size as u64 * GIB,
+            Source::File(&svc.disks.path(Kind::Backup, &source)),
+        )
+        .map_err(|e| svc.fault(svc.io("importing the backup", e)))?;
+    let backup = svc.write(|c| {
+        if find(c, &id)?.is_some() {
+            return Err(invalid_backup("Backup already exists in database.").into());
+        }
+        quotas::check(
+            c,
+            &call.project_id,
+            &quotas::Usage {
+                volumes: 0,
+                gigabytes: 0,
+                snapshots: 0,
+                backups: 1,
+                backup_gigabytes: size,
+            },
+            None,
+        )?;
+        let now = crate::time::now_ms();
+        let mut internal = Map::new();
+        internal.insert("volume".into(), Value::Object(object("volume")));
+        c.execute(
+            "INSERT INTO volume_backups (id, project_id, user_id, volume_id, snapshot_id, name,
+                description, size, status, next_status, ready_at, availability_zone, container,
+                is_incremental, object_count, metadata, data_timestamp_ms, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'creating', 'available', ?9, ?10, ?11, ?12,
+                ?13, ?14, ?15, ?15, ?15)",
+            params![
+                id,
+                call.project_id,
+                call.caller.user_id,
+                volume_id,
+                text("snapshot_id"),
+                text("display_name"),
+                text("display_description"),
+                size,
+                now + svc.delay_ms,
+                ZONE,
+                text("container"),
+                record
+                    .get("is_incremental")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                record
+                    .get("object_count")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+                join_internal(&object("metadata"), &internal),
+                now
+            ],
+        )?;
+        let b = find(c, &id)?.ok_or_else(|| not_found(&id))?;
+        staged
+            .commit()
+            .map_err(|e| svc.io("saving the imported backup", e))?;
+        Ok(b)
+    })?;
+    let urls = Urls::of(svc, req, &call)?;
+    reply(
+        resp,
+        &call,
+        201,
+        &json!({"backup": summary(&backup, &urls)}),
     )
 }

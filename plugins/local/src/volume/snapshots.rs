@@ -492,6 +492,128 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     )
 }
 
+/// A snapshot to take: Cinder's create body, and Nova's `os-snapshots` proxy.
+#[derive(Debug, Default, Clone)]
+pub struct NewSnapshot {
+    pub volume_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Map<String, Value>,
+    /// Whether the client sent `force` (from 3.66 only `true` is accepted).
+    pub force: Option<bool>,
+}
+
+impl Volumes {
+    /// Takes a snapshot of a volume: its bytes are copied first, then one transaction
+    /// checks the volume again and the quota, records the snapshot (`creating`, then
+    /// `available` after the delay) and renames the copy into place. An in-use volume needs
+    /// `force` before 3.66 (Nova's proxy calls at 3.0).
+    pub fn create_snapshot(
+        &self,
+        call: &Call,
+        spec: NewSnapshot,
+    ) -> std::result::Result<Snapshot, Fault> {
+        let new_rules = call.version.at_least(66);
+        if new_rules && spec.force == Some(false) {
+            return Err(Fault::bad_request("Invalid value 'False' for force."));
+        }
+        let lenient = new_rules || spec.force == Some(true);
+        let check = |v: &model::Volume| -> std::result::Result<(), Fault> {
+            let ok = v.status == "available" || (lenient && v.status == "in-use");
+            if ok {
+                return Ok(());
+            }
+            Err(Fault::bad_request(if lenient {
+                format!(
+                    "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
+                    v.id, v.status
+                )
+            } else {
+                format!(
+                    "Invalid volume: Volume {} status must be available, but current status is: {}.",
+                    v.id, v.status
+                )
+            }))
+        };
+        let admin = call.is_admin();
+        let volume = self.read(|c| model::visible(c, &spec.volume_id, &call.project_id, admin))?;
+        check(&volume)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let staged = self
+            .disks
+            .stage(
+                Kind::Snapshot,
+                &id,
+                volume.size as u64 * GIB,
+                Source::File(&self.disks.path(Kind::Volume, &volume.id)),
+            )
+            .map_err(|e| self.fault(self.io("copying the volume for a snapshot", e)))?;
+        self.write(|c| {
+            let volume = model::visible(c, &spec.volume_id, &call.project_id, admin)?;
+            check(&volume)?;
+            quotas::check(
+                c,
+                &volume.project_id,
+                &quotas::Usage {
+                    gigabytes: volume.size,
+                    snapshots: 1,
+                    ..Default::default()
+                },
+                Some(&volume.volume_type_id),
+            )?;
+            let now = crate::time::now_ms();
+            c.execute(
+                "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name,
+                    description, size, status, next_status, ready_at, metadata, created_ms,
+                    updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, ?9, ?10, ?10)",
+                params![
+                    id,
+                    volume.project_id,
+                    call.caller.user_id,
+                    volume.id,
+                    spec.name,
+                    spec.description,
+                    volume.size,
+                    now + self.delay_ms,
+                    Value::Object(spec.metadata.clone()).to_string(),
+                    now
+                ],
+            )?;
+            let s = find(c, &id)?.ok_or_else(|| not_found(&id))?;
+            staged
+                .commit()
+                .map_err(|e| self.io("saving the snapshot file", e))?;
+            Ok(s)
+        })
+    }
+
+    /// Deletes a snapshot (Cinder's delete, Nova's proxy): only an available or failed one
+    /// (any, with `force`: the admin's os-force_delete). Cinder deletes in the background;
+    /// here the row goes before the answer and the file right after.
+    pub fn delete_snapshot(
+        &self,
+        call: &Call,
+        id: &str,
+        force: bool,
+    ) -> std::result::Result<(), Fault> {
+        self.write(|c| {
+            let s = visible(c, id, call)?;
+            if !force && s.status != "available" && s.status != "error" {
+                return Err(Fault::bad_request(
+                    "Invalid snapshot: Volume Snapshot status must be available or error and must not be part of a group.",
+                )
+                .into());
+            }
+            in_use_check(c, &s)?;
+            c.execute("DELETE FROM volume_snapshots WHERE id = ?1", [id])?;
+            Ok(())
+        })?;
+        self.disks.remove(Kind::Snapshot, id);
+        Ok(())
+    }
+}
+
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("volume:create_snapshot")?;
@@ -509,91 +631,22 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ))
         }
         Some(Value::String(s)) => s.clone(),
+        // Cinder looks a null volume up, and does not find it.
         Some(Value::Null) => "None".to_string(),
         Some(other) => other.to_string(),
     };
-    let name = text_field(o, "name")?.flatten();
-    let description = text_field(o, "description")?.flatten();
-    let metadata = metadata_in(o.get("metadata").unwrap_or(&Value::Null))?;
-    let force_given = o.get("force").filter(|v| !v.is_null());
-    let force = flag(force_given, "force")?;
-    // From 3.66 snapshots of in-use volumes need no force, and force=false is refused.
-    let new_rules = call.version.at_least(66);
-    if new_rules && force_given.is_some() && !force {
-        return Err(Fault::bad_request("Invalid value 'False' for force."));
-    }
-    let check = |v: &model::Volume| -> std::result::Result<(), Fault> {
-        let ok = if force || new_rules {
-            v.status == "available" || v.status == "in-use"
-        } else {
-            v.status == "available"
-        };
-        if ok {
-            return Ok(());
-        }
-        Err(Fault::bad_request(if force || new_rules {
-            format!(
-                "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
-                v.id, v.status
-            )
-        } else {
-            format!(
-                "Invalid volume: Volume {} status must be available, but current status is: {}.",
-                v.id, v.status
-            )
-        }))
+    let force = match o.get("force").filter(|v| !v.is_null()) {
+        None => None,
+        Some(f) => Some(flag(Some(f), "force")?),
     };
-    let volume = svc.read(|c| model::visible(c, &volume_id, &call.project_id, call.is_admin()))?;
-    check(&volume)?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let staged = svc
-        .disks
-        .stage(
-            Kind::Snapshot,
-            &id,
-            volume.size as u64 * GIB,
-            Source::File(&svc.disks.path(Kind::Volume, &volume.id)),
-        )
-        .map_err(|e| svc.fault(svc.io("copying the volume for a snapshot", e)))?;
-    let snapshot = svc.write(|c| {
-        let volume = model::visible(c, &volume_id, &call.project_id, call.is_admin())?;
-        check(&volume)?;
-        quotas::check(
-            c,
-            &volume.project_id,
-            &quotas::Usage {
-                volumes: 0,
-                gigabytes: volume.size,
-                snapshots: 1,
-                backups: 0,
-                backup_gigabytes: 0,
-            },
-            Some(&volume.volume_type_id),
-        )?;
-        let now = crate::time::now_ms();
-        c.execute(
-            "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name, description,
-                size, status, next_status, ready_at, metadata, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, ?9, ?10, ?10)",
-            params![
-                id,
-                volume.project_id,
-                call.caller.user_id,
-                volume.id,
-                name,
-                description,
-                volume.size,
-                now + svc.delay_ms,
-                Value::Object(metadata.clone()).to_string(),
-                now
-            ],
-        )?;
-        let s = find(c, &id)?.ok_or_else(|| not_found(&id))?;
-        staged
-            .commit()
-            .map_err(|e| svc.io("saving the snapshot file", e))?;
-        Ok(s)
-    })?;
+    let spec = NewSnapshot {
+        volume_id,
+        name: text_field(o, "name")?.flatten(),
+        description: text_field(o, "description")?.flatten(),
+        metadata: metadata_in(o.get("metadata").unwrap_or(&Value::Null))?,
+        force,
+    };
+    let snapshot = svc.create_snapshot(&call, spec)?;
     reply(
         resp,
         &call,
@@ -641,30 +694,10 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     )
 }
 
-/// Removes a snapshot's row (its file goes once the transaction has committed).
-fn remove(c: &Connection, id: &str) -> Result<()> {
-    c.execute("DELETE FROM volume_snapshots WHERE id = ?1", [id])?;
-    Ok(())
-}
-
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("volume:delete_snapshot")?;
-    let id = param(req, "snapshot_id")?;
-    svc.write(|c| {
-        let s = visible(c, id, &call)?;
-        if s.status != "available" && s.status != "error" {
-            return Err(Fault::bad_request(
-                "Invalid snapshot: Volume Snapshot status must be available or error and must not be part of a group.",
-            )
-            .into());
-        }
-        in_use_check(c, &s)?;
-        // Cinder's delete runs in the background; here it is done before the answer, so a
-        // client waiting for the 404 sees it at once.
-        remove(c, id)
-    })?;
-    svc.disks.remove(Kind::Snapshot, id);
+    svc.delete_snapshot(&call, param(req, "snapshot_id")?, false)?;
     reply_empty(resp, &call, 202)
 }
 
@@ -764,11 +797,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         }
         "os-force_delete" => {
             call.admin("volume_extension:snapshot_admin_actions:force_delete")?;
-            svc.write(|c| {
-                let s = visible(c, id, &call)?;
-                remove(c, &s.id)
-            })?;
-            svc.disks.remove(Kind::Snapshot, id);
+            svc.delete_snapshot(&call, id, true)?;
             reply_empty(resp, &call, 202)
         }
         _ => Err(Fault::bad_request(format!(
