@@ -4,9 +4,12 @@
 
 pub mod attachments;
 pub mod backups;
+pub mod default_types;
+pub mod encryption;
 pub mod limits;
 pub mod misc;
 pub mod model;
+pub mod qos;
 pub mod quotas;
 pub mod snapshots;
 pub mod storage;
@@ -323,6 +326,9 @@ pub fn setup(
 ) -> std::result::Result<(), jumpgate_plugin_api::Error> {
     versions::setup(disp, volumes.clone())?;
     types::setup(disp, volumes.clone())?;
+    encryption::setup(disp, volumes.clone())?;
+    qos::setup(disp, volumes.clone())?;
+    default_types::setup(disp, volumes.clone())?;
     quotas::setup(disp, volumes.clone())?;
     limits::setup(disp, volumes.clone())?;
     misc::setup(disp, volumes.clone())?;

@@ -18,9 +18,11 @@ pub struct VolumeType {
     pub is_public: bool,
     pub extra_specs: Map<String, Value>,
     pub created_ms: i64,
+    /// The QoS specs associated with the type (`qos.rs`).
+    pub qos_specs_id: Option<String>,
 }
 
-const COLUMNS: &str = "id, name, description, is_public, extra_specs, created_ms";
+const COLUMNS: &str = "id, name, description, is_public, extra_specs, created_ms, qos_specs_id";
 
 fn row(r: &Row) -> rusqlite::Result<VolumeType> {
     Ok(VolumeType {
@@ -30,6 +32,7 @@ fn row(r: &Row) -> rusqlite::Result<VolumeType> {
         is_public: r.get(3)?,
         extra_specs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
         created_ms: r.get(5)?,
+        qos_specs_id: r.get(6)?,
     })
 }
 
@@ -82,8 +85,8 @@ pub fn visible(c: &Connection, id: &str, project_id: &str, admin: bool) -> Outco
 }
 
 /// The type a request names (by id or name, as Cinder's `get_by_name_or_id`), or the
-/// default type when it names none. Private types resolve only for projects with access
-/// and for admins.
+/// default type when it names none: the project's own (3.62 `default-types`), else
+/// `__DEFAULT__`. Private types resolve only for projects with access and for admins.
 pub fn resolve(
     c: &Connection,
     name_or_id: Option<&str>,
@@ -91,6 +94,11 @@ pub fn resolve(
     admin: bool,
 ) -> Outcome<VolumeType> {
     let Some(key) = name_or_id else {
+        if let Some(id) = super::default_types::of_project(c, project_id)? {
+            if let Some(t) = find(c, &id)? {
+                return Ok(t);
+            }
+        }
         return find_by_name(c, DEFAULT_TYPE)?
             .ok_or_else(|| not_found_by_name(DEFAULT_TYPE).into());
     };
@@ -183,7 +191,7 @@ fn view(call: &Call, t: &VolumeType, shape: Shape) -> Value {
         v["os-volume-type-access:is_public"] = json!(t.is_public);
     }
     if shape == Shape::Show && call.is_admin() {
-        v["qos_specs_id"] = Value::Null;
+        v["qos_specs_id"] = json!(t.qos_specs_id);
     }
     v
 }
@@ -198,8 +206,8 @@ fn answer(resp: &mut Response, call: &Call, t: &VolumeType, shape: Shape) -> Han
     )
 }
 
-/// Cinder's JSON-schema fault.
-fn invalid(field: &str, value: &Value, reason: &str) -> Fault {
+/// Cinder's JSON-schema fault for the value at `field`.
+pub fn invalid(field: &str, value: &Value, reason: &str) -> Fault {
     Fault::bad_request(format!(
         "Invalid input for field/attribute {field}. Value: {value}. {reason}"
     ))
@@ -267,8 +275,9 @@ fn save_specs(c: &Connection, t: &VolumeType) -> Outcome<()> {
     Ok(())
 }
 
-/// Cinder's `_allow_update`: a type's specs are fixed while volumes use it.
-fn unused(c: &Connection, id: &str, message: &str) -> Outcome<()> {
+/// Cinder's `_allow_update`: a type's specs (and encryption) are fixed while volumes use
+/// it; `message` is the 400's.
+pub fn unused(c: &Connection, id: &str, message: &str) -> Outcome<()> {
     let used: Option<i64> = c
         .prepare_cached("SELECT 1 FROM volumes WHERE volume_type_id = ?1 LIMIT 1")?
         .query_row([id], |r| r.get(0))
@@ -368,20 +377,22 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         is_public,
         extra_specs,
         created_ms: crate::time::now_ms(),
+        qos_specs_id: None,
     };
     svc.write(|c| {
         if find_by_name(c, &t.name)?.is_some() {
             return Err(exists(&t.name).into());
         }
         c.execute(
-            &format!("INSERT INTO volume_types ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            &format!("INSERT INTO volume_types ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
             params![
                 t.id,
                 t.name,
                 t.description,
                 t.is_public,
                 Value::Object(t.extra_specs.clone()).to_string(),
-                t.created_ms
+                t.created_ms,
+                t.qos_specs_id
             ],
         )?;
         Ok(())
@@ -470,6 +481,14 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             .into());
         }
         unused(c, &t.id, "Target volume type is still in use.")?;
+        if super::default_types::is_default_of_some_project(c, &t.id)? {
+            return Err(Fault::bad_request(format!(
+                "The volume type {} is a default volume type and cannot be deleted.",
+                t.id
+            ))
+            .into());
+        }
+        // Its encryption goes with it (the table's ON DELETE CASCADE), as in Cinder.
         for r in super::quotas::PER_TYPE {
             c.execute(
                 "DELETE FROM volume_quotas WHERE resource = ?1",
