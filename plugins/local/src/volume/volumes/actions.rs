@@ -11,8 +11,9 @@ use serde_json::{json, Map, Value};
 use super::super::model::{self, AttachSpec, Volume};
 use super::super::storage::{Kind, GIB};
 use super::super::{body, param, reply, reply_empty, timestamp, Call, Volumes};
-use super::{bool_of, metadata_of, views};
+use super::views;
 use crate::volume::quotas::{self, Usage};
+use crate::volume::snapshots::{flag, metadata_in};
 use crate::volume::types;
 
 type Svc = Arc<Volumes>;
@@ -117,7 +118,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             let b = args
                 .get("bootable")
                 .ok_or_else(|| Fault::bad_request("Must specify bootable in request."))?;
-            let b = bool_of(b, "bootable")?;
+            let b = flag(Some(b), "bootable")?;
             change(svc, &call, &id, |c, v| {
                 c.execute(
                     "UPDATE volumes SET bootable = ?2, updated_ms = ?3 WHERE id = ?1",
@@ -131,7 +132,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             let r = args
                 .get("readonly")
                 .ok_or_else(|| Fault::bad_request("Must specify readonly in request."))?;
-            let r = bool_of(r, "readonly")?;
+            let r = flag(Some(r), "readonly")?;
             change(svc, &call, &id, |c, v| {
                 if v.status != "available" {
                     return Err(invalid_volume(
@@ -152,7 +153,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         }
         "os-set_image_metadata" => {
             let m = match args.get("metadata") {
-                Some(m) => metadata_of(m)?,
+                Some(m) => metadata_in(m)?,
                 None => return Err(Fault::bad_request("Malformed request body")),
             };
             let mut out = Map::new();
@@ -497,10 +498,7 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Fault::bad_request("No image_name was specified in request."))?
         .to_string();
-    let force = match args.get("force") {
-        None | Some(Value::Null) => false,
-        Some(v) => bool_of(v, "force")?,
-    };
+    let force = flag(args.get("force"), "force")?;
     let disk_format = args
         .get("disk_format")
         .and_then(Value::as_str)
@@ -523,10 +521,7 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
                 .and_then(Value::as_str)
                 .unwrap_or("private")
                 .to_string(),
-            match args.get("protected") {
-                None | Some(Value::Null) => false,
-                Some(v) => bool_of(v, "protected")?,
-            },
+            flag(args.get("protected"), "protected")?,
         )
     } else {
         ("private".to_string(), false)

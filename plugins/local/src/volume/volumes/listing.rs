@@ -1,9 +1,7 @@
 //! Listing volumes as Cinder does: the filters of `resource_filters.json` (exact, or
-//! inexact as `key~` from 3.34), `sort=key:dir,…` or `sort_key`/`sort_dir`, `limit`,
-//! `marker` and `offset` with a `volumes_links` next page, `with_count` (3.45), and the
-//! summary (3.12).
+//! inexact as `key~` from 3.34), sorting and paging as every Cinder listing here
+//! (`snapshots::order_by`, `snapshots::page`), `with_count` (3.45), and the summary (3.12).
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use jumpgate_plugin_api::prelude::*;
@@ -11,25 +9,37 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::super::model::{self, Volume};
+use super::super::snapshots::{all_tenants, flag, metadata_filter, order_by, page};
 use super::super::{reply, Call, Urls, Volumes};
 use super::views::Shape;
 
-/// Cinder's `osapi_max_limit`.
-const MAX_LIMIT: usize = 1000;
+/// The keys Cinder sorts volumes by, and their columns (`name` is its `display_name`).
+const SORT_KEYS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("display_name", "name"),
+    ("status", "status"),
+    ("size", "size"),
+    ("availability_zone", "availability_zone"),
+    ("created_at", "created_ms"),
+    ("updated_at", "updated_ms"),
+    ("bootable", "bootable"),
+    ("volume_type", "volume_type_id"),
+    ("project_id", "project_id"),
+    ("user_id", "user_id"),
+];
 
-/// The keys Cinder sorts volumes by (`name` is its `display_name`).
-const SORT_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "status",
-    "size",
-    "availability_zone",
-    "created_at",
-    "updated_at",
-    "bootable",
-    "volume_type",
+/// Query parameters that are not filters.
+const NOT_FILTERS: &[&str] = &[
+    "limit",
+    "marker",
+    "offset",
+    "sort",
+    "sort_key",
+    "sort_dir",
+    "all_tenants",
     "project_id",
-    "user_id",
+    "with_count",
 ];
 
 /// One filter: the key, the wanted value, and whether it matches inexactly (`name~`).
@@ -40,156 +50,70 @@ pub struct Filter {
     pub like: bool,
 }
 
-/// What a listing asks for.
+/// What a listing asks for, besides its page.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    pub all_tenants: bool,
+    /// The project listed; None for every project (an admin's `all_tenants`).
     pub project_id: Option<String>,
     pub filters: Vec<Filter>,
-    /// (key, ascending)
-    pub sort: Vec<(String, bool)>,
-    pub limit: Option<usize>,
-    pub marker: Option<String>,
-    pub offset: usize,
+    /// SQL `ORDER BY`.
+    pub order: String,
     pub with_count: bool,
 }
 
-fn truthy(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" | "t" | "on" => Some(true),
-        "false" | "0" | "no" | "n" | "f" | "off" => Some(false),
-        _ => None,
-    }
-}
-
-/// Cinder reads a `metadata` filter as a Python dict literal (`{'k': 'v'}`) or JSON.
-fn dict_of(raw: &str) -> Result<Map<String, Value>, Fault> {
-    serde_json::from_str::<Map<String, Value>>(raw)
-        .or_else(|_| serde_json::from_str::<Map<String, Value>>(&raw.replace('\'', "\"")))
-        .map_err(|_| Fault::bad_request(format!("Invalid input received: Invalid filter {raw}")))
-}
-
-fn sort_of(raw: &str) -> Result<Vec<(String, bool)>, Fault> {
-    raw.split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|part| {
-            let (key, dir) = part.split_once(':').unwrap_or((part, "desc"));
-            sort_pair(key.trim(), dir.trim())
-        })
-        .collect()
-}
-
-fn sort_pair(key: &str, dir: &str) -> Result<(String, bool), Fault> {
-    let key = match key {
-        "display_name" => "name",
-        k => k,
-    };
-    if !SORT_KEYS.contains(&key) {
-        return Err(Fault::bad_request(format!(
-            "Invalid input received: Invalid sort key {key}"
-        )));
-    }
-    let asc = match dir.to_ascii_lowercase().as_str() {
-        "asc" => true,
-        "desc" => false,
-        _ => {
-            return Err(Fault::bad_request(
-                "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'",
-            ))
-        }
-    };
-    Ok((key.to_string(), asc))
-}
-
-fn count_param(req: &Request, name: &str) -> Result<Option<usize>, Fault> {
-    match req.query_param(name) {
-        None => Ok(None),
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if n >= 0 => Ok(Some(n as usize)),
-            Ok(_) => Err(Fault::bad_request(format!(
-                "Invalid input received: {name} param must be positive"
-            ))),
-            Err(_) => Err(Fault::bad_request(format!(
-                "Invalid input received: {name} param must be an integer"
-            ))),
-        },
-    }
-}
-
-/// The listing a request asks for; admins see every project's with `all_tenants`.
+/// The listing a request asks for; admins see every project's with `all_tenants`, or
+/// one project's with `project_id`.
 pub fn query(req: &Request, call: &Call) -> Result<Query, Fault> {
-    let mut q = Query {
-        limit: count_param(req, "limit")?,
-        marker: req.query_param("marker").map(str::to_string),
-        offset: count_param(req, "offset")?.unwrap_or(0),
-        ..Default::default()
+    let project_id = match req.query_param("project_id") {
+        Some(p) if call.is_admin() => Some(p.to_string()),
+        _ if all_tenants(req, call)? => None,
+        _ => Some(call.project_id.clone()),
     };
-    let mut sort_key = None;
-    let mut sort_dir = None;
+    let with_count = call.version.at_least(45)
+        && flag(
+            req.query_param("with_count").map(|s| json!(s)).as_ref(),
+            "with_count",
+        )?;
+    let mut filters = Vec::new();
     for p in req.query_params.iter() {
         let (name, value) = (p.name.as_str(), p.value.as_str());
-        match name {
-            "limit" | "marker" | "offset" => {}
-            "all_tenants" => q.all_tenants = call.is_admin() && truthy(value) != Some(false),
-            "project_id" => {
-                if call.is_admin() {
-                    q.project_id = Some(value.to_string())
+        if NOT_FILTERS.contains(&name) {
+            continue;
+        }
+        let (key, like) = match name.strip_suffix('~') {
+            Some(k) if call.version.at_least(34) => (k, true),
+            Some(_) => continue,
+            None => (name, false),
+        };
+        let key = match key {
+            "display_name" => "name",
+            "display_description" => "description",
+            k => k,
+        };
+        let value = if key == "metadata" {
+            match metadata_filter(req) {
+                Some(m) => Value::Object(m),
+                None => {
+                    return Err(Fault::bad_request(format!(
+                        "Invalid input received: Invalid filter metadata={value}"
+                    )))
                 }
             }
-            "sort" => q.sort = sort_of(value)?,
-            "sort_key" => sort_key = Some(value.to_string()),
-            "sort_dir" => sort_dir = Some(value.to_string()),
-            "with_count" if call.version.at_least(45) => {
-                q.with_count = truthy(value).ok_or_else(|| {
-                    Fault::bad_request(format!(
-                        "Invalid input received: Invalid value '{value}' for with_count"
-                    ))
-                })?
-            }
-            _ => {
-                let (key, like) = match name.strip_suffix('~') {
-                    Some(k) if call.version.at_least(34) => (k, true),
-                    Some(_) => continue,
-                    None => (name, false),
-                };
-                let key = match key {
-                    "display_name" => "name",
-                    "display_description" => "description",
-                    k => k,
-                };
-                let value = match key {
-                    "metadata" | "volume_image_metadata" | "glance_metadata" => {
-                        Value::Object(dict_of(value)?)
-                    }
-                    _ => Value::String(value.to_string()),
-                };
-                q.filters.push(Filter {
-                    key: key.to_string(),
-                    value,
-                    like,
-                });
-            }
-        }
+        } else {
+            Value::String(value.to_string())
+        };
+        filters.push(Filter {
+            key: key.to_string(),
+            value,
+            like,
+        });
     }
-    if q.sort.is_empty() {
-        if let Some(keys) = &sort_key {
-            let dirs: Vec<&str> = sort_dir.as_deref().unwrap_or("desc").split(',').collect();
-            for (i, key) in keys.split(',').enumerate() {
-                let dir = dirs.get(i).or(dirs.last()).copied().unwrap_or("desc");
-                q.sort.push(sort_pair(key.trim(), dir.trim())?);
-            }
-        } else if let Some(dir) = &sort_dir {
-            q.sort.push(sort_pair("created_at", dir)?);
-        }
-    }
-    if q.sort.is_empty() {
-        q.sort.push(("created_at".into(), false));
-    }
-    if !q.sort.iter().any(|(k, _)| k == "id") {
-        let asc = q.sort.last().map(|s| s.1).unwrap_or(false);
-        q.sort.push(("id".into(), asc));
-    }
-    Ok(q)
+    Ok(Query {
+        project_id,
+        filters,
+        order: order_by(req, SORT_KEYS)?,
+        with_count,
+    })
 }
 
 /// A volume with what its filters and sorting look at besides the row.
@@ -239,18 +163,14 @@ fn contains_all(have: &Map<String, Value>, want: &Value, like: bool) -> bool {
 
 /// Whether a volume passes one filter. Keys Cinder does not filter on match nothing.
 pub fn matches(l: &Listed, f: &Filter) -> bool {
-    let v = &l.volume;
     match f.key.as_str() {
-        "metadata" => contains_all(&v.metadata, &f.value, f.like),
-        "volume_image_metadata" | "glance_metadata" => {
-            contains_all(&v.image_metadata, &f.value, f.like)
-        }
-        // Cinder ignores a group filter on a cloud without groups: nothing is in one.
+        "metadata" => contains_all(&l.volume.metadata, &f.value, f.like),
+        // Nothing is in a group on this cloud.
         "group_id" | "consistencygroup_id" => false,
         key => {
             let want = f.value.as_str().unwrap_or_default();
             if key == "bootable" || key == "multiattach" {
-                return truthy(want).map(|b| b.to_string()) == text_of(l, key);
+                return flag(Some(&f.value), key).ok().map(|b| b.to_string()) == text_of(l, key);
             }
             if key == "volume_type" && text_of(l, "volume_type_id").as_deref() == Some(want) {
                 return true;
@@ -264,66 +184,26 @@ pub fn matches(l: &Listed, f: &Filter) -> bool {
     }
 }
 
-fn compare(a: &Listed, b: &Listed, sort: &[(String, bool)]) -> Ordering {
-    for (key, asc) in sort {
-        let o = match key.as_str() {
-            "size" => a.volume.size.cmp(&b.volume.size),
-            "created_at" => a.volume.created_ms.cmp(&b.volume.created_ms),
-            "updated_at" => a.volume.updated_ms.cmp(&b.volume.updated_ms),
-            k => text_of(a, k).cmp(&text_of(b, k)),
-        };
-        let o = if *asc { o } else { o.reverse() };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
-/// The volumes the query selects, sorted, before paging.
-pub fn select(c: &Connection, call: &Call, q: &Query) -> crate::store::Outcome<Vec<Listed>> {
-    let scope = if q.all_tenants || (call.is_admin() && q.project_id.is_some()) {
-        q.project_id.clone()
-    } else {
-        Some(call.project_id.clone())
-    };
+/// The volumes the query selects, in its order, before paging.
+pub fn select(c: &Connection, q: &Query) -> crate::store::Outcome<Vec<Listed>> {
     let sql = format!(
         "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id)
-         FROM volumes WHERE ?1 IS NULL OR project_id = ?1",
-        model::COLUMNS
+         FROM volumes WHERE ?1 IS NULL OR project_id = ?1 ORDER BY {}",
+        model::COLUMNS,
+        q.order
     );
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map([&scope], |r| {
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt.query_map([&q.project_id], |r| {
         Ok(Listed {
             volume: model::row(r)?,
             type_name: r.get(21)?,
         })
     })?;
-    let mut out: Vec<Listed> = rows
-        .collect::<rusqlite::Result<Vec<_>>>()?
+    let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(all
         .into_iter()
         .filter(|l| q.filters.iter().all(|f| matches(l, f)))
-        .collect();
-    out.sort_by(|a, b| compare(a, b, &q.sort));
-    Ok(out)
-}
-
-/// One page of `all`: after the marker (404 when it is not in the listing), then `offset`
-/// more skipped, at most `limit` (capped at `MAX_LIMIT`); whether a next page may follow.
-pub fn page<T>(all: Vec<T>, id: impl Fn(&T) -> &str, q: &Query) -> Result<(Vec<T>, bool), Fault> {
-    let start = match &q.marker {
-        None => 0,
-        Some(m) => {
-            all.iter()
-                .position(|x| id(x) == m)
-                .ok_or_else(|| Fault::not_found(format!("Marker {m} could not be found.")))?
-                + 1
-        }
-    };
-    let max = q.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-    let items: Vec<T> = all.into_iter().skip(start + q.offset).take(max).collect();
-    let full = max > 0 && items.len() == max;
-    Ok((items, full))
+        .collect())
 }
 
 pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> HandlerResult {
@@ -331,14 +211,9 @@ pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> 
     let q = query(req, &call)?;
     let urls = Urls::of(svc, req, &call)?;
     let (volumes, count, next) = svc.read(|c| {
-        let all = select(c, &call, &q)?;
+        let all = select(c, &q)?;
         let count = all.len();
-        let (items, full) = page(all, |l| l.volume.id.as_str(), &q)?;
-        let next = if full {
-            items.last().map(|l| l.volume.id.clone())
-        } else {
-            None
-        };
+        let (items, next) = page(all, req, |l| l.volume.id.as_str())?;
         let mut out = Vec::with_capacity(items.len());
         for l in &items {
             out.push(if shape == Shape::Summary {
@@ -359,7 +234,7 @@ pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> 
         }
         Ok((out, count, next))
     })?;
-    let mut body = json!({"volumes": volumes});
+    let mut body = json!({ "volumes": volumes });
     if let Some(marker) = next {
         let collection = if shape == Shape::Detail {
             "volumes/detail"
@@ -378,11 +253,9 @@ pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> 
 /// metadata key with the values it takes.
 pub fn summary(svc: &Volumes, req: &Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    if !call.version.at_least(12) {
-        return Err(Fault::not_found("The resource could not be found."));
-    }
+    call.requires(12)?;
     let q = query(req, &call)?;
-    let all = svc.read(|c| select(c, &call, &q))?;
+    let all = svc.read(|c| select(c, &q))?;
     let total_size: i64 = all.iter().map(|l| l.volume.size).sum();
     let mut summary = json!({"total_size": total_size, "total_count": all.len()});
     if call.version.at_least(36) {
@@ -397,22 +270,22 @@ pub fn summary(svc: &Volumes, req: &Request, resp: &mut Response) -> HandlerResu
         }
         summary["metadata"] = json!(metadata);
     }
-    reply(resp, &call, 200, &json!({"volume-summary": summary}))
+    reply(resp, &call, 200, &json!({ "volume-summary": summary }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn listed(id: &str, name: &str, size: i64, meta: Value) -> Listed {
+    fn listed(name: &str, meta: Value) -> Listed {
         Listed {
             volume: Volume {
-                id: id.into(),
+                id: "a".into(),
                 project_id: "p".into(),
                 user_id: "u".into(),
                 name: Some(name.into()),
                 description: None,
-                size,
+                size: 1,
                 status: "available".into(),
                 volume_type_id: "t".into(),
                 availability_zone: "nova".into(),
@@ -426,8 +299,8 @@ mod tests {
                 metadata: meta.as_object().cloned().unwrap_or_default(),
                 image_metadata: Map::new(),
                 fail_reason: None,
-                created_ms: size,
-                updated_ms: size,
+                created_ms: 1,
+                updated_ms: 1,
             },
             type_name: Some("__DEFAULT__".into()),
         }
@@ -443,58 +316,19 @@ mod tests {
 
     #[test]
     fn filters_match_exactly_or_inexactly_and_metadata_by_subset() {
-        let v = listed("a", "Alpha-1", 1, json!({"k": "v", "x": "y"}));
+        let v = listed("Alpha-1", json!({"k": "v", "x": "y"}));
         assert!(matches(&v, &filter("name", json!("Alpha-1"), false)));
         assert!(!matches(&v, &filter("name", json!("alpha"), false)));
         assert!(matches(&v, &filter("name", json!("alpha"), true)));
         assert!(matches(&v, &filter("bootable", json!("False"), false)));
+        assert!(!matches(&v, &filter("bootable", json!("true"), false)));
         assert!(matches(&v, &filter("metadata", json!({"k": "v"}), false)));
         assert!(!matches(&v, &filter("metadata", json!({"k": "w"}), false)));
         assert!(matches(
             &v,
             &filter("volume_type", json!("__DEFAULT__"), false)
         ));
+        assert!(matches(&v, &filter("volume_type", json!("t"), false)));
         assert!(!matches(&v, &filter("unknown", json!("x"), false)));
-    }
-
-    #[test]
-    fn metadata_filters_read_python_dicts() {
-        assert_eq!(dict_of("{'a': 'b'}").unwrap()["a"], json!("b"));
-        assert!(dict_of("nope").is_err());
-    }
-
-    #[test]
-    fn sorting_follows_keys_then_id_and_pages_stop_at_the_marker() {
-        let mut all = [
-            listed("b", "x", 2, json!({})),
-            listed("a", "x", 2, json!({})),
-            listed("c", "y", 1, json!({})),
-        ];
-        let sort = vec![("size".to_string(), true), ("id".to_string(), true)];
-        all.sort_by(|a, b| compare(a, b, &sort));
-        let ids: Vec<&str> = all.iter().map(|l| l.volume.id.as_str()).collect();
-        assert_eq!(ids, ["c", "a", "b"]);
-        let q = Query {
-            limit: Some(1),
-            marker: Some("c".into()),
-            ..Default::default()
-        };
-        let (items, full) = page(ids.clone(), |s| s, &q).unwrap();
-        assert_eq!((items, full), (vec!["a"], true));
-        let q = Query {
-            marker: Some("zz".into()),
-            ..Default::default()
-        };
-        assert!(page(ids, |s| s, &q).is_err());
-    }
-
-    #[test]
-    fn sort_parameters_read_both_spellings() {
-        assert_eq!(
-            sort_of("name:asc,size").unwrap(),
-            vec![("name".to_string(), true), ("size".to_string(), false)]
-        );
-        assert!(sort_of("bogus:asc").is_err());
-        assert!(sort_pair("id", "up").is_err());
     }
 }

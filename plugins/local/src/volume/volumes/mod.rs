@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
 use super::model::{self, Volume};
+use super::snapshots::{flag, metadata_in, text_field};
 use super::storage::{Kind, Source, GIB};
 use super::{body, param, reply, reply_empty, Call, Urls, Volumes, ZONE};
 use crate::volume::quotas::{self, Usage};
@@ -441,48 +442,6 @@ fn field_error(field: &str, value: &Value, why: &str) -> Fault {
     ))
 }
 
-/// An optional string field of at most 255 characters (`name`, `description` allows more).
-fn opt_string(o: &Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, Fault> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(v @ Value::String(_)) => Err(field_error(
-            key,
-            v,
-            &format!("'{}' is too long", v.as_str().unwrap_or_default()),
-        )),
-        Some(v) => Err(field_error(key, v, &format!("{v} is not of type 'string'"))),
-    }
-}
-
-/// Cinder's metadata: an object of strings, keys of 1 to 255 characters.
-pub fn metadata_of(v: &Value) -> Result<Map<String, Value>, Fault> {
-    let Value::Object(m) = v else {
-        return Err(field_error(
-            "metadata",
-            v,
-            &format!("{v} is not of type 'object'"),
-        ));
-    };
-    for (k, val) in m {
-        if k.is_empty() || k.chars().count() > 255 {
-            return Err(field_error("metadata", v, "Invalid metadata key"));
-        }
-        match val {
-            Value::String(s) if s.chars().count() <= 255 => {}
-            Value::String(_) => return Err(field_error("metadata", v, "'value' is too long")),
-            other => {
-                return Err(field_error(
-                    "metadata",
-                    v,
-                    &format!("{other} is not of type 'string'"),
-                ))
-            }
-        }
-    }
-    Ok(m.clone())
-}
-
 fn size_of(v: &Value) -> Result<i64, Fault> {
     let n = match v {
         Value::Number(n) => n.as_i64(),
@@ -504,27 +463,11 @@ fn size_of(v: &Value) -> Result<i64, Fault> {
     }
 }
 
-fn uuid_field(o: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault> {
+fn string_field(o: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(v) => Err(field_error(key, v, &format!("{v} is not of type 'string'"))),
-    }
-}
-
-fn bool_of(v: &Value, field: &str) -> Result<bool, Fault> {
-    match v {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) => match s.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "y" | "t" | "on" => Ok(true),
-            "false" | "0" | "no" | "n" | "f" | "off" => Ok(false),
-            _ => Err(field_error(field, v, "is not a valid boolean")),
-        },
-        _ => Err(field_error(
-            field,
-            v,
-            &format!("{v} is not of type 'boolean'"),
-        )),
     }
 }
 
@@ -544,44 +487,33 @@ fn volume_object(req: &Request) -> Result<Map<String, Value>, Fault> {
 }
 
 fn new_volume(call: &Call, o: &Map<String, Value>) -> Result<NewVolume, Fault> {
-    let name = match opt_string(o, "name", 255)? {
-        Some(n) => Some(n),
-        None => opt_string(o, "display_name", 255)?,
-    };
-    let description = match opt_string(o, "description", 255)? {
-        Some(d) => Some(d),
-        None => opt_string(o, "display_description", 255)?,
-    };
     let backup_id = if call.version.at_least(47) {
-        uuid_field(o, "backup_id")?
+        string_field(o, "backup_id")?
     } else {
         None
     };
-    let image_ref = match uuid_field(o, "imageRef")? {
+    let image_ref = match string_field(o, "imageRef")? {
         Some(i) => Some(i),
-        None => uuid_field(o, "image_id")?,
+        None => string_field(o, "image_id")?,
     };
     Ok(NewVolume {
         size: match o.get("size") {
             None | Some(Value::Null) => None,
             Some(v) => Some(size_of(v)?),
         },
-        name,
-        description,
-        volume_type: opt_string(o, "volume_type", 255)?,
-        availability_zone: opt_string(o, "availability_zone", 255)?,
+        name: text_field(o, "name")?.flatten(),
+        description: text_field(o, "description")?.flatten(),
+        volume_type: string_field(o, "volume_type")?,
+        availability_zone: string_field(o, "availability_zone")?,
         metadata: match o.get("metadata") {
-            None | Some(Value::Null) => Map::new(),
-            Some(v) => metadata_of(v)?,
+            None => Map::new(),
+            Some(v) => metadata_in(v)?,
         },
         image_ref,
-        snapshot_id: uuid_field(o, "snapshot_id")?,
-        source_volid: uuid_field(o, "source_volid")?,
+        snapshot_id: string_field(o, "snapshot_id")?,
+        source_volid: string_field(o, "source_volid")?,
         backup_id,
-        multiattach: match o.get("multiattach") {
-            None | Some(Value::Null) => false,
-            Some(v) => bool_of(v, "multiattach")?,
-        },
+        multiattach: flag(o.get("multiattach"), "multiattach")?,
     })
 }
 
@@ -632,18 +564,13 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     call.writer("volume:update")?;
     let id = param(req, "volume_id")?.to_string();
     let o = volume_object(req)?;
-    let name = opt_string(&o, "name", 255)?.or(opt_string(&o, "display_name", 255)?);
-    let description =
-        opt_string(&o, "description", 255)?.or(opt_string(&o, "display_description", 255)?);
-    let has = |a: &str, b: &str| o.contains_key(a) || o.contains_key(b);
+    let name = text_field(&o, "name")?;
+    let description = text_field(&o, "description")?;
     let metadata = match o.get("metadata") {
         None => None,
-        Some(v) => Some(metadata_of(v)?),
+        Some(v) => Some(metadata_in(v)?),
     };
-    if !has("name", "display_name")
-        && !has("description", "display_description")
-        && metadata.is_none()
-    {
+    if name.is_none() && description.is_none() && metadata.is_none() {
         return Err(Fault::bad_request(
             "Invalid input for field/attribute volume. Value: {}. {} does not have enough properties",
         ));
@@ -651,11 +578,11 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let urls = Urls::of(svc, req, &call)?;
     let out = svc.write(|c| {
         let mut v = model::visible(c, &id, &call.project_id, call.is_admin())?;
-        if has("name", "display_name") {
-            v.name = name;
+        if let Some(n) = name {
+            v.name = n;
         }
-        if has("description", "display_description") {
-            v.description = description;
+        if let Some(d) = description {
+            v.description = d;
         }
         if let Some(m) = metadata {
             v.metadata = m;
@@ -755,15 +682,9 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("volume:delete")?;
     let id = param(req, "volume_id")?.to_string();
-    let cascade = match req.query_param("cascade") {
-        None => false,
-        Some(s) => bool_of(&json!(s), "cascade")?,
-    };
-    let force = call.version.at_least(23)
-        && match req.query_param("force") {
-            None => false,
-            Some(s) => bool_of(&json!(s), "force")?,
-        };
+    let query_flag = |name: &str| flag(req.query_param(name).map(|s| json!(s)).as_ref(), name);
+    let cascade = query_flag("cascade")?;
+    let force = call.version.at_least(23) && query_flag("force")?;
     if force {
         call.admin("volume:force_delete")?;
     }
@@ -814,7 +735,7 @@ fn change_metadata(
 
 fn metadata_body(req: &Request) -> Result<Map<String, Value>, Fault> {
     match body(req)?.get("metadata") {
-        Some(v) => metadata_of(v),
+        Some(v) => metadata_in(v),
         None => Err(Fault::bad_request(
             "Missing required element 'metadata' in request body.",
         )),
@@ -865,7 +786,7 @@ fn set_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
     let id = param(req, "volume_id")?.to_string();
     let key = param(req, "key")?.to_string();
     let meta = match body(req)?.get("meta") {
-        Some(v) => metadata_of(v)?,
+        Some(v) => metadata_in(v)?,
         None => {
             return Err(Fault::bad_request(
                 "Missing required element 'meta' in request body.",
