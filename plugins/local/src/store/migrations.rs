@@ -355,47 +355,6 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, resource)
     );
     ",
-    // 11: volume transfers: a volume offered to whoever presents the key. Only a hash of
-    // the key is kept, as Cinder keeps a salted hash.
-    "
-    CREATE TABLE volume_transfers (
-        id TEXT PRIMARY KEY,
-        volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,
-        name TEXT,
-        salt TEXT NOT NULL,
-        key_hash TEXT NOT NULL,
-        source_project_id TEXT NOT NULL,
-        no_snapshots INTEGER NOT NULL DEFAULT 0,
-        created_ms INTEGER NOT NULL
-    );
-    CREATE UNIQUE INDEX volume_transfers_volume ON volume_transfers (volume_id);
-    ",
-    // 12: what admins attach to volume types: encryption (one per type), QoS specs (a
-    // type names at most one), and per-project default types (3.62).
-    "
-    CREATE TABLE volume_type_encryption (
-        type_id TEXT PRIMARY KEY REFERENCES volume_types(id) ON DELETE CASCADE,
-        encryption_id TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        control_location TEXT NOT NULL,
-        cipher TEXT,
-        key_size INTEGER,
-        created_ms INTEGER NOT NULL,
-        updated_ms INTEGER NOT NULL
-    );
-    CREATE TABLE qos_specs (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        consumer TEXT NOT NULL,
-        specs TEXT NOT NULL DEFAULT '{}',
-        created_ms INTEGER NOT NULL
-    );
-    ALTER TABLE volume_types ADD COLUMN qos_specs_id TEXT REFERENCES qos_specs(id);
-    CREATE TABLE default_volume_types (
-        project_id TEXT PRIMARY KEY,
-        volume_type_id TEXT NOT NULL REFERENCES volume_types(id) ON DELETE CASCADE
-    );
-    ",
     // 7: compute's migrations (a resize is one) and host aggregates.
     "
     CREATE TABLE compute_migrations (
@@ -548,6 +507,47 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, resource)
     );
     ",
+    // 11: volume transfers: a volume offered to whoever presents the key. Only a hash of
+    // the key is kept, as Cinder keeps a salted hash.
+    "
+    CREATE TABLE volume_transfers (
+        id TEXT PRIMARY KEY,
+        volume_id TEXT NOT NULL REFERENCES volumes(id) ON DELETE CASCADE,
+        name TEXT,
+        salt TEXT NOT NULL,
+        key_hash TEXT NOT NULL,
+        source_project_id TEXT NOT NULL,
+        no_snapshots INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX volume_transfers_volume ON volume_transfers (volume_id);
+    ",
+    // 12: what admins attach to volume types: encryption (one per type), QoS specs (a
+    // type names at most one), and per-project default types (3.62).
+    "
+    CREATE TABLE volume_type_encryption (
+        type_id TEXT PRIMARY KEY REFERENCES volume_types(id) ON DELETE CASCADE,
+        encryption_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        control_location TEXT NOT NULL,
+        cipher TEXT,
+        key_size INTEGER,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE qos_specs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        consumer TEXT NOT NULL,
+        specs TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL
+    );
+    ALTER TABLE volume_types ADD COLUMN qos_specs_id TEXT REFERENCES qos_specs(id);
+    CREATE TABLE default_volume_types (
+        project_id TEXT PRIMARY KEY,
+        volume_type_id TEXT NOT NULL REFERENCES volume_types(id) ON DELETE CASCADE
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
@@ -566,4 +566,20 @@ pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every migration applies to a new database, in order.
+    #[test]
+    fn migrations_apply_to_a_new_database() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
 }
