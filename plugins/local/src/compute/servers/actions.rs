@@ -693,7 +693,9 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
         return Err(Fault::bad_request("When resizing, instances must change flavor!").into());
     }
     let old_disk = old["disk"].as_i64().unwrap_or(0);
-    if new.disk < old_disk && new.disk != 0 {
+    // A volume-backed server's root disk is its volume: the flavor's disk does not shrink it.
+    let volume_backed = volume_attachments::root_volume(a.c, &a.s.id)?.is_some();
+    if new.disk < old_disk && new.disk != 0 && !volume_backed {
         return Err(Fault::bad_request("Resize error: Unable to resize disk down.").into());
     }
     if let Some(image) = a.s.image_id.clone() {
