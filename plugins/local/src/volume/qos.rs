@@ -79,7 +79,8 @@ fn consumer_of(v: &Value) -> std::result::Result<String, Fault> {
     match v.as_str() {
         Some(s) if CONSUMERS.contains(&s) => Ok(s.to_string()),
         _ => Err(Fault::bad_request(format!(
-            "Invalid qos specs: Valid consumer of QoS specs are: {CONSUMERS:?}"
+            "Invalid qos specs: Valid consumer of QoS specs are: ['{}']",
+            CONSUMERS.join("', '")
         ))),
     }
 }

@@ -480,7 +480,6 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ))
             .into());
         }
-        unused(c, &t.id, "Target volume type is still in use.")?;
         if super::default_types::is_default_of_some_project(c, &t.id)? {
             return Err(Fault::bad_request(format!(
                 "The volume type {} is a default volume type and cannot be deleted.",
@@ -488,6 +487,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ))
             .into());
         }
+        unused(c, &t.id, "Target volume type is still in use.")?;
         // Its encryption goes with it (the table's ON DELETE CASCADE), as in Cinder.
         for r in super::quotas::PER_TYPE {
             c.execute(
