@@ -354,7 +354,9 @@ fn attach(
     Ok(port_id)
 }
 
-fn record(
+/// Records an instance action that finishes at once (`compute_<action>` its event): the
+/// interface and volume attachments.
+pub fn record(
     svc: &Compute,
     c: &Connection,
     call: &Call,

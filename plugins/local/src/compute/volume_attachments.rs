@@ -9,11 +9,12 @@ use jumpgate_plugin_api::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
+use super::interfaces::record;
 use super::network_proxies::limited;
 use super::servers::actions::{check_lock, check_state};
 use super::servers::model::{self as servers, Server};
 use super::servers::routes::{invalid, server_param, target};
-use super::volumes::StagedSnapshot;
+use super::volumes::{object_of, StagedSnapshot};
 use crate::compute::{body, param, reply, reply_empty, Call, Compute};
 use crate::microversion::Version;
 use crate::time::now_ms;
@@ -111,30 +112,6 @@ fn check_shelved(call: &Call, s: &Server, action: &str) -> Result<(), Fault> {
     Ok(())
 }
 
-/// Records one of Nova's instance actions for a volume change (finished at once).
-fn record(
-    svc: &Compute,
-    c: &Connection,
-    call: &Call,
-    s: &Server,
-    req: &Request,
-    action: &str,
-) -> crate::compute::Result<()> {
-    let now = now_ms();
-    servers::record_action(
-        c,
-        &s.id,
-        action,
-        req.env("request_id").unwrap_or_default(),
-        &call.caller.user_id,
-        &s.project_id,
-        &format!("compute_{action}"),
-        &svc.host,
-        now,
-        now,
-    )
-}
-
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let (server_id, attached) = svc.read(|c| {
@@ -186,31 +163,6 @@ fn device_name(v: &Value) -> Result<Option<String>, Fault> {
             &format!("{other} is not of type 'string', 'null'"),
         )),
     }
-}
-
-/// A body's `volumeAttachment` object, with only the keys `allowed` for this version.
-fn attachment_body<'a>(b: &'a Value, allowed: &[&str]) -> Result<&'a Map<String, Value>, Fault> {
-    let att = b
-        .get("volumeAttachment")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            Fault::bad_request(
-                "Invalid input for field/attribute volumeAttachment. 'volumeAttachment' is a required property",
-            )
-        })?;
-    let extra: Vec<String> = att
-        .keys()
-        .filter(|k| !allowed.contains(&k.as_str()))
-        .map(|k| format!("'{k}'"))
-        .collect();
-    if !extra.is_empty() {
-        return Err(Fault::bad_request(format!(
-            "Additional properties are not allowed ({} {} unexpected)",
-            extra.join(", "),
-            if extra.len() == 1 { "was" } else { "were" }
-        )));
-    }
-    Ok(att)
 }
 
 /// The `volumeId` of a body: required, a UUID.
@@ -308,7 +260,7 @@ fn attach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         (true, false) => &["volumeId", "device", "tag"],
         _ => &["volumeId", "device"],
     };
-    let att = attachment_body(&b, allowed)?;
+    let att = object_of(&b, "volumeAttachment", allowed)?;
     let volume_id = volume_id_of(att)?;
     let device = att.get("device").map(device_name).transpose()?.flatten();
     let tag = match att.get("tag") {
@@ -375,7 +327,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     } else {
         &["volumeId"]
     };
-    let att = attachment_body(&b, allowed)?;
+    let att = object_of(&b, "volumeAttachment", allowed)?;
     let new_id = volume_id_of(att)?;
     let swap = !v.at_least(85) || new_id != old_id;
     if swap {

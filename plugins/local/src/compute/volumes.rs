@@ -154,8 +154,13 @@ fn string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault> {
     }
 }
 
-/// The object under `key` of a body that allows only `keys` in it.
-fn object_of<'a>(b: &'a Value, key: &str, keys: &[&str]) -> Result<&'a Map<String, Value>, Fault> {
+/// The object under `key` of a body that allows only `keys` in it (Nova's schemas'
+/// `additionalProperties: False`).
+pub fn object_of<'a>(
+    b: &'a Value,
+    key: &str,
+    keys: &[&str],
+) -> Result<&'a Map<String, Value>, Fault> {
     let m = b.get(key).and_then(Value::as_object).ok_or_else(|| {
         Fault::bad_request(format!(
             "Invalid input for field/attribute {key}. Value: {}. '{key}' is a required property",
