@@ -9,11 +9,12 @@ pub mod views;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
+use super::backups;
 use super::model::{self, Volume};
-use super::snapshots::{flag, metadata_in, text_field};
+use super::snapshots::{self, flag, metadata_in, text_field};
 use super::storage::{Kind, Source, GIB};
 use super::{body, param, reply, reply_empty, Call, Urls, Volumes, ZONE};
 use crate::volume::quotas::{self, Usage};
@@ -86,14 +87,6 @@ fn invalid_input(why: impl std::fmt::Display) -> Fault {
     Fault::bad_request(format!("Invalid input received: {why}"))
 }
 
-pub fn snapshot_not_found(id: &str) -> Fault {
-    Fault::not_found(format!("Snapshot {id} could not be found."))
-}
-
-fn backup_not_found(id: &str) -> Fault {
-    Fault::not_found(format!("Backup {id} could not be found."))
-}
-
 /// GiB an image needs: its size rounded up, or its `min_disk` when larger.
 fn image_gib(image: &crate::image::model::Image) -> i64 {
     let bytes = image.size.unwrap_or(0).max(0) as u64;
@@ -106,29 +99,18 @@ impl Volumes {
     fn origin(&self, c: &Connection, call: &Call, spec: &NewVolume) -> Outcome<(Origin, i64)> {
         let admin = call.is_admin();
         let origin = if let Some(id) = &spec.snapshot_id {
-            let row: Option<(String, i64, String, String)> = c
-                .query_row(
-                    "SELECT project_id, size, status, volume_id FROM volume_snapshots WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
-            let Some((project, size, status, volume_id)) =
-                row.filter(|r| admin || r.0 == call.project_id)
-            else {
-                return Err(snapshot_not_found(id).into());
-            };
-            let _ = project;
-            if status != "available" {
+            let snap = snapshots::visible(c, id, call)?;
+            if snap.status != "available" {
                 return Err(Fault::bad_request(
                     "Invalid snapshot: Originating snapshot status must be one of 'available' values",
                 )
                 .into());
             }
-            let volume = model::find(c, &volume_id)?.ok_or_else(|| snapshot_not_found(id))?;
+            let volume =
+                model::find(c, &snap.volume_id)?.ok_or_else(|| snapshots::not_found(id))?;
             Origin::Snapshot {
                 id: id.clone(),
-                size,
+                size: snap.size,
                 volume,
             }
         } else if let Some(id) = &spec.source_volid {
@@ -141,24 +123,17 @@ impl Volumes {
             }
             Origin::Volume(v)
         } else if let Some(id) = &spec.backup_id {
-            let row: Option<(String, i64, String)> = c
-                .query_row(
-                    "SELECT project_id, size, status FROM volume_backups WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            let Some((_, size, status)) = row.filter(|r| admin || r.0 == call.project_id) else {
-                return Err(backup_not_found(id).into());
-            };
-            if status != "available" {
+            let backup = backups::find(c, id)?
+                .filter(|b| admin || b.project_id == call.project_id)
+                .ok_or_else(|| backups::not_found(id))?;
+            if backup.status != "available" {
                 return Err(
                     Fault::bad_request("Invalid backup: Backup status must be available").into(),
                 );
             }
             Origin::Backup {
                 id: id.clone(),
-                size,
+                size: backup.size,
             }
         } else if let Some(id) = &spec.image_ref {
             let image = self
