@@ -95,12 +95,14 @@ fn detail(svc: &Volumes, a: &Attachment) -> Map<String, Value> {
 
 // ---------------------------------------------------------------- model steps
 
-/// Records the host's connector: the attachment is `attaching` until completed.
+/// Records the host's connector: the attachment is `attaching` until completed (one
+/// already attached stays so: its host only reconnects).
 fn connect(c: &Connection, id: &str, connector: &Value) -> Result<()> {
     let host = connector.get("host").and_then(Value::as_str);
     let mountpoint = connector.get("mountpoint").and_then(Value::as_str);
     c.execute(
-        "UPDATE volume_attachments SET connector = ?2, status = 'attaching',
+        "UPDATE volume_attachments SET connector = ?2,
+            status = CASE status WHEN 'attached' THEN status ELSE 'attaching' END,
             host = COALESCE(?3, host), mountpoint = COALESCE(?4, mountpoint), updated_ms = ?5
          WHERE id = ?1",
         params![
