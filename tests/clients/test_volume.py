@@ -133,8 +133,8 @@ def test_volume_create_show_set_extend_delete(osc, conn, server, volumes, unique
     shown = osc("volume", "show", name)
     assert shown["status"] == "available"
     assert shown["description"] == "first"
-    assert shown["properties"] == {"k": "v"}
-    assert shown["bootable"] == "false"
+    assert shown["properties"]["k"] == "v"
+    assert shown["bootable"] in ("false", False)
     assert shown["type"] == "__DEFAULT__"
     assert any(row["ID"] == v["id"] for row in osc("volume", "list")), "listed"
 
@@ -143,7 +143,7 @@ def test_volume_create_show_set_extend_delete(osc, conn, server, volumes, unique
     wait_volume(conn, v["id"], "available")
     shown = osc("volume", "show", new)
     assert shown["size"] == 2
-    assert shown["properties"] == {"k": "v", "a": "b"}
+    assert {"k": "v", "a": "b"}.items() <= shown["properties"].items()
     assert path.stat().st_size == 2 * GIB, "extend grows the file"
 
     r = osc.fails("volume", "set", "--size", "1", new)
@@ -161,7 +161,7 @@ def test_volume_from_image_starts_with_its_bytes_and_uploads_back(
     original = (Path(server.workdir) / "data" / "images" / image.id).read_bytes()
     v = volumes.create(unique("bootvol"), "--image", image.id, "--size", "1")
     shown = osc("volume", "show", v["id"])
-    assert shown["bootable"] == "true"
+    assert shown["bootable"] in ("true", True)
     assert shown["volume_image_metadata"]["image_id"] == image.id
     path = volume_file(server, v["id"])
     with open(path, "rb") as f:
@@ -257,11 +257,11 @@ def test_boot_from_volume_and_delete_on_termination(osc, conn, volumes, servers,
     boot = volumes.create(unique("bootvol"), "--image", image.id, "--size", "1")
     name = unique("bfv")
     s = cli_json(osc, "server", "create", "--flavor", "m1.nano", "--volume", boot["id"],
-                 "--network", "none", "--wait", name)
+                 "--no-network", "--wait", name)
     servers.track(s["id"])
     assert s["status"] == "ACTIVE"
     shown = conn.compute.get_server(s["id"])
-    assert not shown.image.id, "a volume-backed server has no image"
+    assert not shown.image or not shown.image.get("id"), "a volume-backed server has no image"
     assert wait_volume(conn, boot["id"], "in-use").attachments[0]["server_id"] == s["id"]
     r = osc.fails("server", "remove", "volume", s["id"], boot["id"])
     assert r.status == 400, r.stderr
@@ -295,13 +295,14 @@ def test_volume_types_listed(osc):
 
 def test_quota_shown_and_enforced(osc, server, cleanup, unique, volumes):
     user = _project_user(osc, server, cleanup, unique, "member")
-    shown = osc("quota", "show", user["project"])
+    shown = {row["Resource"]: row["Limit"]
+             for row in osc("quota", "show", "--volume", user["project"])}
     assert shown["volumes"] == 10 and shown["gigabytes"] == 1000, shown
     osc("quota", "set", "--volumes", "1", user["project"], json=False)
     volumes.create(unique("one"), "--size", "1", env=user["env"])
     r = osc.fails("volume", "create", "--size", "1", unique("two"), env=user["env"])
     assert r.status == 413, r.stderr
-    assert "VolumeLimitExceeded" in r.stderr, r.stderr
+    assert "Maximum number of volumes allowed (1) exceeded for quota 'volumes'" in r.stderr, r.stderr
 
 
 def test_other_projects_and_readers(osc, server, cleanup, unique, volumes):
@@ -309,7 +310,7 @@ def test_other_projects_and_readers(osc, server, cleanup, unique, volumes):
     other = _project_user(osc, server, cleanup, unique, "member")
     v = volumes.create(unique("mine"), "--size", "1", env=owner["env"])
     r = osc.fails("volume", "show", v["id"], env=other["env"])
-    assert "No volume with a name or ID" in r.stderr or r.status == 404, r.stderr
+    assert f"No Volume found for {v['id']}" in r.stderr, r.stderr
     assert v["id"] not in [row["ID"] for row in osc("volume", "list", env=other["env"])]
 
     reader = _add_user(osc, server, cleanup, unique, owner["project"], "reader")
