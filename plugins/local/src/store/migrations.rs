@@ -548,6 +548,65 @@ const MIGRATIONS: &[&str] = &[
         volume_type_id TEXT NOT NULL REFERENCES volume_types(id) ON DELETE CASCADE
     );
     ",
+    // 13: generic volume groups (3.13+), their types and snapshots, and user messages
+    // (3.3): what an asynchronous failure tells the user afterwards.
+    "
+    CREATE TABLE group_types (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT,
+        is_public INTEGER NOT NULL DEFAULT 1,
+        group_specs TEXT NOT NULL DEFAULT '{}',
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE volume_groups (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        name TEXT,
+        description TEXT,
+        status TEXT NOT NULL,
+        next_status TEXT,
+        ready_at INTEGER,
+        group_type_id TEXT NOT NULL REFERENCES group_types(id),
+        volume_type_ids TEXT NOT NULL DEFAULT '[]',
+        availability_zone TEXT NOT NULL,
+        group_snapshot_id TEXT,
+        source_group_id TEXT,
+        replication_status TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE group_snapshots (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        group_id TEXT NOT NULL REFERENCES volume_groups(id),
+        group_type_id TEXT NOT NULL,
+        name TEXT,
+        description TEXT,
+        status TEXT NOT NULL,
+        next_status TEXT,
+        ready_at INTEGER,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    ALTER TABLE volumes ADD COLUMN group_id TEXT REFERENCES volume_groups(id);
+    ALTER TABLE volume_snapshots ADD COLUMN group_snapshot_id TEXT REFERENCES group_snapshots(id);
+    CREATE TABLE volume_messages (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_uuid TEXT,
+        event_id TEXT NOT NULL,
+        message_level TEXT NOT NULL,
+        user_message TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE INDEX volume_messages_project ON volume_messages (project_id, created_ms);
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
