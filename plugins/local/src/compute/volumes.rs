@@ -354,12 +354,15 @@ fn create_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handler
     };
     let s = svc
         .volumes
-        .take_snapshot(
+        .create_snapshot(
             &volume_call(&call),
-            &volume_id,
-            string(o, "display_name")?,
-            string(o, "display_description")?,
-            force,
+            snapshots::NewSnapshot {
+                volume_id,
+                name: string(o, "display_name")?,
+                description: string(o, "display_description")?,
+                metadata: Map::new(),
+                force: Some(force),
+            },
         )
         .map_err(relayed)?;
     reply(resp, &call, 200, &json!({ "snapshot": snapshot_view(&s) }))
@@ -369,18 +372,8 @@ fn delete_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handler
     let call = call_of(req)?;
     call.writer("os_compute_api:os-volumes:snapshots:delete")?;
     let id = param(req, "snapshot_id")?;
-    svc.volumes.write(|c| {
-        let s = snapshots::visible(c, id, &volume_call(&call))?;
-        if s.status != "available" && s.status != "error" {
-            return Err(Fault::bad_request(
-                "Invalid snapshot: Volume Snapshot status must be available or error and must not be part of a group.",
-            )
-            .into());
-        }
-        c.execute("DELETE FROM volume_snapshots WHERE id = ?1", [id])?;
-        Ok(())
-    })?;
-    svc.volumes.disks.remove(Kind::Snapshot, id);
+    svc.volumes
+        .delete_snapshot(&volume_call(&call), id, false)?;
     reply_empty(resp, &call, 202)
 }
 
@@ -402,7 +395,9 @@ fn snapshot_status(v: &Volume, force: bool) -> Result<(), Fault> {
     }))
 }
 
-/// A snapshot's file, copied before its row is written (`Volumes::record_snapshot`).
+/// A snapshot's file, copied before its row is written (`Volumes::record_snapshot`): for
+/// `createImage` of a volume-backed server, whose snapshots are recorded in the action's
+/// transaction (`Volumes::create_snapshot` runs its own).
 pub struct StagedSnapshot {
     pub id: String,
     pub volume_id: String,
@@ -410,22 +405,6 @@ pub struct StagedSnapshot {
 }
 
 impl Volumes {
-    /// Takes a snapshot of a volume (Cinder's snapshot create, for Nova's proxy): the copy
-    /// is staged first, then one transaction records it. In-use volumes need `force`.
-    pub fn take_snapshot(
-        &self,
-        call: &crate::volume::Call,
-        volume_id: &str,
-        name: Option<String>,
-        description: Option<String>,
-        force: bool,
-    ) -> Result<Snapshot, Fault> {
-        let volume = self.read(|c| vm::visible(c, volume_id, &call.project_id, call.is_admin()))?;
-        snapshot_status(&volume, force)?;
-        let staged = self.stage_snapshot(&volume)?;
-        self.write(|c| self.record_snapshot(c, call, staged, name, description, force))
-    }
-
     /// Copies a volume's bytes for a snapshot, under a temp name.
     pub fn stage_snapshot(&self, volume: &Volume) -> Result<StagedSnapshot, Fault> {
         let id = uuid::Uuid::new_v4().to_string();
