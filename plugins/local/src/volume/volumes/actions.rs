@@ -78,12 +78,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             }
             model::set_status(c, &v.id, "attaching")
         })?,
-        "os-unreserve" => change(svc, &call, &id, |c, v| {
-            if v.status == "attaching" {
-                model::set_status(c, &v.id, settled_status(c, &v.id)?)?;
-            }
-            Ok(())
-        })?,
+        "os-unreserve" => change(svc, &call, &id, |c, v| undo(c, v, "attaching"))?,
         "os-begin_detaching" => change(svc, &call, &id, |c, v| {
             if v.status != "in-use" {
                 return Err(invalid_volume(
@@ -93,12 +88,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             }
             model::set_status(c, &v.id, "detaching")
         })?,
-        "os-roll_detaching" => change(svc, &call, &id, |c, v| {
-            if v.status == "detaching" {
-                model::set_status(c, &v.id, settled_status(c, &v.id)?)?;
-            }
-            Ok(())
-        })?,
+        "os-roll_detaching" => change(svc, &call, &id, |c, v| undo(c, v, "detaching"))?,
         "os-initialize_connection" => {
             required(&args, "connector")?;
             let v = visible(svc, &call, &id)?;
@@ -216,12 +206,16 @@ fn change(
     })
 }
 
-/// What a volume's status is once nothing is in flight: in-use while attached.
-fn settled_status(c: &Connection, id: &str) -> Outcome<&'static str> {
-    let attached = model::attachments_of(c, id)?
+/// Ends a step begun (`attaching` by os-reserve, `detaching` by os-begin_detaching):
+/// the volume is in-use while attached, else available. Other statuses stay.
+fn undo(c: &Connection, v: &Volume, begun: &str) -> Outcome<()> {
+    if v.status != begun {
+        return Ok(());
+    }
+    let attached = model::attachments_of(c, &v.id)?
         .iter()
         .any(|a| a.status == "attached");
-    Ok(if attached { "in-use" } else { "available" })
+    model::set_status(c, &v.id, if attached { "in-use" } else { "available" })
 }
 
 fn save_image_metadata(c: &Connection, id: &str, m: &Map<String, Value>) -> Outcome<()> {
