@@ -606,6 +606,8 @@ const MIGRATIONS: &[&str] = &[
         expires_ms INTEGER NOT NULL
     );
     CREATE INDEX volume_messages_project ON volume_messages (project_id, created_ms);
+    -- Why a volume failed is told by a message, as Cinder tells it.
+    ALTER TABLE volumes DROP COLUMN fail_reason;
     ",
 ];
 

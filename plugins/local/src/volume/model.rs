@@ -30,14 +30,13 @@ pub struct Volume {
     pub migration_status: Option<String>,
     pub metadata: Map<String, Value>,
     pub image_metadata: Map<String, Value>,
-    pub fail_reason: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
 
 pub const COLUMNS: &str = "id, project_id, user_id, name, description, size, status, volume_type_id, \
      availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
-     migration_status, metadata, image_metadata, fail_reason, created_ms, updated_ms";
+     migration_status, metadata, image_metadata, created_ms, updated_ms";
 
 fn object(s: String) -> Map<String, Value> {
     serde_json::from_str(&s).unwrap_or_default()
@@ -63,9 +62,8 @@ pub fn row(r: &Row) -> rusqlite::Result<Volume> {
         migration_status: r.get(15)?,
         metadata: object(r.get(16)?),
         image_metadata: object(r.get(17)?),
-        fail_reason: r.get(18)?,
-        created_ms: r.get(19)?,
-        updated_ms: r.get(20)?,
+        created_ms: r.get(18)?,
+        updated_ms: r.get(19)?,
     })
 }
 

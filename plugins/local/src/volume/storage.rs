@@ -132,18 +132,6 @@ impl Disks {
         let _ = std::fs::remove_file(self.path(kind, id));
     }
 
-    /// Bytes the files of `kind` take on disk (not their apparent size).
-    pub fn used(&self, kind: Kind) -> u64 {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::read_dir(self.root.join(kind.folder()))
-            .map(|d| {
-                d.filter_map(|e| e.ok()?.metadata().ok())
-                    .map(|m| m.blocks() * 512)
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-
     /// Once per data directory and process: removes temp files, and files no row names.
     pub fn sweep(&self, known: impl Fn(Kind) -> HashSet<String>) -> io::Result<usize> {
         let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
@@ -212,6 +200,15 @@ fn sparse_copy(from: &mut File, to: &mut File, len: u64) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// Bytes the files of `kind` take on disk (not their apparent size).
+    fn used(disks: &Disks, kind: Kind) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::read_dir(disks.root.join(kind.folder()))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().blocks() * 512)
+            .sum()
+    }
+
     #[test]
     fn copies_keep_bytes_and_holes_and_exact_sizes() {
         let dir = tempfile::tempdir().unwrap();
@@ -233,7 +230,7 @@ mod tests {
         let bytes = std::fs::read(&s).unwrap();
         assert_eq!(bytes.len() as u64, GIB);
         assert!(bytes.starts_with(b"hello volume"));
-        assert!(disks.used(Kind::Snapshot) < 1 << 20, "the copy stayed sparse");
+        assert!(used(&disks, Kind::Snapshot) < 1 << 20, "the copy stayed sparse");
         disks.grow(Kind::Volume, "a", 2 * GIB).unwrap();
         assert_eq!(std::fs::metadata(&a).unwrap().len(), 2 * GIB);
     }

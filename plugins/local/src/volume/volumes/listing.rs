@@ -298,7 +298,6 @@ mod tests {
                 migration_status: None,
                 metadata: meta.as_object().cloned().unwrap_or_default(),
                 image_metadata: Map::new(),
-                fail_reason: None,
                 created_ms: 1,
                 updated_ms: 1,
             },

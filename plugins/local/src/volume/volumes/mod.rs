@@ -319,7 +319,6 @@ impl Volumes {
                 migration_status: None,
                 metadata: spec.metadata.clone(),
                 image_metadata,
-                fail_reason: None,
                 created_ms: now,
                 updated_ms: now,
             };
