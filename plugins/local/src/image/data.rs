@@ -3,7 +3,7 @@
 //! then renamed: an interrupted upload leaves no partial file behind.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use md5::Md5;
@@ -74,8 +74,16 @@ impl Files {
             }
             md5.update(&buf[..n]);
             sha512.update(&buf[..n]);
-            file.write_all(&buf[..n])?;
+            // Zeros become a hole: a volume uploaded to an image is mostly zeros, and its
+            // image stays as sparse as the volume was.
+            if buf[..n].iter().all(|b| *b == 0) {
+                file.seek(SeekFrom::Current(n as i64))?;
+            } else {
+                file.write_all(&buf[..n])?;
+            }
         }
+        // A trailing hole has no bytes written: the length says where the file ends.
+        file.set_len(size)?;
         file.sync_all()?;
         Ok(Written {
             size,
@@ -112,5 +120,22 @@ mod tests {
             .unwrap()
             .collect();
         assert_eq!(left.len(), 1, "no partial file of b");
+    }
+
+    #[test]
+    fn zeros_are_holes_with_the_same_bytes_and_hashes() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files::new(dir.path()).unwrap();
+        let mut bytes = b"head".to_vec();
+        bytes.resize(8 << 20, 0);
+        let w = files
+            .write(&files.image("z"), &mut &bytes[..], u64::MAX)
+            .unwrap();
+        let on_disk = std::fs::read(files.image("z")).unwrap();
+        assert_eq!(on_disk, bytes);
+        assert_eq!(w.md5, hex(&Md5::digest(&bytes)));
+        let meta = std::fs::metadata(files.image("z")).unwrap();
+        assert!(meta.blocks() * 512 < 1 << 20, "trailing zeros are a hole");
     }
 }
