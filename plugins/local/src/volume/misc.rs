@@ -79,8 +79,9 @@ fn fs_bytes(path: &std::path::Path) -> Option<(u64, u64)> {
     Some((st.f_blocks as u64 * frsize, st.f_bavail as u64 * frsize))
 }
 
-/// The pool's capabilities as the volume service reports them to the scheduler.
-fn pool_capabilities(svc: &Volumes, c: &Connection) -> Outcome<Value> {
+/// The pool's capabilities as the volume service reports them to the scheduler (also
+/// what `scheduler::satisfies` checks a volume type against).
+pub fn pool_capabilities(svc: &Volumes, c: &Connection) -> Outcome<Value> {
     const GIB: f64 = (1u64 << 30) as f64;
     let dir = svc.disks.path(super::storage::Kind::Volume, "_");
     let (total, free) = dir.parent().and_then(fs_bytes).unwrap_or((0, 0));

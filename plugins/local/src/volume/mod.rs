@@ -6,11 +6,16 @@ pub mod attachments;
 pub mod backups;
 pub mod default_types;
 pub mod encryption;
+pub mod group_snapshots;
+pub mod group_types;
+pub mod groups;
 pub mod limits;
+pub mod messages;
 pub mod misc;
 pub mod model;
 pub mod qos;
 pub mod quotas;
+pub mod scheduler;
 pub mod snapshots;
 pub mod storage;
 pub mod transfers;
@@ -336,6 +341,10 @@ pub fn setup(
     snapshots::setup(disp, volumes.clone())?;
     backups::setup(disp, volumes.clone())?;
     attachments::setup(disp, volumes.clone())?;
+    group_types::setup(disp, volumes.clone())?;
+    groups::setup(disp, volumes.clone())?;
+    group_snapshots::setup(disp, volumes.clone())?;
+    messages::setup(disp, volumes.clone())?;
     transfers::setup(disp, volumes)?;
     Ok(())
 }

@@ -34,7 +34,12 @@ pub struct Volume {
     pub updated_ms: i64,
 }
 
-pub const COLUMNS: &str = "id, project_id, user_id, name, description, size, status, volume_type_id, \
+/// How many columns `COLUMNS` names: a query selecting more after them reads those from
+/// this index on.
+pub const WIDTH: usize = 20;
+
+pub const COLUMNS: &str =
+    "id, project_id, user_id, name, description, size, status, volume_type_id, \
      availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
      migration_status, metadata, image_metadata, created_ms, updated_ms";
 
@@ -118,9 +123,16 @@ pub fn set_status_then(
     Ok(())
 }
 
-/// Applies every timed status change that has come due: volumes, snapshots, backups.
+/// Applies every timed status change that has come due: volumes, snapshots, backups,
+/// groups and group snapshots.
 pub fn settle(c: &Connection, now_ms: i64) -> Result<()> {
-    for table in ["volumes", "volume_snapshots", "volume_backups"] {
+    for table in [
+        "volumes",
+        "volume_snapshots",
+        "volume_backups",
+        "volume_groups",
+        "group_snapshots",
+    ] {
         c.execute(
             &format!(
                 "UPDATE {table} SET status = next_status, updated_ms = ready_at,
@@ -321,7 +333,9 @@ pub fn complete(c: &Connection, attachment_id: &str, mountpoint: Option<&str>) -
         )
         .optional()?
         .ok_or_else(|| {
-            Fault::not_found(format!("VolumeAttachment {attachment_id} could not be found."))
+            Fault::not_found(format!(
+                "VolumeAttachment {attachment_id} could not be found."
+            ))
         })?;
     set_status(c, &volume_id, "in-use")
 }
@@ -346,7 +360,9 @@ pub fn detach(c: &Connection, attachment_id: &str) -> Result<()> {
         )
         .optional()?
         .ok_or_else(|| {
-            Fault::not_found(format!("VolumeAttachment {attachment_id} could not be found."))
+            Fault::not_found(format!(
+                "VolumeAttachment {attachment_id} could not be found."
+            ))
         })?;
     let left = attachments_of(c, &volume_id)?;
     let status = if left.iter().any(|a| a.status == "attached") {
@@ -371,4 +387,14 @@ pub fn next_device(c: &Connection, server_id: &str) -> Result<String> {
         .find(|d| !used.contains(d))
         .ok_or_else(|| Fault::bad_request("No free disk device names for prefix 'vd'"))?;
     Ok(device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_counts_the_columns() {
+        assert_eq!(COLUMNS.split(',').count(), WIDTH);
+    }
 }

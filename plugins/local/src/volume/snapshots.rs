@@ -58,10 +58,12 @@ pub struct Snapshot {
     progress: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// The group snapshot it was taken for (`group_snapshots.rs`).
+    pub group_snapshot_id: Option<String>,
 }
 
 pub const COLUMNS: &str =
-    "id, project_id, user_id, volume_id, name, description, size, status, metadata, created_ms, updated_ms";
+    "id, project_id, user_id, volume_id, name, description, size, status, metadata, created_ms, updated_ms, group_snapshot_id";
 
 pub fn row(r: &Row) -> rusqlite::Result<Snapshot> {
     let (metadata, internal) = split_internal(&r.get::<_, String>(8)?);
@@ -81,6 +83,7 @@ pub fn row(r: &Row) -> rusqlite::Result<Snapshot> {
             .map(str::to_string),
         created_ms: r.get(9)?,
         updated_ms: r.get(10)?,
+        group_snapshot_id: r.get(11)?,
     })
 }
 
@@ -358,7 +361,7 @@ pub fn view(s: &Snapshot, call: &Call, shape: Shape) -> Value {
     }
     let ver = call.version;
     if ver.at_least(14) {
-        o.insert("group_snapshot_id".into(), Value::Null);
+        o.insert("group_snapshot_id".into(), json!(s.group_snapshot_id));
     }
     if ver.at_least(41) {
         o.insert("user_id".into(), json!(s.user_id));
@@ -599,7 +602,9 @@ impl Volumes {
     ) -> std::result::Result<(), Fault> {
         self.write(|c| {
             let s = visible(c, id, call)?;
-            if !force && s.status != "available" && s.status != "error" {
+            // A group snapshot's members go with it (`group_snapshots.rs`).
+            let in_group = s.group_snapshot_id.is_some();
+            if !force && ((s.status != "available" && s.status != "error") || in_group) {
                 return Err(Fault::bad_request(
                     "Invalid snapshot: Volume Snapshot status must be available or error and must not be part of a group.",
                 )

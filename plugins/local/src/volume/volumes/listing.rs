@@ -120,6 +120,8 @@ pub fn query(req: &Request, call: &Call) -> Result<Query, Fault> {
 pub struct Listed {
     pub volume: Volume,
     pub type_name: Option<String>,
+    /// Its generic volume group (`groups.rs`), for the `group_id` filter.
+    pub group_id: Option<String>,
 }
 
 fn text_of(l: &Listed, key: &str) -> Option<String> {
@@ -165,8 +167,9 @@ fn contains_all(have: &Map<String, Value>, want: &Value, like: bool) -> bool {
 pub fn matches(l: &Listed, f: &Filter) -> bool {
     match f.key.as_str() {
         "metadata" => contains_all(&l.volume.metadata, &f.value, f.like),
-        // Nothing is in a group on this cloud.
-        "group_id" | "consistencygroup_id" => false,
+        // Consistency groups are generic volume groups' predecessors: none here.
+        "consistencygroup_id" => false,
+        "group_id" => l.group_id.as_deref() == f.value.as_str(),
         key => {
             let want = f.value.as_str().unwrap_or_default();
             if key == "bootable" || key == "multiattach" {
@@ -187,7 +190,8 @@ pub fn matches(l: &Listed, f: &Filter) -> bool {
 /// The volumes the query selects, in its order, before paging.
 pub fn select(c: &Connection, q: &Query) -> crate::store::Outcome<Vec<Listed>> {
     let sql = format!(
-        "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id)
+        "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id),
+            group_id
          FROM volumes WHERE ?1 IS NULL OR project_id = ?1 ORDER BY {}",
         model::COLUMNS,
         q.order
@@ -196,7 +200,8 @@ pub fn select(c: &Connection, q: &Query) -> crate::store::Outcome<Vec<Listed>> {
     let rows = stmt.query_map([&q.project_id], |r| {
         Ok(Listed {
             volume: model::row(r)?,
-            type_name: r.get(21)?,
+            type_name: r.get(model::WIDTH)?,
+            group_id: r.get(model::WIDTH + 1)?,
         })
     })?;
     let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -221,6 +226,7 @@ pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> 
                     &l.volume,
                     &super::views::Extra {
                         type_name: l.type_name.as_deref(),
+                        group_id: l.group_id.as_deref(),
                         attachments: &[],
                         host: &svc.host,
                     },
@@ -302,6 +308,7 @@ mod tests {
                 updated_ms: 1,
             },
             type_name: Some("__DEFAULT__".into()),
+            group_id: None,
         }
     }
 

@@ -65,6 +65,10 @@ pub struct NewVolume {
     pub source_volid: Option<String>,
     pub backup_id: Option<String>,
     pub multiattach: bool,
+    /// The generic volume group to put it in (3.13, `groups.rs`).
+    pub group_id: Option<String>,
+    /// The request's id, for the user message a failure to schedule leaves (`messages.rs`).
+    pub request_id: Option<String>,
 }
 
 /// Where a new volume's bytes come from, as found (and found again inside the transaction).
@@ -273,6 +277,15 @@ impl Volumes {
                 Some(&vtype.name),
             )?;
             quotas::check_size(c, &call.project_id, size)?;
+            if let Some(group) = &spec.group_id {
+                super::groups::check_new_member(c, call, group, &vtype.id)?;
+            }
+            // Cinder's scheduler: a type whose extra specs the pool cannot satisfy leaves
+            // the volume in `error`, with a user message saying why.
+            let placed = super::scheduler::satisfies(
+                &vtype.extra_specs,
+                &super::misc::pool_capabilities(self, c)?,
+            );
             // Cinder's multiattach volume types (`multiattach: "<is> True"`).
             let type_multiattach = vtype
                 .extra_specs
@@ -307,7 +320,7 @@ impl Volumes {
                 name: spec.name.clone(),
                 description: spec.description.clone(),
                 size,
-                status: "creating".into(),
+                status: if placed { "creating" } else { "error" }.into(),
                 volume_type_id: vtype.id.clone(),
                 availability_zone: ZONE.into(),
                 bootable,
@@ -326,9 +339,9 @@ impl Volumes {
                 "INSERT INTO volumes (id, project_id, user_id, name, description, size, status,
                     next_status, ready_at, volume_type_id, availability_zone, bootable, readonly,
                     multiattach, snapshot_id, source_volid, backup_id, metadata, image_metadata,
-                    created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'available', ?8, ?9, ?10, ?11, ?12, ?13,
-                    ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+                    created_ms, updated_ms, group_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?21, ?8, ?9, ?10, ?11, ?12, ?13,
+                    ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20)",
                 params![
                     v.id,
                     v.project_id,
@@ -337,7 +350,7 @@ impl Volumes {
                     v.description,
                     v.size,
                     v.status,
-                    now + self.delay_ms,
+                    placed.then_some(now + self.delay_ms),
                     v.volume_type_id,
                     v.availability_zone,
                     v.bootable,
@@ -349,8 +362,27 @@ impl Volumes {
                     Value::Object(v.metadata.clone()).to_string(),
                     Value::Object(v.image_metadata.clone()).to_string(),
                     now,
+                    spec.group_id,
+                    placed.then_some("available"),
                 ],
             )?;
+            if !placed {
+                // The staged file is dropped: an unscheduled volume has no bytes.
+                let request_id = spec
+                    .request_id
+                    .clone()
+                    .unwrap_or_else(|| format!("req-{}", uuid::Uuid::new_v4()));
+                super::messages::record(
+                    c,
+                    &v.project_id,
+                    &request_id,
+                    super::messages::VOLUME,
+                    &v.id,
+                    super::messages::SCHEDULE_ALLOCATE_VOLUME,
+                    super::messages::NO_BACKEND_AVAILABLE,
+                )?;
+                return Ok(v);
+            }
             staged
                 .commit()
                 .map_err(|e| self.io("placing the volume's file", e))?;
@@ -369,10 +401,12 @@ impl Volumes {
     ) -> Outcome<Value> {
         let name = types::name_of(c, &v.volume_type_id)?;
         let attachments = model::attachments_of(c, &v.id)?;
+        let group_id = super::groups::group_of(c, &v.id)?;
         Ok(views::volume(
             v,
             &Extra {
                 type_name: name.as_deref(),
+                group_id: group_id.as_deref(),
                 attachments: &attachments,
                 host: &self.host,
             },
@@ -488,6 +522,12 @@ fn new_volume(call: &Call, o: &Map<String, Value>) -> Result<NewVolume, Fault> {
         source_volid: string_field(o, "source_volid")?,
         backup_id,
         multiattach: flag(o.get("multiattach"), "multiattach")?,
+        group_id: if call.version.at_least(13) {
+            string_field(o, "group_id")?
+        } else {
+            None
+        },
+        request_id: None,
     })
 }
 
@@ -497,7 +537,8 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("volume:create")?;
     let o = volume_object(req)?;
-    let spec = new_volume(&call, &o)?;
+    let mut spec = new_volume(&call, &o)?;
+    spec.request_id = req.env(env::REQUEST_ID).map(str::to_string);
     let v = svc.create_volume(&call, spec)?;
     let urls = Urls::of(svc, req, &call)?;
     let out = svc.read(|c| svc.render(c, &v, &call, &urls, Shape::Created))?;
@@ -664,6 +705,10 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     }
     let snapshots = svc.write(|c| {
         let v = model::visible(c, &id, &call.project_id, call.is_admin())?;
+        // A group's volumes go with the group (`groups.rs`), as Cinder.
+        if super::groups::group_of(c, &v.id)?.is_some() {
+            return Err(cannot_delete().into());
+        }
         svc.delete_volume(c, &v, cascade, force)
     })?;
     svc.remove_files(&id, &snapshots);

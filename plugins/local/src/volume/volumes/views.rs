@@ -19,6 +19,8 @@ pub enum Shape {
 /// What a view needs besides the row.
 pub struct Extra<'a> {
     pub type_name: Option<&'a str>,
+    /// The generic volume group it belongs to (3.13).
+    pub group_id: Option<&'a str>,
     pub attachments: &'a [Attachment],
     /// The storage host (`host@local#local`).
     pub host: &'a str,
@@ -84,7 +86,7 @@ pub fn volume(v: &Volume, extra: &Extra, call: &Call, urls: &Urls, shape: Shape)
         put("migration_status", json!(v.migration_status));
     }
     if ver.at_least(13) {
-        put("group_id", Value::Null);
+        put("group_id", json!(extra.group_id));
     }
     if admin && ver.at_least(21) {
         put("provider_id", Value::Null);
