@@ -99,7 +99,7 @@ COMPUTE_FEATURES = {
     "serial_console": "false",
     "stable_rescue": "false",
     "swap_volume": "false",
-    "volume_multiattach": "false",
+    "volume_multiattach": "true",
     "attach_encrypted_volume": "false",
     "unified_limits": "false",
     "hostname_fqdn_sanitization": "true",
@@ -116,8 +116,8 @@ VOLUME_FEATURES = {
     "manage_volume": "false",
     "replication": "false",
     "api_extensions": "all",
-    "extend_attached_volume": "false",
-    "extend_attached_encrypted_volume": "false",
+    "extend_attached_volume": "true",
+    "extend_attached_encrypted_volume": "true",
     "extend_volume_with_snapshot": "true",
     "enable_volume_image_dep_tests": "true",
 }
@@ -166,6 +166,8 @@ def main() -> int:
             accounts = provision(conn, args.admin, args.concurrency)
             images = provision_images(conn) if "compute" in server.services else ("", "")
             networks = provision_networks(conn) if "network" in server.services else {}
+            if "volume" in server.services:
+                provision_volume_types(conn)
             conn.close()
         except Exception:
             if server.log():
@@ -338,6 +340,18 @@ def provision_images(conn) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
+MULTIATTACH_TYPE = "tempest-multiattach"
+
+
+def provision_volume_types(conn) -> str:
+    """Cinder's multiattach volume type (extra spec `multiattach="<is> True"`), for
+    `[volume] volume_type_multiattach` (found again on a long-lived server)."""
+    if conn.block_storage.find_type(MULTIATTACH_TYPE) is None:
+        conn.block_storage.create_type(name=MULTIATTACH_TYPE,
+                                       extra_specs={"multiattach": "<is> True"})
+    return MULTIATTACH_TYPE
+
+
 # --- workspace -------------------------------------------------------------------------
 
 
@@ -477,6 +491,7 @@ def write_workspace(ws: Path, server, accounts, admin, images=("", ""), networks
             "volume_size": "1",
             "min_microversion": "3.0",
             "max_microversion": advertised_max(server.url + "/volume/v3/"),
+            "volume_type_multiattach": MULTIATTACH_TYPE,
         }
         conf["volume-feature-enabled"] = dict(VOLUME_FEATURES)
     path = etc / "tempest.conf"

@@ -4,8 +4,8 @@
 
 use jumpgate_plugin_api::prelude::*;
 
-pub use crate::microversion::Version;
 use crate::microversion::Api;
+pub use crate::microversion::Version;
 
 pub const API: Api = Api {
     service: "compute",

@@ -178,7 +178,11 @@ fn sparse_copy(from: &mut File, to: &mut File, len: u64) -> io::Result<()> {
         }
         // SAFETY: as above.
         let hole = unsafe { libc::lseek(fd, data as libc::off_t, libc::SEEK_HOLE) };
-        let hole = if hole < 0 { end } else { (hole as u64).min(end) };
+        let hole = if hole < 0 {
+            end
+        } else {
+            (hole as u64).min(end)
+        };
         from.seek(SeekFrom::Start(data))?;
         to.seek(SeekFrom::Start(data))?;
         let mut left = hole - data;
@@ -230,7 +234,10 @@ mod tests {
         let bytes = std::fs::read(&s).unwrap();
         assert_eq!(bytes.len() as u64, GIB);
         assert!(bytes.starts_with(b"hello volume"));
-        assert!(used(&disks, Kind::Snapshot) < 1 << 20, "the copy stayed sparse");
+        assert!(
+            used(&disks, Kind::Snapshot) < 1 << 20,
+            "the copy stayed sparse"
+        );
         disks.grow(Kind::Volume, "a", 2 * GIB).unwrap();
         assert_eq!(std::fs::metadata(&a).unwrap().len(), 2 * GIB);
     }
@@ -240,7 +247,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let disks = Disks::new(dir.path()).unwrap();
         drop(disks.stage(Kind::Volume, "x", 4096, Source::Zeros).unwrap());
-        assert_eq!(std::fs::read_dir(dir.path().join("volumes")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("volumes"))
+                .unwrap()
+                .count(),
+            0
+        );
         for id in ["keep", "orphan"] {
             disks
                 .stage(Kind::Volume, id, 4096, Source::Zeros)

@@ -283,6 +283,29 @@ fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         )?;
         let back = v.status.clone();
         model::set_status_then(c, &v.id, "extending", &back, svc.delay_ms)?;
+        if v.status == "in-use" {
+            // Cinder tells Nova ("volume-extended"), which records an `extend_volume`
+            // action on every server the volume is attached to.
+            let now = crate::time::now_ms();
+            let request_id = format!("req-{}", uuid::Uuid::new_v4());
+            for server in model::attachments_of(c, &v.id)?
+                .iter()
+                .filter_map(|a| a.server_id.as_deref())
+            {
+                crate::compute::servers::model::record_action(
+                    c,
+                    server,
+                    "extend_volume",
+                    &request_id,
+                    &call.caller.user_id,
+                    &call.project_id,
+                    "compute_extend_volume",
+                    &svc.host,
+                    now,
+                    now + svc.delay_ms,
+                )?;
+            }
+        }
         svc.disks
             .grow(Kind::Volume, &v.id, new_size as u64 * GIB)
             .map_err(|e| svc.io("growing the volume's file", e))?;
