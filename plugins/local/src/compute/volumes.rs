@@ -115,7 +115,7 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             vm::COLUMNS
         ))?;
         let rows = stmt.query_map([&call.project_id], |r| {
-            Ok((vm::row(r)?, r.get::<_, Option<String>>(21)?))
+            Ok((vm::row(r)?, r.get::<_, Option<String>>(vm::WIDTH)?))
         })?;
         let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         let page = limited(all, req)?;

@@ -22,6 +22,16 @@ pub struct VolumeType {
     pub qos_specs_id: Option<String>,
 }
 
+impl VolumeType {
+    /// Cinder's multiattach volume types: extra spec `multiattach = "<is> True"`.
+    pub fn multiattach(&self) -> bool {
+        self.extra_specs
+            .get("multiattach")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("<is> true"))
+    }
+}
+
 const COLUMNS: &str = "id, name, description, is_public, extra_specs, created_ms, qos_specs_id";
 
 fn row(r: &Row) -> rusqlite::Result<VolumeType> {

@@ -493,9 +493,10 @@ fn retype(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
                 invalid_input("Retype cannot be performed to the same volume type.").into(),
             );
         }
+        // A volume is multiattach exactly when its type is: retyping changes the flag.
         c.execute(
-            "UPDATE volumes SET volume_type_id = ?2, updated_ms = ?3 WHERE id = ?1",
-            params![v.id, t.id, crate::time::now_ms()],
+            "UPDATE volumes SET volume_type_id = ?2, multiattach = ?3, updated_ms = ?4 WHERE id = ?1",
+            params![v.id, t.id, t.multiattach(), crate::time::now_ms()],
         )?;
         // The type changes at once: a local volume needs no migration, and Cinder's
         // `retyping` ends with the new type, never shows it earlier.

@@ -286,12 +286,7 @@ impl Volumes {
                 &vtype.extra_specs,
                 &super::misc::pool_capabilities(self, c)?,
             );
-            // Cinder's multiattach volume types (`multiattach: "<is> True"`).
-            let type_multiattach = vtype
-                .extra_specs
-                .get("multiattach")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.trim().eq_ignore_ascii_case("<is> true"));
+            let type_multiattach = vtype.multiattach();
             let now = crate::time::now_ms();
             let (mut bootable, mut image_metadata) = (false, Map::new());
             let (mut snapshot_id, mut source_volid, mut backup_id) = (None, None, None);
