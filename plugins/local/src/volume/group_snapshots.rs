@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::groups;
-use super::snapshots::{all_tenants, order_by, page, text_field};
+use super::snapshots::{listed_project, order_by, page, text_field};
 use super::storage::Kind;
 use super::{body, param, reply, reply_empty, timestamp, Call, Result, Urls, Volumes};
 
@@ -183,11 +183,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> Han
     let call = Call::of(req)?;
     call.requires(14)?;
     let order = order_by(req, SORT_KEYS)?;
-    let project = if all_tenants(req, &call)? {
-        req.query_param("project_id").map(str::to_string)
-    } else {
-        Some(call.project_id.clone())
-    };
+    let project = listed_project(req, &call)?;
     let group_id = req.query_param("group_id").map(str::to_string);
     let status = req.query_param("status").map(str::to_string);
     let all = svc.read(|c| {

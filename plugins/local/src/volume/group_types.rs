@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::snapshots::{flag, order_by, page};
+use super::types::invalid;
 use super::{body, param, reply, reply_empty, Call, Result, Urls, Volumes};
 
 type Svc = Arc<Volumes>;
@@ -116,12 +117,6 @@ fn view(call: &Call, t: &GroupType) -> Value {
         v["group_specs"] = Value::Object(t.group_specs.clone());
     }
     v
-}
-
-fn invalid(field: &str, value: &Value, why: &str) -> Fault {
-    Fault::bad_request(format!(
-        "Invalid input for field/attribute {field}. Value: {value}. {why}"
-    ))
 }
 
 /// A name or description as Cinder's schema takes it: a string of at most 255.

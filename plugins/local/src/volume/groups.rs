@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::model::{self, Volume};
-use super::snapshots::{all_tenants, flag, order_by, page, text_field};
+use super::snapshots::{flag, listed_project, order_by, page, text_field};
 use super::volumes::NewVolume;
 use super::{body, group_types, param, quotas, reply, reply_empty, timestamp, types};
 use super::{Call, Result, Urls, Volumes, ZONE};
@@ -351,11 +351,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> Han
     let call = Call::of(req)?;
     call.requires(13)?;
     let order = order_by(req, SORT_KEYS)?;
-    let project = if all_tenants(req, &call)? {
-        req.query_param("project_id").map(str::to_string)
-    } else {
-        Some(call.project_id.clone())
-    };
+    let project = listed_project(req, &call)?;
     let name = req.query_param("name").map(str::to_string);
     let status = req.query_param("status").map(str::to_string);
     let (groups, next) = svc.read(|c| {

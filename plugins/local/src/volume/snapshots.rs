@@ -325,6 +325,16 @@ pub fn all_tenants(req: &Request, call: &Call) -> std::result::Result<bool, Faul
         })
 }
 
+/// The project a listing shows: the caller's, or with `all_tenants` (admins) every
+/// project (None) unless `project_id` names one.
+pub fn listed_project(req: &Request, call: &Call) -> std::result::Result<Option<String>, Fault> {
+    Ok(if all_tenants(req, call)? {
+        req.query_param("project_id").map(str::to_string)
+    } else {
+        Some(call.project_id.clone())
+    })
+}
+
 /// Cinder's `metadata` listing filter (3.22): a JSON object (or Python dict text) every
 /// match contains.
 pub fn metadata_filter(req: &Request) -> Option<Map<String, Value>> {
@@ -411,12 +421,7 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail: bool) -> HandlerResult {
     let call = Call::of(req)?;
     let order = order_by(req, SORT_KEYS)?;
-    let everyone = all_tenants(req, &call)?;
-    let project = if everyone {
-        req.query_param("project_id").map(str::to_string)
-    } else {
-        Some(call.project_id.clone())
-    };
+    let project = listed_project(req, &call)?;
     let status = req.query_param("status").map(str::to_string);
     let volume_id = req.query_param("volume_id").map(str::to_string);
     let name = req
