@@ -120,11 +120,10 @@ fn invalid_group(why: impl std::fmt::Display) -> Fault {
 /// Cinder's 413 for the `groups` quota; usage counted from the rows.
 fn check_quota(c: &Connection, project_id: &str) -> Result<()> {
     let quota = quotas::limit(c, project_id, "groups")?;
-    let used: i64 = c.query_row(
-        "SELECT count(*) FROM volume_groups WHERE project_id = ?1",
-        [project_id],
-        |r| r.get(0),
-    )?;
+    let used = quotas::in_use(c, project_id)?
+        .get("groups")
+        .copied()
+        .unwrap_or(0);
     if quota >= 0 && used + 1 > quota {
         return Err(Fault::too_large(format!(
             "Maximum number of groups allowed ({quota}) exceeded"

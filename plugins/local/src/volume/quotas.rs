@@ -196,7 +196,12 @@ pub fn in_use(c: &Connection, project_id: &str) -> Outcome<BTreeMap<String, i64>
     used.insert("backups".to_string(), backups);
     used.insert("backup_gigabytes".to_string(), backup_gb);
     used.insert("per_volume_gigabytes".to_string(), 0);
-    used.insert("groups".to_string(), 0);
+    let groups: i64 = c.query_row(
+        "SELECT count(*) FROM volume_groups WHERE project_id = ?1",
+        [project_id],
+        |r| r.get(0),
+    )?;
+    used.insert("groups".to_string(), groups);
     let mut per_type = |sql: &str, counted: &str| -> Outcome<()> {
         let mut stmt = c.prepare_cached(sql)?;
         let rows = stmt
