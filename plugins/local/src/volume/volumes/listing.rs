@@ -229,6 +229,8 @@ pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> 
                         group_id: l.group_id.as_deref(),
                         attachments: &[],
                         host: &svc.host,
+                        // The summary shape shows no `encrypted`.
+                        encrypted: false,
                     },
                     &call,
                     &urls,

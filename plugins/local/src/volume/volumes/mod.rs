@@ -404,6 +404,7 @@ impl Volumes {
                 group_id: group_id.as_deref(),
                 attachments: &attachments,
                 host: &self.host,
+                encrypted: super::encryption::of_type(c, &v.volume_type_id)?.is_some(),
             },
             call,
             urls,

@@ -24,6 +24,8 @@ pub struct Extra<'a> {
     pub attachments: &'a [Attachment],
     /// The storage host (`host@local#local`).
     pub host: &'a str,
+    /// Whether its type carries an encryption spec (`encryption.rs`).
+    pub encrypted: bool,
 }
 
 pub fn attachment(a: &Attachment) -> Value {
@@ -74,7 +76,7 @@ pub fn volume(v: &Volume, extra: &Extra, call: &Call, urls: &Urls, shape: Shape)
     put("links", links);
     put("user_id", json!(v.user_id));
     put("bootable", json!(if v.bootable { "true" } else { "false" }));
-    put("encrypted", json!(false));
+    put("encrypted", json!(extra.encrypted));
     put("replication_status", Value::Null);
     put("consistencygroup_id", Value::Null);
     put("multiattach", json!(v.multiattach));
