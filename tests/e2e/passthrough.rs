@@ -87,6 +87,7 @@ fn serve(stream: TcpStream, port: u16, seen: &Seen) -> std::io::Result<()> {
             .unwrap_or(0);
         let chunked = headers.contains_key("transfer-encoding");
         let path = target.split('?').next().unwrap_or("").to_string();
+        let head = method == "HEAD";
 
         if path.ends_with("/upload") {
             let mut buf = vec![0u8; 64 * 1024];
@@ -109,6 +110,7 @@ fn serve(stream: TcpStream, port: u16, seen: &Seen) -> std::io::Result<()> {
             }
             respond(
                 &mut out,
+                head,
                 201,
                 &[],
                 &json!({"received": received}).to_string(),
@@ -127,7 +129,7 @@ fn serve(stream: TcpStream, port: u16, seen: &Seen) -> std::io::Result<()> {
         match path.as_str() {
             p if p.ends_with("/slow") => {
                 std::thread::sleep(Duration::from_secs(3));
-                respond(&mut out, 200, &[], "{}")?;
+                respond(&mut out, head, 200, &[], "{}")?;
             }
             p if p.ends_with("/download") => {
                 let size: u64 = target
@@ -140,7 +142,7 @@ fn serve(stream: TcpStream, port: u16, seen: &Seen) -> std::io::Result<()> {
                     "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {size}\r\n\r\n"
                 )?;
                 let chunk = vec![0x5au8; 64 * 1024];
-                let mut left = size;
+                let mut left = if head { 0 } else { size };
                 while left > 0 {
                     let n = left.min(chunk.len() as u64) as usize;
                     out.write_all(&chunk[..n])?;
@@ -150,6 +152,7 @@ fn serve(stream: TcpStream, port: u16, seen: &Seen) -> std::io::Result<()> {
             p if p.ends_with("/missing") => {
                 respond(
                     &mut out,
+                    head,
                     404,
                     &[],
                     r#"{"itemNotFound": {"code": 404, "message": "Instance  could not be found."}}"#,
@@ -169,6 +172,7 @@ fn serve(stream: TcpStream, port: u16, seen: &Seen) -> std::io::Result<()> {
                 ]}});
                 respond(
                     &mut out,
+                    head,
                     201,
                     &[("X-Subject-Token", "gAAAAupstream")],
                     &token.to_string(),
@@ -185,6 +189,7 @@ fn serve(stream: TcpStream, port: u16, seen: &Seen) -> std::io::Result<()> {
                 });
                 respond(
                     &mut out,
+                    head,
                     200,
                     &[
                         ("X-OpenStack-Request-Id", "req-from-upstream"),
@@ -215,19 +220,23 @@ fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
 
 fn respond(
     out: &mut TcpStream,
+    head: bool,
     status: u16,
     headers: &[(&str, &str)],
     body: &str,
 ) -> std::io::Result<()> {
-    let mut head = format!(
+    let mut text = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
         body.len()
     );
     for (n, v) in headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
+        text.push_str(&format!("{n}: {v}\r\n"));
     }
-    head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
+    text.push_str("\r\n");
+    out.write_all(text.as_bytes())?;
+    if head {
+        return Ok(());
+    }
     out.write_all(body.as_bytes())
 }
 
@@ -387,6 +396,19 @@ fn upstream_errors_pass_through_unchanged() {
         r.text(),
         r#"{"itemNotFound": {"code": 404, "message": "Instance  could not be found."}}"#
     );
+}
+
+#[test]
+fn head_answers_keep_the_upstreams_length_and_status() {
+    let up = Upstream::start();
+    let jg = front(&up);
+    let r = jg.request("HEAD", "/image/v2/download?size=12345", &[], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("12345"));
+    let r = jg.request("HEAD", "/compute/v2.1/servers/missing", &[], None);
+    assert_eq!(r.status, 404);
+    // The connection survives both: the next request on it is answered.
+    assert_eq!(jg.get("/compute/v2.1/servers").status, 200);
 }
 
 #[test]

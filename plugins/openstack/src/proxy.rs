@@ -202,12 +202,18 @@ impl Proxy {
         }
         let status = parts.status.as_u16();
         if req.method == "HEAD" || status == 204 || status == 304 || length == Some(0) {
-            // No body follows; a HEAD still tells the size of what a GET would send.
-            if let Some(n) = length.filter(|_| req.method == "HEAD") {
-                resp.set_header("Content-Length", &n.to_string());
-            }
-            if let Some(ct) = content_type {
-                resp.set_header("Content-Type", &ct);
+            // No body follows. An empty stream, not an empty body: the host would fill an
+            // empty error with a fault body of its own, and a HEAD still tells the size
+            // of what a GET would send.
+            let length = length.filter(|_| req.method == "HEAD").or(Some(0));
+            resp.stream(
+                std::io::empty(),
+                content_type.as_deref().unwrap_or(""),
+                length,
+            );
+            if content_type.is_none() {
+                resp.headers
+                    .retain(|h| !h.name.eq_ignore_ascii_case("content-type"));
             }
             return;
         }
