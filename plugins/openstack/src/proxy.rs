@@ -19,9 +19,11 @@ use crate::rewrite::Rewriter;
 const REWRITE_LIMIT: u64 = 32 << 20;
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus the
-/// ones the client library sets itself for the next hop.
+/// ones the client library sets itself for the next hop, and `Expect`, which the host
+/// already answered (`100 Continue`) when the handler began reading the body.
 const HOP_BY_HOP: &[&str] = &[
     "connection",
+    "expect",
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
@@ -337,10 +339,11 @@ mod tests {
             ("connection", "keep-alive, x-secret"),
             ("x-secret", "1"),
             ("te", "trailers"),
+            ("expect", "100-continue"),
             ("x-auth-token", "tok"),
         ]);
         let h = forwarded_headers(&req, true);
-        for gone in ["host", "connection", "x-secret", "te"] {
+        for gone in ["host", "connection", "x-secret", "te", "expect"] {
             assert_eq!(find(&h, gone), None, "{gone}");
         }
         assert_eq!(find(&h, "x-auth-token"), Some("tok"));
