@@ -75,7 +75,7 @@ impl Rewriter {
 
     /// Whether a body may hold anything to rewrite: a cheap look before parsing it.
     pub fn may_rewrite(&self, body: &[u8]) -> bool {
-        let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        let has = |needle: &[u8]| memchr::memmem::find(body, needle).is_some();
         has(b"atalog\"") || self.prefixes.iter().any(|(p, _)| has(p.as_bytes()))
     }
 
