@@ -567,6 +567,10 @@ compute_endpoint = {}/nova
     let r = jg.get("/compute/v2");
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["versions"][0]["id"], "v2.0");
+    // A method its handler does not answer goes to the fallback, not to a 405.
+    let r = jg.request("DELETE", "/compute/v2", &[], None);
+    assert_eq!(r.json()["target"], "/nova/v2");
+    assert_eq!(r.json()["method"], "DELETE");
     // Endpoints it left unset, and paths the catalog does not know, pass through.
     assert_eq!(
         jg.get("/compute/v2/t1/servers").json()["target"],

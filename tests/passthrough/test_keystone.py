@@ -84,6 +84,7 @@ def keystone():
 
 
 def _jumpgate(keystone: str, validate: bool):
+    """A jumpgate with identity and compute on the openstack driver; yields its URL."""
     work = Path(tempfile.mkdtemp(prefix="jumpgate-keystone-"))
     (work / "plugins").mkdir()
     so = jumpgate_server.plugin_dir() / "libjumpgate_openstack.so"
@@ -116,24 +117,22 @@ validate_tokens = {str(validate).lower()}
             stdin=subprocess.DEVNULL,
             cwd=work,
         )
-    _wait(f"http://127.0.0.1:{port}/v3", proc, 60, log)
-    return proc, f"http://127.0.0.1:{port}", work
+    try:
+        _wait(f"http://127.0.0.1:{port}/v3", proc, 60, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def jumpgate(keystone):
-    proc, url, work = _jumpgate(keystone, validate=False)
-    yield url
-    _stop(proc)
-    shutil.rmtree(work, ignore_errors=True)
+    yield from _jumpgate(keystone, validate=False)
 
 
 @pytest.fixture(scope="module")
 def validating(keystone):
-    proc, url, work = _jumpgate(keystone, validate=True)
-    yield url
-    _stop(proc)
-    shutil.rmtree(work, ignore_errors=True)
+    yield from _jumpgate(keystone, validate=True)
 
 
 def _env(auth_url: str) -> dict[str, str]:
