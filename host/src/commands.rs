@@ -15,11 +15,12 @@ pub fn endpoints(gw: &Gateway, service: Option<&str>, unused_only: bool, markdow
         .filter(|s| service.is_none_or(|n| s.name() == n))
     {
         for (endpoint, handler) in svc.table.endpoints.iter().zip(&svc.handlers) {
-            if unused_only && handler.is_some() {
+            if unused_only && (handler.is_some() || svc.catch_all.is_some()) {
                 continue;
             }
-            let (methods, driver) = match handler {
-                Some(h) => (h.methods.join(","), svc.driver.name.clone()),
+            // An endpoint without a handler of its own is still answered by a catch-all.
+            let (methods, driver) = match handler.as_ref().or(svc.catch_all.as_ref()) {
+                Some(h) => (h.methods.join(","), h.driver.name.clone()),
                 None => ("-".to_string(), "-".to_string()),
             };
             let mut path = format!("{}{}", svc.table.mount, endpoint.paths[0]);

@@ -39,6 +39,8 @@ pub struct ServiceConfig {
     pub driver: String,
     /// `""` for the root, else `/compute` style: leading slash, no trailing slash.
     pub mount: String,
+    /// `fallback = openstack`: the driver answering what `driver` leaves unhandled.
+    pub fallback: Option<String>,
 }
 
 /// jumpgate.conf, parsed and checked.
@@ -232,10 +234,16 @@ impl Config {
                     format!("'{mount}' is already the mount of {}", other.name),
                 ));
             }
+            // The same driver as its own fallback would only register everything twice.
+            let fallback = ini
+                .get(&name, "fallback")
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty() && *f != driver);
             services.push(ServiceConfig {
                 name,
                 driver,
                 mount,
+                fallback,
             });
         }
 
@@ -507,6 +515,17 @@ driver=jumpgate.baremetal.drivers.sl
         .unwrap();
         let here = std::fs::canonicalize(dir.path()).unwrap();
         assert_eq!(c.get("identity", "here"), Some(here.display().to_string()));
+    }
+
+    #[test]
+    fn fallback_is_per_service_and_never_the_driver_itself() {
+        let c = parse("[DEFAULT]\nenabled_services = identity, compute, image\n[identity]\ndriver = openstack\nfallback = openstack\n[compute]\ndriver = mine\nfallback = openstack\n[image]\ndriver = mine\n");
+        assert_eq!(c.service("identity").unwrap().fallback, None);
+        assert_eq!(
+            c.service("compute").unwrap().fallback.as_deref(),
+            Some("openstack")
+        );
+        assert_eq!(c.service("image").unwrap().fallback, None);
     }
 
     #[test]

@@ -24,6 +24,11 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
+/// The nickname a driver sets a handler on to answer every path under the mount that no
+/// endpoint handler answers, the catalog's unknown paths included: how a passthrough
+/// driver covers a whole API, the parts this host has no names for too.
+pub const CATCH_ALL: &str = "*";
+
 /// A service's endpoint table: fixed for the life of a configuration.
 pub struct ServiceTable {
     pub service: String,
@@ -41,8 +46,17 @@ impl ServiceTable {
 /// dispatcher would otherwise keep itself alive through it.
 struct Registry {
     handlers: Vec<Option<ResponderBox>>,
+    catch_all: Option<ResponderBox>,
     used: Vec<bool>,
     sealed: bool,
+}
+
+/// What a driver registered, once `setup_routes` returned.
+pub struct Sealed {
+    /// By endpoint index.
+    pub handlers: Vec<Option<ResponderBox>>,
+    /// The handler of [`CATCH_ALL`].
+    pub catch_all: Option<ResponderBox>,
 }
 
 #[derive(Clone)]
@@ -58,17 +72,21 @@ impl HostDispatcher {
             table,
             registry: Arc::new(Mutex::new(Registry {
                 handlers: (0..n).map(|_| None).collect(),
+                catch_all: None,
                 used: vec![false; n],
                 sealed: false,
             })),
         }
     }
 
-    /// Ends registration and hands over the handlers, by endpoint index.
-    pub fn seal(&self) -> Vec<Option<ResponderBox>> {
+    /// Ends registration and hands over the handlers.
+    pub fn seal(&self) -> Sealed {
         let mut reg = lock(&self.registry);
         reg.sealed = true;
-        std::mem::take(&mut reg.handlers)
+        Sealed {
+            handlers: std::mem::take(&mut reg.handlers),
+            catch_all: reg.catch_all.take(),
+        }
     }
 
     fn path(&self, req: &Request, nickname: &str, params: &[Pair]) -> Result<String, String> {
@@ -148,19 +166,7 @@ fn choose_variant<'a>(table: &ServiceTable, ep: &'a Endpoint, req: &Request) -> 
 
 /// `scheme://host` as the client reached us, through proxies that say so.
 pub fn base_url(req: &Request) -> String {
-    let first = |v: &str| v.split(',').next().unwrap_or("").trim().to_string();
-    let scheme = req
-        .header("x-forwarded-proto")
-        .map(first)
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "http".into());
-    let host = req
-        .header("x-forwarded-host")
-        .map(first)
-        .filter(|s| !s.is_empty())
-        .or_else(|| req.header("host").map(str::to_string))
-        .unwrap_or_else(|| "localhost".into());
-    format!("{scheme}://{host}")
+    req.base_url()
 }
 
 impl Dispatcher for HostDispatcher {
@@ -173,17 +179,23 @@ impl Dispatcher for HostDispatcher {
     }
 
     fn set_handler(&self, nickname: RStr<'_>, handler: ResponderBox) -> RResult<(), RString> {
-        let Some(index) = self.table.position(nickname.as_str()) else {
+        let index = self.table.position(nickname.as_str());
+        if index.is_none() && nickname.as_str() != CATCH_ALL {
             return RResult::RErr(unknown(nickname.as_str(), &self.table.service).into());
-        };
+        }
         let mut reg = lock(&self.registry);
         if reg.sealed {
             return RResult::RErr(
                 format!("set_handler('{nickname}') after setup_routes returned: register handlers in setup_routes").into(),
             );
         }
-        reg.handlers[index] = Some(handler);
-        reg.used[index] = true;
+        match index {
+            Some(index) => {
+                reg.handlers[index] = Some(handler);
+                reg.used[index] = true;
+            }
+            None => reg.catch_all = Some(handler),
+        }
         RResult::ROk(())
     }
 
@@ -390,6 +402,16 @@ mod tests {
     }
 
     #[test]
+    fn the_catch_all_is_set_apart_from_the_endpoints() {
+        let d = dispatcher("/compute");
+        d.set_handler(CATCH_ALL.into(), boxed()).unwrap();
+        assert_eq!(d.get_unused_endpoints().len(), 3);
+        let sealed = d.seal();
+        assert!(sealed.catch_all.is_some());
+        assert!(sealed.handlers.iter().all(Option::is_none));
+    }
+
+    #[test]
     fn unused_endpoints_shrink_as_handlers_are_set() {
         let d = dispatcher("/compute");
         assert_eq!(d.get_unused_endpoints().len(), 3);
@@ -400,8 +422,9 @@ mod tests {
             .map(Into::into)
             .collect();
         assert_eq!(unused, vec!["v2_server".to_string(), "index".to_string()]);
-        let handlers = d.seal();
-        assert!(handlers[0].is_some());
+        let sealed = d.seal();
+        assert!(sealed.handlers[0].is_some());
+        assert!(sealed.catch_all.is_none());
         assert!(d.set_handler("index".into(), boxed()).is_err());
         assert_eq!(
             d.get_unused_endpoints().len(),

@@ -25,6 +25,8 @@ pub struct Handler {
     pub responder: ResponderBox,
     pub methods: Vec<String>,
     pub nonblocking: bool,
+    /// The driver that registered it: the service's own, or its fallback.
+    pub driver: Arc<Driver>,
 }
 
 /// One enabled service, live.
@@ -32,7 +34,11 @@ pub struct Service {
     pub table: Arc<ServiceTable>,
     pub routes: Routes,
     pub handlers: Vec<Option<Handler>>,
+    /// Answers what no endpoint handler answers (see [`crate::dispatcher::CATCH_ALL`]).
+    pub catch_all: Option<Handler>,
     pub driver: Arc<Driver>,
+    /// `fallback =` of the service's section.
+    pub fallback: Option<Arc<Driver>>,
 }
 
 impl Service {
@@ -71,79 +77,109 @@ impl Gateway {
         set_up: &mut Vec<Arc<Driver>>,
     ) -> Result<Gateway, String> {
         let config = Arc::new(config);
-        let mut drivers = Vec::new();
-        let mut dispatchers = Vec::new();
-        for sc in &config.services {
-            let path = Loader::resolve(&config.plugin_dir, &sc.driver);
+        let load = |service: &str, name: &str| -> Result<Arc<Driver>, String> {
+            let path = Loader::resolve(&config.plugin_dir, name);
             let driver = loader
                 .load(&path)
-                .map_err(|e| format!("[{}] driver = {}: {e}", sc.name, sc.driver))?;
-            if !driver.serves(&sc.name) {
+                .map_err(|e| format!("[{service}] driver = {name}: {e}"))?;
+            if !driver.serves(service) {
                 return Err(format!(
-                    "[{}] driver = {}: driver '{}' does not serve {} (it serves {})",
-                    sc.name,
-                    sc.driver,
+                    "[{service}] driver = {name}: driver '{}' does not serve {service} (it serves {})",
                     driver.name,
-                    sc.name,
                     driver.services.join(", ")
                 ));
             }
-            let endpoints = catalog::endpoints(&sc.name).unwrap_or_default();
+            Ok(driver)
+        };
+        // Per service: the driver and its dispatcher, then the fallback's, if any. A
+        // fallback registers on a dispatcher of its own, so what each driver set stays
+        // apart until the primary's handlers are chosen first.
+        let mut primaries = Vec::new();
+        let mut fallbacks = Vec::new();
+        for sc in &config.services {
             let table = Arc::new(ServiceTable {
                 service: sc.name.clone(),
                 mount: sc.mount.clone(),
-                endpoints,
+                endpoints: catalog::endpoints(&sc.name).unwrap_or_default(),
             });
-            dispatchers.push(HostDispatcher::new(table));
-            drivers.push(driver);
+            primaries.push((
+                load(&sc.name, &sc.driver)?,
+                HostDispatcher::new(table.clone()),
+            ));
+            fallbacks.push(match &sc.fallback {
+                Some(name) => Some((load(&sc.name, name)?, HostDispatcher::new(table))),
+                None => None,
+            });
         }
 
-        let app = HostApp::new(config.clone(), dispatchers.clone());
-        for ((sc, driver), disp) in config.services.iter().zip(&drivers).zip(&dispatchers) {
-            let app = app.for_driver(&driver.name);
-            if !set_up.iter().any(|d| d.digest == driver.digest) {
-                set_up.push(driver.clone());
-            }
-            let setup = driver.module.setup_routes();
-            if let RResult::RErr(e) = setup(
-                jumpgate_plugin_api::abi::App_TO::from_ptr(
-                    abi_stable::std_types::RArc::new(app),
-                    abi_stable::sabi_trait::TD_Opaque,
-                ),
-                dispatcher_box(disp),
-            ) {
-                return Err(format!(
-                    "[{}] driver = {}: setup_routes failed: {e}",
-                    sc.name, sc.driver
-                ));
+        let dispatchers = primaries.iter().map(|(_, d)| d.clone()).collect();
+        let app = HostApp::new(config.clone(), dispatchers);
+        for ((sc, primary), fallback) in config.services.iter().zip(&primaries).zip(&fallbacks) {
+            for (driver, disp) in std::iter::once(primary).chain(fallback) {
+                let app = app.for_driver(&driver.name);
+                if !set_up.iter().any(|d| d.digest == driver.digest) {
+                    set_up.push(driver.clone());
+                }
+                let setup = driver.module.setup_routes();
+                if let RResult::RErr(e) = setup(
+                    jumpgate_plugin_api::abi::App_TO::from_ptr(
+                        abi_stable::std_types::RArc::new(app),
+                        abi_stable::sabi_trait::TD_Opaque,
+                    ),
+                    dispatcher_box(disp),
+                ) {
+                    return Err(format!(
+                        "[{}] driver = {}: setup_routes failed: {e}",
+                        sc.name, driver.name
+                    ));
+                }
             }
         }
 
         let mut registrations = app.take_registrations();
         let mut services = Vec::new();
-        for (disp, driver) in dispatchers.into_iter().zip(drivers) {
-            let handlers = disp
-                .seal()
+        for ((driver, disp), fallback) in primaries.into_iter().zip(fallbacks) {
+            let handler = |driver: &Arc<Driver>| {
+                let driver = driver.clone();
+                move |responder: ResponderBox| Handler {
+                    methods: responder
+                        .allowed_methods()
+                        .into_iter()
+                        .map(Into::into)
+                        .collect(),
+                    nonblocking: responder.is_nonblocking(),
+                    responder,
+                    driver: driver.clone(),
+                }
+            };
+            let own = disp.seal();
+            let mut handlers: Vec<Option<Handler>> = own
+                .handlers
                 .into_iter()
-                .map(|h| {
-                    h.map(|responder| Handler {
-                        methods: responder
-                            .allowed_methods()
-                            .into_iter()
-                            .map(Into::into)
-                            .collect(),
-                        nonblocking: responder.is_nonblocking(),
-                        responder,
-                    })
-                })
+                .map(|h| h.map(handler(&driver)))
                 .collect();
+            let mut catch_all = own.catch_all.map(handler(&driver));
+            let fallback = fallback.map(|(fb, fb_disp)| {
+                let theirs = fb_disp.seal();
+                for (slot, h) in handlers.iter_mut().zip(theirs.handlers) {
+                    if slot.is_none() {
+                        *slot = h.map(handler(&fb));
+                    }
+                }
+                if catch_all.is_none() {
+                    catch_all = theirs.catch_all.map(handler(&fb));
+                }
+                fb
+            });
             let routes = Routes::new(&disp.table.endpoints)
                 .map_err(|e| format!("catalog of {}: {e}", disp.table.service))?;
             services.push(Service {
                 table: disp.table.clone(),
                 routes,
                 handlers,
+                catch_all,
                 driver,
+                fallback,
             });
         }
         let hooks = |names: &[String], offered: &mut Vec<_>| {
@@ -172,9 +208,13 @@ impl Gateway {
     /// The drivers this gateway uses, each once.
     pub fn drivers(&self) -> Vec<Arc<Driver>> {
         let mut out: Vec<Arc<Driver>> = Vec::new();
-        for s in &self.services {
-            if !out.iter().any(|d| d.digest == s.driver.digest) {
-                out.push(s.driver.clone());
+        for d in self
+            .services
+            .iter()
+            .flat_map(|s| std::iter::once(&s.driver).chain(&s.fallback))
+        {
+            if !out.iter().any(|o| o.digest == d.digest) {
+                out.push(d.clone());
             }
         }
         out
@@ -190,7 +230,8 @@ impl Gateway {
         let svc = &self.services[service];
         let rel = &path[svc.table.mount.len()..];
         let matched = svc.routes.find(rel, |e| svc.handlers[e].is_some());
-        let empty_id = rel.trim_end_matches(".json").len() > 1
+        let empty_id = svc.catch_all.is_none()
+            && rel.trim_end_matches(".json").len() > 1
             && rel.ends_with('/')
             && matches!(svc.table.service.as_str(), "compute" | "image" | "volume")
             && matched
@@ -203,8 +244,17 @@ impl Gateway {
         })
     }
 
-    /// The handler a routed request goes to, if the endpoint has one.
-    pub fn handler(&self, routed: &Routed) -> Option<&Handler> {
+    /// The handler answering `method` on a routed request: the endpoint's, else the
+    /// service's catch-all (a fallback driver's passthrough, say).
+    pub fn handler(&self, routed: &Routed, method: &str) -> Option<&Handler> {
+        let svc = &self.services[routed.service];
+        let answers = |h: &&Handler| h.methods.iter().any(|m| m == method);
+        self.endpoint_handler(routed)
+            .filter(answers)
+            .or_else(|| svc.catch_all.as_ref().filter(answers))
+    }
+
+    fn endpoint_handler(&self, routed: &Routed) -> Option<&Handler> {
         let m = routed.matched.as_ref()?;
         self.services[routed.service].handlers[m.endpoint].as_ref()
     }
@@ -226,7 +276,6 @@ impl Gateway {
         let mut x = Exchange {
             req,
             resp: Response::default(),
-            service,
             endpoint,
             start,
         };
@@ -235,20 +284,23 @@ impl Gateway {
             .iter()
             .any(|h| h.on_request(self, &mut x));
         if !answered {
-            match (early, self.handler(routed)) {
+            let method = x.req.method.to_string();
+            match (early, self.handler(routed, &method)) {
                 (Some(fault), _) => x.answer(fault),
-                (None, None) if routed.empty_id => {
-                    x.answer(Fault::not_found("The resource could not be found."))
-                }
-                (None, None) => x.answer(Fault::not_implemented(format!(
-                    "{} {} is not implemented by this cloud.",
-                    x.req.method, x.req.path
-                ))),
-                (None, Some(h)) if !h.methods.iter().any(|m| *m == x.req.method) => {
-                    x.answer(Fault::method_not_allowed(&x.req.method));
-                    x.resp.set_header("Allow", &h.methods.join(", "));
-                }
                 (None, Some(h)) => call(h, &mut x),
+                (None, None) => match self.endpoint_handler(routed) {
+                    Some(h) => {
+                        x.answer(Fault::method_not_allowed(&method));
+                        x.resp.set_header("Allow", &h.methods.join(", "));
+                    }
+                    None if routed.empty_id => {
+                        x.answer(Fault::not_found("The resource could not be found."))
+                    }
+                    None => x.answer(Fault::not_implemented(format!(
+                        "{method} {} is not implemented by this cloud.",
+                        x.req.path
+                    ))),
+                },
             }
         }
         finish(&mut x);
@@ -264,7 +316,7 @@ impl Gateway {
 fn call(h: &Handler, x: &mut Exchange) {
     if let RResult::RErr(e) = h.responder.handle(&mut x.req, &mut x.resp) {
         tracing::error!(
-            driver = %x.service.driver.name,
+            driver = %h.driver.name,
             endpoint = %x.req.endpoint,
             request_id = x.req.env(env::REQUEST_ID).unwrap_or("-"),
             "handler failed: {e}"

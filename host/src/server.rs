@@ -92,9 +92,7 @@ async fn handle(
         return Ok(fault_response(&fault, FaultStyle::Nova));
     };
     let mut request = to_request(&parts, remote, &gw, &routed);
-    let handler = gw
-        .handler(&routed)
-        .filter(|h| h.methods.iter().any(|m| *m == request.method));
+    let handler = gw.handler(&routed, &request.method);
     let streams = handler.is_some_and(|h| h.responder.streams_body(&request));
     let mut early = None;
     if streams {

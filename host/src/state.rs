@@ -93,7 +93,7 @@ impl State {
         let in_use = |d: &Arc<Driver>| {
             std::iter::once(&current)
                 .chain(&alive)
-                .any(|gw| gw.services.iter().any(|s| s.driver.digest == d.digest))
+                .any(|gw| gw.drivers().iter().any(|u| u.digest == d.digest))
         };
         let (keep, done): (Vec<_>, Vec<_>) = life.set_up.drain(..).partition(|d| in_use(d));
         life.set_up = keep;

@@ -7,6 +7,9 @@ Environment:
     JUMPGATE_BIN          the jumpgate binary (default target/debug/jumpgate)
     JUMPGATE_PLUGIN_DIR   where libjumpgate_local.so is (default target/debug)
     JUMPGATE_KEEP=1       keep the server's temp folder (config, data, log)
+    JUMPGATE_PASSTHROUGH=1
+                          talk to a second jumpgate in front of it, every service on the
+                          `openstack` driver (libjumpgate_openstack.so in the same folder)
     JUMPGATE_EXTERNAL_URL, JUMPGATE_EXTERNAL_ADMIN_PASSWORD
                           test an already running server instead (tests marked
                           `jumpgate_only` are skipped)
@@ -207,6 +210,7 @@ def pytest_report_header(config):
         f"server under test: {jumpgate_server.binary()} with "
         f"{jumpgate_server.plugin_dir() / ('libjumpgate_' + jumpgate_server.DRIVER + '.so')}, "
         f"services {', '.join(jumpgate_server.ENABLED_SERVICES)}; CLI {OPENSTACK}"
+        + ("; through a passthrough jumpgate (openstack driver)" if jumpgate_server.passthrough() else "")
     )
 
 

@@ -5,6 +5,11 @@
 its own: `jumpgate.conf`, `plugins/`, `data/`, and the server log. It waits until
 `GET /v3` answers and returns a `Server`; `Server.stop()` ends it.
 
+With env JUMPGATE_PASSTHROUGH=1 a second jumpgate is started in front of that one, every
+service on the `openstack` driver pointed at it, and the clients talk to the front one:
+the client suites then check the passthrough driver (Jumpgate(openstack) in front of
+Jumpgate(local)).
+
 With env JUMPGATE_EXTERNAL_URL (and JUMPGATE_EXTERNAL_ADMIN_PASSWORD) nothing is started:
 the same `Server` object points at a server already running there, for example a real
 Keystone, to check that the tests themselves are right.
@@ -42,6 +47,7 @@ ENABLED_SERVICES: tuple[str, ...] = ("identity", "image", "compute", "network", 
 LOCAL_SETTINGS: dict[str, str] = {"boot_delay": "0.2"}
 
 DRIVER = "local"
+PASSTHROUGH_DRIVER = "openstack"
 REGION = "RegionOne"
 ADMIN_USER = "admin"
 ADMIN_PROJECT = "admin"
@@ -70,6 +76,7 @@ class Server:
         workdir: Path | None = None,
         log_path: Path | None = None,
         keep: bool = False,
+        upstream: "Server | None" = None,
     ):
         self.url = url.rstrip("/")
         self.admin_password = admin_password
@@ -80,6 +87,8 @@ class Server:
         self.log_path = log_path
         self._keep = keep
         self._log_text: str | None = None
+        # JUMPGATE_PASSTHROUGH: the local-driver jumpgate this one passes requests to.
+        self.upstream = upstream
 
     # --- where and who -------------------------------------------------------------
 
@@ -164,12 +173,15 @@ class Server:
         """Everything the server wrote (empty for an external server)."""
         if self._log_text is not None:
             return self._log_text
-        if self.log_path is None:
-            return ""
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        text = ""
+        if self.log_path is not None:
+            try:
+                text = self.log_path.read_text(errors="replace")
+            except OSError:
+                pass
+        if self.upstream is not None:
+            text += f"\n--- upstream {self.upstream.url}\n" + self.upstream.log()
+        return text
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after STOP_TIMEOUT; the exit code. Idempotent."""
@@ -190,6 +202,8 @@ class Server:
         if self.workdir is not None and not self._keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+        if self.upstream is not None:
+            self.upstream.stop()
         return code
 
     def __enter__(self) -> "Server":
@@ -315,8 +329,69 @@ def start(
     last = None
     for _ in range(3):  # a free port can be taken between free_port() and the bind
         try:
-            return _start_once(exe, so, tuple(services), keep, local_settings(local))
+            server = _start_once(exe, so, tuple(services), keep, local_settings(local))
+            break
         except _PortTaken as e:
+            last = e
+    else:
+        raise StartError(f"no free port after 3 tries:\n{last}")
+    if not passthrough():
+        return server
+    try:
+        return _start_front(exe, server, keep)
+    except BaseException:
+        server.stop()
+        raise
+
+
+def passthrough() -> bool:
+    """Env JUMPGATE_PASSTHROUGH: clients talk to a passthrough jumpgate in front."""
+    return os.environ.get("JUMPGATE_PASSTHROUGH", "") not in ("", "0")
+
+
+def passthrough_config_text(port: int, upstream: Server) -> str:
+    """Every service of `upstream` on the `openstack` driver, at the same mounts, passed
+    to the upstream's own mounts (identity at its root, the others under their names)."""
+    lines = [
+        "[DEFAULT]",
+        f"enabled_services = {', '.join(upstream.services)}",
+        f"listen = 127.0.0.1:{port}",
+        "plugin_dir = plugins",
+        "",
+    ]
+    for service in upstream.services:
+        lines += [f"[{service}]", f"driver = {PASSTHROUGH_DRIVER}", ""]
+    lines.append(f"[{PASSTHROUGH_DRIVER}]")
+    for service in upstream.services:
+        mount = "" if service == "identity" else f"/{service}"
+        lines.append(f"{service}_endpoint = {upstream.url}{mount}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _start_front(exe: Path, upstream: Server, keep: bool) -> Server:
+    so = plugin_dir() / f"libjumpgate_{PASSTHROUGH_DRIVER}.so"
+    if not so.is_file():
+        raise StartError(f"not built: {so} (cargo build -p jumpgate-{PASSTHROUGH_DRIVER})")
+    last = None
+    for _ in range(3):
+        workdir = Path(tempfile.mkdtemp(prefix="jumpgate-passthrough-"))
+        _install(so, workdir)
+        port = free_port()
+        conf = workdir / "jumpgate.conf"
+        conf.write_text(passthrough_config_text(port, upstream))
+        front = _launch(exe, workdir, port, upstream.admin_password, upstream.services, keep)
+        front.upstream = upstream
+        try:
+            _wait_ready(front, START_TIMEOUT)
+            return front
+        except StartError as e:
+            text = front.log()
+            front.upstream = None  # the caller still owns it
+            front._keep = True
+            front.stop()
+            if "in use" not in text.lower():
+                raise
             last = e
     raise StartError(f"no free port after 3 tries:\n{last}")
 
@@ -327,12 +402,7 @@ class _PortTaken(StartError):
 
 def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str]) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="jumpgate-clients-"))
-    plugins = workdir / "plugins"
-    plugins.mkdir()
-    # Write-then-rename, as operators install drivers.
-    tmp = plugins / f".libjumpgate_{DRIVER}.so.tmp"
-    shutil.copyfile(so, tmp)
-    tmp.rename(plugins / so.name)
+    _install(so, workdir)
     data = workdir / "data"
     data.mkdir()
     port = free_port()
@@ -352,6 +422,15 @@ def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str]
             raise _PortTaken(str(e)) from None
         raise
     return server
+
+
+def _install(so: Path, workdir: Path) -> None:
+    """Puts a driver into workdir/plugins by write-then-rename, as operators install them."""
+    plugins = workdir / "plugins"
+    plugins.mkdir()
+    tmp = plugins / f".{so.name}.tmp"
+    shutil.copyfile(so, tmp)
+    tmp.rename(plugins / so.name)
 
 
 def _launch(exe: Path, workdir: Path, port: int, admin_password: str, services,

@@ -39,6 +39,8 @@ pub fn ensure_built() {
             "-p",
             "jumpgate-local",
             "-p",
+            "jumpgate-openstack",
+            "-p",
             "jumpgate-testkit",
             "-p",
             "jumpgate-not-a-driver",
@@ -59,7 +61,8 @@ pub fn binary() -> PathBuf {
     target_dir().join("jumpgate")
 }
 
-/// A driver built in this workspace: `example`, `local`, `testkit`, `not_a_driver`.
+/// A driver built in this workspace: `example`, `local`, `openstack`, `testkit`,
+/// `not_a_driver`.
 pub fn workspace_driver(name: &str) -> PathBuf {
     ensure_built();
     target_dir().join(format!("libjumpgate_{name}.so"))
@@ -178,6 +181,11 @@ impl Jumpgate {
             jg.log()
         );
         jg
+    }
+
+    /// The process id, for a look at its memory in /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn config_path(&self) -> PathBuf {

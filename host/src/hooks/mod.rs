@@ -12,7 +12,7 @@ use jumpgate_plugin_api::abi::HookBox;
 use jumpgate_plugin_api::{Fault, FaultStyle, Request, Response};
 
 use crate::catalog::Endpoint;
-use crate::gateway::{Gateway, Service};
+use crate::gateway::Gateway;
 
 /// Names of the hooks the host provides.
 pub const BUILT_IN: &[&str] = &["request_id", "log", "admin_token", "auth_token"];
@@ -21,7 +21,6 @@ pub const BUILT_IN: &[&str] = &["request_id", "log", "admin_token", "auth_token"
 pub struct Exchange<'a> {
     pub req: Request,
     pub resp: Response,
-    pub service: &'a Service,
     /// The endpoint the path matched, if any.
     pub endpoint: Option<&'a Endpoint>,
     pub start: Instant,
