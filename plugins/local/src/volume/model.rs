@@ -205,6 +205,24 @@ pub fn attachments_of(c: &Connection, volume_id: &str) -> Result<Vec<Attachment>
     attachments_where(c, "volume_id = ?1", volume_id)
 }
 
+/// The attachments of each of `volume_ids`, oldest first: one statement for a page.
+pub fn attachments_by_volume(
+    c: &Connection,
+    volume_ids: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<Attachment>>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments
+         WHERE volume_id IN (SELECT value FROM json_each(?1)) ORDER BY created_ms, id"
+    ))?;
+    let ids = serde_json::to_string(volume_ids).unwrap_or_else(|_| "[]".into());
+    let mut by_volume = std::collections::HashMap::<String, Vec<Attachment>>::new();
+    for a in stmt.query_map([ids], attachment_row)? {
+        let a = a?;
+        by_volume.entry(a.volume_id.clone()).or_default().push(a);
+    }
+    Ok(by_volume)
+}
+
 /// A server's volumes (its block device mappings), oldest first.
 pub fn attachments_of_server(c: &Connection, server_id: &str) -> Result<Vec<Attachment>> {
     attachments_where(c, "server_id = ?1", server_id)

@@ -2,7 +2,7 @@
 //! inexact as `key~` from 3.34), sorting and paging as every Cinder listing here
 //! (`snapshots::order_by`, `snapshots::page`), `with_count` (3.45), and the summary (3.12).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jumpgate_plugin_api::prelude::*;
 use rusqlite::Connection;
@@ -219,26 +219,43 @@ pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> 
         let all = select(c, &q)?;
         let count = all.len();
         let (items, next) = page(all, req, |l| l.volume.id.as_str())?;
+        // One query for the page's attachments and one per volume type for encryption,
+        // not four per volume: a page of detail is read in a handful of statements.
+        let ids: Vec<&str> = items.iter().map(|l| l.volume.id.as_str()).collect();
+        let attachments = if shape == Shape::Summary {
+            HashMap::new()
+        } else {
+            model::attachments_by_volume(c, &ids)?
+        };
+        let mut encrypted: HashMap<&str, bool> = HashMap::new();
         let mut out = Vec::with_capacity(items.len());
         for l in &items {
-            out.push(if shape == Shape::Summary {
-                super::views::volume(
-                    &l.volume,
-                    &super::views::Extra {
-                        type_name: l.type_name.as_deref(),
-                        group_id: l.group_id.as_deref(),
-                        attachments: &[],
-                        host: &svc.host,
-                        // The summary shape shows no `encrypted`.
-                        encrypted: false,
-                    },
-                    &call,
-                    &urls,
-                    shape,
-                )
-            } else {
-                svc.render(c, &l.volume, &call, &urls, shape)?
-            });
+            let encrypted = match encrypted.get(l.volume.volume_type_id.as_str()) {
+                Some(e) => *e,
+                None if shape == Shape::Summary => false,
+                None => {
+                    let e = super::super::encryption::of_type(c, &l.volume.volume_type_id)?
+                        .is_some();
+                    encrypted.insert(&l.volume.volume_type_id, e);
+                    e
+                }
+            };
+            out.push(super::views::volume(
+                &l.volume,
+                &super::views::Extra {
+                    type_name: l.type_name.as_deref(),
+                    group_id: l.group_id.as_deref(),
+                    attachments: attachments
+                        .get(l.volume.id.as_str())
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]),
+                    host: &svc.host,
+                    encrypted,
+                },
+                &call,
+                &urls,
+                shape,
+            ));
         }
         Ok((out, count, next))
     })?;
