@@ -234,8 +234,8 @@ pub fn list(svc: &Volumes, req: &Request, resp: &mut Response, shape: Shape) -> 
                 Some(e) => *e,
                 None if shape == Shape::Summary => false,
                 None => {
-                    let e = super::super::encryption::of_type(c, &l.volume.volume_type_id)?
-                        .is_some();
+                    let e =
+                        super::super::encryption::of_type(c, &l.volume.volume_type_id)?.is_some();
                     encrypted.insert(&l.volume.volume_type_id, e);
                     e
                 }
