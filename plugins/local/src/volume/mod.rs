@@ -233,10 +233,8 @@ impl Call {
     }
 }
 
-/// Cinder's 403 for a policy check that failed.
-pub fn policy_denied(rule: &str) -> Fault {
-    Fault::forbidden(format!("Policy doesn't allow {rule} to be performed."))
-}
+/// Cinder's 403 for a policy check that failed: the same words as Nova's.
+pub use crate::compute::policy_denied;
 
 /// A required path parameter.
 pub fn param<'a>(req: &'a Request, name: &str) -> std::result::Result<&'a str, Fault> {
