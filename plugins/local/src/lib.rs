@@ -8,6 +8,7 @@ mod identity;
 mod image;
 mod microversion;
 mod network;
+mod policy;
 mod settings;
 mod store;
 mod time;

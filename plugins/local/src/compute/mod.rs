@@ -125,9 +125,7 @@ impl Call {
     /// The caller (401 without one) and the version they asked for (406 out of range).
     pub fn of(req: &Request) -> std::result::Result<Call, Fault> {
         let version = microversion::requested(req)?;
-        let caller = req.context().ok_or_else(|| {
-            Fault::unauthorized("The request you have made requires authentication.")
-        })?;
+        let caller = crate::policy::caller(req)?;
         let project_id = caller.project_id.clone().unwrap_or_default();
         Ok(Call {
             caller,
@@ -140,29 +138,19 @@ impl Call {
         self.caller.is_admin
     }
 
-    /// Changes need a role besides `reader` (Nova's default policy: project member).
+    /// Changes need a role besides `reader`.
     pub fn writer(&self, rule: &str) -> std::result::Result<(), Fault> {
-        if self.caller.is_admin || self.caller.roles.iter().any(|r| r != "reader") {
-            Ok(())
-        } else {
-            Err(policy_denied(rule))
-        }
+        crate::policy::writer(&self.caller, rule)
     }
 
     /// Admin-only operations.
     pub fn admin(&self, rule: &str) -> std::result::Result<(), Fault> {
-        if self.caller.is_admin {
-            Ok(())
-        } else {
-            Err(policy_denied(rule))
-        }
+        crate::policy::admin(&self.caller, rule)
     }
 }
 
 /// Nova's 403 for a policy check that failed.
-pub fn policy_denied(rule: &str) -> Fault {
-    Fault::forbidden(format!("Policy doesn't allow {rule} to be performed."))
-}
+pub use crate::policy::denied as policy_denied;
 
 /// Where a resource's `links` point: `self` under the version the request used, `bookmark`
 /// without it, both with the project when the request's URL carried one (as Nova).

@@ -189,9 +189,7 @@ impl Call {
         } else {
             API.requested(req)?
         };
-        let caller = req.context().ok_or_else(|| {
-            Fault::unauthorized("The request you have made requires authentication.")
-        })?;
+        let caller = crate::policy::caller(req)?;
         let project_id = caller.project_id.clone().unwrap_or_default();
         Ok(Call {
             caller,
@@ -204,22 +202,14 @@ impl Call {
         self.caller.is_admin
     }
 
-    /// Changes need a role besides `reader` (Cinder's default policy: project member).
+    /// Changes need a role besides `reader`.
     pub fn writer(&self, rule: &str) -> std::result::Result<(), Fault> {
-        if self.caller.is_admin || self.caller.roles.iter().any(|r| r != "reader") {
-            Ok(())
-        } else {
-            Err(policy_denied(rule))
-        }
+        crate::policy::writer(&self.caller, rule)
     }
 
     /// Admin-only operations.
     pub fn admin(&self, rule: &str) -> std::result::Result<(), Fault> {
-        if self.caller.is_admin {
-            Ok(())
-        } else {
-            Err(policy_denied(rule))
-        }
+        crate::policy::admin(&self.caller, rule)
     }
 
     /// A method that exists from `3.minor`: below it Cinder answers 404, as for a path it
@@ -234,7 +224,7 @@ impl Call {
 }
 
 /// Cinder's 403 for a policy check that failed: the same words as Nova's.
-pub use crate::compute::policy_denied;
+pub use crate::policy::denied as policy_denied;
 
 /// A required path parameter.
 pub fn param<'a>(req: &'a Request, name: &str) -> std::result::Result<&'a str, Fault> {
