@@ -25,3 +25,14 @@ install_drivers() {
         mv "plugins/.libjumpgate_$d.so.tmp" "plugins/libjumpgate_$d.so"
     done
 }
+
+# The local driver links the system's SQLite (one copy per process, shared by every build
+# of the driver that a reload loads: two bundled copies in one process break SQLite's
+# locks). Installs Debian's libsqlite3-dev when the linker cannot find it.
+need_sqlite() {
+    [[ -e /usr/lib/x86_64-linux-gnu/libsqlite3.so || -e /usr/lib/aarch64-linux-gnu/libsqlite3.so ]] \
+        || ldconfig -p 2>/dev/null | grep -q 'libsqlite3\.so ' && return 0
+    echo "installing libsqlite3-dev (the system SQLite the local driver links)" >&2
+    local sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq libsqlite3-dev >/dev/null
+}
