@@ -130,33 +130,44 @@ impl Settings {
     }
 }
 
-/// The secret kept in `data_dir/secret_key`, made on first use (write-then-rename, 0600).
+/// The secret kept in `data_dir/secret_key`, made on first use (0600). Hosts sharing the
+/// data directory start at once during a rolling restart: the secret is written to a
+/// private temp file and hard-linked into place, which fails if another got there first;
+/// then everyone reads the one that won.
 fn stored_secret(data_dir: &std::path::Path) -> Result<String, Error> {
     let path = data_dir.join("secret_key");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        if !s.trim().is_empty() {
-            return Ok(s.trim().to_string());
-        }
+    let read = || -> Option<String> {
+        std::fs::read_to_string(&path)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(s) = read() {
+        return Ok(s);
     }
     crate::store::private_dir(data_dir).map_err(Error)?;
     let mut raw = [0u8; 32];
     getrandom::getrandom(&mut raw).map_err(|e| Error(format!("no randomness: {e}")))?;
     let secret: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = data_dir.join(".secret_key.tmp");
-    {
+    let tmp = data_dir.join(format!(".secret_key.{}", uuid::Uuid::new_v4().simple()));
+    let written = (|| {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error(format!("{}: {e}", tmp.display())))?;
-        f.write_all(secret.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error(format!("{}: {e}", tmp.display())))?;
+            .open(&tmp)?;
+        f.write_all(secret.as_bytes())?;
+        f.sync_all()?;
+        std::fs::hard_link(&tmp, &path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(secret),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read().ok_or_else(|| Error(format!("{}: empty", path.display())))
+        }
+        Err(e) => Err(Error(format!("{}: {e}", path.display()))),
     }
-    std::fs::rename(&tmp, &path).map_err(|e| Error(format!("{}: {e}", path.display())))?;
-    Ok(secret)
 }

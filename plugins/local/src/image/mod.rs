@@ -37,12 +37,65 @@ impl Images {
             })
             .transpose()?
             .unwrap_or(1 << 40);
-        Ok(Images {
+        let images = Images {
             app,
             store,
             files,
             size_cap,
-        })
+        };
+        images.recover()?;
+        Ok(images)
+    }
+
+    /// Puts right what a crash left, wherever it happened (this process, an earlier one,
+    /// another host on the same files): an image whose upload died goes back to where the
+    /// upload started (`model::after_crash`), temp files no live upload holds go, and so do
+    /// the files of images that are no longer there. Uploads alive anywhere hold their
+    /// temp file's lock and are left alone.
+    fn recover(&self) -> Result<(), Error> {
+        let (removed, reset) = self
+            .store
+            .write(|tx| {
+                let status: std::collections::HashMap<String, String> = model::list(tx)?
+                    .into_iter()
+                    .map(|i| (i.id, i.status))
+                    .collect();
+                let (removed, live) = self
+                    .files
+                    .sweep(|folder, id| {
+                        let s = status.get(id).map(String::as_str);
+                        match folder {
+                            data::Folder::Images => model::has_data(s),
+                            data::Folder::Staging => model::has_staged_data(s),
+                        }
+                    })
+                    .map_err(|e| self.io("sweeping image files", e))?;
+                let now = crate::time::now_seconds_iso();
+                let mut reset = 0;
+                for (id, s) in &status {
+                    if live.contains(id) {
+                        continue;
+                    }
+                    if let Some(to) = model::after_crash(s, self.files.staged(id).exists()) {
+                        model::transition(tx, id, &[s], to, &now)?;
+                        reset += 1;
+                    }
+                }
+                Ok((removed, reset))
+            })
+            .map_err(|e| Error(self.fault(e).message))?;
+        if removed + reset > 0 {
+            self.app.log(
+                LogLevel::Warn,
+                &format!("interrupted image uploads: {reset} image(s) back to their state before the upload, {removed} file(s) removed"),
+            );
+        }
+        Ok(())
+    }
+
+    /// A store error for a file operation that failed.
+    fn io(&self, what: &str, e: std::io::Error) -> model::Error {
+        model::Error::Store(crate::store::StoreError(format!("{what}: {e}")))
     }
 
     fn fault(&self, e: model::Error) -> Fault {
@@ -116,13 +169,13 @@ impl Images {
             None => {
                 let w = self
                     .files
-                    .write(&to, &mut std::io::empty(), 0)
-                    .map_err(|e| {
-                        model::Error::Store(crate::store::StoreError(format!(
-                            "{}: {e}",
-                            to.display()
-                        )))
-                    })?;
+                    .begin(data::Folder::Images, &image.id)
+                    .and_then(|mut upload| {
+                        let w = upload.receive(&mut std::io::empty(), 0)?;
+                        upload.commit()?;
+                        Ok(w)
+                    })
+                    .map_err(|e| self.io(&to.display().to_string(), e))?;
                 image.disk_format = Some("raw".into());
                 image.container_format = Some("bare".into());
                 image.size = Some(0);
@@ -178,23 +231,25 @@ impl Images {
         mut image: model::Image,
         from: &mut dyn std::io::Read,
     ) -> Result<model::Image, Fault> {
-        let to = self.files.image(&image.id);
-        let w = self.files.write(&to, from, self.size_cap).map_err(|e| {
-            self.fault(model::Error::Store(crate::store::StoreError(format!(
-                "{}: {e}",
-                to.display()
-            ))))
-        })?;
+        let mut upload = self
+            .files
+            .begin(data::Folder::Images, &image.id)
+            .map_err(|e| self.fault(self.io("starting the image's file", e)))?;
+        let w = upload
+            .receive(from, self.size_cap)
+            .map_err(|e| self.fault(self.io("writing the image's file", e)))?;
         image.status = "active".into();
         image.size = Some(w.size as i64);
         image.virtual_size = Some(w.size as i64);
         image.checksum = Some(w.md5);
         image.os_hash_algo = Some("sha512".into());
         image.os_hash_value = Some(w.sha512);
-        if let Err(f) = self.write(|c| model::create(c, &image)) {
-            self.files.remove(&image.id);
-            return Err(f);
-        }
+        self.write(|c| {
+            model::create(c, &image)?;
+            upload
+                .commit()
+                .map_err(|e| self.io("placing the image's file", e))
+        })?;
         Ok(image)
     }
 }

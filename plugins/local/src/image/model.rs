@@ -211,6 +211,28 @@ pub fn transition(c: &Connection, id: &str, from: &[&str], to: &str, now: &str) 
     get(c, id)
 }
 
+/// Whether an image in `status` (None: no such image) owns a file of bytes.
+pub fn has_data(status: Option<&str>) -> bool {
+    matches!(status, Some("active" | "deactivated"))
+}
+
+/// Whether an image in `status` owns staged bytes (glance-direct, before the import).
+pub fn has_staged_data(status: Option<&str>) -> bool {
+    matches!(status, Some("uploading" | "importing"))
+}
+
+/// Where an image goes when the upload that moved it to `status` died with its process
+/// (no writer holds its file any more); `staged`: its staged bytes are whole. As Glance
+/// does for a failed upload, back to where the upload started; None: nothing to undo.
+pub fn after_crash(status: &str, staged: bool) -> Option<&'static str> {
+    match (status, staged) {
+        ("saving", _) => Some("queued"),
+        ("importing", true) => Some("uploading"),
+        ("importing" | "uploading", false) => Some("queued"),
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------- members
 
 #[derive(Debug, Clone, PartialEq)]
@@ -438,5 +460,25 @@ mod tests {
         assert!(!other.can_see(&shared, None));
         assert!(other.can_see(&shared, Some(&membership)));
         assert!(other.can_see(&image("c", "p1", "community"), None));
+    }
+
+    #[test]
+    fn an_upload_that_died_is_undone_and_resting_states_are_kept() {
+        for (status, staged, after) in [
+            ("saving", false, Some("queued")),
+            ("saving", true, Some("queued")),
+            ("importing", true, Some("uploading")),
+            ("importing", false, Some("queued")),
+            ("uploading", false, Some("queued")),
+            ("uploading", true, None),
+            ("queued", false, None),
+            ("active", false, None),
+            ("deactivated", false, None),
+        ] {
+            assert_eq!(after_crash(status, staged), after, "{status} staged={staged}");
+        }
+        assert!(has_data(Some("active")) && has_data(Some("deactivated")));
+        assert!(!has_data(Some("saving")) && !has_data(None));
+        assert!(has_staged_data(Some("uploading")) && !has_staged_data(Some("queued")));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Value};
 
+use super::data::Folder;
 use super::model::{self, Image, Member, Viewer};
 use super::views;
 use super::Images;
@@ -799,47 +800,45 @@ fn octet_stream(req: &Request) -> Result<(), Fault> {
     Ok(())
 }
 
-/// Streams the request body into `path`, then records the result; on any failure the image
-/// goes back to `back_to` and nothing is kept.
+/// Streams the request body into `upload`; on any failure the image goes back to queued
+/// and nothing is kept.
 fn receive(
     svc: &Images,
     req: &mut Request,
     id: &str,
-    staged: bool,
-) -> Result<Option<super::data::Written>, Fault> {
-    let path = if staged {
-        svc.files.staged(id)
-    } else {
-        svc.files.image(id)
-    };
+    upload: &mut super::data::Upload,
+) -> Result<super::data::Written, Fault> {
     let cap = svc.size_cap;
     let whole = std::mem::take(&mut req.body);
     let result = match req.body_reader() {
-        Some(mut reader) => svc.files.write(&path, &mut reader as &mut dyn Read, cap),
-        None => svc.files.write(&path, &mut &whole[..], cap),
+        Some(mut reader) => upload.receive(&mut reader as &mut dyn Read, cap),
+        None => upload.receive(&mut &whole[..], cap),
     };
-    match result {
-        Ok(w) => Ok(Some(w)),
-        Err(e) => {
-            // Back to queued so the client can try again; if even that fails the image
-            // stays in saving, which a delete still clears.
-            let _ = svc.write(|tx| {
-                model::transition(
-                    tx,
-                    id,
-                    &["saving", "uploading"],
-                    "queued",
-                    &now_seconds_iso(),
-                )
-            });
-            if e.kind() == std::io::ErrorKind::FileTooLarge {
-                return Err(Fault::too_large(format!(
-                    "Image exceeds the storage quota: {e}"
-                )));
-            }
-            Err(bad(format!("The image data could not be received: {e}")))
+    result.map_err(|e| {
+        // Back to queued so the client can try again; if even that fails the image
+        // stays in saving until the next start's recovery (or a delete) clears it.
+        let _ = svc.write(|tx| {
+            model::transition(
+                tx,
+                id,
+                &["saving", "uploading"],
+                "queued",
+                &now_seconds_iso(),
+            )
+        });
+        if e.kind() == std::io::ErrorKind::FileTooLarge {
+            return Fault::too_large(format!("Image exceeds the storage quota: {e}"));
         }
-    }
+        bad(format!("The image data could not be received: {e}"))
+    })
+}
+
+/// A new upload's temp file: locked before the image leaves `queued`, so that recovery
+/// anywhere sees the image is being written.
+fn begin(svc: &Images, folder: Folder, id: &str) -> Result<super::data::Upload, Fault> {
+    svc.files
+        .begin(folder, id)
+        .map_err(|e| svc.fault(svc.io("starting the upload's file", e)))
 }
 
 fn upload(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -849,22 +848,22 @@ fn upload(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     if image.status == "deactivated" {
         return Err(Fault::forbidden("The image is deactivated."));
     }
+    let mut upload = begin(svc, Folder::Images, &image.id)?;
     svc.write(|tx| model::transition(tx, &image.id, &["queued"], "saving", &now_seconds_iso()))?;
-    let Some(w) = receive(svc, req, &image.id, false)? else {
-        return Err(Fault::internal("no data"));
-    };
-    finish_upload(svc, &image.id, &w, "saving")?;
+    let w = receive(svc, req, &image.id, &mut upload)?;
+    finish_upload(svc, &image.id, &w, "saving", upload)?;
     resp.set_status(204);
     Ok(())
 }
 
-/// Records size and hashes and makes the image active. If it was deleted meanwhile, the
-/// bytes go too.
+/// Records size and hashes, makes the image active and puts its bytes in place, in one
+/// transaction. If it was deleted meanwhile, the bytes go too.
 fn finish_upload(
     svc: &Images,
     id: &str,
     w: &super::data::Written,
     from: &str,
+    upload: super::data::Upload,
 ) -> Result<(), Fault> {
     let done = svc.write(|tx| {
         let mut image = model::get(tx, id)?;
@@ -881,7 +880,8 @@ fn finish_upload(
         image.os_hash_algo = Some("sha512".into());
         image.os_hash_value = Some(w.sha512.clone());
         image.updated_at = now_seconds_iso();
-        model::save(tx, &image)
+        model::save(tx, &image)?;
+        upload.commit().map_err(|e| svc.io("placing the image's file", e))
     });
     if done.is_err() {
         svc.files.remove(id);
@@ -924,16 +924,18 @@ fn stage(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     octet_stream(req)?;
     let image = owned(svc, req, &c)?;
+    let mut upload = begin(svc, Folder::Staging, &image.id)?;
     svc.write(|tx| model::transition(tx, &image.id, &["queued"], "uploading", &now_seconds_iso()))?;
-    let Some(w) = receive(svc, req, &image.id, true)? else {
-        return Err(Fault::internal("no data"));
-    };
+    let w = receive(svc, req, &image.id, &mut upload)?;
     let staged_size = w.size as i64;
     svc.write(|tx| {
         let mut i = model::get(tx, &image.id)?;
         i.size = Some(staged_size);
         i.updated_at = now_seconds_iso();
-        model::save(tx, &i)
+        model::save(tx, &i)?;
+        upload
+            .commit()
+            .map_err(|e| svc.io("placing the staged file", e))
     })?;
     resp.set_status(204);
     Ok(())
@@ -969,14 +971,15 @@ fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     // The staged bytes are hashed as they are read back, so the store never holds a file
     // whose hashes were not computed from it.
     let staged = svc.files.staged(&image.id);
-    let written = std::fs::File::open(&staged).and_then(|mut f| {
-        svc.files
-            .write(&svc.files.image(&image.id), &mut f, svc.size_cap)
+    let written = svc.files.begin(Folder::Images, &image.id).and_then(|mut upload| {
+        let w = upload.receive(&mut std::fs::File::open(&staged)?, svc.size_cap)?;
+        Ok((w, upload))
     });
     let outcome = match written {
-        Ok(w) => {
+        Ok((w, upload)) => {
+            let done = finish_upload(svc, &image.id, &w, "importing", upload);
             let _ = std::fs::remove_file(&staged);
-            finish_upload(svc, &image.id, &w, "importing")
+            done
         }
         Err(e) => {
             let _ = svc.write(|tx| {

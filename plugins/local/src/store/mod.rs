@@ -1,6 +1,7 @@
 //! The local cloud's state: one SQLite database under `data_dir`, in WAL mode, changed only
 //! inside transactions. Schema changes are numbered migrations, applied once, in order.
 
+pub mod files;
 mod migrations;
 
 use std::path::Path;

@@ -89,27 +89,35 @@ impl Volumes {
         Ok(volumes)
     }
 
-    /// Removes the files a crash left behind: temp files and files no row names.
+    /// Removes the files a crash left behind: temp files no live writer holds, and files no
+    /// row names. It holds the write lock, inside which files are renamed into place, so a
+    /// file another request (in this build, another one, or another host) is recording is
+    /// never taken for an orphan.
     fn sweep(&self) -> std::result::Result<(), jumpgate_plugin_api::Error> {
-        let known = |table: &str| -> HashSet<String> {
-            self.store
-                .read(|c| {
-                    let mut stmt = c.prepare(&format!("SELECT id FROM {table}"))?;
+        let removed = self
+            .store
+            .write(|tx| {
+                let known = |table: &str| -> Result<HashSet<String>> {
+                    let mut stmt = tx.prepare(&format!("SELECT id FROM {table}"))?;
                     let ids = stmt
                         .query_map([], |r| r.get::<_, String>(0))?
-                        .collect::<rusqlite::Result<HashSet<_>>>();
-                    ids
-                })
-                .unwrap_or_default()
-        };
-        let removed = self
-            .disks
-            .sweep(|kind| match kind {
-                storage::Kind::Volume => known("volumes"),
-                storage::Kind::Snapshot => known("volume_snapshots"),
-                storage::Kind::Backup => known("volume_backups"),
+                        .collect::<rusqlite::Result<HashSet<_>>>()?;
+                    Ok(ids)
+                };
+                let (volumes, snapshots, backups) = (
+                    known("volumes")?,
+                    known("volume_snapshots")?,
+                    known("volume_backups")?,
+                );
+                self.disks
+                    .sweep(|kind, id| match kind {
+                        storage::Kind::Volume => volumes.contains(id),
+                        storage::Kind::Snapshot => snapshots.contains(id),
+                        storage::Kind::Backup => backups.contains(id),
+                    })
+                    .map_err(|e| self.io("sweeping volume files", e))
             })
-            .map_err(|e| jumpgate_plugin_api::Error(format!("sweeping volume files: {e}")))?;
+            .map_err(|e| jumpgate_plugin_api::Error(self.fault(e).message))?;
         if removed > 0 {
             self.app.log(
                 LogLevel::Warn,

@@ -1,15 +1,16 @@
 //! Volume, snapshot and backup bytes on disk: `data_dir/volumes/<id>`,
 //! `data_dir/snapshots/<id>`, `data_dir/backups/<id>`, each a sparse raw file of exactly
-//! its size. A new file is written under a temp name and renamed only once it is whole;
-//! what a crash leaves behind (temp files, files whose row was never committed) is swept
-//! when the driver first opens the data directory.
+//! its size. A new file is written under a locked temp name (`store::files`) and renamed
+//! inside the transaction that records it; what a crash leaves behind (temp files no writer
+//! holds, files whose row was never committed) is swept whenever the driver opens the data
+//! directory, by any build or host.
 
-use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+
+use crate::store::files::{self, Temp};
 
 pub const GIB: u64 = 1 << 30;
 
@@ -46,33 +47,18 @@ pub struct Disks {
     root: PathBuf,
 }
 
-/// A file written under a temp name: `commit` renames it into place; dropped uncommitted,
-/// it is removed.
+/// A whole file under its temp name: `commit` (inside the recording transaction) renames
+/// it into place; dropped uncommitted, it is removed.
 pub struct Staged {
-    tmp: PathBuf,
+    temp: Temp,
     to: PathBuf,
-    done: bool,
 }
 
 impl Staged {
-    pub fn commit(mut self) -> io::Result<()> {
-        std::fs::rename(&self.tmp, &self.to)?;
-        self.done = true;
-        Ok(())
+    pub fn commit(self) -> io::Result<()> {
+        self.temp.commit(&self.to)
     }
 }
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Data directories already swept by this process: a reload must not sweep the temp
-/// files of requests in flight.
-static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 impl Disks {
     pub fn new(data_dir: &Path) -> io::Result<Disks> {
@@ -91,18 +77,13 @@ impl Disks {
     /// Writes a file of exactly `size` bytes for `id`, starting with `from`'s bytes.
     pub fn stage(&self, kind: Kind, id: &str, size: u64, from: Source) -> io::Result<Staged> {
         let to = self.path(kind, id);
-        let tmp = to.with_extension(format!("part-{}", uuid::Uuid::new_v4().simple()));
-        let staged = Staged {
-            tmp,
-            to,
-            done: false,
-        };
-        let mut file = File::create(&staged.tmp)?;
+        let mut temp = Temp::create(&self.root.join(kind.folder()), id)?;
+        let file = temp.file();
         match from {
             Source::Zeros => {}
-            Source::File(src) => sparse_copy(&mut File::open(src)?, &mut file, size)?,
+            Source::File(src) => sparse_copy(&mut File::open(src)?, file, size)?,
             Source::Reader(r) => {
-                let n = io::copy(&mut r.take(size), &mut file)?;
+                let n = io::copy(&mut r.take(size), file)?;
                 // More bytes than fit: the caller checked sizes, so this is a short volume.
                 let mut probe = [0u8; 1];
                 if n == size && r.read(&mut probe)? > 0 {
@@ -115,7 +96,7 @@ impl Disks {
         }
         file.set_len(size)?;
         file.sync_all()?;
-        Ok(staged)
+        Ok(Staged { temp, to })
     }
 
     /// Grows a file in place (extend): the new tail is a hole.
@@ -132,25 +113,14 @@ impl Disks {
         let _ = std::fs::remove_file(self.path(kind, id));
     }
 
-    /// Once per data directory and process: removes temp files, and files no row names.
-    pub fn sweep(&self, known: impl Fn(Kind) -> HashSet<String>) -> io::Result<usize> {
-        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
-        if swept.contains(&self.root) {
-            return Ok(0);
-        }
+    /// Removes temp files no live writer holds, and files no row names. Run it inside a
+    /// write transaction (see `files::sweep`).
+    pub fn sweep(&self, known: impl Fn(Kind, &str) -> bool) -> io::Result<usize> {
         let mut removed = 0;
         for kind in Kind::ALL {
-            let ids = known(kind);
-            for entry in std::fs::read_dir(self.root.join(kind.folder()))? {
-                let entry = entry?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if !ids.contains(&name) {
-                    std::fs::remove_file(entry.path())?;
-                    removed += 1;
-                }
-            }
+            removed += files::sweep(&self.root.join(kind.folder()), |name| known(kind, name))?
+                .removed;
         }
-        swept.push(self.root.clone());
         Ok(removed)
     }
 }
@@ -261,10 +231,7 @@ mod tests {
                 .unwrap();
         }
         let removed = disks
-            .sweep(|k| match k {
-                Kind::Volume => HashSet::from(["keep".to_string()]),
-                _ => HashSet::new(),
-            })
+            .sweep(|k, id| k == Kind::Volume && id == "keep")
             .unwrap();
         assert_eq!(removed, 1);
         assert!(disks.path(Kind::Volume, "keep").exists());
