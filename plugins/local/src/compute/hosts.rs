@@ -55,8 +55,13 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
     call.admin("os_compute_api:os-hosts:list")?;
     let zone_filter = req.query_param("zone").filter(|z| !z.is_empty());
-    let compute_zone = svc.read(|c| aggregates::zone_of_host(c, &svc.host))?;
-    let hosts: Vec<Value> = services::all(&svc.host)
+    let (compute_zone, services) = svc.read(|c| {
+        Ok((
+            aggregates::zone_of_host(c, &svc.host)?,
+            services::all(c, &svc.host)?,
+        ))
+    })?;
+    let hosts: Vec<Value> = services
         .iter()
         .filter(|s| !s.disabled)
         .map(|s| {

@@ -239,11 +239,18 @@ struct Facts {
 }
 
 fn facts(svc: &Compute) -> Result<Facts, Fault> {
-    let (dir, used, servers) = svc.read(|c| Ok((data_dir(c), used(c)?, servers_on_host(c)?)))?;
+    let (dir, used, servers, service) = svc.read(|c| {
+        Ok((
+            data_dir(c),
+            used(c)?,
+            servers_on_host(c)?,
+            services::compute(c, &svc.host)?,
+        ))
+    })?;
     Ok(Facts {
         machine: Machine::read(&dir),
         used,
-        service: services::compute(&svc.host),
+        service,
         servers,
     })
 }

@@ -91,25 +91,20 @@ impl Compute {
         }
     }
 
-    /// Reads after applying every state change that has come due.
+    /// Reads one snapshot of the store (never waits for a write).
     pub fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> std::result::Result<T, Fault> {
-        self.store
-            .write(|tx| {
-                servers::settle(tx, crate::time::now_ms())?;
-                f(tx)
-            })
-            .map_err(|e| self.fault(e))
+        self.store.read(f).map_err(|e| self.fault(e))
     }
 
-    /// Runs `f` in one transaction, after applying every state change that has come due.
+    /// Runs `f` in one transaction, after every clock-driven change that has come due.
     pub fn write<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> std::result::Result<T, Fault> {
-        self.read(f)
+        self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
     }
 }
 

@@ -1,16 +1,17 @@
 //! The compute services this cloud runs, as Nova lists them: nova-conductor and
 //! nova-scheduler in the `internal` zone, nova-compute on this host in `nova`. Their
-//! enabled/disabled and forced-down state is kept in memory (there is no table for it), so
-//! a restart brings the compute service back up and enabled. Also os-availability-zone,
+//! enabled/disabled and forced-down state is kept in the store (`compute_services`), so it
+//! outlives reloads and restarts, as Nova's services table does. Also os-availability-zone,
 //! whose zones are made of these services.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::quotas::{invalid_input, not_a_bool, nova_bool, py_repr, unexpected};
-use super::{body, param, reply, Call, Compute, ZONE};
+use super::{body, param, reply, Call, Compute, Result as Outcome, ZONE};
+use rusqlite::{params, Connection, OptionalExtension};
 
 type Svc = Arc<Compute>;
 
@@ -65,27 +66,32 @@ struct State {
     forced_down: bool,
 }
 
-static STATE: Mutex<Vec<(String, State)>> = Mutex::new(Vec::new());
-
-fn state_of(host: &str) -> State {
-    STATE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(h, _)| h == host)
-        .map(|(_, s)| s.clone())
-        .unwrap_or_default()
+fn state_of(c: &Connection, host: &str) -> Outcome<State> {
+    let state = c
+        .prepare_cached(
+            "SELECT disabled, disabled_reason, forced_down FROM compute_services WHERE host = ?1",
+        )?
+        .query_row([host], |r| {
+            Ok(State {
+                disabled: r.get(0)?,
+                disabled_reason: r.get(1)?,
+                forced_down: r.get(2)?,
+            })
+        })
+        .optional()?;
+    Ok(state.unwrap_or_default())
 }
 
-fn change(host: &str, f: impl FnOnce(&mut State)) {
-    let mut all = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, s)) = all.iter_mut().find(|(h, _)| h == host) {
-        f(s);
-    } else {
-        let mut s = State::default();
-        f(&mut s);
-        all.push((host.to_string(), s));
-    }
+fn change(c: &Connection, host: &str, f: impl FnOnce(&mut State)) -> Outcome<()> {
+    let mut s = state_of(c, host)?;
+    f(&mut s);
+    c.execute(
+        "INSERT INTO compute_services (host, disabled, disabled_reason, forced_down)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (host) DO UPDATE SET disabled = ?2, disabled_reason = ?3, forced_down = ?4",
+        params![host, s.disabled, s.disabled_reason, s.forced_down],
+    )?;
+    Ok(())
 }
 
 /// A service's stable uuid, from its binary and host.
@@ -98,7 +104,7 @@ pub fn service_uuid(binary: &str, host: &str) -> String {
 }
 
 /// Every service, in Nova's order (by id).
-pub fn all(host: &str) -> Vec<Service> {
+pub fn all(c: &Connection, host: &str) -> Outcome<Vec<Service>> {
     let fixed = |id, binary, zone| Service {
         id,
         uuid: service_uuid(binary, host),
@@ -109,8 +115,8 @@ pub fn all(host: &str) -> Vec<Service> {
         disabled_reason: None,
         forced_down: false,
     };
-    let s = state_of(host);
-    vec![
+    let s = state_of(c, host)?;
+    Ok(vec![
         fixed(1, "nova-conductor", INTERNAL_ZONE),
         fixed(2, "nova-scheduler", INTERNAL_ZONE),
         Service {
@@ -119,15 +125,14 @@ pub fn all(host: &str) -> Vec<Service> {
             forced_down: s.forced_down,
             ..fixed(3, COMPUTE, ZONE)
         },
-    ]
+    ])
 }
 
 /// The nova-compute service of this host.
-pub fn compute(host: &str) -> Service {
-    all(host)
-        .into_iter()
-        .find(|s| s.binary == COMPUTE)
-        .expect("the compute service is listed")
+pub fn compute(c: &Connection, host: &str) -> Outcome<Service> {
+    let mut all = all(c, host)?;
+    all.retain(|s| s.binary == COMPUTE);
+    Ok(all.remove(0))
 }
 
 /// Services report every few seconds; "now" is when a live one last did. Nova writes
@@ -173,7 +178,8 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let host = req.query_param("host").filter(|h| !h.is_empty());
     let binary = req.query_param("binary").filter(|b| !b.is_empty());
     let now = heartbeat();
-    let services: Vec<Value> = all(&svc.host)
+    let services: Vec<Value> = svc
+        .read(|c| all(c, &svc.host))?
         .iter()
         .filter(|s| host.is_none_or(|h| s.host == h))
         .filter(|s| binary.is_none_or(|b| s.binary == b))
@@ -257,8 +263,7 @@ fn act(svc: &Compute, body: &Map<String, Value>, f: impl FnOnce(&mut State)) -> 
             "Could not find binary {binary} on host {host}."
         )));
     }
-    change(host, f);
-    Ok(())
+    svc.write(|c| change(c, host, f))
 }
 
 /// From 2.53 the action names are read as service ids, which they are not.
@@ -397,7 +402,11 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     if !extras.is_empty() {
         return Err(Fault::bad_request(unexpected(&extras)));
     }
-    let Some(service) = all(&svc.host).into_iter().find(|s| s.uuid == id) else {
+    let Some(service) = svc
+        .read(|c| all(c, &svc.host))?
+        .into_iter()
+        .find(|s| s.uuid == id)
+    else {
         return Err(Fault::not_found(format!(
             "Service {id} could not be found."
         )));
@@ -420,33 +429,35 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             "No updates were requested. Fields 'status' or 'forced_down' should be specified.",
         ));
     }
-    change(&svc.host, |s| {
-        match status {
-            Some("enabled") => {
-                s.disabled = false;
-                s.disabled_reason = None;
+    let changed = svc.write(|c| {
+        change(c, &svc.host, |s| {
+            match status {
+                Some("enabled") => {
+                    s.disabled = false;
+                    s.disabled_reason = None;
+                }
+                Some(_) => {
+                    s.disabled = true;
+                    s.disabled_reason = reason.map(str::to_string);
+                }
+                None => {}
             }
-            Some(_) => {
-                s.disabled = true;
-                s.disabled_reason = reason.map(str::to_string);
+            if let Some(f) = forced {
+                s.forced_down = f;
             }
-            None => {}
-        }
-        if let Some(f) = forced {
-            s.forced_down = f;
-        }
-    });
-    let mut shown = compute(&svc.host).view(&call, &heartbeat());
+        })?;
+        compute(c, &svc.host)
+    })?;
+    let mut shown = changed.view(&call, &heartbeat());
     // The update answer always carries forced_down (2.53 is past 2.11 anyway).
-    shown["forced_down"] = json!(compute(&svc.host).forced_down);
+    shown["forced_down"] = json!(changed.forced_down);
     reply(resp, &call, 200, &json!({ "service": shown }))
 }
 
 // ---------------------------------------------------------------- availability zones
 
 /// Zones with an enabled service are available; the others are listed as not.
-fn zone_split(host: &str) -> (Vec<&'static str>, Vec<&'static str>) {
-    let services = all(host);
+fn zone_split(services: &[Service]) -> (Vec<&'static str>, Vec<&'static str>) {
     let mut available: Vec<&'static str> = Vec::new();
     for s in services.iter().filter(|s| !s.disabled) {
         if !available.contains(&s.zone) {
@@ -464,7 +475,7 @@ fn zone_split(host: &str) -> (Vec<&'static str>, Vec<&'static str>) {
 
 fn zones(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    let (available, unavailable) = zone_split(&svc.host);
+    let (available, unavailable) = zone_split(&svc.read(|c| all(c, &svc.host))?);
     let info: Vec<Value> = available
         .iter()
         .filter(|z| **z != INTERNAL_ZONE)
@@ -482,8 +493,8 @@ fn zones(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn zones_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.admin("os_compute_api:os-availability-zone:detail")?;
-    let (available, unavailable) = zone_split(&svc.host);
-    let services = all(&svc.host);
+    let services = svc.read(|c| all(c, &svc.host))?;
+    let (available, unavailable) = zone_split(&services);
     let now = heartbeat();
     let mut info = Vec::new();
     for zone in available {
@@ -509,17 +520,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_compute_service_keeps_its_state_and_its_zone_follows() {
+    fn the_compute_service_keeps_its_state_in_the_store_and_its_zone_follows() {
+        let store = crate::store::Store::memory();
         let host = "services-test-host";
-        assert_eq!(zone_split(host), (vec![INTERNAL_ZONE, ZONE], vec![]));
-        change(host, |s| {
-            s.disabled = true;
-            s.disabled_reason = Some("maintenance".into());
-        });
-        let c = compute(host);
+        let split = || {
+            store
+                .read(|c| Ok::<_, super::super::Error>(zone_split(&all(c, host)?)))
+                .unwrap()
+        };
+        assert_eq!(split(), (vec![INTERNAL_ZONE, ZONE], vec![]));
+        store
+            .write(|c| {
+                change(c, host, |s| {
+                    s.disabled = true;
+                    s.disabled_reason = Some("maintenance".into());
+                })
+            })
+            .unwrap();
+        let c = store.read(|c| compute(c, host)).unwrap();
         assert!(c.disabled && c.up());
         assert_eq!(c.disabled_reason.as_deref(), Some("maintenance"));
-        assert_eq!(zone_split(host), (vec![INTERNAL_ZONE], vec![ZONE]));
+        assert_eq!(split(), (vec![INTERNAL_ZONE], vec![ZONE]));
         assert_eq!(c.uuid, service_uuid(COMPUTE, host));
         assert_ne!(c.uuid, service_uuid("nova-scheduler", host));
     }

@@ -122,7 +122,10 @@ impl Files {
     /// Removes temp files no live writer holds and finished files `keep` does not name;
     /// answers how many went and which images a live writer is writing. Run it inside a
     /// write transaction.
-    pub fn sweep(&self, keep: impl Fn(Folder, &str) -> bool) -> io::Result<(usize, HashSet<String>)> {
+    pub fn sweep(
+        &self,
+        keep: impl Fn(Folder, &str) -> bool,
+    ) -> io::Result<(usize, HashSet<String>)> {
         let mut removed = 0;
         let mut live = HashSet::new();
         for folder in [Folder::Images, Folder::Staging] {

@@ -475,7 +475,11 @@ mod tests {
             ("active", false, None),
             ("deactivated", false, None),
         ] {
-            assert_eq!(after_crash(status, staged), after, "{status} staged={staged}");
+            assert_eq!(
+                after_crash(status, staged),
+                after,
+                "{status} staged={staged}"
+            );
         }
         assert!(has_data(Some("active")) && has_data(Some("deactivated")));
         assert!(!has_data(Some("saving")) && !has_data(None));

@@ -881,7 +881,9 @@ fn finish_upload(
         image.os_hash_value = Some(w.sha512.clone());
         image.updated_at = now_seconds_iso();
         model::save(tx, &image)?;
-        upload.commit().map_err(|e| svc.io("placing the image's file", e))
+        upload
+            .commit()
+            .map_err(|e| svc.io("placing the image's file", e))
     });
     if done.is_err() {
         svc.files.remove(id);
@@ -971,10 +973,13 @@ fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     // The staged bytes are hashed as they are read back, so the store never holds a file
     // whose hashes were not computed from it.
     let staged = svc.files.staged(&image.id);
-    let written = svc.files.begin(Folder::Images, &image.id).and_then(|mut upload| {
-        let w = upload.receive(&mut std::fs::File::open(&staged)?, svc.size_cap)?;
-        Ok((w, upload))
-    });
+    let written = svc
+        .files
+        .begin(Folder::Images, &image.id)
+        .and_then(|mut upload| {
+            let w = upload.receive(&mut std::fs::File::open(&staged)?, svc.size_cap)?;
+            Ok((w, upload))
+        });
     let outcome = match written {
         Ok((w, upload)) => {
             let done = finish_upload(svc, &image.id, &w, "importing", upload);

@@ -609,9 +609,35 @@ const MIGRATIONS: &[&str] = &[
     -- Why a volume failed is told by a message, as Cinder tells it.
     ALTER TABLE volumes DROP COLUMN fail_reason;
     ",
+    // 14: what lived in one driver build's memory and was lost on reload: the compute
+    // service's enabled/forced-down state and Nova's non-default quota classes. And an index
+    // per timed table, so the settler finds the next due change without a scan.
+    "
+    CREATE TABLE compute_services (
+        host TEXT PRIMARY KEY,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        disabled_reason TEXT,
+        forced_down INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE compute_quota_classes (
+        class_name TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        hard_limit INTEGER NOT NULL,
+        PRIMARY KEY (class_name, resource)
+    );
+    CREATE INDEX volume_snapshots_due ON volume_snapshots (ready_at) WHERE ready_at IS NOT NULL;
+    CREATE INDEX volume_backups_due ON volume_backups (ready_at) WHERE ready_at IS NOT NULL;
+    CREATE INDEX volume_groups_due ON volume_groups (ready_at) WHERE ready_at IS NOT NULL;
+    CREATE INDEX group_snapshots_due ON group_snapshots (ready_at) WHERE ready_at IS NOT NULL;
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
+    apply_to(conn, MIGRATIONS.len())
+}
+
+/// Brings the schema up to migration `last` (the previous release's, in tests).
+fn apply_to(conn: &mut Connection, last: usize) -> Result<(), StoreError> {
     let done: usize =
         conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
     if done > MIGRATIONS.len() {
@@ -620,10 +646,15 @@ pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    // Each step reads the version inside its own write transaction: hosts starting at once
+    // on one database apply each migration once between them.
+    for _ in done..last {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let at = tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        if let Some(sql) = MIGRATIONS.get(at).filter(|_| at < last) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (at + 1) as i64)?;
+        }
         tx.commit()?;
     }
     Ok(())
@@ -642,5 +673,37 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    /// The schema of the previous release (13 migrations) with data in it is brought up to
+    /// date in place, keeping the data.
+    #[test]
+    fn the_previous_release_database_upgrades_in_place() {
+        const PREVIOUS_RELEASE: usize = 13;
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_to(&mut conn, PREVIOUS_RELEASE).unwrap();
+        conn.execute_batch(
+            "INSERT INTO volume_types (id, name, created_ms) VALUES ('t', '__DEFAULT__', 0);
+             INSERT INTO volumes (id, project_id, user_id, size, status, volume_type_id,
+                availability_zone, created_ms, updated_ms)
+             VALUES ('v', 'p', 'u', 1, 'available', 't', 'nova', 0, 0);",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let status: String = conn
+            .query_row("SELECT status FROM volumes WHERE id = 'v'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(status, "available");
+        conn.execute(
+            "INSERT INTO compute_services (host, disabled) VALUES ('h', 1)",
+            [],
+        )
+        .unwrap();
     }
 }

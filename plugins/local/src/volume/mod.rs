@@ -139,25 +139,20 @@ impl Volumes {
         }
     }
 
-    /// Runs `f` in one transaction, after applying every timed change that has come due.
+    /// Runs `f` in one transaction, after every clock-driven change that has come due.
     pub fn write<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> std::result::Result<T, Fault> {
-        self.store
-            .write(|tx| {
-                model::settle(tx, crate::time::now_ms())?;
-                f(tx)
-            })
-            .map_err(|e| self.fault(e))
+        self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
     }
 
-    /// Reads after applying every timed change that has come due.
+    /// Reads one snapshot of the store (never waits for a write).
     pub fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> std::result::Result<T, Fault> {
-        self.write(f)
+        self.store.read(f).map_err(|e| self.fault(e))
     }
 
     /// A store error for a file operation that failed.

@@ -123,28 +123,6 @@ pub fn set_status_then(
     Ok(())
 }
 
-/// Applies every timed status change that has come due: volumes, snapshots, backups,
-/// groups and group snapshots.
-pub fn settle(c: &Connection, now_ms: i64) -> Result<()> {
-    for table in [
-        "volumes",
-        "volume_snapshots",
-        "volume_backups",
-        "volume_groups",
-        "group_snapshots",
-    ] {
-        c.execute(
-            &format!(
-                "UPDATE {table} SET status = next_status, updated_ms = ready_at,
-                    next_status = NULL, ready_at = NULL
-                 WHERE ready_at IS NOT NULL AND ready_at <= ?1"
-            ),
-            [now_ms],
-        )?;
-    }
-    Ok(())
-}
-
 /// One attachment: Cinder's attachment record and Nova's block device mapping at once.
 #[derive(Debug, Clone)]
 pub struct Attachment {

@@ -118,8 +118,8 @@ impl Disks {
     pub fn sweep(&self, known: impl Fn(Kind, &str) -> bool) -> io::Result<usize> {
         let mut removed = 0;
         for kind in Kind::ALL {
-            removed += files::sweep(&self.root.join(kind.folder()), |name| known(kind, name))?
-                .removed;
+            removed +=
+                files::sweep(&self.root.join(kind.folder()), |name| known(kind, name))?.removed;
         }
         Ok(removed)
     }

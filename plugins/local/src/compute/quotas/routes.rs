@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
+use rusqlite::OptionalExtension;
 use serde_json::{json, Map, Value};
 
 use super::{
@@ -293,26 +294,22 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 // ---------------------------------------------------------------- quota classes
 
 /// Only the `default` class means anything to Nova (it is the defaults); other classes'
-/// values are kept for this process only, as nothing reads them.
-static OTHER_CLASSES: std::sync::Mutex<Vec<(String, String, i64)>> =
-    std::sync::Mutex::new(Vec::new());
-
+/// values are kept (`compute_quota_classes`) and shown, as nothing else reads them.
 fn class_values(
     svc: &Compute,
     class: &str,
     resources: &[&'static str],
 ) -> Result<Map<String, Value>, Fault> {
-    let others = OTHER_CLASSES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
     svc.read(|c| {
         let mut out = Map::new();
         for &r in resources {
-            let set = others
-                .iter()
-                .find(|(k, res, _)| k == class && res == r)
-                .map(|(_, _, v)| *v);
+            let set: Option<i64> = c
+                .prepare_cached(
+                    "SELECT hard_limit FROM compute_quota_classes
+                     WHERE class_name = ?1 AND resource = ?2",
+                )?
+                .query_row([class, r], |row| row.get(0))
+                .optional()?;
             let v = match set {
                 Some(v) if class != "default" => v,
                 _ => default_limit(c, r)?,
@@ -359,11 +356,17 @@ fn update_class(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
             Ok(())
         })?;
     } else {
-        let mut others = OTHER_CLASSES.lock().unwrap_or_else(|e| e.into_inner());
-        for (r, v) in values {
-            others.retain(|(k, res, _)| !(k == &class && *res == r));
-            others.push((class.clone(), r, v));
-        }
+        svc.write(|c| {
+            for (r, v) in &values {
+                c.execute(
+                    "INSERT INTO compute_quota_classes (class_name, resource, hard_limit)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (class_name, resource) DO UPDATE SET hard_limit = ?3",
+                    rusqlite::params![class, r, v],
+                )?;
+            }
+            Ok(())
+        })?;
     }
     let set = class_values(svc, &class, &resources)?;
     reply(resp, &call, 200, &json!({ "quota_class_set": set }))
