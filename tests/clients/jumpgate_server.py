@@ -434,15 +434,16 @@ def _install(so: Path, workdir: Path) -> None:
 
 
 def _launch(exe: Path, workdir: Path, port: int, admin_password: str, services,
-            keep: bool) -> Server:
-    """Runs jumpgate on the jumpgate.conf in `workdir`, logging (appending) to jumpgate.log."""
-    log_path = workdir / "jumpgate.log"
+            keep: bool, conf_name: str = "jumpgate.conf",
+            log_name: str = "jumpgate.log") -> Server:
+    """Runs jumpgate on the `conf_name` in `workdir`, logging (appending) to `log_name`."""
+    log_path = workdir / log_name
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
     env.pop("JUMPGATE_CONFIG", None)
     env.pop("JUMPGATE_ADMIN_PASSWORD", None)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [str(exe), "--config", str(workdir / "jumpgate.conf")],
+            [str(exe), "--config", str(workdir / conf_name)],
             cwd=workdir,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -474,6 +475,41 @@ def restart(workdir: Path) -> Server:
     server = _launch(binary(), workdir, port, conf[DRIVER]["admin_password"], services, True)
     _wait_ready(server, START_TIMEOUT)
     return server
+
+
+def start_another(workdir: Path) -> Server:
+    """A second jumpgate on the folder of a running one: the same jumpgate.conf (same
+    `data_dir`, drivers, admin password and secret key, so tokens are good on both) but
+    another `listen` port, written to jumpgate-<port>.conf and logging to
+    jumpgate-<port>.log. What an operator running two processes on one data directory has.
+    The folder is kept on stop()."""
+    import configparser
+
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(workdir / "jumpgate.conf")
+    services = tuple(s.strip() for s in conf["DEFAULT"]["enabled_services"].split(","))
+    text = (workdir / "jumpgate.conf").read_text()
+    last = None
+    for _ in range(3):  # a free port can be taken between free_port() and the bind
+        port = free_port()
+        lines = [
+            f"listen = 127.0.0.1:{port}" if line.replace(" ", "").startswith("listen=") else line
+            for line in text.splitlines()
+        ]
+        name = f"jumpgate-{port}"
+        (workdir / f"{name}.conf").write_text("\n".join(lines) + "\n")
+        server = _launch(binary(), workdir, port, conf[DRIVER]["admin_password"], services,
+                         True, conf_name=f"{name}.conf", log_name=f"{name}.log")
+        try:
+            _wait_ready(server, START_TIMEOUT)
+            return server
+        except StartError as e:
+            log = server.log()
+            server.stop()
+            if "in use" not in log.lower():
+                raise
+            last = e
+    raise StartError(f"no free port after 3 tries:\n{last}")
 
 
 def _wait_ready(server: Server, timeout: float) -> None:

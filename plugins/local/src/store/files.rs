@@ -99,8 +99,7 @@ pub fn sweep(dir: &Path, keep: impl Fn(&str) -> bool) -> io::Result<Swept> {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(owner) = owner_of(&name) else {
-            if !keep(&name) {
-                remove(&entry.path())?;
+            if !keep(&name) && remove(&entry.path())? {
                 swept.removed += 1;
             }
             continue;
@@ -112,9 +111,11 @@ pub fn sweep(dir: &Path, keep: impl Fn(&str) -> bool) -> io::Result<Swept> {
         };
         match file.try_lock() {
             Ok(()) => {
-                // Its writer is gone: removed while locked, so no new writer can take it.
-                remove(&entry.path())?;
-                swept.removed += 1;
+                // Its writer is gone (or has not locked it yet, and will make another):
+                // removed while locked, so no writer can be using it.
+                if remove(&entry.path())? {
+                    swept.removed += 1;
+                }
             }
             Err(TryLockError::WouldBlock) => {
                 swept.live.insert(owner.to_string());
@@ -125,10 +126,12 @@ pub fn sweep(dir: &Path, keep: impl Fn(&str) -> bool) -> io::Result<Swept> {
     Ok(swept)
 }
 
-fn remove(path: &Path) -> io::Result<()> {
+/// Removes `path`; false if it was gone already (renamed or removed by its writer).
+fn remove(path: &Path) -> io::Result<bool> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
