@@ -282,6 +282,62 @@ fn a_password_change_revokes_the_old_tokens() {
 }
 
 #[test]
+fn an_explicitly_unscoped_token_as_horizon_logs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), "");
+    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
+    let r = post(
+        &jg,
+        "/v3/users",
+        Some(&admin),
+        &json!({"user": {"name": "hz", "password": "pw", "default_project_id": admin_project(&jg, &admin)}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let user = r.json()["user"]["id"].as_str().unwrap().to_string();
+    let role = get(&jg, "/v3/roles?name=member", &admin).json()["roles"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let project = admin_project(&jg, &admin);
+    let r = jg.request(
+        "PUT",
+        &format!("/v3/projects/{project}/users/{user}/roles/{role}"),
+        &[("X-Auth-Token", &admin)],
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    // Without a scope the default project applies ...
+    let r = post(
+        &jg,
+        "/v3/auth/tokens",
+        None,
+        &password_auth("hz", "pw", None),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["token"]["project"]["id"], json!(project));
+    // ... and "unscoped" (Keystone's auth-password-explicit-unscoped-request) asks for none.
+    let mut body = password_auth("hz", "pw", None);
+    body["auth"]["scope"] = json!("unscoped");
+    let r = post(&jg, "/v3/auth/tokens", None, &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let token = r.json()["token"].clone();
+    assert!(token.get("project").is_none(), "{token}");
+    assert!(token.get("roles").is_none(), "{token}");
+    // Horizon then lists the projects it may rescope to.
+    let unscoped = r.header("x-subject-token").unwrap().to_string();
+    let r = get(&jg, "/v3/auth/projects", &unscoped);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["projects"][0]["id"], json!(project));
+}
+
+fn admin_project(jg: &Jumpgate, admin: &str) -> String {
+    get(jg, "/v3/projects?name=admin", admin).json()["projects"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
 fn v2_password_auth_and_tenants() {
     let dir = tempfile::tempdir().unwrap();
     let jg = start(dir.path(), "");

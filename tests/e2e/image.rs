@@ -197,6 +197,32 @@ fn reserved_attributes_and_unknown_images() {
         Some(patch.to_string().as_bytes()),
     );
     assert_eq!(r.status, 403);
+    // Glance's own namespace is refused on create and on update, as Glance does.
+    for key in ["os_glance_import_task", "os_glance_x", "os_glance"] {
+        let body = json!({"name": "x", key: "v"});
+        let r = jg.request(
+            "POST",
+            "/image/v2/images",
+            &[("X-Auth-Token", &t)],
+            Some(body.to_string().as_bytes()),
+        );
+        assert_eq!(r.status, 403, "create with {key}: {}", r.text());
+        assert!(r.text().contains("is reserved"), "{}", r.text());
+        let patch = json!([{"op": "add", "path": format!("/{key}"), "value": "v"}]);
+        let r = jg.request(
+            "PATCH",
+            &format!("/image/v2/images/{id}"),
+            &[
+                ("X-Auth-Token", &t),
+                (
+                    "Content-Type",
+                    "application/openstack-images-v2.1-json-patch",
+                ),
+            ],
+            Some(patch.to_string().as_bytes()),
+        );
+        assert_eq!(r.status, 403, "patch with {key}: {}", r.text());
+    }
     let r = jg.request(
         "PATCH",
         &format!("/image/v2/images/{id}"),

@@ -287,6 +287,11 @@ impl Identity {
     }
 
     fn scope(&self, scope: &Value) -> Result<Scope, Fault> {
+        // Explicitly unscoped (Horizon's login asks for it): keystone takes the string
+        // "unscoped", or a scope object naming it, and then ignores the default project.
+        if scope.as_str() == Some("unscoped") || scope.get("unscoped").is_some() {
+            return Ok(Scope::Unscoped);
+        }
         let by_name_or_id = |obj: &Map<String, Value>| -> (Option<String>, Option<String>) {
             (
                 obj.get("id").and_then(Value::as_str).map(str::to_string),

@@ -252,6 +252,10 @@ fn set_attribute(
     if views::READ_ONLY.contains(&key) || (key == "id" && !creating) {
         return Err(Fault::forbidden(format!("Attribute '{key}' is read-only.")));
     }
+    // Glance keeps the `os_glance` namespace for itself (import state, stores).
+    if key.starts_with(views::RESERVED_NAMESPACE) {
+        return Err(Fault::forbidden(format!("Attribute '{key}' is reserved.")));
+    }
     let string = |v: &Value| -> Result<Option<String>, Fault> {
         match v {
             Value::Null => Ok(None),

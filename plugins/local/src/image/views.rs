@@ -36,6 +36,9 @@ pub const CORE: &[&str] = &[
 ];
 
 /// Attributes no one may set.
+/// The property prefix Glance reserves for itself: no client may set such a property.
+pub const RESERVED_NAMESPACE: &str = "os_glance";
+
 pub const READ_ONLY: &[&str] = &[
     "status",
     "size",
