@@ -251,6 +251,9 @@ def test_network_subnet_and_ports_with_addresses(osc, tenant):
     assert sorted(p["ID"] for p in ports) == sorted([p1["id"], p2["id"]])
     shown = osc("port", "show", p2["id"], env=env)
     assert ips_of(shown) == ["10.0.0.50"]
+    # Neutron's ip-substring-filtering: part of an address.
+    found = osc("port", "list", "--network", name, "--fixed-ip", "ip-substring=0.0.50", env=env)
+    assert [p["ID"] for p in found] == [p2["id"]]
 
 
 def test_ipv6_slaac_subnet_gives_eui64_addresses(osc, tenant):

@@ -123,11 +123,20 @@ fn matches(attr: &Value, wanted: &[&str]) -> bool {
     })
 }
 
-/// `fixed_ips=ip_address=10.0.0.3`: a filter on a field of a list of objects.
+/// `fixed_ips=ip_address=10.0.0.3`: a filter on a field of a list of objects;
+/// `fixed_ips=ip_address_substr=0.0.3` (Neutron's ip-substring-filtering) matches part of
+/// the address.
 fn sub_filter(items: &[Value], w: &str) -> bool {
     let Some((key, value)) = w.split_once('=') else {
         return false;
     };
+    if key == "ip_address_substr" {
+        return items.iter().any(|i| {
+            i.get("ip_address")
+                .and_then(Value::as_str)
+                .is_some_and(|ip| ip.contains(value))
+        });
+    }
     items
         .iter()
         .any(|i| i.get(key).and_then(Value::as_str) == Some(value))
@@ -597,6 +606,7 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("extra_dhcp_opt", "Neutron Extra DHCP options", "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
     ("port-security", "Port Security", "Provides port security"),
+    ("ip-substring-filtering", "IP address substring filtering", "Provides IP address substring filtering when listing ports"),
     ("uplink-status-propagation", "Uplink status propagation extension", "Provides ability to propagate uplink status of physical ports to virtual ports"),
     ("ip_allocation", "IP Allocation", "IP allocation extension."),
     ("security-group", "security-group", "The security groups extension."),
