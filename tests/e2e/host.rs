@@ -89,12 +89,17 @@ fn the_example_driver_issues_v2_tokens_with_a_catalog_from_both_dispatchers() {
 }
 
 #[test]
-fn an_unknown_path_is_501_with_the_service_fault_body() {
+fn an_unknown_path_is_404_and_an_unserved_endpoint_501_in_the_service_style() {
     let jg = example();
     let r = jg.get("/compute/v2/t1/os-nothing-here");
-    assert_eq!(r.status, 501);
-    assert_eq!(r.json()["notImplemented"]["code"], 501);
-    // A known endpoint no driver handles is just as honest.
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["itemNotFound"]["code"], 404);
+    let r = jg.get("/compute/v2/t1/servers/../../../etc/passwd");
+    assert_eq!(r.status, 404);
+    let r = jg.get("/v3/nothing-here");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["title"], "Not Found");
+    // A known endpoint no driver handles is 501, honestly.
     let r = jg.get("/compute/v2/t1/servers");
     assert_eq!(r.status, 501);
     assert!(r.json()["notImplemented"]["message"]
