@@ -61,10 +61,10 @@ pub struct Gateway {
 /// Where a path goes: a service, and the endpoint within it if one matched.
 pub struct Routed {
     pub service: usize,
+    /// None for a path the service does not have, which is its 404. `GET /servers/` is
+    /// one: Nova, Glance and Cinder read the trailing slash as an empty id, never found,
+    /// rather than as the collection.
     pub matched: Option<Matched>,
-    /// `GET /servers/`: Nova, Glance and Cinder read the trailing slash as an empty id,
-    /// which is never found (404), rather than as the collection.
-    pub empty_id: bool,
 }
 
 impl Gateway {
@@ -240,7 +240,6 @@ impl Gateway {
         Some(Routed {
             service,
             matched: if empty_id { None } else { matched },
-            empty_id,
         })
     }
 
@@ -339,7 +338,7 @@ fn finish(x: &mut Exchange) {
             jumpgate_plugin_api::fault::reason_phrase(resp.status),
         );
         let headers = std::mem::take(&mut resp.headers);
-        fault.write_to(&x.req.service, resp);
+        fault.write_for(&x.req, resp);
         for h in headers {
             if resp.header(&h.name).is_none() {
                 resp.headers.push(h);

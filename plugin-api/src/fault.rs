@@ -1,7 +1,7 @@
 //! Faults: an error status with a message, written as the body the real service sends.
 //! The one fault builder of Jumpgate: the host renders its own 401/404/405/501 with it too.
 
-use crate::abi::{Pair, Response};
+use crate::abi::{Pair, Request, Response};
 
 /// An error answer. `Err(Fault)` from a handler becomes this response, in the style of the
 /// service the endpoint belongs to.
@@ -142,6 +142,49 @@ impl Fault {
         }
     }
 
+    /// Makes `resp` this fault, answering `req` as its service would: in the service's
+    /// style and, for Glance, in the media type webob negotiates from `Accept` (HTML for
+    /// `*/*` or no `Accept`, as python-glanceclient relies on; JSON when JSON is preferred).
+    pub fn write_for(&self, req: &Request, resp: &mut Response) {
+        let style = FaultStyle::of(&req.service);
+        if style != FaultStyle::Glance {
+            return self.write_styled(style, resp);
+        }
+        match webob_media_type(req.header("accept")) {
+            WebobMedia::Json => self.write_styled(style, resp),
+            media => {
+                self.write_styled(style, resp);
+                let (ctype, body) = self.webob_text(media == WebobMedia::Html);
+                resp.body = body.into_bytes().into();
+                resp.set_header("Content-Type", ctype);
+            }
+        }
+    }
+
+    /// webob's HTML or plain-text error page for this fault (`webob/exc.py`: the message is
+    /// the explanation, followed by `<br /><br />` and an empty detail and comment).
+    fn webob_text(&self, html: bool) -> (&'static str, String) {
+        let status = format!("{} {}", self.status, reason_phrase(self.status));
+        if html {
+            let escaped = self
+                .message
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;");
+            let page = format!(
+                "<html>\n <head>\n  <title>{status}</title>\n </head>\n <body>\n  <h1>{status}</h1>\n  {escaped}<br /><br />\n\n\n\n </body>\n</html>"
+            );
+            ("text/html; charset=UTF-8", page)
+        } else {
+            let message = self.message.replace('\n', " ").replace('\r', "");
+            (
+                "text/plain; charset=UTF-8",
+                format!("{status}\n\n{message}\n\n   "),
+            )
+        }
+    }
+
     /// Makes `resp` this fault, in the style of `service`.
     pub fn write_to(&self, service: &str, resp: &mut Response) {
         self.write_styled(FaultStyle::of(service), resp);
@@ -164,6 +207,64 @@ impl Fault {
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status, self.message)
+    }
+}
+
+/// What webob answers an error in: the first of `text/html`, `application/json` that
+/// `Accept` rates highest (its most specific matching range decides), plain text if it
+/// takes neither. No header, or one webob cannot parse, takes both: HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WebobMedia {
+    Html,
+    Json,
+    Plain,
+}
+
+fn webob_media_type(accept: Option<&str>) -> WebobMedia {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return WebobMedia::Html;
+    };
+    let mut ranges = Vec::new();
+    for part in accept.split(',') {
+        let mut params = part.split(';');
+        let range = params.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let Some((kind, sub)) = range.split_once('/') else {
+            return WebobMedia::Html; // invalid: webob accepts every offer
+        };
+        let mut q = 1.0f32;
+        for p in params {
+            if let Some(v) = p.trim().strip_prefix("q=") {
+                match v.trim().parse::<f32>() {
+                    Ok(v) if (0.0..=1.0).contains(&v) => q = v,
+                    _ => return WebobMedia::Html,
+                }
+            }
+        }
+        ranges.push((kind.to_string(), sub.to_string(), q));
+    }
+    let rate = |offer: &str| -> f32 {
+        let (kind, sub) = offer.split_once('/').unwrap_or((offer, ""));
+        ranges
+            .iter()
+            .filter_map(|(k, s, q)| {
+                let specificity = match (k.as_str(), s.as_str()) {
+                    (k2, s2) if k2 == kind && s2 == sub => 3,
+                    (k2, "*") if k2 == kind => 2,
+                    ("*", "*") => 1,
+                    _ => return None,
+                };
+                Some((specificity, *q))
+            })
+            .max_by_key(|(specificity, _)| *specificity)
+            .map_or(0.0, |(_, q)| q)
+    };
+    let (html, json) = (rate("text/html"), rate("application/json"));
+    if html <= 0.0 && json <= 0.0 {
+        WebobMedia::Plain
+    } else if json > html {
+        WebobMedia::Json
+    } else {
+        WebobMedia::Html
     }
 }
 
@@ -272,5 +373,34 @@ mod tests {
         assert_eq!(resp.status, 403);
         assert_eq!(resp.header("content-type"), Some("application/json"));
         assert_eq!(resp.header("content-length"), None);
+    }
+
+    #[test]
+    fn glance_negotiates_as_webob() {
+        use WebobMedia::*;
+        for (accept, media) in [
+            (None, Html),
+            (Some("*/*"), Html),
+            (Some("application/json"), Json),
+            (Some("application/json, */*;q=0.5"), Json),
+            (Some("text/html;q=0.4, application/json"), Json),
+            (Some("text/*, application/json"), Html),
+            (Some("application/octet-stream"), Plain),
+            (Some("*/*;q=0"), Plain),
+            (Some("garbage"), Html),
+        ] {
+            assert_eq!(webob_media_type(accept), media, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn glance_html_is_webobs_page() {
+        let (ctype, page) = Fault::not_found("No image found with ID <x>").webob_text(true);
+        assert_eq!(ctype, "text/html; charset=UTF-8");
+        assert!(page.starts_with("<html>\n <head>\n  <title>404 Not Found</title>"));
+        assert!(page.contains("<h1>404 Not Found</h1>\n  No image found with ID &lt;x&gt;<br /><br />"));
+        let (ctype, text) = Fault::not_found("gone").webob_text(false);
+        assert_eq!(ctype, "text/plain; charset=UTF-8");
+        assert_eq!(text, "404 Not Found\n\ngone\n\n   ");
     }
 }

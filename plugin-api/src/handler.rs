@@ -151,7 +151,7 @@ impl<H: Handler> Responder for Guarded<H> {
         match result {
             Ok(Ok(())) => RResult::ROk(()),
             Ok(Err(fault)) => {
-                fault.write_to(&req.service, resp);
+                fault.write_for(req, resp);
                 RResult::ROk(())
             }
             Err(panic) => RResult::RErr(panic.into()),
@@ -181,7 +181,7 @@ impl<H: RequestHook> Hook for GuardedHook<H> {
         match guard("on_request hook", || self.0.on_request(req, resp)) {
             Ok(Ok(answered)) => RResult::ROk(answered),
             Ok(Err(fault)) => {
-                fault.write_to(&req.service, resp);
+                fault.write_for(req, resp);
                 RResult::ROk(true)
             }
             Err(panic) => RResult::RErr(panic.into()),

@@ -27,9 +27,10 @@ pub struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    /// Answers with `fault`, in the service's style.
+    /// Answers with `fault`, as the request's service would (its style, its negotiation).
     pub fn answer(&mut self, fault: Fault) {
-        self.answer_styled(fault, FaultStyle::of(&self.req.service));
+        self.resp = Response::default();
+        fault.write_for(&self.req, &mut self.resp);
     }
 
     /// Answers with `fault` in `style`, whatever the service.
