@@ -295,12 +295,10 @@ impl Gateway {
                     // An endpoint of the service's API that no driver answers is honest
                     // about it; a path the service does not have is its 404, as the real
                     // service answers (clients probe for one: osauth's version discovery).
-                    None if routed.matched.is_some() => {
-                        x.answer(Fault::not_implemented(format!(
-                            "{method} {} is not implemented by this cloud.",
-                            x.req.path
-                        )))
-                    }
+                    None if routed.matched.is_some() => x.answer(Fault::not_implemented(format!(
+                        "{method} {} is not implemented by this cloud.",
+                        x.req.path
+                    ))),
                     None => x.answer(Fault::not_found("The resource could not be found.")),
                 },
             }

@@ -493,7 +493,9 @@ fn change(c: &Connection, who: &Who, id: &str, change: Change) -> Result<Map<Str
     }
     // Attributes Glance names itself: a metadata key among them would change (or be
     // refused as) the attribute, never a property, so Glance's 403 is what Nova passes on.
-    let reserved = |k: &String| CORE.contains(&k.as_str()) || k.starts_with(crate::image::views::RESERVED_NAMESPACE);
+    let reserved = |k: &String| {
+        CORE.contains(&k.as_str()) || k.starts_with(crate::image::views::RESERVED_NAMESPACE)
+    };
     if !who.writer || !who.viewer().owns(&image) || touched.iter().any(reserved) {
         return Err(not_authorized(id).into());
     }

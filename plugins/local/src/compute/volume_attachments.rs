@@ -14,11 +14,13 @@ use super::network_proxies::limited;
 use super::servers::actions::{check_lock, check_state};
 use super::servers::model::{self as servers, Server};
 use super::servers::routes::{invalid, server_param, target};
+use super::servers::states::Action;
 use super::volumes::{object_of, StagedSnapshot};
 use crate::compute::{body, param, reply, reply_empty, Call, Compute};
 use crate::microversion::Version;
 use crate::time::now_ms;
 use crate::volume::model::{self as vm, AttachSpec, Attachment, Volume};
+use crate::volume::states::{VolumeAction, VolumeStatus};
 
 type Svc = Arc<Compute>;
 
@@ -34,20 +36,6 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
     }
     Ok(())
 }
-
-/// The vm_states Nova attaches and detaches volumes in (`compute/api.py`).
-const ATTACH_STATES: &[&str] = &[
-    "active",
-    "paused",
-    "stopped",
-    "resized",
-    "soft-delete",
-    "shelved",
-    "shelved_offloaded",
-];
-
-/// The vm_states Nova swaps volumes in.
-const SWAP_STATES: &[&str] = &["active", "paused", "resized"];
 
 /// Nova's `bdm_uuid` (2.89): Nova keeps the mapping apart from Cinder's attachment; here
 /// they are one row, so the mapping's id is derived from the attachment's, stably.
@@ -275,7 +263,7 @@ fn attach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         let s = target(&call, req, c)?;
         check_shelved(&call, &s, "attach_volume")?;
         check_lock(&call, &s)?;
-        check_state("attach_volume", &s, ATTACH_STATES)?;
+        check_state(Action::AttachVolume, &s)?;
         let volume = vm::visible(c, &volume_id, &call.project_id, call.is_admin())?;
         let a = attach_to(
             svc,
@@ -352,7 +340,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             Fault::not_found(format!("No volume Block Device Mapping with id {old_id}."))
         })?;
         if let Some(new) = new {
-            check_state("swap_volume", &s, SWAP_STATES)?;
+            check_state(Action::SwapVolume, &s)?;
             current = swap_volume(c, &s, &old, &new, &current)?;
             record(svc, c, &call, &s, req, "swap_volume")?;
         }
@@ -401,9 +389,7 @@ fn swap_volume(
         )
         .into());
     }
-    if new.status != "available" {
-        return Err(invalid_volume("New volume must be detached in order to swap.").into());
-    }
+    vm::check(c, new, VolumeAction::SwapIn)?;
     if new.size < old.size {
         return Err(invalid_volume("New volume must be the same size or larger.").into());
     }
@@ -437,7 +423,7 @@ fn detach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             return Err(Fault::bad_request("Cannot detach a root device volume").into());
         }
         check_lock(&call, &s)?;
-        check_state("detach_volume", &s, ATTACH_STATES)?;
+        check_state(Action::DetachVolume, &s)?;
         vm::detach(c, &a.id)?;
         record(svc, c, &call, &s, req, "detach_volume")
     })?;
@@ -1118,7 +1104,7 @@ pub fn attach_block_devices(
     {
         let d = &devices[*device];
         let volume = if *made {
-            vm::set_status(c, volume_id, "available")?;
+            vm::set_status(c, volume_id, VolumeStatus::Available)?;
             vm::find(c, volume_id)?.ok_or_else(|| vm::volume_not_found(volume_id))?
         } else {
             vm::visible(c, volume_id, &call.project_id, call.is_admin())

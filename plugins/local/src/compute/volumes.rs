@@ -13,6 +13,7 @@ use super::servers::routes::invalid;
 use crate::compute::{body, param, reply, reply_empty, Call, Compute, Urls};
 use crate::volume::model::{self as vm, Volume};
 use crate::volume::snapshots::{self, Snapshot};
+use crate::volume::states::VolumeAction;
 use crate::volume::storage::{Kind, Source, Staged, GIB};
 use crate::volume::volumes::NewVolume;
 use crate::volume::Volumes;
@@ -377,24 +378,6 @@ fn delete_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handler
     reply_empty(resp, &call, 202)
 }
 
-/// Cinder's refusal to snapshot a volume in the wrong status.
-fn snapshot_status(v: &Volume, force: bool) -> Result<(), Fault> {
-    if v.status == "available" || (force && v.status == "in-use") {
-        return Ok(());
-    }
-    Err(Fault::bad_request(if force {
-        format!(
-            "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
-            v.id, v.status
-        )
-    } else {
-        format!(
-            "Invalid volume: Volume {} status must be available, but current status is: {}.",
-            v.id, v.status
-        )
-    }))
-}
-
 /// A snapshot's file, copied before its row is written (`Volumes::record_snapshot`): for
 /// `createImage` of a volume-backed server, whose snapshots are recorded in the action's
 /// transaction (`Volumes::create_snapshot` runs its own).
@@ -437,7 +420,12 @@ impl Volumes {
         force: bool,
     ) -> crate::store::Outcome<Snapshot> {
         let volume = vm::visible(c, &staged.volume_id, &call.project_id, call.is_admin())?;
-        snapshot_status(&volume, force)?;
+        let action = if force {
+            VolumeAction::ForceSnapshot
+        } else {
+            VolumeAction::Snapshot
+        };
+        vm::check(c, &volume, action)?;
         crate::volume::quotas::check(
             c,
             &volume.project_id,

@@ -12,6 +12,9 @@ use serde_json::{json, Map, Value};
 use super::snapshots::{
     self, all_tenants, flag, join_internal, metadata_in, order_by, page, split_internal, text_field,
 };
+use super::states::{
+    self, BackupStatus, SnapshotAction, SnapshotStatus, VolumeAction, VolumeStatus,
+};
 use super::storage::{Kind, Source, GIB};
 use super::volumes::NewVolume;
 use super::{
@@ -133,18 +136,31 @@ fn visible(c: &Connection, id: &str, call: &Call) -> Result<Backup> {
     }
 }
 
+/// `action` may start on `b` (the backup table in `states.rs`), or Cinder's 400 says why
+/// not.
+pub fn check(b: &Backup, action: states::BackupAction) -> std::result::Result<(), Fault> {
+    states::may_start_stored(action, &b.status, ())
+        .map_err(|r| Fault::bad_request(r.message(&b.status)))
+}
+
 fn set_status_then(
     c: &Connection,
     id: &str,
-    status: &str,
-    next: Option<&str>,
+    status: BackupStatus,
+    next: Option<BackupStatus>,
     delay_ms: i64,
 ) -> Result<()> {
     let now = crate::time::now_ms();
     c.execute(
         "UPDATE volume_backups SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
          WHERE id = ?1",
-        params![id, status, next, next.map(|_| now + delay_ms), now],
+        params![
+            id,
+            status.as_str(),
+            next.map(BackupStatus::as_str),
+            next.map(|_| now + delay_ms),
+            now
+        ],
     )?;
     Ok(())
 }
@@ -323,29 +339,17 @@ fn plan(c: &Connection, call: &Call, a: &CreateArgs) -> Result<Plan> {
         None => None,
         Some(sid) => {
             let s = snapshots::visible(c, sid, call)?;
-            if s.status != "available" {
-                return Err(Fault::bad_request(format!(
-                    "Invalid snapshot: Snapshot to be backed up must be available, but the current status is \"{}\".",
-                    s.status
-                ))
-                .into());
-            }
+            snapshots::check(&s, SnapshotAction::Backup)?;
             Some(s)
         }
     };
     if snapshot.is_none() {
-        if volume.status != "available" && volume.status != "in-use" {
-            return Err(invalid_volume(format!(
-                "Volume to be backed up must be available or in-use, but the current status is \"{}\".",
-                volume.status
-            ))
-            .into());
-        }
-        if volume.status == "in-use" && !a.force {
-            return Err(
-                invalid_volume("Backing up an in-use volume must use the force flag.").into(),
-            );
-        }
+        let action = if a.force {
+            VolumeAction::ForceBackup
+        } else {
+            VolumeAction::Backup
+        };
+        model::check(c, &volume, action)?;
     }
     let parent_id =
         if a.incremental {
@@ -485,12 +489,18 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         match &p.snapshot {
             Some(s) => {
                 c.execute(
-                    "UPDATE volume_snapshots SET status = 'backing-up', next_status = ?2,
+                    "UPDATE volume_snapshots SET status = ?5, next_status = ?2,
                         ready_at = ?3, updated_ms = ?4 WHERE id = ?1",
-                    params![s.id, s.status, now + svc.delay_ms, now],
+                    params![
+                        s.id,
+                        s.status,
+                        now + svc.delay_ms,
+                        now,
+                        SnapshotStatus::BackingUp.as_str()
+                    ],
                 )?;
             }
-            None => model::set_status_then(c, &v.id, "backing-up", &v.status, svc.delay_ms)?,
+            None => model::set_busy(c, &v.id, VolumeStatus::BackingUp, svc.delay_ms)?,
         }
         let b = find(c, &id)?.ok_or_else(|| not_found(&id))?;
         staged
@@ -548,9 +558,14 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 fn remove(c: &Connection, b: &Backup, force: bool) -> Result<()> {
-    if !force && b.status != "available" && b.status != "error" {
-        return Err(invalid_backup("Backup status must be available or error").into());
-    }
+    check(
+        b,
+        if force {
+            states::BackupAction::ForceDelete
+        } else {
+            states::BackupAction::Delete
+        },
+    )?;
     if b.has_dependent_backups {
         return Err(invalid_backup("Incremental backups exist for this backup.").into());
     }
@@ -582,7 +597,8 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             let status = arg
                 .get("status")
                 .and_then(Value::as_str)
-                .filter(|s| ["available", "error"].contains(s))
+                .and_then(BackupStatus::parse)
+                .filter(|s| BackupStatus::RESETTABLE.contains(s))
                 .ok_or_else(|| Fault::bad_request("Must specify a valid status"))?;
             svc.write(|c| {
                 let b = visible(c, id, &call)?;
@@ -653,9 +669,7 @@ fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let name = o.get("name").and_then(Value::as_str).map(str::to_string);
     let ready = |c: &Connection| -> Result<Backup> {
         let b = visible(c, &id, &call)?;
-        if b.status != "available" {
-            return Err(invalid_backup("Backup status must be available").into());
-        }
+        check(&b, states::BackupAction::Restore)?;
         Ok(b)
     };
     let backup = svc.read(ready)?;
@@ -664,9 +678,7 @@ fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         Some(vid) => {
             let fits = |c: &Connection| -> Result<model::Volume> {
                 let v = model::visible(c, &vid, &call.project_id, call.is_admin())?;
-                if v.status != "available" {
-                    return Err(invalid_volume("Volume to be restored to must be available").into());
-                }
+                model::check(c, &v, VolumeAction::RestoreBackup)?;
                 if backup.size > v.size {
                     return Err(invalid_volume(format!(
                         "volume size {} is too small to restore backup of size {}.",
@@ -690,8 +702,20 @@ fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 let b = ready(c)?;
                 let v = fits(c)?;
                 restore_volume_state(c, &b, &v.id)?;
-                model::set_status_then(c, &v.id, "restoring-backup", "available", svc.delay_ms)?;
-                set_status_then(c, &b.id, "restoring", Some("available"), svc.delay_ms)?;
+                model::set_status_then(
+                    c,
+                    &v.id,
+                    VolumeStatus::RestoringBackup,
+                    VolumeStatus::Available,
+                    svc.delay_ms,
+                )?;
+                set_status_then(
+                    c,
+                    &b.id,
+                    BackupStatus::Restoring,
+                    Some(BackupStatus::Available),
+                    svc.delay_ms,
+                )?;
                 staged
                     .commit()
                     .map_err(|e| svc.io("saving the restored volume", e))?;
@@ -716,8 +740,20 @@ fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             svc.write(|c| {
                 let b = visible(c, &id, &call)?;
                 restore_volume_state(c, &b, &v.id)?;
-                model::set_status_then(c, &v.id, "restoring-backup", "available", svc.delay_ms)?;
-                set_status_then(c, &b.id, "restoring", Some("available"), svc.delay_ms)?;
+                model::set_status_then(
+                    c,
+                    &v.id,
+                    VolumeStatus::RestoringBackup,
+                    VolumeStatus::Available,
+                    svc.delay_ms,
+                )?;
+                set_status_then(
+                    c,
+                    &b.id,
+                    BackupStatus::Restoring,
+                    Some(BackupStatus::Available),
+                    svc.delay_ms,
+                )?;
                 Ok(())
             })?;
             v
@@ -745,12 +781,7 @@ fn export_record(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
     call.admin("backup:export-import")?;
     let id = param(req, "backup_id")?;
     let b = svc.read(|c| visible(c, id, &call))?;
-    if b.status != "available" {
-        return Err(invalid_backup(&format!(
-            "Backup status must be available and not {}.",
-            b.status
-        )));
-    }
+    check(&b, states::BackupAction::Export)?;
     // Cinder's record is the backup's fields as JSON, base64-encoded.
     let record = json!({
         "id": b.id,

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::model::{self, Volume};
 use super::snapshots::{flag, listed_project, order_by, page, text_field};
+use super::states::VolumeAction;
 use super::volumes::NewVolume;
 use super::{body, group_types, param, quotas, reply, reply_empty, timestamp, types};
 use super::{Call, Result, Urls, Volumes, ZONE};
@@ -464,12 +465,8 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 ))
                 .into());
             }
-            if !["available", "in-use"].contains(&v.status.as_str()) {
-                return Err(cannot(format!(
-                    "volume is in an invalid state: {}. Valid states are: ('available', 'in-use')",
-                    v.status
-                ))
-                .into());
+            if let Err(r) = model::may_start(c, &v, VolumeAction::AddToGroup)? {
+                return Err(cannot(r.reason(&v.id, &v.status)).into());
             }
             c.execute("UPDATE volumes SET group_id = ?2 WHERE id = ?1", [vid, &id])?;
         }

@@ -17,6 +17,7 @@ pub mod qos;
 pub mod quotas;
 pub mod scheduler;
 pub mod snapshots;
+pub mod states;
 pub mod storage;
 pub mod transfers;
 pub mod types;

@@ -6,6 +6,7 @@ use jumpgate_plugin_api::Fault;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
+use super::states::{self, VolumeAction, VolumeFacts, VolumeRefusal, VolumeStatus};
 use crate::store::Outcome as Result;
 
 /// A volume row, read by position (`COLUMNS`).
@@ -96,12 +97,51 @@ pub fn visible(c: &Connection, id: &str, project: &str, admin: bool) -> Result<V
     }
 }
 
+impl Volume {
+    /// The volume's status; None for a word this build does not know.
+    pub fn state(&self) -> Option<VolumeStatus> {
+        VolumeStatus::parse(&self.status)
+    }
+}
+
+/// What the volume table (`states.rs`) needs to know of `v` besides its status.
+pub fn facts(c: &Connection, v: &Volume) -> Result<VolumeFacts> {
+    let has_attachments: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM volume_attachments WHERE volume_id = ?1)",
+        [&v.id],
+        |r| r.get(0),
+    )?;
+    Ok(VolumeFacts {
+        multiattach: v.multiattach,
+        has_attachments,
+    })
+}
+
+/// Whether `action` may start on `v`: the volume table's answer.
+pub fn may_start(
+    c: &Connection,
+    v: &Volume,
+    action: VolumeAction,
+) -> Result<std::result::Result<(), VolumeRefusal>> {
+    Ok(states::may_start_stored(action, &v.status, facts(c, v)?))
+}
+
+/// Cinder's 400 for a refused action on `v`.
+pub fn refused(r: &VolumeRefusal, v: &Volume) -> Fault {
+    Fault::bad_request(r.message(&v.id, &v.status))
+}
+
+/// `action` may start on `v`, or Cinder's 400 (InvalidVolume) says why not.
+pub fn check(c: &Connection, v: &Volume, action: VolumeAction) -> Result<()> {
+    may_start(c, v, action)?.map_err(|r| refused(&r, v).into())
+}
+
 /// Sets a volume's status now (and forgets any pending one).
-pub fn set_status(c: &Connection, id: &str, status: &str) -> Result<()> {
+pub fn set_status(c: &Connection, id: &str, status: VolumeStatus) -> Result<()> {
     c.execute(
         "UPDATE volumes SET status = ?2, next_status = NULL, ready_at = NULL, updated_ms = ?3
          WHERE id = ?1",
-        params![id, status, crate::time::now_ms()],
+        params![id, status.as_str(), crate::time::now_ms()],
     )?;
     Ok(())
 }
@@ -110,15 +150,40 @@ pub fn set_status(c: &Connection, id: &str, status: &str) -> Result<()> {
 pub fn set_status_then(
     c: &Connection,
     id: &str,
-    status: &str,
-    next: &str,
+    status: VolumeStatus,
+    next: VolumeStatus,
     delay_ms: i64,
 ) -> Result<()> {
     let now = crate::time::now_ms();
     c.execute(
         "UPDATE volumes SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
          WHERE id = ?1",
-        params![id, status, next, now + delay_ms, now],
+        params![id, status.as_str(), next.as_str(), now + delay_ms, now],
+    )?;
+    Ok(())
+}
+
+/// Sets a volume's status now, and back to the one it had once `delay_ms` has passed (a
+/// task that runs on the volume: extending, uploading, backing up).
+pub fn set_busy(c: &Connection, id: &str, status: VolumeStatus, delay_ms: i64) -> Result<()> {
+    let now = crate::time::now_ms();
+    // SET reads the row as it was: the status it had becomes the one to come.
+    c.execute(
+        "UPDATE volumes SET next_status = status, status = ?2, ready_at = ?3, updated_ms = ?4
+         WHERE id = ?1",
+        params![id, status.as_str(), now + delay_ms, now],
+    )?;
+    Ok(())
+}
+
+/// Ends a task `set_busy` began at once (it failed): the volume has the status it was to
+/// have again. Nothing changes when that already happened, or another status was set since.
+pub fn end_busy(c: &Connection, id: &str) -> Result<()> {
+    c.execute(
+        "UPDATE volumes SET status = next_status, next_status = NULL, ready_at = NULL,
+            updated_ms = ?2
+         WHERE id = ?1 AND next_status IS NOT NULL",
+        params![id, crate::time::now_ms()],
     )?;
     Ok(())
 }
@@ -230,28 +295,21 @@ pub struct AttachSpec {
 
 /// Reserves `volume` for an attachment (Cinder's attachment create without a connector, and
 /// the first half of every attach): the volume must be available, or in use and
-/// multiattach; it becomes `reserved` (or stays in-use) and the attachment `reserved`.
+/// multiattach (`VolumeAction::AttachmentCreate`); it becomes `reserved` (or stays in-use)
+/// and the attachment `reserved`.
 pub fn reserve(c: &Connection, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
+    reserve_as(c, volume, spec, VolumeAction::AttachmentCreate)
+}
+
+/// `reserve` for `action`: the table's row for it decides the statuses it starts from.
+fn reserve_as(
+    c: &Connection,
+    volume: &Volume,
+    spec: &AttachSpec,
+    action: VolumeAction,
+) -> Result<Attachment> {
+    check(c, volume, action)?;
     let attached = attachments_of(c, &volume.id)?;
-    let ok = match volume.status.as_str() {
-        "available" => true,
-        "in-use" | "reserved" | "attaching" => volume.multiattach,
-        _ => false,
-    };
-    if !ok {
-        return Err(Fault::bad_request(if !volume.multiattach && !attached.is_empty() {
-            format!(
-                "Invalid volume: Volume {} status must be available to reserve, but the current status is {}.",
-                volume.id, volume.status
-            )
-        } else {
-            format!(
-                "Invalid volume: Volume {} status must be available or downloading to reserve, but the current status is {}.",
-                volume.id, volume.status
-            )
-        })
-        .into());
-    }
     if let Some(server) = &spec.server_id {
         if attached
             .iter()
@@ -309,8 +367,8 @@ pub fn reserve(c: &Connection, volume: &Volume, spec: &AttachSpec) -> Result<Att
             a.updated_ms
         ],
     )?;
-    if volume.status == "available" {
-        set_status(c, &volume.id, "reserved")?;
+    if volume.state() == Some(VolumeStatus::Available) {
+        set_status(c, &volume.id, VolumeStatus::Reserved)?;
     }
     Ok(a)
 }
@@ -333,12 +391,22 @@ pub fn complete(c: &Connection, attachment_id: &str, mountpoint: Option<&str>) -
                 "VolumeAttachment {attachment_id} could not be found."
             ))
         })?;
-    set_status(c, &volume_id, "in-use")
+    set_status(c, &volume_id, VolumeStatus::InUse)
 }
 
 /// Reserves and completes in one step: Nova's attach, and boot from volume.
 pub fn attach(c: &Connection, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
-    let mut a = reserve(c, volume, spec)?;
+    attach_as(c, volume, spec, VolumeAction::AttachmentCreate)
+}
+
+/// `attach` for `action` (os-attach has its own row: it also ends what os-reserve began).
+pub fn attach_as(
+    c: &Connection,
+    volume: &Volume,
+    spec: &AttachSpec,
+    action: VolumeAction,
+) -> Result<Attachment> {
+    let mut a = reserve_as(c, volume, spec, action)?;
     complete(c, &a.id, None)?;
     a.status = "attached".into();
     a.attached_ms = Some(crate::time::now_ms());
@@ -362,11 +430,11 @@ pub fn detach(c: &Connection, attachment_id: &str) -> Result<()> {
         })?;
     let left = attachments_of(c, &volume_id)?;
     let status = if left.iter().any(|a| a.status == "attached") {
-        "in-use"
+        VolumeStatus::InUse
     } else if left.is_empty() {
-        "available"
+        VolumeStatus::Available
     } else {
-        "reserved"
+        VolumeStatus::Reserved
     };
     set_status(c, &volume_id, status)
 }

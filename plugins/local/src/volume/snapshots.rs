@@ -8,6 +8,7 @@ use jumpgate_plugin_api::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
+use super::states::{self, SnapshotFacts, SnapshotStatus, VolumeAction};
 use super::storage::{Kind, Source, GIB};
 use super::{
     body, model, param, quotas, reply, reply_empty, timestamp, Call, Result, Urls, Volumes,
@@ -111,7 +112,7 @@ impl Snapshot {
     pub fn progress(&self) -> String {
         match &self.progress {
             Some(p) => p.clone(),
-            None if self.status == "available" => "100%".into(),
+            None if self.status == SnapshotStatus::Available.as_str() => "100%".into(),
             None => "0%".into(),
         }
     }
@@ -144,6 +145,16 @@ pub fn visible(c: &Connection, id: &str, call: &Call) -> Result<Snapshot> {
         Some(s) if call.is_admin() || s.project_id == call.project_id => Ok(s),
         _ => Err(not_found(id).into()),
     }
+}
+
+/// `action` may start on `s` (the snapshot table in `states.rs`), or Cinder's 400 says why
+/// not.
+pub fn check(s: &Snapshot, action: states::SnapshotAction) -> std::result::Result<(), Fault> {
+    let facts = SnapshotFacts {
+        in_group: s.group_snapshot_id.is_some(),
+    };
+    states::may_start_stored(action, &s.status, facts)
+        .map_err(|r| Fault::bad_request(r.message(&s.id, &s.status)))
 }
 
 fn save_metadata(c: &Connection, s: &Snapshot, metadata: &Map<String, Value>) -> Result<()> {
@@ -525,27 +536,17 @@ impl Volumes {
         if new_rules && spec.force == Some(false) {
             return Err(Fault::bad_request("Invalid value 'False' for force."));
         }
-        let lenient = new_rules || spec.force == Some(true);
-        let check = |v: &model::Volume| -> std::result::Result<(), Fault> {
-            let ok = v.status == "available" || (lenient && v.status == "in-use");
-            if ok {
-                return Ok(());
-            }
-            Err(Fault::bad_request(if lenient {
-                format!(
-                    "Invalid volume: Volume {} status must be available or in-use, but current status is: {}.",
-                    v.id, v.status
-                )
-            } else {
-                format!(
-                    "Invalid volume: Volume {} status must be available, but current status is: {}.",
-                    v.id, v.status
-                )
-            }))
+        let action = if new_rules || spec.force == Some(true) {
+            VolumeAction::ForceSnapshot
+        } else {
+            VolumeAction::Snapshot
         };
         let admin = call.is_admin();
-        let volume = self.read(|c| model::visible(c, &spec.volume_id, &call.project_id, admin))?;
-        check(&volume)?;
+        let volume = self.read(|c| {
+            let v = model::visible(c, &spec.volume_id, &call.project_id, admin)?;
+            model::check(c, &v, action)?;
+            Ok(v)
+        })?;
         let id = uuid::Uuid::new_v4().to_string();
         let staged = self
             .disks
@@ -558,7 +559,7 @@ impl Volumes {
             .map_err(|e| self.fault(self.io("copying the volume for a snapshot", e)))?;
         self.write(|c| {
             let volume = model::visible(c, &spec.volume_id, &call.project_id, admin)?;
-            check(&volume)?;
+            model::check(c, &volume, action)?;
             quotas::check(
                 c,
                 &volume.project_id,
@@ -607,14 +608,14 @@ impl Volumes {
     ) -> std::result::Result<(), Fault> {
         self.write(|c| {
             let s = visible(c, id, call)?;
-            // A group snapshot's members go with it (`group_snapshots.rs`).
-            let in_group = s.group_snapshot_id.is_some();
-            if !force && ((s.status != "available" && s.status != "error") || in_group) {
-                return Err(Fault::bad_request(
-                    "Invalid snapshot: Volume Snapshot status must be available or error and must not be part of a group.",
-                )
-                .into());
-            }
+            check(
+                &s,
+                if force {
+                    states::SnapshotAction::ForceDelete
+                } else {
+                    states::SnapshotAction::Delete
+                },
+            )?;
             in_use_check(c, &s)?;
             c.execute("DELETE FROM volume_snapshots WHERE id = ?1", [id])?;
             Ok(())
@@ -728,17 +729,6 @@ fn in_use_check(c: &Connection, s: &Snapshot) -> Result<()> {
     Ok(())
 }
 
-const SNAPSHOT_STATUSES: &[&str] = &[
-    "creating",
-    "available",
-    "deleting",
-    "error",
-    "error_deleting",
-    "unmanaging",
-    "backing-up",
-    "restoring",
-];
-
 fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let id = param(req, "snapshot_id")?;
@@ -750,17 +740,18 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     match name.as_str() {
         "os-reset_status" => {
             call.admin("volume_extension:snapshot_admin_actions:reset_status")?;
+            // Any of Cinder's snapshot statuses.
             let status = arg
                 .get("status")
                 .and_then(Value::as_str)
-                .filter(|s| SNAPSHOT_STATUSES.contains(s))
+                .and_then(SnapshotStatus::parse)
                 .ok_or_else(|| Fault::bad_request("Must specify a valid status"))?;
             svc.write(|c| {
                 let s = visible(c, id, &call)?;
                 c.execute(
                     "UPDATE volume_snapshots SET status = ?2, next_status = NULL, ready_at = NULL,
                         updated_ms = ?3 WHERE id = ?1",
-                    params![s.id, status, crate::time::now_ms()],
+                    params![s.id, status.as_str(), crate::time::now_ms()],
                 )?;
                 Ok(())
             })?;
@@ -775,17 +766,13 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             let progress = arg.get("progress").and_then(Value::as_str);
             svc.write(|c| {
                 let s = visible(c, id, &call)?;
-                let allowed: &[&str] = match s.status.as_str() {
-                    "creating" => &["creating", "available", "error"],
-                    "deleting" => &["deleting", "error_deleting"],
-                    _ => &[],
-                };
-                if !allowed.contains(&status) {
-                    return Err(Fault::bad_request(format!(
-                        "Provided snapshot status {status} not allowed for snapshot with status {}.",
-                        s.status
-                    ))
-                    .into());
+                match SnapshotStatus::parse(status) {
+                    Some(to) => check(&s, states::SnapshotAction::ReportStatus(to))?,
+                    None => {
+                        return Err(
+                            Fault::bad_request(states::report_refused(status, &s.status)).into(),
+                        )
+                    }
                 }
                 let mut s2 = s.clone();
                 if let Some(p) = progress {

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::model::{self, Volume};
 use super::quotas::{self, Usage};
+use super::states::{VolumeAction, VolumeStatus};
 use super::{body, param, reply, reply_empty, timestamp, Call, Urls, Volumes};
 use crate::store::Outcome;
 
@@ -201,9 +202,7 @@ fn create(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
     let urls = Urls::of(svc, req, &call)?;
     let transfer = svc.write(|c| {
         let volume = model::visible(c, &volume_id, &call.project_id, call.is_admin())?;
-        if volume.status != "available" {
-            return Err(Fault::bad_request("Invalid volume: status must be available").into());
-        }
+        model::check(c, &volume, VolumeAction::TransferCreate)?;
         let t = Transfer {
             id: uuid::Uuid::new_v4().to_string(),
             volume_id: volume.id.clone(),
@@ -229,7 +228,7 @@ fn create(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
                 t.created_ms
             ],
         )?;
-        model::set_status(c, &volume.id, "awaiting-transfer")?;
+        model::set_status(c, &volume.id, VolumeStatus::AwaitingTransfer)?;
         Ok(t)
     })?;
     let mut v = view(&transfer, api, &call, &urls, true);
@@ -271,8 +270,9 @@ fn delete(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
 /// A volume no longer awaiting a transfer is available again.
 fn restore_status(c: &Connection, volume_id: &str) -> Outcome<()> {
     if let Some(v) = model::find(c, volume_id)? {
-        if v.status == "awaiting-transfer" {
-            model::set_status(c, volume_id, "available")?;
+        // From another status Cinder leaves the volume as it is.
+        if model::may_start(c, &v, VolumeAction::TransferDelete)?.is_ok() {
+            model::set_status(c, volume_id, VolumeStatus::Available)?;
         }
     }
     Ok(())
@@ -345,9 +345,15 @@ fn take(c: &Connection, t: &Transfer, volume: &Volume, project: &str, user: &str
     quotas::check(c, project, &want, Some(&volume.volume_type_id))?;
     let now = crate::time::now_ms();
     c.execute(
-        "UPDATE volumes SET project_id = ?2, user_id = ?3, status = 'available', updated_ms = ?4
+        "UPDATE volumes SET project_id = ?2, user_id = ?3, status = ?5, updated_ms = ?4
          WHERE id = ?1",
-        params![volume.id, project, user, now],
+        params![
+            volume.id,
+            project,
+            user,
+            now,
+            VolumeStatus::Available.as_str()
+        ],
     )?;
     if !t.no_snapshots {
         c.execute(

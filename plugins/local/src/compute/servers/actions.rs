@@ -9,6 +9,7 @@ use super::model::{self, power, Move, Server};
 use super::routes::{
     self, boot_image, check_metadata, check_name, generate_password, image_ref, target, Svc,
 };
+use super::states::{self, Action};
 use super::views::Shape;
 use crate::compute::{
     body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
@@ -31,60 +32,23 @@ fn conflict(action: &str, s: &Server, attr: &str, state: &str) -> Fault {
     ))
 }
 
-/// Requires one of `vm_states` and no task in progress.
-pub fn check_state(action: &str, s: &Server, vm_states: &[&str]) -> Result<(), Fault> {
-    if !vm_states.contains(&s.vm_state.as_str()) {
-        return Err(conflict(action, s, "vm_state", &s.vm_state));
-    }
-    if let Some(task) = &s.task_state {
-        return Err(conflict(action, s, "task_state", task));
-    }
-    Ok(())
+/// 409 unless `action` may start from the server's vm_state and task_state
+/// (`states::rule`, the one table).
+pub fn check_state(action: Action, s: &Server) -> Result<(), Fault> {
+    states::may_start_stored(action, &s.vm_state, s.task_state.as_deref())
+        .map_err(|r| conflict(action.name(), s, r.attr.as_str(), r.state))
 }
 
-/// Metadata changes: any state but building or deleting (Nova's server-metadata API).
+/// Metadata changes (Nova's server-metadata API). A refusal for a task in progress is
+/// worded as one of the vm_state, as it always has been here.
 pub fn metadata_state(s: &Server) -> Result<(), Fault> {
-    check_state(
-        "update metadata",
-        s,
-        &[
-            "active",
-            "paused",
-            "suspended",
-            "stopped",
-            "rescued",
-            "shelved",
-            "shelved_offloaded",
-            "resized",
-            "error",
-        ],
-    )
-    .map_err(|_| {
-        Fault::conflict(format!(
-            "Cannot 'update metadata' instance {} while it is in vm_state {}",
-            s.id, s.vm_state
-        ))
-    })
+    check_state(Action::UpdateMetadata, s)
+        .map_err(|_| conflict(Action::UpdateMetadata.name(), s, "vm_state", &s.vm_state))
 }
 
-/// Tag changes: Nova allows them in these vm_states only.
+/// Tag changes (Nova's server-tags API): the vm_state only, whatever the task.
 pub fn tag_state(s: &Server) -> Result<(), Fault> {
-    const OK: &[&str] = &[
-        "active",
-        "paused",
-        "suspended",
-        "stopped",
-        "shelved",
-        "shelved_offloaded",
-        "resized",
-        "error",
-        "rescued",
-        "building",
-    ];
-    if !OK.contains(&s.vm_state.as_str()) {
-        return Err(conflict("update tags", s, "vm_state", &s.vm_state));
-    }
-    Ok(())
+    check_state(Action::UpdateTags, s)
 }
 
 /// What a handled action answers.
@@ -218,8 +182,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "os-stop" => simple(
             a,
             "os-stop",
-            "stop",
-            &["active", "error"],
+            Action::Stop,
             "powering-off",
             "stopped",
             "compute_stop_instance",
@@ -227,8 +190,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "os-start" => simple(
             a,
             "os-start",
-            "start",
-            &["stopped"],
+            Action::Start,
             "powering-on",
             "active",
             "compute_start_instance",
@@ -236,8 +198,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "pause" => simple(
             a,
             "pause",
-            "pause",
-            &["active"],
+            Action::Pause,
             "pausing",
             "paused",
             "compute_pause_instance",
@@ -245,8 +206,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "unpause" => simple(
             a,
             "unpause",
-            "unpause",
-            &["paused"],
+            Action::Unpause,
             "unpausing",
             "active",
             "compute_unpause_instance",
@@ -254,8 +214,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "suspend" => simple(
             a,
             "suspend",
-            "suspend",
-            &["active"],
+            Action::Suspend,
             "suspending",
             "suspended",
             "compute_suspend_instance",
@@ -263,8 +222,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "resume" => simple(
             a,
             "resume",
-            "resume",
-            &["suspended"],
+            Action::Resume,
             "resuming",
             "active",
             "compute_resume_instance",
@@ -272,8 +230,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "shelveOffload" => simple(
             a,
             "shelveOffload",
-            "shelveOffload",
-            &["shelved"],
+            Action::ShelveOffload,
             "shelving_offloading",
             "shelved_offloaded",
             "compute_shelve_offload_instance",
@@ -281,8 +238,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "unrescue" => simple(
             a,
             "unrescue",
-            "unrescue",
-            &["rescued"],
+            Action::Unrescue,
             "unrescuing",
             "active",
             "compute_unrescue_instance",
@@ -302,18 +258,14 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "os-getConsoleOutput" => super::console::output(a.s.clone(), a.args, a.svc, a.now)
             .map(|o| Answer::Body(200, json!({"output": o}))),
         "trigger_crash_dump" if v.at_least(17) => {
-            check_state(
-                "trigger_crash_dump",
-                &a.s,
-                &["active", "paused", "rescued", "resized", "error"],
-            )?;
+            check_state(Action::TriggerCrashDump, &a.s)?;
             a.record("trigger_crash_dump", "compute_trigger_crash_dump", 0)?;
             Ok(Answer::Empty(202))
         }
         "os-resetState" => reset_state(a),
         "migrate" | "os-migrateLive" => migrate(a, name),
-        "restore" => Err(conflict("restore", &a.s, "vm_state", &a.s.vm_state).into()),
-        "forceDelete" => Err(conflict("forceDelete", &a.s, "vm_state", &a.s.vm_state).into()),
+        "restore" => deferred_delete(a, Action::Restore),
+        "forceDelete" => deferred_delete(a, Action::ForceDelete),
         "addSecurityGroup" => security_group(a, true),
         "removeSecurityGroup" => security_group(a, false),
         "addFloatingIp" | "removeFloatingIp" | "addFixedIp" | "removeFixedIp"
@@ -325,19 +277,7 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "injectNetworkInfo" => {
             a.call
                 .admin("os_compute_api:os-admin-actions:inject_network_info")?;
-            check_state(
-                "injectNetworkInfo",
-                &a.s,
-                &[
-                    "active",
-                    "stopped",
-                    "paused",
-                    "suspended",
-                    "rescued",
-                    "resized",
-                    "error",
-                ],
-            )?;
+            check_state(Action::InjectNetworkInfo, &a.s)?;
             a.record("injectNetworkInfo", "compute_inject_network_info", 0)?;
             Ok(Answer::Empty(202))
         }
@@ -356,13 +296,12 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
 fn simple(
     a: &mut Act,
     action: &str,
-    verb: &str,
-    from: &[&str],
+    check: Action,
     task: &str,
     to: &str,
     event: &str,
 ) -> crate::compute::Result<Answer> {
-    check_state(verb, &a.s, from)?;
+    check_state(check, &a.s)?;
     let vm = a.s.vm_state.clone();
     a.go(
         action_name(action),
@@ -394,20 +333,15 @@ fn reboot(a: &mut Act) -> crate::compute::Result<Answer> {
         "SOFT" => false,
         _ => return Err(Fault::bad_request(format!("Invalid input for field/attribute type. Value: {kind}. '{kind}' is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']")).into()),
     };
-    let allowed: &[&str] = if hard {
-        &["active", "stopped", "paused", "suspended", "error"]
-    } else {
-        &["active"]
-    };
-    if !allowed.contains(&a.s.vm_state.as_str()) {
-        return Err(conflict("reboot", &a.s, "vm_state", &a.s.vm_state).into());
-    }
     // A hard reboot may interrupt a soft one; nothing else may be in progress.
-    match a.s.task_state.as_deref() {
-        None => {}
-        Some("reboot_started" | "reboot_pending" | "rebooting") if hard => {}
-        Some(t) => return Err(conflict("reboot", &a.s, "task_state", t).into()),
-    }
+    check_state(
+        if hard {
+            Action::RebootHard
+        } else {
+            Action::RebootSoft
+        },
+        &a.s,
+    )?;
     let vm = a.s.vm_state.clone();
     a.go(
         "reboot",
@@ -530,7 +464,7 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
             "Invalid input for field/attribute rebuild. 'imageRef' is a required property",
         )
     })?)?;
-    check_state("rebuild", &a.s, &["active", "stopped", "error"])?;
+    check_state(Action::Rebuild, &a.s)?;
     let flavor: flavors::Flavor = flavors::Flavor {
         id: a.s.flavor["id"].as_str().unwrap_or_default().into(),
         name: a.s.flavor["original_name"]
@@ -681,7 +615,7 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
             .into())
         }
     };
-    check_state("resize", &a.s, &["active", "stopped"])?;
+    check_state(Action::Resize, &a.s)?;
     let new = flavors::find(a.c, &id)?
         .filter(|f| flavors::usable(a.c, f, &a.call.project_id, a.call.is_admin()).unwrap_or(false))
         .ok_or_else(|| Fault::bad_request(format!("Unable to find flavor with ID {id}")))?;
@@ -757,13 +691,7 @@ fn close_migration(a: &Act, status: &str) -> crate::compute::Result<()> {
 }
 
 fn confirm_resize(a: &mut Act) -> crate::compute::Result<Answer> {
-    if a.s.vm_state != "resized" {
-        return Err(Fault::conflict(format!(
-            "Cannot 'confirmResize' instance {} while it is in vm_state {}",
-            a.s.id, a.s.vm_state
-        ))
-        .into());
-    }
+    check_state(Action::ConfirmResize, &a.s)?;
     close_migration(a, "confirmed")?;
     let back =
         a.s.extra
@@ -778,13 +706,7 @@ fn confirm_resize(a: &mut Act) -> crate::compute::Result<Answer> {
 }
 
 fn revert_resize(a: &mut Act) -> crate::compute::Result<Answer> {
-    if a.s.vm_state != "resized" {
-        return Err(Fault::conflict(format!(
-            "Cannot 'revertResize' instance {} while it is in vm_state {}",
-            a.s.id, a.s.vm_state
-        ))
-        .into());
-    }
+    check_state(Action::RevertResize, &a.s)?;
     close_migration(a, "reverted")?;
     let back =
         a.s.extra
@@ -884,11 +806,7 @@ fn create_image(a: &mut Act) -> crate::compute::Result<Answer> {
     )?;
     let mut props = image_metadata(a)?;
     check_lock(a.call, &a.s)?;
-    check_state(
-        "createImage",
-        &a.s,
-        &["active", "stopped", "paused", "suspended"],
-    )?;
+    check_state(Action::CreateImage, &a.s)?;
     if !a.staged.is_empty() {
         let staged = std::mem::take(&mut a.staged);
         volume_attachments::image_mapping(a.svc, a.c, a.call, &a.s, staged, &name, &mut props)?;
@@ -926,11 +844,7 @@ fn create_backup(a: &mut Act) -> crate::compute::Result<Answer> {
         .ok_or_else(|| Fault::bad_request("Invalid input for field/attribute rotation. Value must be an integer of at least 0."))?;
     let mut props = image_metadata(a)?;
     check_lock(a.call, &a.s)?;
-    check_state(
-        "createBackup",
-        &a.s,
-        &["active", "stopped", "paused", "suspended"],
-    )?;
+    check_state(Action::CreateBackup, &a.s)?;
     props.insert("image_type".into(), json!("backup"));
     props.insert("backup_type".into(), json!(backup_type));
     let image_id = snapshot(a, &name, props)?;
@@ -969,11 +883,7 @@ fn create_backup(a: &mut Act) -> crate::compute::Result<Answer> {
 }
 
 fn shelve(a: &mut Act) -> crate::compute::Result<Answer> {
-    check_state(
-        "shelve",
-        &a.s,
-        &["active", "stopped", "paused", "suspended"],
-    )?;
+    check_state(Action::Shelve, &a.s)?;
     if a.s.image_id.is_some() {
         let name = format!("{}-shelved", a.s.name);
         let image_id = snapshot(a, &name, Map::new())?;
@@ -1032,7 +942,7 @@ fn unshelve(a: &mut Act) -> crate::compute::Result<Answer> {
         Value::Object(o) if o.is_empty() => {}
         other => return Err(routes::invalid("unshelve", other, "is not of type 'null'").into()),
     }
-    check_state("unshelve", &a.s, &["shelved", "shelved_offloaded"])?;
+    check_state(Action::Unshelve, &a.s)?;
     volume_attachments::land(a.svc, a.c, &a.s.id)?;
     if let Some(image) =
         a.s.extra
@@ -1059,7 +969,7 @@ fn unshelve(a: &mut Act) -> crate::compute::Result<Answer> {
 
 fn rescue(a: &mut Act) -> crate::compute::Result<Answer> {
     let args = a.args.as_object().cloned().unwrap_or_default();
-    check_state("rescue", &a.s, &["active", "stopped", "error"])?;
+    check_state(Action::Rescue, &a.s)?;
     // Stable device rescue (2.87) is what lets a volume-backed server be rescued.
     if !a.call.version.at_least(87) && volume_attachments::root_volume(a.c, &a.s.id)?.is_some() {
         return Err(Fault::bad_request(format!(
@@ -1106,7 +1016,7 @@ fn change_password(a: &mut Act) -> crate::compute::Result<Answer> {
         .and_then(Value::as_str)
         .ok_or_else(|| Fault::bad_request("Invalid input for field/attribute changePassword. 'adminPass' is a required property"))?
         .to_string();
-    check_state("changePassword", &a.s, &["active"])?;
+    check_state(Action::ChangePassword, &a.s)?;
     a.s.admin_pass = Some(pass);
     model::save(a.c, &a.s, a.now)?;
     a.record("changePassword", "compute_set_admin_password", 0)?;
@@ -1133,6 +1043,13 @@ fn security_group(a: &mut Act, add: bool) -> crate::compute::Result<Answer> {
     super::networking::change_security_group(a.c, &a.s.project_id, &a.s.id, &name, add)?;
     a.record(verb, "api_security_group", 0)?;
     Ok(Answer::Empty(202))
+}
+
+/// restore and forceDelete act on soft-deleted servers, which this cloud never has
+/// (reclaim_instance_interval 0): the table refuses them from every state.
+fn deferred_delete(a: &Act, action: Action) -> crate::compute::Result<Answer> {
+    check_state(action, &a.s)?;
+    Err(conflict(action.name(), &a.s, "vm_state", &a.s.vm_state).into())
 }
 
 fn reset_state(a: &mut Act) -> crate::compute::Result<Answer> {
@@ -1163,15 +1080,13 @@ fn migrate(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
     } else {
         "os_compute_api:os-migrate-server:migrate"
     })?;
-    let allowed: &[&str] = if live {
-        &["active", "paused"]
-    } else {
-        &["active", "stopped"]
-    };
     check_state(
-        if live { "os-migrateLive" } else { "migrate" },
+        if live {
+            Action::LiveMigrate
+        } else {
+            Action::Migrate
+        },
         &a.s,
-        allowed,
     )?;
     if let Some(host) = a.arg("host").and_then(Value::as_str) {
         if host == a.svc.host {

@@ -5,5 +5,6 @@ mod console;
 pub mod model;
 pub mod networking;
 pub mod routes;
+pub mod states;
 mod tags;
 pub mod views;

@@ -1112,13 +1112,13 @@ fn select(
         arg(&mut sql, " AND updated_ms <= ?", t.into());
     }
     if let Some(st) = q("status") {
-        let states = model::vm_states_of(st);
+        let states = super::states::vm_states_of(st);
         if states.is_empty() {
             // Nova answers an unknown status with an empty list (400 for admins' typos too
             // would break clients that probe).
             return Ok((vec![], false));
         }
-        let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
+        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
         sql.push_str(&format!(" AND vm_state IN ({})", list.join(",")));
     }
     if let Some(image) = q("image") {

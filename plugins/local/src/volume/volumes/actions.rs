@@ -9,6 +9,7 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::super::model::{self, AttachSpec, Volume};
+use super::super::states::{VolumeAction, VolumeStatus};
 use super::super::storage::{Kind, GIB};
 use super::super::{body, param, reply, reply_empty, timestamp, Call, Volumes};
 use super::views;
@@ -18,10 +19,6 @@ use crate::volume::types;
 
 type Svc = Arc<Volumes>;
 type Outcome<T> = crate::store::Outcome<T>;
-
-fn invalid_volume(why: impl std::fmt::Display) -> Fault {
-    Fault::bad_request(format!("Invalid volume: {why}"))
-}
 
 fn invalid_input(why: impl std::fmt::Display) -> Fault {
     Fault::bad_request(format!("Invalid input received: {why}"))
@@ -61,34 +58,20 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         "os-extend" => extend(svc, &call, &id, &args)?,
         "os-attach" => attach(svc, &call, &id, &args)?,
         "os-detach" | "os-force_detach" => detach(svc, &call, &id, &args)?,
+        // Cinder's legacy reserve: `attaching` with no attachment yet (os-attach makes it);
+        // not `model::reserve`, whose attachment is `reserved` at once.
         "os-reserve" => change(svc, &call, &id, |c, v| {
-            let ok = v.status == "available"
-                || (v.multiattach && ["in-use", "attaching"].contains(&v.status.as_str()));
-            if !ok {
-                return Err(invalid_volume(format!(
-                    "Volume status must be {} to reserve, but the status is {}.",
-                    if v.multiattach {
-                        "(available, in-use)"
-                    } else {
-                        "available"
-                    },
-                    v.status
-                ))
-                .into());
-            }
-            model::set_status(c, &v.id, "attaching")
+            model::check(c, v, VolumeAction::Reserve)?;
+            model::set_status(c, &v.id, VolumeStatus::Attaching)
         })?,
-        "os-unreserve" => change(svc, &call, &id, |c, v| undo(c, v, "attaching"))?,
+        "os-unreserve" => change(svc, &call, &id, |c, v| undo(c, v, VolumeAction::Unreserve))?,
         "os-begin_detaching" => change(svc, &call, &id, |c, v| {
-            if v.status != "in-use" {
-                return Err(invalid_volume(
-                    "Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
-                )
-                .into());
-            }
-            model::set_status(c, &v.id, "detaching")
+            model::check(c, v, VolumeAction::BeginDetaching)?;
+            model::set_status(c, &v.id, VolumeStatus::Detaching)
         })?,
-        "os-roll_detaching" => change(svc, &call, &id, |c, v| undo(c, v, "detaching"))?,
+        "os-roll_detaching" => change(svc, &call, &id, |c, v| {
+            undo(c, v, VolumeAction::RollDetaching)
+        })?,
         "os-initialize_connection" => {
             required(&args, "connector")?;
             let v = visible(svc, &call, &id)?;
@@ -124,12 +107,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 .ok_or_else(|| Fault::bad_request("Must specify readonly in request."))?;
             let r = flag(Some(r), "readonly")?;
             change(svc, &call, &id, |c, v| {
-                if v.status != "available" {
-                    return Err(invalid_volume(
-                        "Volume status must be available to update readonly flag.",
-                    )
-                    .into());
-                }
+                model::check(c, v, VolumeAction::UpdateReadonly)?;
                 c.execute(
                     "UPDATE volumes SET readonly = ?2, updated_ms = ?3 WHERE id = ?1",
                     params![v.id, r, crate::time::now_ms()],
@@ -206,16 +184,27 @@ fn change(
     })
 }
 
-/// Ends a step begun (`attaching` by os-reserve, `detaching` by os-begin_detaching):
-/// the volume is in-use while attached, else available. Other statuses stay.
-fn undo(c: &Connection, v: &Volume, begun: &str) -> Outcome<()> {
-    if v.status != begun {
-        return Ok(());
+/// Takes back a step begun (`attaching` by os-reserve: os-unreserve; `detaching` by
+/// os-begin_detaching: os-roll_detaching): the volume is in-use while attached, else
+/// available. From other statuses, as Cinder, nothing changes.
+fn undo(c: &Connection, v: &Volume, action: VolumeAction) -> Outcome<()> {
+    match model::may_start(c, v, action)? {
+        Ok(()) => {}
+        Err(r) if r.is_quiet() => return Ok(()),
+        Err(r) => return Err(model::refused(&r, v).into()),
     }
     let attached = model::attachments_of(c, &v.id)?
         .iter()
         .any(|a| a.status == "attached");
-    model::set_status(c, &v.id, if attached { "in-use" } else { "available" })
+    model::set_status(
+        c,
+        &v.id,
+        if attached {
+            VolumeStatus::InUse
+        } else {
+            VolumeStatus::Available
+        },
+    )
 }
 
 fn save_image_metadata(c: &Connection, id: &str, m: &Map<String, Value>) -> Outcome<()> {
@@ -245,20 +234,12 @@ fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
     })?;
     svc.write(|c| {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
-        let ok = v.status == "available" || (v.status == "in-use" && call.version.at_least(42));
-        if !ok {
-            return Err(invalid_volume(format!(
-                "Volume {} status must be '{}' to extend, currently {}.",
-                v.id,
-                if call.version.at_least(42) {
-                    "available' or 'in-use"
-                } else {
-                    "available"
-                },
-                v.status
-            ))
-            .into());
-        }
+        let action = if call.version.at_least(42) {
+            VolumeAction::ExtendInUse
+        } else {
+            VolumeAction::Extend
+        };
+        model::check(c, &v, action)?;
         if new_size <= v.size {
             return Err(invalid_input(format!(
                 "New size for extend must be greater than current size. (current: {}, extended: {new_size}).",
@@ -281,9 +262,8 @@ fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             "UPDATE volumes SET size = ?2 WHERE id = ?1",
             params![v.id, new_size],
         )?;
-        let back = v.status.clone();
-        model::set_status_then(c, &v.id, "extending", &back, svc.delay_ms)?;
-        if v.status == "in-use" {
+        model::set_busy(c, &v.id, VolumeStatus::Extending, svc.delay_ms)?;
+        if v.state() == Some(VolumeStatus::InUse) {
             // Cinder tells Nova ("volume-extended"), which records an `extend_volume`
             // action on every server the volume is attached to.
             let now = crate::time::now_ms();
@@ -342,17 +322,13 @@ fn attach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         .and_then(Value::as_str)
         .map(str::to_string);
     svc.write(|c| {
-        let mut v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        let v = model::visible(c, id, &call.project_id, call.is_admin())?;
         if v.readonly && mode == "rw" {
             return Err(Fault::bad_request(format!(
                 "Invalid attaching mode 'rw' for volume {}.",
                 v.id
             ))
             .into());
-        }
-        // A volume reserved by os-reserve carries no attachment yet: attach it as available.
-        if v.status == "attaching" && model::attachments_of(c, &v.id)?.is_empty() {
-            v.status = "available".into();
         }
         let spec = AttachSpec {
             server_id: server_id.clone(),
@@ -361,7 +337,8 @@ fn attach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             mode: Some(mode.clone()),
             ..Default::default()
         };
-        model::attach(c, &v, &spec)?;
+        // A volume os-reserve left attaching (no attachment yet) is attached too.
+        model::attach_as(c, &v, &spec, VolumeAction::Attach)?;
         Ok(())
     })
 }
@@ -373,11 +350,7 @@ fn detach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         .map(str::to_string);
     svc.write(|c| {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
-        if v.status == "maintenance" {
-            return Err(
-                invalid_volume("The volume cannot be detached in maintenance mode.").into(),
-            );
-        }
+        model::check(c, &v, VolumeAction::Detach)?;
         let attachments = model::attachments_of(c, &v.id)?;
         // As Cinder's volume manager: detaching what is not attached settles the volume
         // as available.
@@ -387,8 +360,8 @@ fn detach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
                 [one] => Some(one),
                 [] => None,
                 _ => {
-                    return Err(invalid_volume(
-                        "Detach volume failed: More than one attachment, but no attachment_id provided.",
+                    return Err(Fault::bad_request(
+                        "Invalid volume: Detach volume failed: More than one attachment, but no attachment_id provided.",
                     )
                     .into())
                 }
@@ -396,35 +369,13 @@ fn detach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         };
         match attachment {
             Some(a) => model::detach(c, &a.id),
-            None if attachments.is_empty() => model::set_status(c, &v.id, "available"),
+            None if attachments.is_empty() => {
+                model::set_status(c, &v.id, VolumeStatus::Available)
+            }
             None => Ok(()),
         }
     })
 }
-
-/// Cinder's volume statuses an admin may reset to.
-const STATUSES: &[&str] = &[
-    "creating",
-    "available",
-    "deleting",
-    "error",
-    "error_deleting",
-    "error_managing",
-    "managing",
-    "attaching",
-    "in-use",
-    "detaching",
-    "maintenance",
-    "reserved",
-    "restoring-backup",
-    "error_restoring",
-    "downloading",
-    "uploading",
-    "retyping",
-    "extending",
-    "error_extending",
-    "backing-up",
-];
 
 fn reset_status(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
     let status = args.get("status").and_then(Value::as_str);
@@ -435,13 +386,21 @@ fn reset_status(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<()
             "Must specify 'status', 'attach_status' or 'migration_status' for update.",
         ));
     }
-    if let Some(s) = status {
-        if !STATUSES.contains(&s) {
-            return Err(Fault::bad_request(format!(
-                "Invalid input for field/attribute status. Value: {s}. '{s}' is not one of {STATUSES:?}"
-            )));
-        }
-    }
+    let status = match status {
+        None => None,
+        Some(s) => match VolumeStatus::parse(s).filter(|v| VolumeStatus::RESETTABLE.contains(v)) {
+            Some(v) => Some(v),
+            None => {
+                let resettable: Vec<&str> = VolumeStatus::RESETTABLE
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect();
+                return Err(Fault::bad_request(format!(
+                    "Invalid input for field/attribute status. Value: {s}. '{s}' is not one of {resettable:?}"
+                )));
+            }
+        },
+    };
     if let Some(a) = attach_status {
         if a != "attached" && a != "detached" {
             return Err(Fault::bad_request(format!(
@@ -480,13 +439,7 @@ fn retype(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         .ok_or_else(|| Fault::bad_request("Invalid input for field/attribute new_type."))?
         .to_string();
     change(svc, call, id, |c, v| {
-        if !["available", "in-use"].contains(&v.status.as_str()) {
-            return Err(invalid_volume(format!(
-                "Volume {} status must be available or in-use, but current status is: {}.",
-                v.id, v.status
-            ))
-            .into());
-        }
+        model::check(c, v, VolumeAction::Retype)?;
         let t = types::resolve(c, Some(&new_type), &call.project_id, call.is_admin())?;
         if t.id == v.volume_type_id {
             return Err(
@@ -549,18 +502,14 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
     }
     let (v, vtype) = svc.write(|c| {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
-        let ok = v.status == "available" || (force && v.status == "in-use");
-        if !ok {
-            return Err(invalid_volume(format!(
-                "Volume {} status must be available{}, but current status is: {}.",
-                v.id,
-                if force { " or in-use" } else { "" },
-                v.status
-            ))
-            .into());
-        }
+        let action = if force {
+            VolumeAction::ForceUploadImage
+        } else {
+            VolumeAction::UploadImage
+        };
+        model::check(c, &v, action)?;
         let vtype = types::find(c, &v.volume_type_id)?;
-        model::set_status_then(c, &v.id, "uploading", &v.status, svc.delay_ms)?;
+        model::set_busy(c, &v.id, VolumeStatus::Uploading, svc.delay_ms)?;
         Ok((v, vtype))
     })?;
     let now = crate::time::now_seconds_iso();
@@ -596,7 +545,7 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
         Ok(i) => i,
         Err(f) => {
             // The upload failed: the volume is back as it was at once.
-            let _ = svc.write(|c| model::set_status(c, &v.id, &v.status));
+            let _ = svc.write(|c| model::end_busy(c, &v.id));
             return Err(f);
         }
     };
@@ -611,7 +560,7 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
     Ok(json!({
         "id": v.id,
         "updated_at": timestamp(crate::time::now_ms()),
-        "status": "uploading",
+        "status": VolumeStatus::Uploading.as_str(),
         "display_description": v.description,
         "size": v.size,
         "volume_type": vtype,

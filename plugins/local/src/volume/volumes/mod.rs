@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use super::backups;
 use super::model::{self, Volume};
 use super::snapshots::{self, flag, metadata_in, text_field};
+use super::states::{self, BackupAction, SnapshotAction, SnapshotFacts, VolumeStatus};
 use super::storage::{Kind, Source, GIB};
 use super::{body, param, reply, reply_empty, Call, Urls, Volumes, ZONE};
 use crate::volume::quotas::{self, Usage};
@@ -104,12 +105,7 @@ impl Volumes {
         let admin = call.is_admin();
         let origin = if let Some(id) = &spec.snapshot_id {
             let snap = snapshots::visible(c, id, call)?;
-            if snap.status != "available" {
-                return Err(Fault::bad_request(
-                    "Invalid snapshot: Originating snapshot status must be one of 'available' values",
-                )
-                .into());
-            }
+            snapshots::check(&snap, SnapshotAction::CreateVolume)?;
             let volume =
                 model::find(c, &snap.volume_id)?.ok_or_else(|| snapshots::not_found(id))?;
             Origin::Snapshot {
@@ -119,22 +115,13 @@ impl Volumes {
             }
         } else if let Some(id) = &spec.source_volid {
             let v = model::visible(c, id, &call.project_id, admin)?;
-            if !["available", "in-use"].contains(&v.status.as_str()) {
-                return Err(Fault::bad_request(
-                    "Invalid volume: Unable to create a volume from an originating source volume when its status is not one of available, in-use values",
-                )
-                .into());
-            }
+            model::check(c, &v, states::VolumeAction::Clone)?;
             Origin::Volume(v)
         } else if let Some(id) = &spec.backup_id {
             let backup = backups::find(c, id)?
                 .filter(|b| admin || b.project_id == call.project_id)
                 .ok_or_else(|| backups::not_found(id))?;
-            if backup.status != "available" {
-                return Err(
-                    Fault::bad_request("Invalid backup: Backup status must be available").into(),
-                );
-            }
+            backups::check(&backup, BackupAction::CreateVolume)?;
             Origin::Backup {
                 id: id.clone(),
                 size: backup.size,
@@ -315,7 +302,13 @@ impl Volumes {
                 name: spec.name.clone(),
                 description: spec.description.clone(),
                 size,
-                status: if placed { "creating" } else { "error" }.into(),
+                status: if placed {
+                    VolumeStatus::Creating
+                } else {
+                    VolumeStatus::Error
+                }
+                .as_str()
+                .into(),
                 volume_type_id: vtype.id.clone(),
                 availability_zone: ZONE.into(),
                 bootable,
@@ -358,7 +351,7 @@ impl Volumes {
                     Value::Object(v.image_metadata.clone()).to_string(),
                     now,
                     spec.group_id,
-                    placed.then_some("available"),
+                    placed.then_some(VolumeStatus::Available.as_str()),
                 ],
             )?;
             if !placed {
@@ -615,22 +608,15 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     reply(resp, &call, 200, &json!({"volume": out}))
 }
 
-/// Cinder's refusal to delete a volume that is busy.
+/// Cinder's refusal to delete a volume that is busy (not for its status: that is the
+/// table's).
 fn cannot_delete() -> Fault {
-    Fault::bad_request("Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots or be disassociated from snapshots after volume transfer.")
+    Fault::bad_request(format!("Invalid volume: {}", states::CANNOT_DELETE))
 }
-
-const DELETABLE: &[&str] = &[
-    "available",
-    "error",
-    "error_restoring",
-    "error_extending",
-    "error_managing",
-];
 
 impl Volumes {
     /// Deletes a volume (and with `cascade` its snapshots) in the caller's transaction;
-    /// `force` skips the status check (os-force_delete). Returns the snapshots removed:
+    /// `force` starts from any status (os-force_delete). Returns the snapshots removed:
     /// their files, and the volume's, go once the transaction has committed.
     pub fn delete_volume(
         &self,
@@ -639,10 +625,12 @@ impl Volumes {
         cascade: bool,
         force: bool,
     ) -> Outcome<Vec<String>> {
-        let attached = !model::attachments_of(c, &v.id)?.is_empty();
-        if !force && (!DELETABLE.contains(&v.status.as_str()) || attached) {
-            return Err(cannot_delete().into());
-        }
+        let action = if force {
+            states::VolumeAction::ForceDelete
+        } else {
+            states::VolumeAction::Delete
+        };
+        model::check(c, v, action)?;
         if v.migration_status
             .as_deref()
             .is_some_and(|m| m == "migrating")
@@ -660,14 +648,13 @@ impl Volumes {
                 return Err(cannot_delete().into());
             }
             if !force {
-                if let Some((id, _)) = snapshots
-                    .iter()
-                    .find(|(_, s)| !["available", "error"].contains(&s.as_str()))
-                {
-                    return Err(Fault::bad_request(format!(
-                        "Invalid volume: Snapshot {id} status must be available or error and not part of a group."
-                    ))
-                    .into());
+                for (id, status) in &snapshots {
+                    states::may_start_stored(
+                        SnapshotAction::DeleteWithVolume,
+                        status,
+                        SnapshotFacts::default(),
+                    )
+                    .map_err(|r| Fault::bad_request(r.message(id, status)))?;
                 }
             }
             c.execute("DELETE FROM volume_snapshots WHERE volume_id = ?1", [&v.id])?;
@@ -729,12 +716,7 @@ fn change_metadata(
     call.writer("volume:update_volume_metadata")?;
     svc.write(|c| {
         let mut v = model::visible(c, id, &call.project_id, call.is_admin())?;
-        if v.status == "maintenance" {
-            return Err(Fault::bad_request(format!(
-                "Invalid volume: Volume {id} is in maintenance."
-            ))
-            .into());
-        }
+        model::check(c, &v, states::VolumeAction::UpdateMetadata)?;
         f(&mut v.metadata)?;
         c.execute(
             "UPDATE volumes SET metadata = ?2, updated_ms = ?3 WHERE id = ?1",
