@@ -326,7 +326,9 @@ fn call(h: &Handler, x: &mut Exchange) {
 }
 
 /// Core formatting: an error answered without a body gets the service's fault body, and a
-/// body without a content type is JSON, as the original's format hook did.
+/// body without a content type is JSON, as the original's format hook did. A 204 or 304
+/// has no content (a passthrough driver still streams it, empty): it gets no content type,
+/// as python-glanceclient parses an empty `application/json` answer and fails.
 fn finish(x: &mut Exchange) {
     let resp = &mut x.resp;
     let has_body = !resp.body.is_empty() || resp.body_stream.is_some();
@@ -342,7 +344,8 @@ fn finish(x: &mut Exchange) {
                 resp.headers.push(h);
             }
         }
-    } else if has_body && resp.header("content-type").is_none() {
+    } else if has_body && resp.header("content-type").is_none() && !matches!(resp.status, 204 | 304)
+    {
         resp.set_header("Content-Type", "application/json");
     }
 }

@@ -166,12 +166,7 @@ impl Fault {
     fn webob_text(&self, html: bool) -> (&'static str, String) {
         let status = format!("{} {}", self.status, reason_phrase(self.status));
         if html {
-            let escaped = self
-                .message
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;");
+            let escaped = webob_html_escape(&self.message);
             let page = format!(
                 "<html>\n <head>\n  <title>{status}</title>\n </head>\n <body>\n  <h1>{status}</h1>\n  {escaped}<br /><br />\n\n\n\n </body>\n</html>"
             );
@@ -210,6 +205,26 @@ impl std::fmt::Display for Fault {
     }
 }
 
+/// `webob.util.html_escape`: Python's `html.escape(s, quote=True)` (`&`, `<`, `>`, `"` and
+/// `'`, the last as `&#x27;`), then every non-ASCII character as a decimal reference
+/// (`encode("ascii", "xmlcharrefreplace")`). python-glanceclient strips the tags of the
+/// page but not the references: its users read `Attribute &#x27;x&#x27; is reserved.`
+fn webob_html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c if c.is_ascii() => out.push(c),
+            c => out.push_str(&format!("&#{};", c as u32)),
+        }
+    }
+    out
+}
+
 /// What webob answers an error in: the first of `text/html`, `application/json` that
 /// `Accept` rates highest (its most specific matching range decides), plain text if it
 /// takes neither. No header, or one webob cannot parse, takes both: HTML.
@@ -227,7 +242,11 @@ fn webob_media_type(accept: Option<&str>) -> WebobMedia {
     let mut ranges = Vec::new();
     for part in accept.split(',') {
         let mut params = part.split(';');
-        let range = params.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let range = params
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         let Some((kind, sub)) = range.split_once('/') else {
             return WebobMedia::Html; // invalid: webob accepts every offer
         };
@@ -398,7 +417,14 @@ mod tests {
         let (ctype, page) = Fault::not_found("No image found with ID <x>").webob_text(true);
         assert_eq!(ctype, "text/html; charset=UTF-8");
         assert!(page.starts_with("<html>\n <head>\n  <title>404 Not Found</title>"));
-        assert!(page.contains("<h1>404 Not Found</h1>\n  No image found with ID &lt;x&gt;<br /><br />"));
+        assert!(
+            page.contains("<h1>404 Not Found</h1>\n  No image found with ID &lt;x&gt;<br /><br />")
+        );
+        let (_, page) =
+            Fault::forbidden("Attribute 'os_glance_x' is reserved: \"é\" & ☃").webob_text(true);
+        assert!(page.contains(
+            "  Attribute &#x27;os_glance_x&#x27; is reserved: &quot;&#233;&quot; &amp; &#9731;<br /><br />"
+        ));
         let (ctype, text) = Fault::not_found("gone").webob_text(false);
         assert_eq!(ctype, "text/plain; charset=UTF-8");
         assert_eq!(text, "404 Not Found\n\ngone\n\n   ");

@@ -336,3 +336,85 @@ fn list_filters_by_time_and_pages_with_next() {
     assert_eq!(rest["images"][0]["id"], sorted[2].as_str());
     assert!(rest.get("next").is_none());
 }
+
+#[test]
+fn schema_refusals_and_list_limits_as_glance_words_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), 1 << 20);
+    let t = token(&jg);
+    let json_headers = [
+        ("X-Auth-Token", t.as_str()),
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json"),
+    ];
+    // The schema as Glance serves it: nullable types list "null" first, formats start with
+    // None; python-glanceclient quotes this enum in its TypeError.
+    let schema = jg
+        .request("GET", "/image/v2/schemas/image", &json_headers, None)
+        .json();
+    let disk = &schema["properties"]["disk_format"];
+    assert_eq!(disk["type"], json!(["null", "string"]));
+    assert_eq!(disk["enum"][0], Value::Null);
+    assert_eq!(disk["enum"][1], "ami");
+    assert_eq!(
+        schema["properties"]["visibility"]["enum"],
+        json!(["community", "public", "private", "shared"])
+    );
+    // A value outside an enum: jsonschema's message under Glance's InvalidObject.
+    let body = json!({"name": "x", "disk_format": "bogus"});
+    let r = jg.request(
+        "POST",
+        "/image/v2/images",
+        &json_headers,
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains(
+            "Provided object does not match schema 'image': 'bogus' is not one of [None, 'ami', "
+        ),
+        "{}",
+        r.text()
+    );
+    // On an active image the schema is checked before the state (400, not 403).
+    let id = create(&jg, &t);
+    let r = jg.request(
+        "PUT",
+        &format!("/image/v2/images/{id}/file"),
+        &[
+            ("X-Auth-Token", &t),
+            ("Content-Type", "application/octet-stream"),
+        ],
+        Some(b"data"),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let patch = |value: &str| {
+        let body = json!([{"op": "replace", "path": "/disk_format", "value": value}]);
+        jg.request(
+            "PATCH",
+            &format!("/image/v2/images/{id}"),
+            &[
+                ("X-Auth-Token", &t),
+                (
+                    "Content-Type",
+                    "application/openstack-images-v2.1-json-patch",
+                ),
+                ("Accept", "application/json"),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    let r = patch("bogus");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("schema['properties']['disk_format']"));
+    assert_eq!(patch("qcow2").status, 403);
+    // `_validate_limit`.
+    for (q, message) in [
+        ("?limit=-1", "limit param must be positive"),
+        ("?limit=x", "limit param must be an integer"),
+    ] {
+        let r = jg.request("GET", &format!("/image/v2/images{q}"), &json_headers, None);
+        assert_eq!(r.status, 400);
+        assert!(r.text().contains(message), "{q}: {}", r.text());
+    }
+}

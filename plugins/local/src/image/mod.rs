@@ -4,6 +4,7 @@
 mod data;
 pub mod model;
 mod routes;
+mod schema_error;
 pub mod views;
 
 use std::sync::Arc;

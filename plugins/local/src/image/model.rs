@@ -41,7 +41,8 @@ pub const CONTAINER_FORMATS: &[&str] = &[
     "docker",
     "compressed",
 ];
-pub const VISIBILITIES: &[&str] = &["public", "private", "shared", "community"];
+/// In the order of Glance's image schema.
+pub const VISIBILITIES: &[&str] = &["community", "public", "private", "shared"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Image {

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::data::Folder;
 use super::model::{self, Image, Member, Viewer};
+use super::schema_error;
 use super::views;
 use super::Images;
 use crate::time::now_seconds_iso;
@@ -301,9 +302,7 @@ fn set_attribute(
         "visibility" => {
             let v = string(value)?.unwrap_or_default();
             if !model::VISIBILITIES.contains(&v.as_str()) {
-                return Err(bad(format!(
-                    "Invalid value '{v}' for attribute 'visibility'"
-                )));
+                return Err(schema_error::not_one_of(key, &v));
             }
             if v == "public" && !c.is_admin {
                 return Err(Fault::forbidden(
@@ -317,11 +316,7 @@ fn set_attribute(
         "min_disk" => image.min_disk = int(value)?,
         "min_ram" => image.min_ram = int(value)?,
         "disk_format" | "container_format" => {
-            if image.status != "queued" && !creating {
-                return Err(Fault::forbidden(format!(
-                    "Attribute {key} can be only replaced for a queued image."
-                )));
-            }
+            // Glance's request deserializer checks the schema before the image's state.
             let v = string(value)?;
             let allowed = if key == "disk_format" {
                 model::DISK_FORMATS
@@ -330,11 +325,13 @@ fn set_attribute(
             };
             if let Some(f) = &v {
                 if !allowed.contains(&f.as_str()) {
-                    return Err(bad(format!(
-                        "Invalid value '{f}' for attribute '{key}': must be one of {}",
-                        allowed.join(", ")
-                    )));
+                    return Err(schema_error::not_one_of(key, f));
                 }
+            }
+            if image.status != "queued" && !creating {
+                return Err(Fault::forbidden(format!(
+                    "Attribute {key} can be only replaced for a queued image."
+                )));
             }
             if key == "disk_format" {
                 image.disk_format = v;
@@ -528,13 +525,21 @@ fn list_images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
         })
         .collect();
     sort(&mut out, req)?;
-    let page = Page::from_request(req, 1000).map_err(|f| bad(f.message))?;
-    let limit = if req.query_param("limit").is_none() {
-        25.min(page.limit)
-    } else {
-        page.limit
+    // Glance's `_validate_limit`, then `limit_param_default` 25 and `api_limit_max` 1000.
+    let limit = match req.query_param("limit") {
+        None => 25,
+        Some(raw) => {
+            let n: i64 = raw
+                .trim()
+                .parse()
+                .map_err(|_| bad("limit param must be an integer"))?;
+            if n < 0 {
+                return Err(bad("limit param must be positive"));
+            }
+            n.min(1000) as usize
+        }
     };
-    if let Some(marker) = &page.marker {
+    if let Some(marker) = req.query_param("marker") {
         let at = out
             .iter()
             .position(|i| i.id == *marker)

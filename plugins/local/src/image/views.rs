@@ -164,8 +164,16 @@ pub fn versions(url: &str) -> Value {
     ]})
 }
 
+/// Glance's nullable types list "null" first (`['null', 'string']`).
 fn nullable(kind: &str) -> Value {
-    json!([kind, "null"])
+    json!(["null", kind])
+}
+
+/// Glance's format enums: `[None] + CONF.image_format.<kind>_formats`.
+fn format_enum(formats: &[&str]) -> Vec<Value> {
+    std::iter::once(Value::Null)
+        .chain(formats.iter().map(|f| Value::from(*f)))
+        .collect()
 }
 
 /// `GET /v2/schemas/image`.
@@ -225,11 +233,11 @@ pub fn image_schema() -> Value {
     );
     p(
         "container_format",
-        json!({"type": nullable("string"), "description": "Format of the container", "enum": CONTAINER_FORMATS.iter().map(|f| Value::from(*f)).chain([Value::Null]).collect::<Vec<_>>()}),
+        json!({"type": nullable("string"), "description": "Format of the container", "enum": format_enum(CONTAINER_FORMATS)}),
     );
     p(
         "disk_format",
-        json!({"type": nullable("string"), "description": "Format of the disk", "enum": DISK_FORMATS.iter().map(|f| Value::from(*f)).chain([Value::Null]).collect::<Vec<_>>()}),
+        json!({"type": nullable("string"), "description": "Format of the disk", "enum": format_enum(DISK_FORMATS)}),
     );
     p(
         "created_at",
