@@ -180,6 +180,29 @@ class Tally:
         with self.lock:
             return [w for when, w in self.failures if t is None or when < t]
 
+    def problems(self, before: float | None = None) -> list[str]:
+        """What went wrong for clients (before `before`): 5xx and connection errors, and
+        refusals of creates that should all have been accepted."""
+        failed = self.failures_before(before)
+        out = []
+        if failed:
+            out.append(f"{len(failed)} 5xx/connection errors (first 20):\n" + "\n".join(failed[:20]))
+        with self.lock:
+            refused = list(self.refused)
+        if refused:
+            out.append(f"{len(refused)} creates refused (first 10):\n" + "\n".join(refused[:10]))
+        return out
+
+    def lost(self, listed_by_kind: dict) -> list[str]:
+        """Acknowledged ids of each kind that `listed_by_kind` (kind -> listed ids) lacks."""
+        out = []
+        for kind, have in listed_by_kind.items():
+            gone = sorted(set(self.acked[kind]) - set(have))
+            if gone:
+                out.append(f"{len(gone)} of {len(self.acked[kind])} acknowledged {kind}s "
+                           f"are not listed: {gone[:20]}")
+        return out
+
     def summary(self) -> str:
         with self.lock:
             return ", ".join(f"{k}@{v} {s}: {n}" for (k, v, s), n in sorted(
@@ -324,13 +347,7 @@ def test_reload_under_load_loses_nothing(server):
                 problems.append(
                     f"only {reloads_done} of 2 reloads were logged as done; log:\n"
                     + log_lines(log_before_kill, "reload", "WARN", "ERROR"))
-            failed = tally.failures_before()
-            if failed:
-                problems.append(f"{len(failed)} 5xx/connection errors during the load "
-                                "(first 20):\n" + "\n".join(failed[:20]))
-            if tally.refused:
-                problems.append(f"{len(tally.refused)} creates refused (first 10):\n"
-                                + "\n".join(tally.refused[:10]))
+            problems += tally.problems()
             for kind in kinds:
                 if not tally.acked[kind]:
                     problems.append(f"no {kind} was acknowledged at all: the load did not run")
@@ -346,11 +363,7 @@ def test_reload_under_load_loses_nothing(server):
     again = js.restart(workdir)
     try:
         servers, volumes, projects = listed(again)
-        for kind, have in (("project", projects), ("server", servers), ("volume", volumes)):
-            lost = sorted(set(tally.acked[kind]) - set(have))
-            if lost:
-                problems.append(f"{len(lost)} of {len(tally.acked[kind])} acknowledged "
-                                f"{kind}s are gone after the restart: {lost[:20]}")
+        problems += tally.lost({"project": projects, "server": servers, "volume": volumes})
         bad = [f"{v}: {volumes[v].status}" for v in tally.acked["volume"]
                if v in volumes and volumes[v].status.startswith("error")]
         bad += [f"{s}: {servers[s].status}" for s in tally.acked["server"]
@@ -529,13 +542,7 @@ def test_kill_during_parallel_server_and_volume_creates(server):
             if done_before == len(jobs):
                 problems.append("every create was answered before the kill: the kill hit "
                                 "nothing in flight (make the load bigger)")
-            failed = tally.failures_before(killed_at)
-            if failed:
-                problems.append(f"{len(failed)} 5xx/connection errors before the kill "
-                                "(first 20):\n" + "\n".join(failed[:20]))
-            if tally.refused:
-                problems.append(f"{len(tally.refused)} creates refused (first 10):\n"
-                                + "\n".join(tally.refused[:10]))
+            problems += tally.problems(before=killed_at)
         except BaseException:
             if victim.alive():
                 kill(victim)
@@ -547,11 +554,7 @@ def test_kill_during_parallel_server_and_volume_creates(server):
     again = js.restart(workdir)
     try:
         servers, volumes, _ = listed(again)
-        for kind, have in (("server", servers), ("volume", volumes)):
-            lost = sorted(set(tally.acked[kind]) - set(have))
-            if lost:
-                problems.append(f"{len(lost)} of {len(tally.acked[kind])} acknowledged "
-                                f"{kind}s are gone after the restart: {lost[:20]}")
+        problems += tally.lost({"server": servers, "volume": volumes})
         files = {p.name for p in (data / "volumes").iterdir()}
         if files != set(volumes):
             problems.append(
@@ -655,13 +658,7 @@ def test_two_processes_on_one_data_dir(server):
                     b = None
             print(f"\nB started {cycles} times in {time.monotonic() - t0:.1f} s")
 
-            failed = tally.failures_before()
-            if failed:
-                problems.append(f"{len(failed)} 5xx/connection errors (first 20):\n"
-                                + "\n".join(failed[:20]))
-            if tally.refused:
-                problems.append(f"{len(tally.refused)} creates refused (first 10):\n"
-                                + "\n".join(tally.refused[:10]))
+            problems += tally.problems()
             mine = set(tally.acked["volume"])
             if not mine:
                 problems.append("no volume was acknowledged at all: the load did not run")
@@ -671,10 +668,7 @@ def test_two_processes_on_one_data_dir(server):
             b_logs.append(b.log_path)
             for name, proc in (("A", a), ("B", b)):
                 _, volumes, _ = listed(proc)
-                lost = sorted(mine - set(volumes))
-                if lost:
-                    problems.append(f"{len(lost)} of {len(mine)} acknowledged volumes are "
-                                    f"not listed by {name}: {lost[:20]}")
+                problems += [f"{p} (by {name})" for p in tally.lost({"volume": volumes})]
             problems += volume_file_problems(data, mine)[:20]
             if temp_files(data):
                 problems.append(f"temp files left under data/: {temp_files(data)[:20]}")
