@@ -283,3 +283,145 @@ fn bad_input_gets_novas_faults_and_leaves_no_server() {
         .unwrap()
         .starts_with("Quota exceeded for instances"));
 }
+
+#[test]
+fn a_servers_security_groups_answer_past_the_proxy_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path());
+    let c = Client::admin(&jg);
+    let image = c.image();
+    let (status, v, _) = c.call(
+        "POST",
+        "/compute/v2.1/servers",
+        "2.60",
+        Some(json!({"server": {"name": "s", "imageRef": image, "flavorRef": "42", "networks": "none"}})),
+    );
+    assert_eq!(status, 202, "{v}");
+    let id = v["server"]["id"].as_str().unwrap().to_string();
+    // A server's groups are no proxy API: Nova answers them at every microversion.
+    for version in ["2.1", "2.35", "2.36", "2.60", "latest"] {
+        let (status, v, _) = c.call(
+            "GET",
+            &format!("/compute/v2.1/servers/{id}/os-security-groups"),
+            version,
+            None,
+        );
+        assert_eq!(status, 200, "{version}: {v}");
+        assert!(v["security_groups"].is_array(), "{version}: {v}");
+    }
+    // The proxies themselves stop at 2.35.
+    for path in [
+        "/compute/v2.1/os-security-groups",
+        "/compute/v2.1/os-networks",
+    ] {
+        assert_eq!(c.call("GET", path, "2.35", None).0, 200, "{path}");
+        assert_eq!(c.call("GET", path, "2.36", None).0, 404, "{path}");
+    }
+    let missing = "6b8a1b0e-0d7d-4a31-9d2b-9f3b4b7e5f10";
+    let (status, _, _) = c.call(
+        "GET",
+        &format!("/compute/v2.1/servers/{missing}/os-security-groups"),
+        "2.60",
+        None,
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_boot_without_networks_takes_the_only_one_and_refuses_to_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path());
+    let c = Client::admin(&jg);
+    let image = c.image();
+    let net = |method: &str, path: &str, body: Option<Value>| {
+        let text = body.map(|b| b.to_string());
+        let r = jg.request(
+            method,
+            &format!("/network/v2.0/{path}"),
+            &[
+                ("X-Auth-Token", &c.token),
+                ("Content-Type", "application/json"),
+            ],
+            text.as_deref().map(str::as_bytes),
+        );
+        let v = if r.text().is_empty() {
+            Value::Null
+        } else {
+            r.json()
+        };
+        (r.status, v)
+    };
+    let boot = || {
+        c.call(
+            "POST",
+            "/compute/v2.1/servers",
+            "2.1",
+            Some(json!({"server": {"name": "s", "imageRef": image, "flavorRef": "42"}})),
+        )
+    };
+    let addresses = |id: &str| {
+        let (_, v, _) = c.call("GET", &format!("/compute/v2.1/servers/{id}"), "2.1", None);
+        v["server"]["addresses"].clone()
+    };
+    // The admin project's only network is the external `public` one, which Nova counts.
+    let (status, v, _) = boot();
+    assert_eq!(status, 202, "{v}");
+    let first = v["server"]["id"].as_str().unwrap().to_string();
+    assert!(
+        addresses(&first)["public"].is_array(),
+        "{}",
+        addresses(&first)
+    );
+    // Another of the project's networks makes the choice ambiguous: Nova's 409.
+    let (status, v) = net(
+        "POST",
+        "networks",
+        Some(json!({"network": {"name": "private"}})),
+    );
+    assert_eq!(status, 201, "{v}");
+    let private = v["network"]["id"].as_str().unwrap().to_string();
+    let (status, v) = net(
+        "POST",
+        "subnets",
+        Some(json!({"subnet": {"network_id": private, "ip_version": 4, "cidr": "10.9.0.0/24"}})),
+    );
+    assert_eq!(status, 201, "{v}");
+    let (status, v, _) = boot();
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(
+        v["conflictingRequest"]["message"],
+        "Multiple possible networks found, use a Network ID to be more specific."
+    );
+    // Naming the network (or `none` from 2.37) is not ambiguous.
+    let (status, v, _) = c.call(
+        "POST",
+        "/compute/v2.1/servers",
+        "2.1",
+        Some(
+            json!({"server": {"name": "s", "imageRef": image, "flavorRef": "42",
+            "networks": [{"uuid": private}]}}),
+        ),
+    );
+    assert_eq!(status, 202, "{v}");
+    let second = v["server"]["id"].as_str().unwrap().to_string();
+    // With no network at all, the server boots without a port.
+    for id in [&first, &second] {
+        let (status, _, _) = c.call(
+            "DELETE",
+            &format!("/compute/v2.1/servers/{id}"),
+            "2.1",
+            None,
+        );
+        assert_eq!(status, 204);
+    }
+    let (_, v) = net("GET", "networks", None);
+    for n in v["networks"].as_array().unwrap() {
+        let id = n["id"].as_str().unwrap();
+        let (status, v) = net("DELETE", &format!("networks/{id}"), None);
+        assert_eq!(status, 204, "{n}: {v}");
+    }
+    let (status, v, _) = boot();
+    assert_eq!(status, 202, "{v}");
+    let third = v["server"]["id"].as_str().unwrap().to_string();
+    assert_eq!(addresses(&third), json!({}));
+}

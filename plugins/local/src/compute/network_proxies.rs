@@ -1,4 +1,5 @@
-//! Nova's network proxy APIs (up to 2.35; 404 after), answered over this cloud's Neutron
+//! Nova's network proxy APIs (up to 2.35; 404 after, but for a server's os-security-groups,
+//! which Nova answers at every microversion), answered over this cloud's Neutron
 //! documents as Nova answers them when it runs with Neutron
 //! (`nova/network/security_group_api.py`, `nova/network/neutron.py`):
 //! os-security-groups, os-security-group-rules, a server's os-security-groups,
@@ -623,7 +624,8 @@ fn delete_rule(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 // ------------------------------------------------------------------ a server's groups
 
 fn server_groups(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = call_of(req)?;
+    // Not a proxy API: `ServerSecurityGroupController.index` has no version limit.
+    let call = Call::of(req)?;
     let ctx = net_ctx(&call);
     let groups = svc.read(|c| {
         let s = super::servers::routes::target(&call, req, c)?;

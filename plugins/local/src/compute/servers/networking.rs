@@ -42,13 +42,13 @@ pub fn net_ctx(call: &Call) -> Ctx {
     }
 }
 
-/// Networks a project may put a server on: its own and shared ones, not external ones.
-/// An admin chooses among their own project's too, as Nova does: seeing every network
-/// does not make another project's network theirs.
+/// Networks a project may put a server on (`_get_available_networks` with no ids): its
+/// own and shared ones, external ones included, as Nova lists them. An admin chooses
+/// among their own project's too, as Nova does: seeing every network does not make
+/// another project's network theirs.
 fn candidates(c: &Connection, ctx: &Ctx) -> Result<Vec<Value>> {
     Ok(store::all(c, "network", Scope::All)?
         .into_iter()
-        .filter(|n| n["router:external"] != json!(true))
         .filter(|n| n["project_id"] == json!(ctx.project_id) || n["shared"] == json!(true))
         .collect())
 }
