@@ -233,6 +233,104 @@ def test_backup_create_restore_delete(osc, conn, server, volumes, image, unique)
     wait_gone(lambda: conn.block_storage.get_backup(b["id"]))
 
 
+def volume_action(conn, volume_id, body, version):
+    """POST /volumes/{id}/action at microversion 3.`version`, as a client without a
+    wrapper for the action sends it; the response, whatever its status."""
+    return conn.block_storage.post(
+        f"/volumes/{volume_id}/action",
+        json=body,
+        headers={"OpenStack-API-Version": f"volume 3.{version}"},
+        raise_exc=False,
+    )
+
+
+def wait_snapshot(conn, snapshot_id, status="available"):
+    until = time.monotonic() + SETTLE_TIMEOUT
+    while (got := conn.block_storage.get_snapshot(snapshot_id).status) != status:
+        assert time.monotonic() < until, f"snapshot {snapshot_id} not {status}: {got}"
+        time.sleep(0.1)
+
+
+def test_readonly_shows_only_once_recorded(osc, conn, volumes, unique):
+    """Cinder's `readonly` admin metadata appears in a volume's detail once os-attach or
+    os-update_readonly_flag records it: a new volume's metadata is empty."""
+    v = volumes.create(unique("ro"), "--size", "1")
+    assert conn.block_storage.get_volume(v["id"]).metadata == {}
+    assert osc("volume", "show", v["id"])["properties"] in ({}, "", None)
+
+    osc("volume", "set", "--read-only", v["id"], json=False)
+    assert conn.block_storage.get_volume(v["id"]).metadata == {"readonly": "True"}
+    osc("volume", "set", "--read-write", v["id"], json=False)
+    assert conn.block_storage.get_volume(v["id"]).metadata == {"readonly": "False"}
+
+
+@pytest.mark.jumpgate_only
+def test_revert_to_the_latest_snapshot_restores_its_bytes(osc, conn, server, volumes, image, unique):
+    v = volumes.create(unique("rev"), "--image", image.id, "--size", "1")
+    path = volume_file(server, v["id"])
+    want = md5_file(path)
+    first = osc("volume", "snapshot", "create", "--volume", v["id"], unique("s1"))
+    wait_snapshot(conn, first["id"])
+    latest = osc("volume", "snapshot", "create", "--volume", v["id"], unique("s2"))
+    wait_snapshot(conn, latest["id"])
+    with open(path, "r+b") as f:  # what the volume's user wrote since
+        f.write(b"scribbled over")
+    assert md5_file(path) != want
+
+    # Before 3.40 there is no such action; only the latest snapshot is a target.
+    r = volume_action(conn, v["id"], {"revert": {"snapshot_id": latest["id"]}}, 39)
+    assert r.status_code == 400 and "There is no such action" in r.text, r.text
+    r = osc.fails("--os-volume-api-version", "3.40", "volume", "revert", first["id"])
+    assert r.status == 400 and "not the latest one" in r.stderr, r.stderr
+
+    osc("--os-volume-api-version", "3.40", "volume", "revert", latest["id"], json=False)
+    assert conn.block_storage.get_volume(v["id"]).status in ("reverting", "available")
+    wait_volume(conn, v["id"], "available")
+    wait_snapshot(conn, latest["id"])
+    assert md5_file(path) == want, "the volume has its snapshot's bytes again"
+    assert path.stat().st_size == GIB
+
+    # A volume in use is not reverted (409, as Cinder).
+    osc("volume", "set", "--state", "in-use", v["id"], json=False)
+    r = volume_action(conn, v["id"], {"revert": {"snapshot_id": latest["id"]}}, 40)
+    assert r.status_code == 409 and "status must be 'available'" in r.text, r.text
+    osc("volume", "set", "--state", "available", v["id"], json=False)
+
+
+@pytest.mark.jumpgate_only
+def test_reimage_writes_the_image_into_the_volume(osc, conn, server, volumes, image, unique):
+    original = (data_dir(server) / "images" / image.id).read_bytes()
+    v = volumes.create(unique("reimg"), "--size", "1")
+    path = volume_file(server, v["id"])
+    body = {"os-reimage": {"image_id": image.id, "reimage_reserved": False}}
+
+    r = volume_action(conn, v["id"], body, 67)
+    assert r.status_code == 400 and "There is no such action" in r.text, r.text
+    r = volume_action(conn, v["id"], {"os-reimage": {"image_id": str(uuid.uuid4())}}, 68)
+    assert r.status_code == 404, r.text
+
+    r = volume_action(conn, v["id"], body, 68)
+    assert r.status_code == 202, r.text
+    assert conn.block_storage.get_volume(v["id"]).status in ("downloading", "available")
+    shown = wait_volume(conn, v["id"], "available")
+    assert shown.is_bootable in (True, "true")
+    assert shown.volume_image_metadata["image_id"] == image.id
+    with open(path, "rb") as f:
+        assert f.read(len(original)) == original, "the volume starts with the image's bytes"
+    assert path.stat().st_size == GIB
+
+    # A reserved volume only with reimage_reserved.
+    r = volume_action(conn, v["id"], {"os-reset_status": {"status": "reserved"}}, 68)
+    assert r.status_code == 202, r.text
+    r = volume_action(conn, v["id"], body, 68)
+    assert r.status_code == 400 and "must be available or error" in r.text, r.text
+    body["os-reimage"]["reimage_reserved"] = True
+    r = volume_action(conn, v["id"], body, 68)
+    assert r.status_code == 202, r.text
+    wait_volume(conn, v["id"], "reserved")
+    osc("volume", "set", "--state", "available", v["id"], json=False)
+
+
 # --- through Nova ----------------------------------------------------------------------
 
 

@@ -630,6 +630,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX volume_groups_due ON volume_groups (ready_at) WHERE ready_at IS NOT NULL;
     CREATE INDEX group_snapshots_due ON group_snapshots (ready_at) WHERE ready_at IS NOT NULL;
     ",
+    // 15: whether a volume has Cinder's `readonly` admin metadata (os-attach and
+    // os-update_readonly_flag record it; a new volume has none). Volumes made before kept
+    // showing it, and still do.
+    "
+    ALTER TABLE volumes ADD COLUMN readonly_recorded INTEGER NOT NULL DEFAULT 1;
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
@@ -700,6 +706,14 @@ mod tests {
             })
             .unwrap();
         assert_eq!(status, "available");
+        let recorded: bool = conn
+            .query_row(
+                "SELECT readonly_recorded FROM volumes WHERE id = 'v'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(recorded, "volumes made before keep showing `readonly`");
         conn.execute(
             "INSERT INTO compute_services (host, disabled) VALUES ('h', 1)",
             [],

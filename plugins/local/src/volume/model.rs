@@ -33,16 +33,19 @@ pub struct Volume {
     pub image_metadata: Map<String, Value>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Whether Cinder would have the `readonly` admin metadata: set by os-attach and
+    /// os-update_readonly_flag, never on a new volume (shown in its detail only then).
+    pub readonly_recorded: bool,
 }
 
 /// How many columns `COLUMNS` names: a query selecting more after them reads those from
 /// this index on.
-pub const WIDTH: usize = 20;
+pub const WIDTH: usize = 21;
 
 pub const COLUMNS: &str =
     "id, project_id, user_id, name, description, size, status, volume_type_id, \
      availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
-     migration_status, metadata, image_metadata, created_ms, updated_ms";
+     migration_status, metadata, image_metadata, created_ms, updated_ms, readonly_recorded";
 
 fn object(s: String) -> Map<String, Value> {
     serde_json::from_str(&s).unwrap_or_default()
@@ -70,6 +73,7 @@ pub fn row(r: &Row) -> rusqlite::Result<Volume> {
         image_metadata: object(r.get(17)?),
         created_ms: r.get(18)?,
         updated_ms: r.get(19)?,
+        readonly_recorded: r.get(20)?,
     })
 }
 

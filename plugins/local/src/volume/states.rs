@@ -164,6 +164,7 @@ statuses! {
         ErrorExtending = "error_extending",
         BackingUp = "backing-up",
         AwaitingTransfer = "awaiting-transfer",
+        Reverting = "reverting",
     }
 }
 
@@ -258,6 +259,12 @@ pub enum VolumeAction {
     AddToGroup,
     /// Nova's swap: the volume swapped in.
     SwapIn,
+    /// `revert` (3.40): back to its latest snapshot.
+    Revert,
+    /// os-reimage (3.68).
+    Reimage,
+    /// os-reimage with `reimage_reserved`: a reserved volume too.
+    ReimageReserved,
 }
 
 impl VolumeAction {
@@ -290,6 +297,9 @@ impl VolumeAction {
         VolumeAction::TransferDelete,
         VolumeAction::AddToGroup,
         VolumeAction::SwapIn,
+        VolumeAction::Revert,
+        VolumeAction::Reimage,
+        VolumeAction::ReimageReserved,
     ];
 }
 
@@ -333,7 +343,8 @@ impl Action for VolumeAction {
             | A::Backup
             | A::RestoreBackup
             | A::TransferCreate
-            | A::SwapIn => Only(AVAILABLE),
+            | A::SwapIn
+            | A::Revert => Only(AVAILABLE),
             A::ForceUploadImage
             | A::Retype
             | A::Clone
@@ -341,8 +352,18 @@ impl Action for VolumeAction {
             | A::ForceBackup
             | A::AddToGroup => Only(AVAILABLE_IN_USE),
             A::TransferDelete => Only(&[AwaitingTransfer]),
+            A::Reimage => Only(&[Available, Error]),
+            A::ReimageReserved => Only(&[Available, Error, Reserved]),
         }
     }
+}
+
+/// Cinder's reason for refusing `revert` (3.40) of volume `volume` to its latest snapshot
+/// `snapshot` for the status of `what` ("Volume" or "Snapshot").
+pub fn revert_refused(volume: &str, snapshot: &str, what: &str) -> String {
+    format!(
+        "Can't revert volume {volume} to its latest snapshot {snapshot}. {what}'s status must be 'available'."
+    )
 }
 
 /// Cinder's reason for refusing to delete a volume (for its status, and for what else keeps
@@ -424,6 +445,14 @@ impl VolumeRefusal {
                 "volume is in an invalid state: {current}. Valid states are: ('available', 'in-use')"
             ),
             A::SwapIn => "New volume must be detached in order to swap.".into(),
+            // The handler words it with the snapshot's id (`revert_refused`).
+            A::Revert => revert_refused(id, "", "Volume"),
+            A::Reimage => format!(
+                "Volume {id} status must be available or error, but current status is {current}."
+            ),
+            A::ReimageReserved => format!(
+                "Volume {id} status must be available or error or reserved, but current status is {current}."
+            ),
         }
     }
 
@@ -468,6 +497,8 @@ pub enum SnapshotAction {
     CreateVolume,
     /// The source of a backup (`snapshot_id`).
     Backup,
+    /// The snapshot its volume is reverted to (`revert`, 3.40).
+    Revert,
     /// os-update_snapshot_status: the status the driver reports.
     ReportStatus(SnapshotStatus),
 }
@@ -483,6 +514,7 @@ impl SnapshotAction {
             SnapshotAction::DeleteWithVolume,
             SnapshotAction::CreateVolume,
             SnapshotAction::Backup,
+            SnapshotAction::Revert,
         ];
         all.extend(
             SnapshotStatus::ALL
@@ -506,7 +538,7 @@ impl Action for SnapshotAction {
             A::Delete if facts.in_group => Only(&[]),
             A::Delete | A::DeleteWithVolume => Only(&[Available, Error]),
             A::ForceDelete => AnyBut(&[]),
-            A::CreateVolume | A::Backup => Only(&[Available]),
+            A::CreateVolume | A::Backup | A::Revert => Only(&[Available]),
             // A snapshot being created ends available or in error; one being deleted, in
             // error_deleting (or gone).
             A::ReportStatus(Creating | Available | Error) => Only(&[Creating]),
@@ -536,6 +568,7 @@ impl SnapshotRefusal {
             A::Backup => format!(
                 "Invalid snapshot: Snapshot to be backed up must be available, but the current status is \"{current}\"."
             ),
+            A::Revert => format!("Invalid snapshot: {}", revert_refused("", id, "Snapshot")),
             A::ReportStatus(to) => report_refused(to.as_str(), current),
         }
     }
@@ -709,44 +742,47 @@ mod tests {
     const VOLUME_MATRIX: &[(VolumeAction, Option<bool>, Option<bool>, &str)] = {
         use VolumeAction::*;
         &[
-        //                                     cre ava del err edl emg mng atc use dtc mnt rsv rsb ers dwn upl rty ext eex bku awt  ?
-        (Delete,           ANY, NO,  "  .   Y   .   Y   .   Y   .   .   .   .   .   .   .   Y   .   .   .   .   Y   .   .   . "),
-        (Delete,           ANY, YES, "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (ForceDelete,      ANY, ANY, "  Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y "),
-        (Extend,           ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (ExtendInUse,      ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Reserve,          NO,  ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Reserve,          YES, ANY, "  .   Y   .   .   .   .   .   Y   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Unreserve,        ANY, ANY, "  .   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Attach,           NO,  NO,  "  .   Y   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Attach,           NO,  YES, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Attach,           YES, ANY, "  .   Y   .   .   .   .   .   Y   Y   .   .   Y   .   .   .   .   .   .   .   .   .   . "),
-        (AttachmentCreate, NO,  ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (AttachmentCreate, YES, ANY, "  .   Y   .   .   .   .   .   Y   Y   .   .   Y   .   .   .   .   .   .   .   .   .   . "),
-        (BeginDetaching,   ANY, ANY, "  .   .   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (RollDetaching,    ANY, ANY, "  .   .   .   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Detach,           ANY, ANY, "  Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y "),
-        (UpdateReadonly,   ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (UploadImage,      ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (ForceUploadImage, ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Retype,           ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (UpdateMetadata,   ANY, ANY, "  Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y "),
-        (Clone,            ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Snapshot,         ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (ForceSnapshot,    ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (Backup,           ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (ForceBackup,      ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (RestoreBackup,    ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (TransferCreate,   ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (TransferDelete,   ANY, ANY, "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   Y   . "),
-        (AddToGroup,       ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
-        (SwapIn,           ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        //                                     cre ava del err edl emg mng atc use dtc mnt rsv rsb ers dwn upl rty ext eex bku awt rvt  ?
+        (Delete,           ANY, NO,  "  .   Y   .   Y   .   Y   .   .   .   .   .   .   .   Y   .   .   .   .   Y   .   .   .   . "),
+        (Delete,           ANY, YES, "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (ForceDelete,      ANY, ANY, "  Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y "),
+        (Extend,           ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (ExtendInUse,      ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Reserve,          NO,  ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Reserve,          YES, ANY, "  .   Y   .   .   .   .   .   Y   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Unreserve,        ANY, ANY, "  .   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Attach,           NO,  NO,  "  .   Y   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Attach,           NO,  YES, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Attach,           YES, ANY, "  .   Y   .   .   .   .   .   Y   Y   .   .   Y   .   .   .   .   .   .   .   .   .   .   . "),
+        (AttachmentCreate, NO,  ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (AttachmentCreate, YES, ANY, "  .   Y   .   .   .   .   .   Y   Y   .   .   Y   .   .   .   .   .   .   .   .   .   .   . "),
+        (BeginDetaching,   ANY, ANY, "  .   .   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (RollDetaching,    ANY, ANY, "  .   .   .   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Detach,           ANY, ANY, "  Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y "),
+        (UpdateReadonly,   ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (UploadImage,      ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (ForceUploadImage, ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Retype,           ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (UpdateMetadata,   ANY, ANY, "  Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y "),
+        (Clone,            ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Snapshot,         ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (ForceSnapshot,    ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Backup,           ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (ForceBackup,      ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (RestoreBackup,    ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (TransferCreate,   ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (TransferDelete,   ANY, ANY, "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   Y   .   . "),
+        (AddToGroup,       ANY, ANY, "  .   Y   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (SwapIn,           ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Revert,           ANY, ANY, "  .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (Reimage,          ANY, ANY, "  .   Y   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   . "),
+        (ReimageReserved,  ANY, ANY, "  .   Y   .   Y   .   .   .   .   .   .   .   Y   .   .   .   .   .   .   .   .   .   .   . "),
         ]
     };
 
     #[test]
     fn each_volume_action_from_each_status() {
-        assert_eq!(VolumeStatus::ALL.len(), 21, "a new status needs a column");
+        assert_eq!(VolumeStatus::ALL.len(), 22, "a new status needs a column");
         let mut failures = Vec::new();
         for &action in VolumeAction::ALL {
             for multiattach in [false, true] {
@@ -798,6 +834,7 @@ mod tests {
         (DeleteWithVolume,                ANY, "  .   Y   .   Y   .   .   .   .   . "),
         (CreateVolume,                    ANY, "  .   Y   .   .   .   .   .   .   . "),
         (Backup,                          ANY, "  .   Y   .   .   .   .   .   .   . "),
+        (Revert,                          ANY, "  .   Y   .   .   .   .   .   .   . "),
         (ReportStatus(Creating),          ANY, "  Y   .   .   .   .   .   .   .   . "),
         (ReportStatus(Available),         ANY, "  Y   .   .   .   .   .   .   .   . "),
         (ReportStatus(Deleting),          ANY, "  .   .   Y   .   .   .   .   .   . "),
@@ -897,6 +934,8 @@ mod tests {
             (A::RestoreBackup, plain, "in-use", "Invalid volume: Volume to be restored to must be available"),
             (A::TransferCreate, plain, "in-use", "Invalid volume: status must be available"),
             (A::SwapIn, plain, "in-use", "Invalid volume: New volume must be detached in order to swap."),
+            (A::Reimage, plain, "in-use", "Invalid volume: Volume v1 status must be available or error, but current status is in-use."),
+            (A::ReimageReserved, plain, "in-use", "Invalid volume: Volume v1 status must be available or error or reserved, but current status is in-use."),
         ];
         for (action, facts, current, want) in cases {
             assert_eq!(&volume(*action, *facts, current), want, "{action:?}");
@@ -935,6 +974,11 @@ mod tests {
         assert_eq!(
             snapshot(S::CreateVolume, "error"),
             "Invalid snapshot: Originating snapshot status must be one of 'available' values"
+        );
+        assert_eq!(snapshot(S::Revert, "error"), "Invalid snapshot: Can't revert volume  to its latest snapshot s1. Snapshot's status must be 'available'.");
+        assert_eq!(
+            format!("Invalid volume: {}", revert_refused("v1", "s1", "Volume")),
+            "Invalid volume: Can't revert volume v1 to its latest snapshot s1. Volume's status must be 'available'."
         );
         assert_eq!(snapshot(S::Backup, "error"), "Invalid snapshot: Snapshot to be backed up must be available, but the current status is \"error\".");
         assert_eq!(

@@ -9,8 +9,8 @@ use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::super::model::{self, AttachSpec, Volume};
-use super::super::states::{VolumeAction, VolumeStatus};
-use super::super::storage::{Kind, GIB};
+use super::super::states::{self, SnapshotAction, SnapshotStatus, VolumeAction, VolumeStatus};
+use super::super::storage::{Kind, Source, GIB};
 use super::super::{body, param, reply, reply_empty, timestamp, Call, Volumes};
 use super::views;
 use crate::volume::quotas::{self, Usage};
@@ -22,6 +22,10 @@ type Outcome<T> = crate::store::Outcome<T>;
 
 fn invalid_input(why: impl std::fmt::Display) -> Fault {
     Fault::bad_request(format!("Invalid input received: {why}"))
+}
+
+fn no_such_action(action: &str) -> Fault {
+    Fault::bad_request(format!("There is no such action: {action}"))
 }
 
 /// The value of a required key of an action's body (Cinder's "Must specify …").
@@ -49,6 +53,12 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 &json!({"metadata": views::stringified(&v.image_metadata)}),
             );
         }
+        // Actions of later microversions do not exist below them.
+        "revert" if !call.version.at_least(40) => return Err(no_such_action(action)),
+        "os-reimage" if !call.version.at_least(68) => return Err(no_such_action(action)),
+        "revert" => call.writer("volume:revert_to_snapshot")?,
+        // `volume:reimage_reserved` for a reserved volume: the same default rule.
+        "os-reimage" => call.writer("volume:reimage")?,
         "os-reset_status" => call.admin("volume_extension:volume_admin_actions:reset_status")?,
         "os-force_delete" => call.admin("volume_extension:volume_admin_actions:force_delete")?,
         "os-force_detach" => call.admin("volume_extension:volume_admin_actions:force_detach")?,
@@ -109,7 +119,8 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             change(svc, &call, &id, |c, v| {
                 model::check(c, v, VolumeAction::UpdateReadonly)?;
                 c.execute(
-                    "UPDATE volumes SET readonly = ?2, updated_ms = ?3 WHERE id = ?1",
+                    "UPDATE volumes SET readonly = ?2, readonly_recorded = 1, updated_ms = ?3
+                     WHERE id = ?1",
                     params![v.id, r, crate::time::now_ms()],
                 )?;
                 Ok(())
@@ -158,11 +169,9 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             svc.remove_files(&id, &snapshots);
         }
         "os-retype" => retype(svc, &call, &id, &args)?,
-        other => {
-            return Err(Fault::bad_request(format!(
-                "There is no such action: {other}"
-            )))
-        }
+        "revert" => revert(svc, &call, &id, &args)?,
+        "os-reimage" => reimage(svc, &call, &id, &args)?,
+        other => return Err(no_such_action(other)),
     }
     reply_empty(resp, &call, 202)
 }
@@ -339,6 +348,11 @@ fn attach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         };
         // A volume os-reserve left attaching (no attachment yet) is attached too.
         model::attach_as(c, &v, &spec, VolumeAction::Attach)?;
+        // Cinder's attach adds the `readonly` admin metadata when missing.
+        c.execute(
+            "UPDATE volumes SET readonly_recorded = 1 WHERE id = ?1",
+            [&v.id],
+        )?;
         Ok(())
     })
 }
@@ -572,4 +586,225 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
         "visibility": visibility,
         "is_public": visibility == "public",
     }))
+}
+
+/// The latest snapshot of volume `id` (Cinder's `get_latest_snapshot`), if any.
+fn latest_snapshot(
+    c: &Connection,
+    id: &str,
+) -> Outcome<Option<crate::volume::snapshots::Snapshot>> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        &format!(
+            "SELECT {} FROM volume_snapshots WHERE volume_id = ?1
+             ORDER BY created_ms DESC, rowid DESC LIMIT 1",
+            crate::volume::snapshots::COLUMNS
+        ),
+        [id],
+        crate::volume::snapshots::row,
+    )
+    .optional()?)
+}
+
+/// `revert` (3.40): the volume's bytes become its latest snapshot's, as Cinder's
+/// `revert_to_snapshot`; the volume is `reverting` and the snapshot `restoring` for the
+/// usual delay, then both `available`.
+fn revert(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
+    let snapshot_id = match args.get("snapshot_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(Fault::bad_request(format!(
+                "Invalid input for field/attribute snapshot_id. Value: {other}. {other} is not of type 'string', 'null'"
+            )))
+        }
+    };
+    // Checked as Cinder does, before the bytes are copied and again as they are recorded.
+    let checked = |c: &Connection| -> Outcome<(Volume, crate::volume::snapshots::Snapshot)> {
+        let v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        let latest = latest_snapshot(c, &v.id)?.ok_or_else(|| {
+            Fault::bad_request(format!("Volume {} doesn't have any snapshots.", v.id))
+        })?;
+        if snapshot_id.as_deref() != Some(latest.id.as_str()) {
+            return Err(Fault::bad_request(format!(
+                "Specified snapshot {} is None or not the latest one of volume {}.",
+                snapshot_id.as_deref().unwrap_or("None"),
+                v.id
+            ))
+            .into());
+        }
+        if v.size != latest.size {
+            return Err(Fault::bad_request(format!(
+                "Can't revert volume {} to its latest snapshot {}. The volume size must be equal to the snapshot size.",
+                v.id, latest.id
+            ))
+            .into());
+        }
+        if model::may_start(c, &v, VolumeAction::Revert)?.is_err() {
+            return Err(Fault::conflict(format!(
+                "Invalid volume: {}",
+                states::revert_refused(&v.id, &latest.id, "Volume")
+            ))
+            .into());
+        }
+        let facts = states::SnapshotFacts {
+            in_group: latest.group_snapshot_id.is_some(),
+        };
+        if states::may_start_stored(SnapshotAction::Revert, &latest.status, facts).is_err() {
+            return Err(Fault::conflict(format!(
+                "Invalid snapshot: {}",
+                states::revert_refused(&v.id, &latest.id, "Snapshot")
+            ))
+            .into());
+        }
+        Ok((v, latest))
+    };
+    let (v, snap) = svc.read(checked)?;
+    let staged = svc
+        .disks
+        .stage(
+            Kind::Volume,
+            &v.id,
+            v.size as u64 * GIB,
+            Source::File(&svc.disks.path(Kind::Snapshot, &snap.id)),
+        )
+        .map_err(|e| svc.fault(svc.io("reverting the volume's file", e)))?;
+    svc.write(move |c| {
+        let (v, snap) = checked(c)?;
+        model::set_status_then(
+            c,
+            &v.id,
+            VolumeStatus::Reverting,
+            VolumeStatus::Available,
+            svc.delay_ms,
+        )?;
+        let now = crate::time::now_ms();
+        c.execute(
+            "UPDATE volume_snapshots SET status = ?2, next_status = ?3, ready_at = ?4,
+                updated_ms = ?5
+             WHERE id = ?1",
+            params![
+                snap.id,
+                SnapshotStatus::Restoring.as_str(),
+                SnapshotStatus::Available.as_str(),
+                now + svc.delay_ms,
+                now
+            ],
+        )?;
+        staged
+            .commit()
+            .map_err(|e| svc.io("placing the reverted volume's file", e))?;
+        Ok(())
+    })
+}
+
+/// os-reimage (3.68): the volume's bytes become the image's, as Cinder's `reimage`; it is
+/// `downloading` for the usual delay, then has the status it had again.
+fn reimage(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
+    let field = |name: &str, value: &Value, why: String| {
+        Fault::bad_request(format!(
+            "Invalid input for field/attribute {name}. Value: {value}. {why}"
+        ))
+    };
+    let o = args.as_object().ok_or_else(|| {
+        field(
+            "os-reimage",
+            args,
+            format!("{args} is not of type 'object'"),
+        )
+    })?;
+    if let Some(k) = o
+        .keys()
+        .find(|k| !["image_id", "reimage_reserved"].contains(&k.as_str()))
+    {
+        return Err(field(
+            "os-reimage",
+            args,
+            format!("Additional properties are not allowed ('{k}' was unexpected)"),
+        ));
+    }
+    let raw = o.get("image_id").ok_or_else(|| {
+        field(
+            "os-reimage",
+            args,
+            "'image_id' is a required property".into(),
+        )
+    })?;
+    let image_id = raw
+        .as_str()
+        .filter(|s| uuid::Uuid::parse_str(s).is_ok())
+        .ok_or_else(|| field("image_id", raw, format!("{raw} is not a 'uuid'")))?
+        .to_string();
+    let reserved_too = flag(o.get("reimage_reserved"), "reimage_reserved")?;
+    let checked = |c: &Connection| -> Outcome<(Volume, crate::image::model::Image)> {
+        let v = model::visible(c, id, &call.project_id, call.is_admin())?;
+        let image = svc
+            .images
+            .bootable(c, &image_id, &call.project_id, call.is_admin())
+            .ok()
+            .flatten()
+            .ok_or_else(|| Fault::not_found(format!("Image {image_id} could not be found.")))?;
+        if model::attachments_of(c, &v.id)?.len() > 1 {
+            return Err(Fault::conflict(
+                "Cannot re-image a volume which is attached to more than one server.",
+            )
+            .into());
+        }
+        model::check(
+            c,
+            &v,
+            if reserved_too {
+                VolumeAction::ReimageReserved
+            } else {
+                VolumeAction::Reimage
+            },
+        )?;
+        if image.status != "active" {
+            return Err(invalid_input(format!("Image {} is not active.", image.id)).into());
+        }
+        let need = super::image_gib(&image);
+        if need > v.size {
+            return Err(invalid_input(format!(
+                "Size of specified image {need}GB is larger than volume size {}GB.",
+                v.size
+            ))
+            .into());
+        }
+        if image.min_disk > v.size {
+            return Err(invalid_input(format!(
+                "Volume size {}GB cannot be smaller than the image minDisk size {}GB.",
+                v.size, image.min_disk
+            ))
+            .into());
+        }
+        Ok((v, image))
+    };
+    let (v, image) = svc.read(checked)?;
+    let staged = svc
+        .images
+        .data(&image.id)
+        .and_then(|mut f| {
+            svc.disks.stage(
+                Kind::Volume,
+                &v.id,
+                v.size as u64 * GIB,
+                Source::Reader(&mut f),
+            )
+        })
+        .map_err(|e| svc.fault(svc.io("writing the image to the volume's file", e)))?;
+    svc.write(move |c| {
+        let (v, image) = checked(c)?;
+        c.execute(
+            "UPDATE volumes SET bootable = 1, image_metadata = ?2 WHERE id = ?1",
+            params![
+                v.id,
+                Value::Object(super::image_metadata_of(&image)).to_string()
+            ],
+        )?;
+        model::set_busy(c, &v.id, VolumeStatus::Downloading, svc.delay_ms)?;
+        staged
+            .commit()
+            .map_err(|e| svc.io("placing the re-imaged volume's file", e))?;
+        Ok(())
+    })
 }

@@ -325,6 +325,7 @@ mod tests {
                 image_metadata: Map::new(),
                 created_ms: 1,
                 updated_ms: 1,
+                readonly_recorded: false,
             },
             type_name: Some("__DEFAULT__".into()),
             group_id: None,

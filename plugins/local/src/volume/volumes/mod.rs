@@ -93,7 +93,7 @@ fn invalid_input(why: impl std::fmt::Display) -> Fault {
 }
 
 /// GiB an image needs: its size rounded up, or its `min_disk` when larger.
-fn image_gib(image: &crate::image::model::Image) -> i64 {
+pub(super) fn image_gib(image: &crate::image::model::Image) -> i64 {
     let bytes = image.size.unwrap_or(0).max(0) as u64;
     bytes.div_ceil(GIB) as i64
 }
@@ -322,14 +322,15 @@ impl Volumes {
                 image_metadata,
                 created_ms: now,
                 updated_ms: now,
+                readonly_recorded: false,
             };
             c.execute(
                 "INSERT INTO volumes (id, project_id, user_id, name, description, size, status,
                     next_status, ready_at, volume_type_id, availability_zone, bootable, readonly,
                     multiattach, snapshot_id, source_volid, backup_id, metadata, image_metadata,
-                    created_ms, updated_ms, group_id)
+                    created_ms, updated_ms, group_id, readonly_recorded)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?21, ?8, ?9, ?10, ?11, ?12, ?13,
-                    ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20)",
+                    ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, 0)",
                 params![
                     v.id,
                     v.project_id,
@@ -408,7 +409,7 @@ impl Volumes {
 
 /// What Cinder copies from an image into `volume_image_metadata`: its core attributes and
 /// its own properties.
-fn image_metadata_of(image: &crate::image::model::Image) -> Map<String, Value> {
+pub(super) fn image_metadata_of(image: &crate::image::model::Image) -> Map<String, Value> {
     let mut m = Map::new();
     for (k, v) in &image.properties {
         m.insert(k.clone(), v.clone());

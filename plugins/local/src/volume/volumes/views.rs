@@ -65,9 +65,12 @@ pub fn volume(v: &Volume, extra: &Extra, call: &Call, urls: &Urls, shape: Shape)
     let mut metadata = v.metadata.clone();
     if shape == Shape::Detail {
         // Cinder shows the admin metadata `readonly` and `attached_mode` among the
-        // volume's own (not in GET /metadata).
-        let flag = if v.readonly { "True" } else { "False" };
-        metadata.insert("readonly".into(), json!(flag));
+        // volume's own (not in GET /metadata); `readonly` once os-attach or
+        // os-update_readonly_flag recorded it.
+        if v.readonly_recorded {
+            let flag = if v.readonly { "True" } else { "False" };
+            metadata.insert("readonly".into(), json!(flag));
+        }
         if let Some(a) = extra.attachments.first() {
             metadata.insert("attached_mode".into(), json!(a.attach_mode));
         }
