@@ -202,6 +202,41 @@ impl Volumes {
         Ok((origin, size))
     }
 
+    /// The type a new volume of `size` GiB from `origin` gets, once its quotas admit it.
+    fn admit(
+        &self,
+        c: &Connection,
+        call: &Call,
+        spec: &NewVolume,
+        origin: &Origin,
+        size: i64,
+    ) -> crate::store::Outcome<types::VolumeType> {
+        let inherited = match origin {
+            Origin::Snapshot { volume, .. } | Origin::Volume(volume) => {
+                Some(volume.volume_type_id.clone())
+            }
+            _ => None,
+        };
+        let vtype = types::resolve(
+            c,
+            spec.volume_type.as_deref().or(inherited.as_deref()),
+            &call.project_id,
+            call.is_admin(),
+        )?;
+        quotas::check(
+            c,
+            &call.project_id,
+            &Usage {
+                volumes: 1,
+                gigabytes: size,
+                ..Default::default()
+            },
+            Some(&vtype.name),
+        )?;
+        quotas::check_size(c, &call.project_id, size)?;
+        Ok(vtype)
+    }
+
     /// Creates a volume: its bytes are staged first (a copy of its source), then one
     /// transaction checks the request again, counts it against the quota, records it
     /// (`creating`, `available` after the delay) and renames the file into place.
@@ -213,7 +248,13 @@ impl Volumes {
                 )));
             }
         }
-        let (origin, size) = self.read(|c| self.origin(c, call, &spec))?;
+        // Checked before the bytes are staged too (and again in the transaction that records
+        // them): a volume over quota is Cinder's 413, never a file larger than it may be.
+        let (origin, size) = self.read(|c| {
+            let (origin, size) = self.origin(c, call, &spec)?;
+            self.admit(c, call, &spec, &origin, size)?;
+            Ok((origin, size))
+        })?;
         let id = uuid::Uuid::new_v4().to_string();
         let bytes = size as u64 * GIB;
         let staged = match &origin {
@@ -241,29 +282,7 @@ impl Volumes {
         .map_err(|e| self.fault(self.io("writing the volume's file", e)))?;
         self.write(move |c| {
             let (origin, size) = self.origin(c, call, &spec)?;
-            let inherited = match &origin {
-                Origin::Snapshot { volume, .. } | Origin::Volume(volume) => {
-                    Some(volume.volume_type_id.clone())
-                }
-                _ => None,
-            };
-            let vtype = types::resolve(
-                c,
-                spec.volume_type.as_deref().or(inherited.as_deref()),
-                &call.project_id,
-                call.is_admin(),
-            )?;
-            quotas::check(
-                c,
-                &call.project_id,
-                &Usage {
-                    volumes: 1,
-                    gigabytes: size,
-                    ..Default::default()
-                },
-                Some(&vtype.name),
-            )?;
-            quotas::check_size(c, &call.project_id, size)?;
+            let vtype = self.admit(c, call, &spec, &origin, size)?;
             if let Some(group) = &spec.group_id {
                 super::groups::check_new_member(c, call, group, &vtype.id)?;
             }
