@@ -418,3 +418,276 @@ fn schema_refusals_and_list_limits_as_glance_words_them() {
         assert!(r.text().contains(message), "{q}: {}", r.text());
     }
 }
+
+/// `method path` with a token and, if any, a JSON body; JSON faults.
+fn call(
+    jg: &Jumpgate,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> jumpgate_e2e::Reply {
+    let body = body.map(|b| b.to_string());
+    jg.request(
+        method,
+        path,
+        &[
+            ("X-Auth-Token", token),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ],
+        body.as_deref().map(str::as_bytes),
+    )
+}
+
+/// A token for a new user with `role` on a new project `project`.
+fn user_token(jg: &Jumpgate, admin: &str, project: &str, role: &str) -> String {
+    let r = call(
+        jg,
+        "POST",
+        "/v3/projects",
+        admin,
+        Some(json!({"project": {"name": project}})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let pid = r.json()["project"]["id"].as_str().unwrap().to_string();
+    let user = format!("{project}-user");
+    let r = call(
+        jg,
+        "POST",
+        "/v3/users",
+        admin,
+        Some(json!({"user": {"name": user, "password": "pw"}})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let uid = r.json()["user"]["id"].as_str().unwrap().to_string();
+    let roles = call(jg, "GET", &format!("/v3/roles?name={role}"), admin, None).json();
+    let rid = roles["roles"][0]["id"].as_str().unwrap().to_string();
+    let r = call(
+        jg,
+        "PUT",
+        &format!("/v3/projects/{pid}/users/{uid}/roles/{rid}"),
+        admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": "pw"}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}});
+    let r = jg.request(
+        "POST",
+        "/v3/auth/tokens",
+        &[("Content-Type", "application/json")],
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.header("x-subject-token").unwrap().to_string()
+}
+
+#[test]
+fn metadefs_as_horizon_and_an_admin_use_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = start(dir.path(), 1 << 30);
+    let admin = token(&jg);
+    let member = user_token(&jg, &admin, "demo", "member");
+    let reader = user_token(&jg, &admin, "other", "reader");
+
+    // Horizon's Create Image: the namespaces for images, the seeded one among them.
+    let r = call(
+        &jg,
+        "GET",
+        "/image/v2/metadefs/namespaces?resource_types=OS::Glance::Image",
+        &member,
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let list = r.json();
+    let names: Vec<&str> = list["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["namespace"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"OS::Glance::CommonImageProperties"),
+        "{list}"
+    );
+    assert_eq!(list["schema"], "/v2/schemas/metadefs/namespaces");
+    let r = call(
+        &jg,
+        "GET",
+        "/image/v2/metadefs/namespaces?resource_types=OS::Nova::Aggregate",
+        &member,
+        None,
+    );
+    assert_eq!(r.json()["namespaces"], json!([]));
+    let r = call(
+        &jg,
+        "GET",
+        "/image/v2/metadefs/resource_types",
+        &reader,
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.json()["resource_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "OS::Cinder::Volume"));
+
+    let r = call(
+        &jg,
+        "GET",
+        "/image/v2/metadefs/namespaces/OS::Glance::CommonImageProperties",
+        &reader,
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let ns = r.json();
+    assert_eq!(ns["visibility"], "public");
+    assert_eq!(ns["protected"], true);
+    assert_eq!(ns["properties"]["os_distro"]["type"], "string");
+    assert!(ns["resource_type_associations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "OS::Glance::Image"));
+
+    // An admin makes a private namespace of the admin project, with contents.
+    let body = json!({"namespace": "Test::Private", "display_name": "Private", "visibility": "private",
+        "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "test_"}]});
+    let r = call(
+        &jg,
+        "POST",
+        "/image/v2/metadefs/namespaces",
+        &member,
+        Some(body.clone()),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = call(
+        &jg,
+        "POST",
+        "/image/v2/metadefs/namespaces",
+        &admin,
+        Some(body.clone()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        call(
+            &jg,
+            "POST",
+            "/image/v2/metadefs/namespaces",
+            &admin,
+            Some(body)
+        )
+        .status,
+        409
+    );
+    let base = "/image/v2/metadefs/namespaces/Test::Private";
+    let r = call(
+        &jg,
+        "POST",
+        &format!("{base}/properties"),
+        &admin,
+        Some(json!({"name": "speed", "title": "Speed", "type": "integer", "minimum": 1})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["name"], "speed");
+    let r = call(
+        &jg,
+        "POST",
+        &format!("{base}/properties"),
+        &admin,
+        Some(json!({"name": "x", "type": "string"})),
+    );
+    assert_eq!(r.status, 400, "title is required");
+    let r = call(
+        &jg,
+        "POST",
+        &format!("{base}/objects"),
+        &admin,
+        Some(
+            json!({"name": "Engine", "required": ["power"], "properties": {"power": {"title": "Power", "type": "number"}}}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        r.json()["self"],
+        "/v2/metadefs/namespaces/Test::Private/objects/Engine"
+    );
+    let r = call(&jg, "POST", &format!("{base}/tags/fast"), &admin, None);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = call(
+        &jg,
+        "PUT",
+        &format!("{base}/tags/fast"),
+        &admin,
+        Some(json!({"name": "faster"})),
+    );
+    assert_eq!(r.json()["name"], "faster");
+
+    // Shown with the resource type's prefix; the property by its prefixed name.
+    let r = call(
+        &jg,
+        "GET",
+        &format!("{base}?resource_type=OS::Glance::Image"),
+        &admin,
+        None,
+    );
+    let ns = r.json();
+    assert_eq!(ns["properties"]["test_speed"]["minimum"], 1, "{ns}");
+    assert_eq!(ns["objects"][0]["required"], json!(["test_power"]));
+    assert_eq!(ns["tags"][0]["name"], "faster");
+    let r = call(
+        &jg,
+        "GET",
+        &format!("{base}/properties/test_speed?resource_type=OS::Glance::Image"),
+        &admin,
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["name"], "speed");
+
+    // Others neither see it nor change it.
+    for t in [&member, &reader] {
+        assert_eq!(call(&jg, "GET", base, t, None).status, 404);
+        assert_eq!(
+            call(&jg, "GET", &format!("{base}/objects/Engine"), t, None).status,
+            404
+        );
+        assert_eq!(call(&jg, "DELETE", base, t, None).status, 404);
+        let listed = call(&jg, "GET", "/image/v2/metadefs/namespaces", t, None).json();
+        assert!(!listed.to_string().contains("Test::Private"));
+    }
+    let seeded = "/image/v2/metadefs/namespaces/OS::Glance::CommonImageProperties";
+    let r = call(&jg, "POST", &format!("{seeded}/tags/mine"), &member, None);
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        call(&jg, "DELETE", seeded, &admin, None).status,
+        403,
+        "protected"
+    );
+
+    // Deleting the namespace takes its contents.
+    assert_eq!(
+        call(
+            &jg,
+            "DELETE",
+            &format!("{base}/objects/Engine"),
+            &admin,
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        call(&jg, "GET", &format!("{base}/objects/Engine"), &admin, None).status,
+        404
+    );
+    assert_eq!(call(&jg, "DELETE", base, &admin, None).status, 204);
+    assert_eq!(call(&jg, "GET", base, &admin, None).status, 404);
+    assert_eq!(
+        call(&jg, "GET", &format!("{base}/tags"), &admin, None).status,
+        404
+    );
+}

@@ -106,6 +106,24 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/v2/metadefs/namespaces/{namespace_name}/tags",
         ),
         ep("v2_metadefs_resource_types", "/v2/metadefs/resource_types"),
+        // ... and their items — glance api-ref "Metadata definition resource types",
+        // "... objects", "... properties", "... tags" (added)
+        ep(
+            "v2_metadefs_namespace_resource_type",
+            "/v2/metadefs/namespaces/{namespace_name}/resource_types/{name}",
+        ),
+        ep(
+            "v2_metadefs_namespace_object",
+            "/v2/metadefs/namespaces/{namespace_name}/objects/{object_name}",
+        ),
+        ep(
+            "v2_metadefs_namespace_property",
+            "/v2/metadefs/namespaces/{namespace_name}/properties/{property_name}",
+        ),
+        ep(
+            "v2_metadefs_namespace_tag",
+            "/v2/metadefs/namespaces/{namespace_name}/tags/{tag_name}",
+        ),
         // Images v1 — legacy Glance v1 API (removed upstream; original order: item before `detail`)
         ep("v1_image", "/v1/images/{image_guid}"),
         ep("v1_images", "/v1/images"),

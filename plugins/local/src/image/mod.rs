@@ -2,6 +2,8 @@
 //! under `data_dir/images`, uploads and downloads streamed, never held whole.
 
 mod data;
+mod metadef_routes;
+pub mod metadefs;
 pub mod model;
 mod routes;
 mod schema_error;

@@ -86,7 +86,7 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
         "v1_images_detail" => V1ImagesDetail,
         "v1_image" => V1Image,
     }
-    Ok(())
+    super::metadef_routes::setup(disp, svc)
 }
 
 // ---------------------------------------------------------------- helpers

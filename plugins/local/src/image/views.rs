@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::metadefs;
 use super::model::{Image, Member, CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES};
 
 /// Attributes of an image the API names itself; anything else is a custom property.
@@ -338,8 +339,7 @@ pub fn members_schema() -> Value {
 }
 
 /// The metadata definition schemas (`GET /v2/schemas/metadefs/<kind>`): the documents
-/// Glance publishes, by the names it gives them. (The metadefs catalog itself is not
-/// served: it answers 501.)
+/// Glance publishes, by the names it gives them.
 pub fn metadefs_schema(kind: &str) -> Option<Value> {
     let string = |d: &str| json!({"type": "string", "description": d});
     let stamps = json!({
@@ -417,6 +417,118 @@ pub fn metadefs_schema(kind: &str) -> Option<Value> {
         "tags" => many("tags", "tag", &tag),
         _ => return None,
     })
+}
+
+// ---------------------------------------------------------------- metadefs
+
+/// Drops the members Glance leaves out when they are unset (its WSME types do).
+fn without_nulls(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+fn prefixed(prefix: Option<&str>, name: &str) -> String {
+    format!("{}{name}", prefix.unwrap_or_default())
+}
+
+/// A namespace's resource type association.
+pub fn metadef_association(a: &metadefs::Association) -> Value {
+    without_nulls(json!({
+        "name": a.name, "prefix": a.prefix, "properties_target": a.properties_target,
+        "created_at": a.created_at, "updated_at": a.updated_at,
+    }))
+}
+
+/// A namespace as lists show it: no properties, objects or tags.
+pub fn metadef_namespace(ns: &metadefs::Namespace, assocs: &[metadefs::Association]) -> Value {
+    let mut v = without_nulls(json!({
+        "namespace": ns.namespace, "display_name": ns.display_name,
+        "description": ns.description, "visibility": ns.visibility,
+        "protected": ns.protected, "owner": ns.owner,
+        "created_at": ns.created_at, "updated_at": ns.updated_at,
+        "schema": "/v2/schemas/metadefs/namespace",
+        "self": format!("/v2/metadefs/namespaces/{}", ns.namespace),
+    }));
+    if !assocs.is_empty() {
+        v["resource_type_associations"] = assocs
+            .iter()
+            .map(metadef_association)
+            .collect::<Vec<_>>()
+            .into();
+    }
+    v
+}
+
+/// A namespace with its contents; property names carry `prefix` (`?resource_type=`).
+pub fn metadef_namespace_detail(d: &metadefs::Detail, prefix: Option<&str>) -> Value {
+    let mut v = metadef_namespace(&d.namespace, &d.associations);
+    if !d.properties.is_empty() {
+        let props: Map<String, Value> = d
+            .properties
+            .iter()
+            .map(|p| (prefixed(prefix, &p.name), Value::Object(p.schema.clone())))
+            .collect();
+        v["properties"] = props.into();
+    }
+    if !d.objects.is_empty() {
+        v["objects"] = d
+            .objects
+            .iter()
+            .map(|o| metadef_object_body(o, prefix))
+            .collect::<Vec<_>>()
+            .into();
+    }
+    if !d.tags.is_empty() {
+        v["tags"] = d.tags.iter().map(metadef_tag).collect::<Vec<_>>().into();
+    }
+    v
+}
+
+/// A property: its schema document and its name.
+pub fn metadef_property(p: &metadefs::Property, prefix: Option<&str>) -> Value {
+    let mut m = p.schema.clone();
+    m.insert("name".into(), prefixed(prefix, &p.name).into());
+    Value::Object(m)
+}
+
+/// `GET .../properties`: by name.
+pub fn metadef_properties(ps: &[metadefs::Property]) -> Value {
+    let props: Map<String, Value> = ps
+        .iter()
+        .map(|p| (p.name.clone(), Value::Object(p.schema.clone())))
+        .collect();
+    json!({"properties": props})
+}
+
+fn metadef_object_body(o: &metadefs::Object, prefix: Option<&str>) -> Value {
+    let properties: Map<String, Value> = o
+        .properties
+        .iter()
+        .map(|(k, v)| (prefixed(prefix, k), v.clone()))
+        .collect();
+    let required: Vec<String> = o.required.iter().map(|r| prefixed(prefix, r)).collect();
+    without_nulls(json!({
+        "name": o.name, "description": o.description, "required": required,
+        "properties": properties, "created_at": o.created_at, "updated_at": o.updated_at,
+    }))
+}
+
+/// An object, as its own endpoints show it.
+pub fn metadef_object(ns: &str, o: &metadefs::Object) -> Value {
+    let mut v = metadef_object_body(o, None);
+    v["schema"] = "/v2/schemas/metadefs/object".into();
+    v["self"] = format!("/v2/metadefs/namespaces/{ns}/objects/{}", o.name).into();
+    v
+}
+
+pub fn metadef_tag(t: &metadefs::Tag) -> Value {
+    json!({"name": t.name, "created_at": t.created_at, "updated_at": t.updated_at})
+}
+
+pub fn metadef_resource_type(r: &metadefs::ResourceType) -> Value {
+    json!({"name": r.name, "created_at": r.created_at, "updated_at": r.updated_at})
 }
 
 /// Glance v1's short listing entry.

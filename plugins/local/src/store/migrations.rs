@@ -636,6 +636,88 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE volumes ADD COLUMN readonly_recorded INTEGER NOT NULL DEFAULT 1;
     ",
+    // 16: Glance's metadata definitions (metadefs): namespaces, the resource types they
+    // apply to (with a prefix for property names), their properties (each one JSON schema
+    // document), objects (named groups of properties) and tags. Seeded with the resource
+    // types and the one namespace that describes image properties this cloud keeps (it
+    // records and shows them; it does not act on them).
+    "
+    CREATE TABLE metadef_namespaces (
+        id INTEGER PRIMARY KEY,
+        namespace TEXT NOT NULL UNIQUE,
+        display_name TEXT,
+        description TEXT,
+        visibility TEXT NOT NULL DEFAULT 'private',
+        protected INTEGER NOT NULL DEFAULT 0,
+        owner TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE metadef_resource_types (
+        name TEXT PRIMARY KEY,
+        protected INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE metadef_associations (
+        namespace_id INTEGER NOT NULL REFERENCES metadef_namespaces(id) ON DELETE CASCADE,
+        resource_type TEXT NOT NULL REFERENCES metadef_resource_types(name),
+        prefix TEXT,
+        properties_target TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (namespace_id, resource_type)
+    );
+    CREATE INDEX metadef_associations_type ON metadef_associations (resource_type);
+    CREATE TABLE metadef_properties (
+        namespace_id INTEGER NOT NULL REFERENCES metadef_namespaces(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        json_schema TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (namespace_id, name)
+    );
+    CREATE TABLE metadef_objects (
+        namespace_id INTEGER NOT NULL REFERENCES metadef_namespaces(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT,
+        required TEXT NOT NULL DEFAULT '[]',
+        properties TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (namespace_id, name)
+    );
+    CREATE TABLE metadef_tags (
+        namespace_id INTEGER NOT NULL REFERENCES metadef_namespaces(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (namespace_id, name)
+    );
+    INSERT INTO metadef_resource_types (name, protected, created_at, updated_at)
+    SELECT t.name, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+    FROM (SELECT 'OS::Glance::Image' AS name UNION ALL SELECT 'OS::Cinder::Volume'
+          UNION ALL SELECT 'OS::Nova::Flavor' UNION ALL SELECT 'OS::Nova::Server') AS t;
+    INSERT INTO metadef_namespaces (namespace, display_name, description, visibility,
+        protected, owner, created_at, updated_at)
+    VALUES ('OS::Glance::CommonImageProperties', 'Common Image Properties',
+        'When adding an image to Glance, you may specify some common image properties that may prove useful to consumers of your image. On this cloud they are descriptive: they are kept on the image (and on volumes made from it) and shown, but nothing acts on them.',
+        'public', 1, 'admin', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
+    INSERT INTO metadef_associations (namespace_id, resource_type, prefix, properties_target,
+        created_at, updated_at)
+    SELECT n.id, t.name, NULL, t.target, n.created_at, n.created_at
+    FROM metadef_namespaces n,
+        (SELECT 'OS::Glance::Image' AS name, NULL AS target
+         UNION ALL SELECT 'OS::Cinder::Volume', 'image') AS t
+    WHERE n.namespace = 'OS::Glance::CommonImageProperties';
+    INSERT INTO metadef_properties (namespace_id, name, json_schema, created_at, updated_at)
+    SELECT n.id, p.name, p.doc, n.created_at, n.created_at
+    FROM metadef_namespaces n,
+        (SELECT 'os_distro' AS name, '{\"title\": \"OS Distro\", \"description\": \"The common name of the operating system distribution in lowercase (uses the same data vocabulary as the libosinfo project). Specify only a recognized value for this field.\", \"type\": \"string\"}' AS doc
+         UNION ALL SELECT 'os_version', '{\"title\": \"OS Version\", \"description\": \"Operating system version as specified by the distributor. (for example, 11.10)\", \"type\": \"string\"}'
+         UNION ALL SELECT 'os_type', '{\"title\": \"OS Type\", \"description\": \"The operating system installed on the image.\", \"type\": \"string\", \"enum\": [\"linux\", \"windows\"]}') AS p
+    WHERE n.namespace = 'OS::Glance::CommonImageProperties';
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
