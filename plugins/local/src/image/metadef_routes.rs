@@ -644,20 +644,25 @@ fn update_property(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handler
 }
 
 fn delete_property(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let c = caller(req)?;
-    let ns = namespace(svc, req, &c)?;
-    admin(&c, "remove_metadef_property")?;
-    let name = param(req, "property_name")?;
-    svc.write(|tx| md::delete_property(tx, &ns, name))?;
-    no_content(resp)
+    remove_member(
+        svc,
+        req,
+        resp,
+        md::Member::Property,
+        "remove_metadef_property",
+        Some("property_name"),
+    )
 }
 
 fn delete_properties(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let c = caller(req)?;
-    let ns = namespace(svc, req, &c)?;
-    admin(&c, "remove_metadef_property")?;
-    svc.write(|tx| md::delete_properties(tx, &ns))?;
-    no_content(resp)
+    remove_member(
+        svc,
+        req,
+        resp,
+        md::Member::Property,
+        "remove_metadef_property",
+        None,
+    )
 }
 
 // ---------------------------------------------------------------- objects
@@ -708,20 +713,25 @@ fn update_object(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 }
 
 fn delete_object(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let c = caller(req)?;
-    let ns = namespace(svc, req, &c)?;
-    admin(&c, "delete_metadef_object")?;
-    let name = param(req, "object_name")?;
-    svc.write(|tx| md::delete_object(tx, &ns, name))?;
-    no_content(resp)
+    remove_member(
+        svc,
+        req,
+        resp,
+        md::Member::Object,
+        "delete_metadef_object",
+        Some("object_name"),
+    )
 }
 
 fn delete_objects(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let c = caller(req)?;
-    let ns = namespace(svc, req, &c)?;
-    admin(&c, "delete_metadef_object")?;
-    svc.write(|tx| md::delete_objects(tx, &ns))?;
-    no_content(resp)
+    remove_member(
+        svc,
+        req,
+        resp,
+        md::Member::Object,
+        "delete_metadef_object",
+        None,
+    )
 }
 
 // ---------------------------------------------------------------- tags
@@ -752,7 +762,7 @@ fn create_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     let now = now_seconds_iso();
     let tags = svc.write(|tx| {
         if !append {
-            md::delete_tags(tx, &ns)?;
+            md::delete_members(tx, md::Member::Tag, &ns)?;
         }
         names
             .iter()
@@ -763,11 +773,7 @@ fn create_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 }
 
 fn delete_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let c = caller(req)?;
-    let ns = namespace(svc, req, &c)?;
-    admin(&c, "delete_metadef_tags")?;
-    svc.write(|tx| md::delete_tags(tx, &ns))?;
-    no_content(resp)
+    remove_member(svc, req, resp, md::Member::Tag, "delete_metadef_tags", None)
 }
 
 fn create_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -800,10 +806,35 @@ fn update_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 }
 
 fn delete_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    remove_member(
+        svc,
+        req,
+        resp,
+        md::Member::Tag,
+        "delete_metadef_tag",
+        Some("tag_name"),
+    )
+}
+
+/// Deletes one member (`name_param` names it) or all members of `kind`: admin only, in a
+/// namespace the caller can see.
+fn remove_member(
+    svc: &Svc,
+    req: &mut Request,
+    resp: &mut Response,
+    kind: md::Member,
+    rule: &str,
+    name_param: Option<&str>,
+) -> HandlerResult {
     let c = caller(req)?;
     let ns = namespace(svc, req, &c)?;
-    admin(&c, "delete_metadef_tag")?;
-    let name = param(req, "tag_name")?;
-    svc.write(|tx| md::delete_tag(tx, &ns, name))?;
+    admin(&c, rule)?;
+    match name_param {
+        Some(p) => {
+            let name = param(req, p)?;
+            svc.write(|tx| md::delete_member(tx, kind, &ns, name))?;
+        }
+        None => svc.write(|tx| md::delete_members(tx, kind, &ns))?,
+    }
     no_content(resp)
 }

@@ -359,25 +359,6 @@ pub fn update_property(
     Ok(())
 }
 
-pub fn delete_property(c: &Connection, ns: &Namespace, name: &str) -> Result<()> {
-    let n = c.execute(
-        "DELETE FROM metadef_properties WHERE namespace_id = ?1 AND name = ?2",
-        params![ns.id, name],
-    )?;
-    if n == 0 {
-        return Err(property_not_found(ns, name));
-    }
-    Ok(())
-}
-
-pub fn delete_properties(c: &Connection, ns: &Namespace) -> Result<()> {
-    c.execute(
-        "DELETE FROM metadef_properties WHERE namespace_id = ?1",
-        [ns.id],
-    )?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------- objects
 
 fn object_row(r: &Row) -> rusqlite::Result<Object> {
@@ -466,25 +447,6 @@ pub fn update_object(c: &Connection, ns: &Namespace, old: &str, o: &Object) -> R
     Ok(())
 }
 
-pub fn delete_object(c: &Connection, ns: &Namespace, name: &str) -> Result<()> {
-    let n = c.execute(
-        "DELETE FROM metadef_objects WHERE namespace_id = ?1 AND name = ?2",
-        params![ns.id, name],
-    )?;
-    if n == 0 {
-        return Err(object_not_found(ns, name));
-    }
-    Ok(())
-}
-
-pub fn delete_objects(c: &Connection, ns: &Namespace) -> Result<()> {
-    c.execute(
-        "DELETE FROM metadef_objects WHERE namespace_id = ?1",
-        [ns.id],
-    )?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------- tags
 
 fn tag_row(r: &Row) -> rusqlite::Result<Tag> {
@@ -555,19 +517,53 @@ pub fn rename_tag(c: &Connection, ns: &Namespace, old: &str, new: &str, now: &st
     get_tag(c, ns, new)
 }
 
-pub fn delete_tag(c: &Connection, ns: &Namespace, name: &str) -> Result<()> {
+/// A namespace's members of one kind, for what every kind does alike.
+#[derive(Debug, Clone, Copy)]
+pub enum Member {
+    Property,
+    Object,
+    Tag,
+}
+
+impl Member {
+    fn table(self) -> &'static str {
+        match self {
+            Member::Property => "metadef_properties",
+            Member::Object => "metadef_objects",
+            Member::Tag => "metadef_tags",
+        }
+    }
+
+    fn not_found(self, ns: &Namespace, name: &str) -> Error {
+        match self {
+            Member::Property => property_not_found(ns, name),
+            Member::Object => object_not_found(ns, name),
+            Member::Tag => tag_not_found(ns, name),
+        }
+    }
+}
+
+/// Deletes the member `name` of `kind` (its 404 if there is none).
+pub fn delete_member(c: &Connection, kind: Member, ns: &Namespace, name: &str) -> Result<()> {
     let n = c.execute(
-        "DELETE FROM metadef_tags WHERE namespace_id = ?1 AND name = ?2",
+        &format!(
+            "DELETE FROM {} WHERE namespace_id = ?1 AND name = ?2",
+            kind.table()
+        ),
         params![ns.id, name],
     )?;
     if n == 0 {
-        return Err(tag_not_found(ns, name));
+        return Err(kind.not_found(ns, name));
     }
     Ok(())
 }
 
-pub fn delete_tags(c: &Connection, ns: &Namespace) -> Result<()> {
-    c.execute("DELETE FROM metadef_tags WHERE namespace_id = ?1", [ns.id])?;
+/// Deletes every member of `kind`.
+pub fn delete_members(c: &Connection, kind: Member, ns: &Namespace) -> Result<()> {
+    c.execute(
+        &format!("DELETE FROM {} WHERE namespace_id = ?1", kind.table()),
+        [ns.id],
+    )?;
     Ok(())
 }
 
