@@ -43,9 +43,9 @@ struct Authenticated {
 impl Identity {
     pub(super) fn read<T>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
+        f: impl FnOnce(model::Repo) -> model::Result<T>,
     ) -> Result<T, Fault> {
-        self.store.read(f).map_err(|e| self.fault(e))
+        self.store.read(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// `POST /v3/auth/tokens`: 201 and the token in `X-Subject-Token`.
@@ -156,7 +156,7 @@ impl Identity {
 
     /// A user named by id, or by name within a domain named by id or name.
     fn find_user(&self, user: &Map<String, Value>) -> Result<Option<User>, Fault> {
-        let lookup = |c: &rusqlite::Connection| -> model::Result<Option<User>> {
+        let lookup = |c: model::Repo| -> model::Result<Option<User>> {
             if let Some(id) = user.get("id").and_then(Value::as_str) {
                 return Ok(model::get_user(c, id).ok());
             }
@@ -514,7 +514,7 @@ impl Identity {
     }
 
     /// Every token of `user_id` issued so far stops working (password change, disable, delete).
-    pub fn revoke_user_in(&self, tx: &rusqlite::Connection, user_id: &str) -> model::Result<()> {
+    pub fn revoke_user_in(&self, tx: model::Repo, user_id: &str) -> model::Result<()> {
         let event = Revocation {
             audit_id: None,
             user_id: Some(user_id.into()),

@@ -135,7 +135,7 @@ pub struct Stored {
 }
 
 impl Stored {
-    pub fn read(c: &rusqlite::Connection) -> model::Result<Stored> {
+    pub fn read(c: model::Repo) -> model::Result<Stored> {
         Ok(Stored {
             services: model::list_services(c)?,
             endpoints: model::list_endpoints(c)?,

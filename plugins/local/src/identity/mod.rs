@@ -6,8 +6,9 @@ mod catalog;
 pub mod model;
 mod password;
 mod policy;
+pub mod repo;
 mod routes;
-mod token;
+pub(crate) mod token;
 mod views;
 
 use std::sync::Arc;
@@ -62,7 +63,7 @@ impl Identity {
     pub fn bootstrap(&self, password: Option<&str>) -> Result<Option<String>, String> {
         let empty = self
             .store
-            .read(model::list_domains)
+            .read(|c| model::list_domains(c))
             .map(|d| d.is_empty())
             .map_err(|e| format!("bootstrap: {e:?}"))?;
         if !empty {

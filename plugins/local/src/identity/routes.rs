@@ -148,17 +148,11 @@ fn param<'a>(req: &'a Request, name: &str) -> Result<&'a str, Fault> {
 }
 
 /// Runs `f` in one transaction; model errors become Keystone's faults.
-fn write<T>(
-    id: &Identity,
-    f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
-) -> Result<T, Fault> {
+fn write<T>(id: &Identity, f: impl FnOnce(model::Repo) -> model::Result<T>) -> Result<T, Fault> {
     id.store.write(|tx| f(tx)).map_err(|e| id.fault(e))
 }
 
-fn read<T>(
-    id: &Identity,
-    f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
-) -> Result<T, Fault> {
+fn read<T>(id: &Identity, f: impl FnOnce(model::Repo) -> model::Result<T>) -> Result<T, Fault> {
     id.read(f)
 }
 
@@ -718,11 +712,7 @@ fn update_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
     )
 }
 
-fn revoke_project_in(
-    id: &Identity,
-    tx: &rusqlite::Connection,
-    project_id: &str,
-) -> model::Result<()> {
+fn revoke_project_in(id: &Identity, tx: model::Repo, project_id: &str) -> model::Result<()> {
     let event = super::token::Revocation {
         audit_id: None,
         user_id: None,

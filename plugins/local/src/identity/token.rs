@@ -14,7 +14,8 @@ use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::store::{params, Store, StoreError};
+use super::repo::IdentityRepo;
+use crate::store::{Store, StoreError};
 
 /// The first byte of every token: the format, also authenticated.
 const VERSION: u8 = 1;
@@ -183,34 +184,10 @@ impl Revocations {
 
     /// Re-reads the events if the store's revision moved.
     pub fn refresh(&self, store: &Store) -> Result<(), StoreError> {
-        let rev = store.read(|c| -> Result<String, StoreError> {
-            Ok(c.query_row(
-                "SELECT value FROM meta WHERE key = 'revocation_rev'",
-                [],
-                |r| r.get::<_, String>(0),
-            )?)
-        })?;
-        let rev: i64 = rev.parse().unwrap_or(0);
+        let rev = store.read(|c| c.revocation_rev())?;
         let known = self.cache.read().unwrap_or_else(|e| e.into_inner()).rev;
         let events = if rev != known {
-            Some(store.read(|c| -> Result<Vec<Revocation>, StoreError> {
-                let now = now_ms();
-                let mut st = c.prepare(
-                    "SELECT audit_id, user_id, project_id, app_cred_id, issued_before FROM revocations WHERE expires > ?1",
-                )?;
-                let rows = st
-                    .query_map([now], |r| {
-                        Ok(Revocation {
-                            audit_id: r.get(0)?,
-                            user_id: r.get(1)?,
-                            project_id: r.get(2)?,
-                            app_cred_id: r.get(3)?,
-                            issued_before: r.get(4)?,
-                        })
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(rows)
-            })?)
+            Some(store.read(|c| c.revocations(now_ms()))?)
         } else {
             None
         };
@@ -234,20 +211,9 @@ impl Revocations {
 
 /// Records a revocation in the caller's transaction. `ttl_ms` bounds how long it is kept:
 /// no token it could match outlives it.
-pub fn record(tx: &rusqlite::Connection, r: &Revocation, ttl_ms: i64) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO revocations (audit_id, user_id, project_id, app_cred_id, issued_before, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![r.audit_id, r.user_id, r.project_id, r.app_cred_id, r.issued_before, r.issued_before + ttl_ms + 1000],
-    )?;
-    tx.execute(
-        "DELETE FROM revocations WHERE expires < ?1",
-        [now_ms() - 60_000],
-    )?;
-    tx.execute(
-        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revocation_rev'",
-        [],
-    )?;
-    Ok(())
+pub fn record(tx: &dyn IdentityRepo, r: &Revocation, ttl_ms: i64) -> Result<(), StoreError> {
+    // A minute's grace past expiry, for hosts whose clocks run a little behind.
+    tx.record_revocation(r, r.issued_before + ttl_ms + 1000, now_ms() - 60_000)
 }
 
 pub use crate::time::now_ms;

@@ -83,7 +83,7 @@ fn admin(c: &AuthContext, action: &str) -> Result<(), Fault> {
 }
 
 fn visible_in(
-    conn: &rusqlite::Connection,
+    conn: super::model::Repo,
     c: &AuthContext,
     name: &str,
 ) -> super::model::Result<Namespace> {

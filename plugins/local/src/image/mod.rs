@@ -5,6 +5,7 @@ mod data;
 mod metadef_routes;
 pub mod metadefs;
 pub mod model;
+pub mod repo;
 mod routes;
 mod schema_error;
 pub mod views;
@@ -113,18 +114,12 @@ impl Images {
         }
     }
 
-    fn read<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
-    ) -> Result<T, Fault> {
-        self.store.read(f).map_err(|e| self.fault(e))
+    fn read<T>(&self, f: impl FnOnce(model::Repo) -> model::Result<T>) -> Result<T, Fault> {
+        self.store.read(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// Runs `f` in one transaction; model errors become Glance's faults.
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> model::Result<T>,
-    ) -> Result<T, Fault> {
+    fn write<T>(&self, f: impl FnOnce(model::Repo) -> model::Result<T>) -> Result<T, Fault> {
         self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
     }
 }
@@ -140,7 +135,7 @@ impl Images {
     /// caller's transaction; the bytes are a hard link (images never change once active).
     pub fn snapshot(
         &self,
-        c: &rusqlite::Connection,
+        c: model::Repo,
         base: Option<&model::Image>,
         name: &str,
         owner: &str,
@@ -196,7 +191,7 @@ impl Images {
     }
 
     /// Deletes an image and its bytes (the shelved snapshot, when a server is unshelved).
-    pub fn remove(&self, c: &rusqlite::Connection, id: &str) -> model::Result<()> {
+    pub fn remove(&self, c: model::Repo, id: &str) -> model::Result<()> {
         model::delete(c, id)?;
         self.files.remove(id);
         Ok(())
@@ -205,7 +200,7 @@ impl Images {
     /// An image a project may boot from: it exists and the project may see it.
     pub fn bootable(
         &self,
-        c: &rusqlite::Connection,
+        c: model::Repo,
         id: &str,
         project: &str,
         admin: bool,

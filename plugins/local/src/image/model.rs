@@ -1,10 +1,11 @@
 //! Images and their members, and the rules of who sees what and which status may follow
-//! which. Knows nothing of HTTP; every change runs inside the caller's transaction.
+//! which. Knows nothing of HTTP nor of SQL: records come from `repo`'s trait, inside the
+//! caller's transaction.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
-use crate::store::{is_duplicate, StoreError};
+use super::repo::ImageRepo;
+use crate::store::{StoreError, Unique};
 
 #[derive(Debug)]
 pub enum Error {
@@ -14,12 +15,6 @@ pub enum Error {
     Store(StoreError),
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Store(e.into())
-    }
-}
-
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Error::Store(e)
@@ -27,6 +22,17 @@ impl From<StoreError> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The store every function here works on: the caller's transaction or snapshot.
+pub type Repo<'a> = &'a dyn ImageRepo;
+
+/// A name or id already taken is a 409 with `message`.
+pub(super) fn unique(u: Unique, message: impl FnOnce() -> String) -> Result<()> {
+    match u {
+        Unique::Stored => Ok(()),
+        Unique::Taken => Err(Error::Conflict(message())),
+    }
+}
 
 pub const DISK_FORMATS: &[&str] = &[
     "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
@@ -98,106 +104,38 @@ impl Image {
     }
 }
 
-/// The columns `image_row` reads, in its order.
-pub const COLUMNS: &str = "id, name, status, visibility, protected, os_hidden, owner, disk_format, container_format, size, virtual_size, checksum, os_hash_algo, os_hash_value, min_disk, min_ram, properties, tags, created_at, updated_at";
-
-/// An image from a row of `SELECT {COLUMNS}`, by position (looking columns up by name
-/// was most of the cost of a long listing).
-fn image_row(r: &Row) -> rusqlite::Result<Image> {
-    let props: String = r.get(16)?;
-    let tags: String = r.get(17)?;
-    Ok(Image {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        status: r.get(2)?,
-        visibility: r.get(3)?,
-        protected: r.get(4)?,
-        os_hidden: r.get(5)?,
-        owner: r.get(6)?,
-        disk_format: r.get(7)?,
-        container_format: r.get(8)?,
-        size: r.get(9)?,
-        virtual_size: r.get(10)?,
-        checksum: r.get(11)?,
-        os_hash_algo: r.get(12)?,
-        os_hash_value: r.get(13)?,
-        min_disk: r.get(14)?,
-        min_ram: r.get(15)?,
-        properties: serde_json::from_str(&props).unwrap_or_default(),
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
-        created_at: r.get(18)?,
-        updated_at: r.get(19)?,
+pub fn create(c: Repo, i: &Image) -> Result<()> {
+    unique(c.insert_image(i)?, || {
+        format!("An image with identifier {} already exists", i.id)
     })
 }
 
-pub fn create(c: &Connection, i: &Image) -> Result<()> {
-    c.execute(
-        "INSERT INTO images (id, name, status, visibility, protected, os_hidden, owner, disk_format, container_format, size, virtual_size,
-            checksum, os_hash_algo, os_hash_value, min_disk, min_ram, properties, tags, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-        params![
-            i.id, i.name, i.status, i.visibility, i.protected, i.os_hidden, i.owner, i.disk_format, i.container_format,
-            i.size, i.virtual_size, i.checksum, i.os_hash_algo, i.os_hash_value, i.min_disk, i.min_ram,
-            Value::Object(i.properties.clone()).to_string(), serde_json::to_string(&i.tags).unwrap_or_default(),
-            i.created_at, i.updated_at
-        ],
-    )
-    .map_err(|e| {
-        if is_duplicate(&e) {
-            Error::Conflict(format!("An image with identifier {} already exists", i.id))
-        } else {
-            e.into()
-        }
-    })?;
-    Ok(())
+fn no_image(id: &str) -> Error {
+    Error::NotFound(format!("No image found with ID {id}"))
 }
 
-pub fn get(c: &Connection, id: &str) -> Result<Image> {
-    c.query_row(
-        &format!("SELECT {COLUMNS} FROM images WHERE id = ?1"),
-        [id],
-        image_row,
-    )
-    .optional()?
-    .ok_or_else(|| Error::NotFound(format!("No image found with ID {id}")))
+pub fn get(c: Repo, id: &str) -> Result<Image> {
+    c.image(id)?.ok_or_else(|| no_image(id))
 }
 
-pub fn list(c: &Connection) -> Result<Vec<Image>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM images ORDER BY created_at DESC, id DESC"
-    ))?;
-    let rows = st
-        .query_map([], image_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+pub fn list(c: Repo) -> Result<Vec<Image>> {
+    Ok(c.images()?)
 }
 
-pub fn save(c: &Connection, i: &Image) -> Result<()> {
-    let n = c.execute(
-        "UPDATE images SET name = ?2, status = ?3, visibility = ?4, protected = ?5, os_hidden = ?6, owner = ?7, disk_format = ?8,
-            container_format = ?9, size = ?10, virtual_size = ?11, checksum = ?12, os_hash_algo = ?13, os_hash_value = ?14,
-            min_disk = ?15, min_ram = ?16, properties = ?17, tags = ?18, updated_at = ?19 WHERE id = ?1",
-        params![
-            i.id, i.name, i.status, i.visibility, i.protected, i.os_hidden, i.owner, i.disk_format, i.container_format,
-            i.size, i.virtual_size, i.checksum, i.os_hash_algo, i.os_hash_value, i.min_disk, i.min_ram,
-            Value::Object(i.properties.clone()).to_string(), serde_json::to_string(&i.tags).unwrap_or_default(),
-            i.updated_at
-        ],
-    )?;
-    if n == 0 {
-        return Err(Error::NotFound(format!("No image found with ID {}", i.id)));
+pub fn save(c: Repo, i: &Image) -> Result<()> {
+    if !c.update_image(i)? {
+        return Err(no_image(&i.id));
     }
     Ok(())
 }
 
-pub fn delete(c: &Connection, id: &str) -> Result<()> {
-    c.execute("DELETE FROM images WHERE id = ?1", [id])?;
-    Ok(())
+pub fn delete(c: Repo, id: &str) -> Result<()> {
+    Ok(c.delete_image(id)?)
 }
 
-/// Moves an image from `from` to `to`, or says why not (409), in one statement so two
-/// uploads cannot both start.
-pub fn transition(c: &Connection, id: &str, from: &[&str], to: &str, now: &str) -> Result<Image> {
+/// Moves an image from `from` to `to`, or says why not (409); in the caller's write
+/// transaction, so two uploads cannot both start.
+pub fn transition(c: Repo, id: &str, from: &[&str], to: &str, now: &str) -> Result<Image> {
     let image = get(c, id)?;
     if !from.contains(&image.status.as_str()) {
         return Err(Error::Conflict(format!(
@@ -205,10 +143,7 @@ pub fn transition(c: &Connection, id: &str, from: &[&str], to: &str, now: &str) 
             image.status
         )));
     }
-    c.execute(
-        "UPDATE images SET status = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, to, now],
-    )?;
+    c.set_image_status(id, to, now)?;
     get(c, id)
 }
 
@@ -246,81 +181,43 @@ pub struct Member {
     pub updated_at: String,
 }
 
-fn member_row(r: &Row) -> rusqlite::Result<Member> {
-    Ok(Member {
-        image_id: r.get("image_id")?,
-        member_id: r.get("member_id")?,
-        status: r.get("status")?,
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
+pub fn add_member(c: Repo, m: &Member) -> Result<()> {
+    unique(c.insert_member(m)?, || {
+        format!(
+            "Member {} already exists for image {}",
+            m.member_id, m.image_id
+        )
     })
 }
 
-pub fn add_member(c: &Connection, m: &Member) -> Result<()> {
-    c.execute(
-        "INSERT INTO image_members (image_id, member_id, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![m.image_id, m.member_id, m.status, m.created_at, m.updated_at],
-    )
-    .map_err(|e| {
-        if is_duplicate(&e) {
-            Error::Conflict(format!("Member {} already exists for image {}", m.member_id, m.image_id))
-        } else {
-            e.into()
-        }
-    })?;
-    Ok(())
+pub fn members(c: Repo, image_id: &str) -> Result<Vec<Member>> {
+    Ok(c.members(image_id)?)
 }
 
-pub fn members(c: &Connection, image_id: &str) -> Result<Vec<Member>> {
-    let mut st = c.prepare(
-        "SELECT * FROM image_members WHERE image_id = ?1 ORDER BY created_at, member_id",
-    )?;
-    let rows = st
-        .query_map([image_id], member_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+pub fn all_members(c: Repo) -> Result<Vec<Member>> {
+    Ok(c.all_members()?)
 }
 
-pub fn all_members(c: &Connection) -> Result<Vec<Member>> {
-    let mut st = c.prepare("SELECT * FROM image_members")?;
-    let rows = st
-        .query_map([], member_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-pub fn get_member(c: &Connection, image_id: &str, member_id: &str) -> Result<Member> {
-    c.query_row(
-        "SELECT * FROM image_members WHERE image_id = ?1 AND member_id = ?2",
-        [image_id, member_id],
-        member_row,
-    )
-    .optional()?
-    .ok_or_else(|| Error::NotFound(format!("{member_id} is not a member of image {image_id}")))
+pub fn get_member(c: Repo, image_id: &str, member_id: &str) -> Result<Member> {
+    c.member(image_id, member_id)?
+        .ok_or_else(|| Error::NotFound(format!("{member_id} is not a member of image {image_id}")))
 }
 
 pub fn set_member_status(
-    c: &Connection,
+    c: Repo,
     image_id: &str,
     member_id: &str,
     status: &str,
     now: &str,
 ) -> Result<Member> {
     get_member(c, image_id, member_id)?;
-    c.execute(
-        "UPDATE image_members SET status = ?3, updated_at = ?4 WHERE image_id = ?1 AND member_id = ?2",
-        params![image_id, member_id, status, now],
-    )?;
+    c.set_member_status(image_id, member_id, status, now)?;
     get_member(c, image_id, member_id)
 }
 
-pub fn remove_member(c: &Connection, image_id: &str, member_id: &str) -> Result<()> {
+pub fn remove_member(c: Repo, image_id: &str, member_id: &str) -> Result<()> {
     get_member(c, image_id, member_id)?;
-    c.execute(
-        "DELETE FROM image_members WHERE image_id = ?1 AND member_id = ?2",
-        [image_id, member_id],
-    )?;
-    Ok(())
+    Ok(c.delete_member(image_id, member_id)?)
 }
 
 // ---------------------------------------------------------------- tasks
@@ -344,50 +241,17 @@ pub struct Task {
     pub expires_at: Option<String>,
 }
 
-fn task_row(r: &Row) -> rusqlite::Result<Task> {
-    let input: String = r.get("input")?;
-    let result: Option<String> = r.get("result")?;
-    Ok(Task {
-        id: r.get("id")?,
-        kind: r.get("type")?,
-        status: r.get("status")?,
-        owner: r.get("owner")?,
-        input: serde_json::from_str(&input).unwrap_or(Value::Null),
-        result: result.and_then(|t| serde_json::from_str(&t).ok()),
-        message: r.get("message")?,
-        image_id: r.get("image_id")?,
-        request_id: r.get("request_id")?,
-        user_id: r.get("user_id")?,
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
-        expires_at: r.get("expires_at")?,
-    })
+pub fn create_task(c: Repo, t: &Task) -> Result<()> {
+    Ok(c.insert_task(t)?)
 }
 
-pub fn create_task(c: &Connection, t: &Task) -> Result<()> {
-    c.execute(
-        "INSERT INTO tasks (id, type, status, owner, input, result, message, image_id, request_id, user_id, created_at, updated_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            t.id, t.kind, t.status, t.owner, t.input.to_string(), t.result.as_ref().map(Value::to_string), t.message,
-            t.image_id, t.request_id, t.user_id, t.created_at, t.updated_at, t.expires_at
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn get_task(c: &Connection, id: &str) -> Result<Task> {
-    c.query_row("SELECT * FROM tasks WHERE id = ?1", [id], task_row)
-        .optional()?
+pub fn get_task(c: Repo, id: &str) -> Result<Task> {
+    c.task(id)?
         .ok_or_else(|| Error::NotFound(format!("Task with the given ID {id} not found")))
 }
 
-pub fn list_tasks(c: &Connection) -> Result<Vec<Task>> {
-    let mut st = c.prepare("SELECT * FROM tasks ORDER BY created_at DESC, id DESC")?;
-    let rows = st
-        .query_map([], task_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+pub fn list_tasks(c: Repo) -> Result<Vec<Task>> {
+    Ok(c.tasks()?)
 }
 
 // ---------------------------------------------------------------- visibility

@@ -1,20 +1,12 @@
-//! The local cloud's state: one SQLite database under `data_dir`, in WAL mode, changed only
-//! inside transactions (one writer connection), read from snapshots on reader connections
-//! that never wait for a writer. Schema changes are numbered migrations, applied once, in
-//! order; clock-driven changes are `timers`, applied by a settler thread.
+//! The local cloud's state, as a layer: each service's model asks its repository trait
+//! (`identity::repo`, …) for records and never sees SQL; `sqlite` fills those traits
+//! today (one database under `data_dir`), and another backend can fill them beside it.
+//! `files` keeps the image and volume files every backend shares.
 
 pub mod files;
-mod migrations;
-pub mod timers;
+mod sqlite;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::Duration;
-
-use rusqlite::{Connection, OpenFlags, Transaction};
-
-pub use rusqlite::params;
+pub use sqlite::{is_duplicate, Store};
 
 /// A store error, for the log; handlers answer 500 for these.
 #[derive(Debug)]
@@ -23,12 +15,6 @@ pub struct StoreError(pub String);
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError(format!("database: {e}"))
     }
 }
 
@@ -52,225 +38,20 @@ impl From<StoreError> for Failure {
     }
 }
 
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Self {
-        Failure::Store(e.into())
-    }
-}
-
 pub type Outcome<T> = std::result::Result<T, Failure>;
 
-/// Idle reader connections kept open; more are opened while more reads run at once.
-const IDLE_READERS: usize = 8;
-
-/// How often the settler looks for changes other hosts scheduled (its own are woken at
-/// once, and each waits exactly until it is due).
-const SETTLER_POLL: Duration = Duration::from_millis(250);
-
-/// The database: one writer connection (SQLite serializes writers anyway), a pool of
-/// reader connections, and the settler.
-pub struct Store {
-    writer: Mutex<Connection>,
-    /// Where reader connections open; None for an in-memory store, which reads through
-    /// the writer.
-    path: Option<PathBuf>,
-    readers: Mutex<Vec<Connection>>,
-    settler: Option<Settler>,
-}
-
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
-    // Another connection (a settler, another build, another host) may hold the write
-    // lock for a moment.
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
-}
-
-impl Store {
-    /// Opens (creating) `data_dir/jumpgate.db`, brings its schema up to date and starts
-    /// the settler.
-    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        private_dir(data_dir).map_err(StoreError)?;
-        let path = data_dir.join("jumpgate.db");
-        let mut conn = open_connection(&path)?;
-        migrations::apply(&mut conn)?;
-        Ok(Store {
-            writer: Mutex::new(conn),
-            settler: Some(Settler::start(path.clone())),
-            path: Some(path),
-            readers: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// An in-memory store, for tests.
-    #[cfg(test)]
-    pub fn memory() -> Store {
-        let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .expect("pragma");
-        migrations::apply(&mut conn).expect("migrations");
-        Store {
-            writer: Mutex::new(conn),
-            path: None,
-            readers: Mutex::new(Vec::new()),
-            settler: None,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Reads one consistent snapshot, on a reader connection: never waits for a write,
-    /// never writes (the connection is `query_only`).
-    pub fn read<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let Some(path) = &self.path else {
-            return f(&self.lock());
-        };
-        let idle = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut conn = match idle {
-            Some(c) => c,
-            None => {
-                let c = open_connection(path).map_err(E::from)?;
-                c.pragma_update(None, "query_only", true)
-                    .map_err(|e| E::from(e.into()))?;
-                c
-            }
-        };
-        let out = {
-            let tx = conn.transaction().map_err(|e| E::from(e.into()))?;
-            f(&tx)
-        };
-        let mut idle = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < IDLE_READERS {
-            idle.push(conn);
-        }
-        out
-    }
-
-    /// Runs `f` in one transaction, after applying every clock-driven change that has come
-    /// due: everything it changes is committed together, or, on any error, nothing is.
-    pub fn write<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&Transaction) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| E::from(e.into()))?;
-        timers::settle(&tx, crate::time::now_ms()).map_err(|e| E::from(e.into()))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(|e| E::from(e.into()))?;
-        drop(conn);
-        // The change may have started a timer: the settler waits for it from now.
-        if let Some(settler) = &self.settler {
-            settler.wake();
-        }
-        Ok(out)
-    }
-}
-
-/// The thread that applies clock-driven changes as they come due, on its own connection;
-/// it ends when the store is dropped (a retired build holds no thread).
-struct Settler {
-    signal: Arc<(Mutex<Signal>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
-}
-
-#[derive(Default)]
-struct Signal {
-    woken: bool,
-    stop: bool,
-}
-
-impl Settler {
-    fn start(path: PathBuf) -> Settler {
-        let signal = Arc::new((Mutex::new(Signal::default()), Condvar::new()));
-        let theirs = signal.clone();
-        let thread = std::thread::Builder::new()
-            .name("jumpgate-local-settler".into())
-            .spawn(move || Self::run(&path, &theirs))
-            .ok();
-        Settler { signal, thread }
-    }
-
-    fn wake(&self) {
-        let (lock, cvar) = &*self.signal;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).woken = true;
-        cvar.notify_one();
-    }
-
-    fn run(path: &Path, signal: &(Mutex<Signal>, Condvar)) {
-        let mut conn = None;
-        loop {
-            // On any error (the database busy beyond the timeout, a connection that could
-            // not open) it tries again after the poll interval.
-            let wait = Self::settle_due(path, &mut conn).unwrap_or(SETTLER_POLL);
-            let (lock, cvar) = signal;
-            let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
-            if !s.woken && !s.stop && !wait.is_zero() {
-                s = cvar
-                    .wait_timeout(s, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-            if s.stop {
-                return;
-            }
-            s.woken = false;
-        }
-    }
-
-    /// Applies what is due now; answers how long until the next change (at most the poll
-    /// interval).
-    fn settle_due(path: &Path, conn: &mut Option<Connection>) -> Result<Duration, StoreError> {
-        if conn.is_none() {
-            *conn = Some(open_connection(path)?);
-        }
-        let Some(c) = conn.as_mut() else {
-            return Ok(SETTLER_POLL);
-        };
-        let now = crate::time::now_ms();
-        match timers::next_due(c)? {
-            Some(due) if due <= now => {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                timers::settle(&tx, crate::time::now_ms())?;
-                tx.commit()?;
-                Ok(Duration::ZERO)
-            }
-            Some(due) => Ok(Duration::from_millis((due - now) as u64).min(SETTLER_POLL)),
-            None => Ok(SETTLER_POLL),
-        }
-    }
-}
-
-impl Drop for Settler {
-    fn drop(&mut self) {
-        let (lock, cvar) = &*self.signal;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
-        cvar.notify_one();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// What storing a record under a unique name did: stored it, or found the name taken
+/// (the model answers its service's 409).
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    Stored,
+    Taken,
 }
 
 /// Creates `dir` (and its parents) readable by this user only, if it does not exist: the
 /// data folder holds password hashes and the token key.
-pub fn private_dir(dir: &Path) -> Result<(), String> {
+pub fn private_dir(dir: &std::path::Path) -> Result<(), String> {
     if dir.exists() {
         return Ok(());
     }
@@ -280,11 +61,6 @@ pub fn private_dir(dir: &Path) -> Result<(), String> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))
-}
-
-/// Whether an error is a UNIQUE constraint violation (a duplicate name).
-pub fn is_duplicate(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 #[cfg(test)]

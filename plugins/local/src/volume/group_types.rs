@@ -89,7 +89,7 @@ endpoint!(Svc; GroupSpec { on_get => show_spec, on_put => update_spec, on_delete
 
 pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
     svc.store
-        .write(|tx| seed_default(tx))
+        .write(seed_default)
         .map_err(|e| Error(svc.fault(e).message))?;
     routes! {
         disp, svc;

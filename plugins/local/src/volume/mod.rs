@@ -84,7 +84,7 @@ impl Volumes {
         };
         volumes
             .store
-            .write(|tx| seed_default_type(tx))
+            .write(seed_default_type)
             .map_err(|e| jumpgate_plugin_api::Error(volumes.fault(e).message))?;
         volumes.sweep()?;
         Ok(volumes)
