@@ -980,3 +980,57 @@ def test_sdk_microversion_negotiation(conn):
     past = "%d.%d" % (data.max_microversion[0], data.max_microversion[1] + 1)
     r = conn.compute.get("/servers", microversion=past, raise_exc=False)
     assert r.status_code == 406, (r.status_code, r.text)
+
+
+def test_console_url_opens_a_page_with_the_console_log(osc, conn, servers, unique, admin_ids):
+    """`openstack console url show` (remote-consoles, 2.6+) and the legacy action (2.1) hand
+    out a noVNC URL as Nova's; the page it opens needs no auth token, shows the server's
+    console log, and a token an admin can look up; other console types are off, as in
+    Nova's default configuration."""
+    import urllib.parse
+
+    import requests
+
+    s = servers.make(unique("s"))
+    shown = osc("console", "url", "show", s.id)
+    assert shown["protocol"] == "vnc" and shown["type"] == "novnc", shown
+    url = shown["url"]
+    assert "/vnc_auto.html?path=%3Ftoken%3D" in url, url
+    page = requests.get(url + "&title=" + urllib.parse.quote(f"x({s.id})"), timeout=30)
+    assert page.status_code == 200, page.text
+    assert page.headers["Content-Type"].startswith("text/html")
+    for needle in ("noVNC", "<script", "</html>", s.name):
+        assert needle in page.text, needle
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["path"][0].split("token=")[1]
+
+    # The legacy action, at 2.1: {"console": {...}}; gone (404) from 2.6.
+    r = conn.compute.post(f"/servers/{s.id}/action", json={"os-getVNCConsole": {"type": "novnc"}},
+                          microversion="2.1")
+    assert r.status_code == 200, r.text
+    assert r.json()["console"]["type"] == "novnc"
+    assert "token%3D" in r.json()["console"]["url"]
+    r = conn.compute.post(f"/servers/{s.id}/action", json={"os-getVNCConsole": {"type": "novnc"}},
+                          microversion="2.6", raise_exc=False)
+    assert r.status_code == 404, r.text
+    r = conn.compute.post(f"/servers/{s.id}/action",
+                          json={"os-getSPICEConsole": {"type": "spice-html5"}},
+                          microversion="2.1", raise_exc=False)
+    assert r.status_code == 400 and "Unavailable console type spice-html5." in r.text, r.text
+    r = conn.compute.post(f"/servers/{s.id}/action", json={"os-getVNCConsole": {"type": "x"}},
+                          microversion="2.1", raise_exc=False)
+    assert r.status_code == 400 and "is not one of ['novnc', 'xvpvnc']" in r.text, r.text
+    r = conn.compute.post(f"/servers/{s.id}/remote-consoles",
+                          json={"remote_console": {"protocol": "serial", "type": "serial"}},
+                          microversion="2.6", raise_exc=False)
+    assert r.status_code == 400 and "Unavailable console type serial." in r.text, r.text
+
+    # An admin resolves the token (2.31+); a bad token opens nothing.
+    r = conn.compute.get(f"/os-console-auth-tokens/{token}", microversion="2.31")
+    assert r.status_code == 200, r.text
+    assert r.json()["console"]["instance_uuid"] == s.id
+    r = conn.compute.get(f"/os-console-auth-tokens/{token}", microversion="2.30", raise_exc=False)
+    assert r.status_code == 400, r.text
+    r = conn.compute.get("/os-console-auth-tokens/nope", microversion="2.31", raise_exc=False)
+    assert r.status_code == 404 and "Token not found" in r.text, r.text
+    bad = url.replace("token%3D", "token%3Dbad")
+    assert requests.get(bad, timeout=30).status_code == 404

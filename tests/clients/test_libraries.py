@@ -336,6 +336,16 @@ def test_novaclient_server_create_wait_delete(nova, image, unique, later):
     with pytest.raises(exceptions.Conflict) as e:
         nova.servers.start(created.id)
     assert e.value.code == 409
+    # Horizon's console tab: novaclient "2" (no microversion header) asks the legacy action.
+    from novaclient import client
+
+    legacy = client.Client("2", session=nova.client.session)
+    console = legacy.servers.get_vnc_console(created.id, "novnc")["console"]
+    assert console["type"] == "novnc" and "vnc_auto.html?path=%3Ftoken%3D" in console["url"]
+    with pytest.raises(exceptions.BadRequest, match="Unavailable console type spice-html5"):
+        legacy.servers.get_spice_console(created.id, "spice-html5")
+    remote = nova.servers.get_vnc_console(created.id, "novnc")["remote_console"]
+    assert remote["protocol"] == "vnc" and remote["url"].startswith("http")
 
     nova.servers.delete(created.id)
     wait_for(f"server {created.id} deleted", gone(lambda: nova.servers.get(created.id),

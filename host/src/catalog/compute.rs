@@ -65,6 +65,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             "v2_os_console_auth_token",
             "/os-console-auth-tokens/{console_token}"
         ),
+        // The page a noVNC console URL opens (nova-novncproxy's `vnc_auto.html`, served
+        // here): the console token in its query is its key, so no auth token.
+        ep("novnc_console", "/vnc_auto.html").public(DISCOVERY),
         // Server password — nova api-ref "Servers Password (servers, os-server-password)" (added)
         nova!(
             "v2_server_os_server_password",

@@ -750,6 +750,7 @@ mod tests {
         i.size = Some(1024);
         let links = Links {
             urls: Urls {
+                root: "http://h/compute".into(),
                 versioned: "http://h/compute/v2.1".into(),
                 bookmark: "http://h/compute".into(),
             },

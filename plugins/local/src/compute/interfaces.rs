@@ -365,7 +365,7 @@ pub fn record(
     action: &str,
 ) -> crate::compute::Result<()> {
     let now = crate::time::now_ms();
-    model::record_action(
+    Ok(model::record_action(
         c,
         &s.id,
         action,
@@ -376,7 +376,7 @@ pub fn record(
         &svc.host,
         now,
         now,
-    )
+    )?)
 }
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {

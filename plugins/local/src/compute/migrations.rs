@@ -264,7 +264,7 @@ fn server_call(svc: &Svc, req: &Request, min: u16, rule: &str) -> Result<(Call, 
         return Err(Fault::not_found("The resource could not be found."));
     }
     let id = param(req, "server_id")?.to_string();
-    svc.read(|c| model::visible(c, &id, &call.project_id, call.is_admin()))?;
+    svc.read(|c| Ok(model::visible(c, &id, &call.project_id, call.is_admin())?))?;
     call.admin(rule)?;
     Ok((call, id))
 }
@@ -286,7 +286,7 @@ fn server_show(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerRes
 /// fails first.
 fn not_migrating(svc: &Svc, id: &str, action: &str, need_active: bool) -> Fault {
     let state = svc
-        .read(|c| model::find(c, id))
+        .read(|c| Ok(model::find(c, id)?))
         .ok()
         .flatten()
         .map(|s| (s.vm_state, s.task_state));

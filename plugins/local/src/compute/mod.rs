@@ -16,6 +16,7 @@ pub mod microversion;
 pub mod migrations;
 pub mod network_proxies;
 pub mod quotas;
+pub mod remote_consoles;
 pub mod server_groups;
 pub mod servers;
 pub mod services;
@@ -36,6 +37,18 @@ use crate::store::Store;
 use microversion::Version;
 
 pub use crate::store::{Failure as Error, Outcome as Result};
+
+/// Nova's faults for the server model's errors.
+impl From<servers::model::Error> for Error {
+    fn from(e: servers::model::Error) -> Self {
+        match e {
+            servers::model::Error::NotFound(id) => Error::Fault(Fault::not_found(format!(
+                "Instance {id} could not be found."
+            ))),
+            servers::model::Error::Store(e) => Error::Store(e),
+        }
+    }
+}
 
 /// The name of the one compute host of this cloud, and of its availability zone.
 pub const ZONE: &str = "nova";
@@ -150,6 +163,8 @@ pub use crate::policy::denied as policy_denied;
 /// Where a resource's `links` point: `self` under the version the request used, `bookmark`
 /// without it, both with the project when the request's URL carried one (as Nova).
 pub struct Urls {
+    /// `http://host/compute`
+    pub root: String,
     /// `http://host/compute/v2.1[/project]`
     pub versioned: String,
     /// `http://host/compute[/project]`
@@ -176,6 +191,7 @@ impl Urls {
             .map(|p| format!("/{p}"))
             .unwrap_or_default();
         Ok(Urls {
+            root: base.clone(),
             versioned: format!("{base}/{version}{project}"),
             bookmark: format!("{base}{project}"),
         })
@@ -254,6 +270,7 @@ pub fn setup(
     interfaces::setup(disp, compute.clone())?;
     volumes::setup(disp, compute.clone())?;
     volume_attachments::setup(disp, compute.clone())?;
+    remote_consoles::setup(disp, compute.clone())?;
     quotas::setup(disp, compute)?;
     Ok(())
 }

@@ -104,16 +104,6 @@ pub fn add_member(
     Ok(group.policy)
 }
 
-/// Takes a deleted server out of every group.
-// Server delete is its caller; until it calls this, nothing else does.
-pub fn remove_server(c: &Connection, server_id: &str) -> Result<()> {
-    c.execute(
-        "DELETE FROM server_group_members WHERE server_id = ?1",
-        [server_id],
-    )?;
-    Ok(())
-}
-
 /// The ids of the groups a server is in: a server's `server_groups` from 2.71.
 pub fn groups_of(c: &Connection, server_id: &str) -> Result<Vec<String>> {
     let mut st =
@@ -469,7 +459,7 @@ mod tests {
                 }
                 assert_eq!(groups_of(c, "s1")?, vec!["g".to_string()]);
                 assert_eq!(members(c, "g")?, vec!["s1".to_string(), "s2".to_string()]);
-                remove_server(c, "s1")?;
+                crate::compute::servers::repo::ServerRepo::leave_server_groups(c, "s1")?;
                 assert!(groups_of(c, "s1")?.is_empty());
                 add_member(c, "g", "s3", "p", "u")?;
                 Ok(())

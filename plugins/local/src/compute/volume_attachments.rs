@@ -236,6 +236,7 @@ pub fn attach_to(
             tag,
         },
     )
+    .map_err(Into::into)
 }
 
 fn attach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -408,6 +409,7 @@ fn swap_volume(
             tag: current.tag.clone(),
         },
     )
+    .map_err(Into::into)
 }
 
 fn detach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {

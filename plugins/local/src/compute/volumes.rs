@@ -113,10 +113,13 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         let mut stmt = c.prepare_cached(&format!(
             "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id)
              FROM volumes WHERE project_id = ?1 ORDER BY created_ms DESC, id DESC",
-            vm::COLUMNS
+            crate::store::sqlite::volume::COLUMNS
         ))?;
         let rows = stmt.query_map([&call.project_id], |r| {
-            Ok((vm::row(r)?, r.get::<_, Option<String>>(vm::WIDTH)?))
+            Ok((
+                crate::store::sqlite::volume::row(r)?,
+                r.get::<_, Option<String>>(crate::store::sqlite::volume::WIDTH)?,
+            ))
         })?;
         let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         let page = limited(all, req)?;

@@ -5,6 +5,7 @@
 //! how its documents are made, changed and removed.
 
 pub mod api;
+pub mod repo;
 pub mod resources;
 pub mod store;
 mod tags;

@@ -1,9 +1,12 @@
-//! Network documents in `net_objects`: one JSON body per resource, with the attributes
-//! lists filter on most copied into indexed columns.
+//! Network documents: one JSON body per resource (`repo` keeps them), with what every
+//! kind's change does alike: common attributes, revisions, and refreshing the servers a
+//! port, floating IP or network shows on.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
+use super::repo::NetworkRepo;
+pub use super::repo::Scope;
 use super::{now, Ctx, Result};
 
 /// A new document's common attributes: id, project (and its old name tenant_id), name,
@@ -44,13 +47,6 @@ pub fn common(
     Ok(doc)
 }
 
-fn text(doc: &Value, key: &str) -> Option<String> {
-    doc.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
 /// Kinds whose documents a server's copy of its networking is made from.
 fn shown_on_servers(kind: &str) -> bool {
     matches!(kind, "port" | "floatingip" | "network")
@@ -74,19 +70,7 @@ pub fn insert(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
 }
 
 fn insert_row(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
-    c.execute(
-        "INSERT INTO net_objects (kind, id, project_id, network_id, device_id, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            kind,
-            text(doc, "id"),
-            text(doc, "project_id").unwrap_or_default(),
-            text(doc, "network_id"),
-            text(doc, "device_id"),
-            doc.to_string(),
-            crate::time::now_ms()
-        ],
-    )?;
-    Ok(())
+    Ok(c.insert_doc(kind, doc, crate::time::now_ms())?)
 }
 
 /// Writes a changed document back, a revision later.
@@ -99,17 +83,7 @@ pub fn save(c: &Connection, kind: &str, doc: &mut Value) -> Result<()> {
     let rev = doc["revision_number"].as_i64().unwrap_or(0) + 1;
     doc["revision_number"] = json!(rev);
     doc["updated_at"] = json!(now());
-    c.execute(
-        "UPDATE net_objects SET project_id = ?3, network_id = ?4, device_id = ?5, body = ?6 WHERE kind = ?1 AND id = ?2",
-        params![
-            kind,
-            text(doc, "id"),
-            text(doc, "project_id").unwrap_or_default(),
-            text(doc, "network_id"),
-            text(doc, "device_id"),
-            doc.to_string()
-        ],
-    )?;
+    c.update_doc(kind, doc)?;
     if let Some(before) = before {
         touch(c, kind, &before)?;
         touch(c, kind, doc)?;
@@ -123,10 +97,7 @@ pub fn remove(c: &Connection, kind: &str, id: &str) -> Result<()> {
     } else {
         None
     };
-    c.execute(
-        "DELETE FROM net_objects WHERE kind = ?1 AND id = ?2",
-        params![kind, id],
-    )?;
+    c.delete_doc(kind, id)?;
     if let Some(before) = before {
         touch(c, kind, &before)?;
     }
@@ -134,52 +105,15 @@ pub fn remove(c: &Connection, kind: &str, id: &str) -> Result<()> {
 }
 
 pub fn fetch(c: &Connection, kind: &str, id: &str) -> Result<Option<Value>> {
-    let body: Option<String> = c
-        .query_row(
-            "SELECT body FROM net_objects WHERE kind = ?1 AND id = ?2",
-            params![kind, id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
-}
-
-/// Which rows a listing reads: all of a kind, or only those with one indexed value.
-pub enum Scope<'a> {
-    All,
-    Project(&'a str),
-    Network(&'a str),
-    Device(&'a str),
+    Ok(c.doc(kind, id)?)
 }
 
 /// Documents of a kind, oldest first.
 pub fn all(c: &Connection, kind: &str, scope: Scope) -> Result<Vec<Value>> {
-    let (sql, arg) = match scope {
-        Scope::All => ("SELECT body FROM net_objects WHERE kind = ?1 ORDER BY created_ms, id", None),
-        Scope::Project(p) => ("SELECT body FROM net_objects WHERE kind = ?1 AND project_id = ?2 ORDER BY created_ms, id", Some(p)),
-        Scope::Network(n) => ("SELECT body FROM net_objects WHERE kind = ?1 AND network_id = ?2 ORDER BY created_ms, id", Some(n)),
-        Scope::Device(d) => ("SELECT body FROM net_objects WHERE kind = ?1 AND device_id = ?2 ORDER BY created_ms, id", Some(d)),
-    };
-    let mut st = c.prepare_cached(sql)?;
-    let rows = match arg {
-        None => st
-            .query_map([kind], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-        Some(a) => st
-            .query_map([kind, a], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-    };
-    Ok(rows
-        .iter()
-        .filter_map(|b| serde_json::from_str(b).ok())
-        .collect())
+    Ok(c.docs(kind, scope)?)
 }
 
 /// How many documents of a kind a project has (quota).
 pub fn count(c: &Connection, kind: &str, project_id: &str) -> Result<i64> {
-    Ok(c.query_row(
-        "SELECT count(*) FROM net_objects WHERE kind = ?1 AND project_id = ?2",
-        params![kind, project_id],
-        |r| r.get(0),
-    )?)
+    Ok(i64::try_from(c.count_docs(kind, project_id)?).unwrap_or(i64::MAX))
 }

@@ -4,9 +4,9 @@
 //! `files` keeps the image and volume files every backend shares.
 
 pub mod files;
-mod sqlite;
+pub(crate) mod sqlite;
 
-pub use sqlite::{is_duplicate, Store};
+pub use sqlite::Store;
 
 /// A store error, for the log; handlers answer 500 for these.
 #[derive(Debug)]

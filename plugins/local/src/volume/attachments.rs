@@ -164,7 +164,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> Han
         .query_param("status")
         .or_else(|| req.query_param("attach_status"))
         .map(str::to_string);
-    let columns = model::ATTACHMENT_COLUMNS
+    let columns = crate::store::sqlite::volume::ATTACHMENT_COLUMNS
         .split(", ")
         .map(|c| format!("a.{}", c.trim()))
         .collect::<Vec<_>>()
@@ -179,7 +179,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> Han
         let rows = stmt
             .query_map(
                 params![project, volume_id, instance, status],
-                model::attachment_row,
+                crate::store::sqlite::volume::attachment_row,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -307,7 +307,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let left = svc.write(|c| {
         let a = visible(c, id, &call)?;
         model::detach(c, &a.id)?;
-        model::attachments_of(c, &a.volume_id)
+        Ok(model::attachments_of(c, &a.volume_id)?)
     })?;
     let left: Vec<Value> = left.iter().map(|a| Value::Object(summary(a))).collect();
     reply(resp, &call, 200, &json!({"attachments": left}))
@@ -326,7 +326,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             call.writer("volume:attachment_complete")?;
             svc.write(|c| {
                 let a = visible(c, id, &call)?;
-                model::complete(c, &a.id, None)
+                Ok(model::complete(c, &a.id, None)?)
             })?;
             reply_empty(resp, &call, 204)
         }

@@ -89,9 +89,9 @@ pub fn group_of(c: &Connection, volume_id: &str) -> Result<Option<String>> {
 pub fn members(c: &Connection, group_id: &str) -> Result<Vec<Volume>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {} FROM volumes WHERE group_id = ?1 ORDER BY created_ms, id",
-        model::COLUMNS
+        crate::store::sqlite::volume::COLUMNS
     ))?;
-    let rows = stmt.query_map([group_id], model::row)?;
+    let rows = stmt.query_map([group_id], crate::store::sqlite::volume::row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -15,6 +15,7 @@ pub mod misc;
 pub mod model;
 pub mod qos;
 pub mod quotas;
+pub mod repo;
 pub mod scheduler;
 pub mod snapshots;
 pub mod states;
@@ -36,6 +37,25 @@ use crate::settings::Settings;
 use crate::store::Store;
 
 pub use crate::store::{Failure as Error, Outcome as Result};
+
+/// Cinder's faults for the volume model's errors (Nova's volume calls answer them too).
+impl From<model::Error> for Error {
+    fn from(e: model::Error) -> Self {
+        use model::Error as E;
+        Error::Fault(match e {
+            E::VolumeNotFound(id) => Fault::not_found(format!("Volume {id} could not be found.")),
+            E::AttachmentNotFound(id) => {
+                Fault::not_found(format!("VolumeAttachment {id} could not be found."))
+            }
+            E::Refused(r, id, status) => Fault::bad_request(r.message(&id, &status)),
+            E::AlreadyAttached(volume, server) => Fault::bad_request(format!(
+                "Invalid volume: volume {volume} is already attached to instance {server}."
+            )),
+            E::NoFreeDevice => Fault::bad_request("No free disk device names for prefix 'vd'"),
+            E::Store(e) => return Error::Store(e),
+        })
+    }
+}
 
 pub const API: Api = Api {
     service: "volume",

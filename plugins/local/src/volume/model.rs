@@ -1,15 +1,42 @@
-//! Volumes and their attachments as stored, and the steps every service shares: Cinder's
-//! own actions, its attachments API and Nova's volume attachments all reserve, attach and
-//! detach through these, so a volume's status and its attachments never disagree.
+//! Volumes and their attachments, and the steps every service shares: Cinder's own
+//! actions, its attachments API and Nova's volume attachments all reserve, attach and
+//! detach through these, so a volume's status and its attachments never disagree. Knows
+//! nothing of HTTP nor of SQL: records come from `repo`'s trait; errors are its own
+//! (`volume::faults` words them as Cinder does).
 
-use jumpgate_plugin_api::Fault;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 
+use super::repo::VolumeRepo;
 use super::states::{self, VolumeAction, VolumeFacts, VolumeRefusal, VolumeStatus};
-use crate::store::Outcome as Result;
+use crate::store::StoreError;
 
-/// A volume row, read by position (`COLUMNS`).
+/// What can go wrong, in the model's terms.
+#[derive(Debug)]
+pub enum Error {
+    /// No such volume, or not the caller's.
+    VolumeNotFound(String),
+    AttachmentNotFound(String),
+    /// The volume table refused an action: (why, the volume's id, its status).
+    Refused(VolumeRefusal, String, String),
+    /// (volume, server): the server already has the volume.
+    AlreadyAttached(String, String),
+    /// A server has no device name left for another volume.
+    NoFreeDevice,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The store every function here works on: the caller's transaction or snapshot.
+pub type Repo<'a> = &'a dyn VolumeRepo;
+
+/// A volume as stored.
 #[derive(Debug, Clone)]
 pub struct Volume {
     pub id: String,
@@ -38,66 +65,22 @@ pub struct Volume {
     pub readonly_recorded: bool,
 }
 
-/// How many columns `COLUMNS` names: a query selecting more after them reads those from
-/// this index on.
-pub const WIDTH: usize = 21;
-
-pub const COLUMNS: &str =
-    "id, project_id, user_id, name, description, size, status, volume_type_id, \
-     availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
-     migration_status, metadata, image_metadata, created_ms, updated_ms, readonly_recorded";
-
-fn object(s: String) -> Map<String, Value> {
-    serde_json::from_str(&s).unwrap_or_default()
-}
-
-pub fn row(r: &Row) -> rusqlite::Result<Volume> {
-    Ok(Volume {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        user_id: r.get(2)?,
-        name: r.get(3)?,
-        description: r.get(4)?,
-        size: r.get(5)?,
-        status: r.get(6)?,
-        volume_type_id: r.get(7)?,
-        availability_zone: r.get(8)?,
-        bootable: r.get(9)?,
-        readonly: r.get(10)?,
-        multiattach: r.get(11)?,
-        snapshot_id: r.get(12)?,
-        source_volid: r.get(13)?,
-        backup_id: r.get(14)?,
-        migration_status: r.get(15)?,
-        metadata: object(r.get(16)?),
-        image_metadata: object(r.get(17)?),
-        created_ms: r.get(18)?,
-        updated_ms: r.get(19)?,
-        readonly_recorded: r.get(20)?,
-    })
-}
-
-/// Cinder's 404 for a volume.
-pub fn volume_not_found(id: &str) -> Fault {
-    Fault::not_found(format!("Volume {id} could not be found."))
+/// No such volume.
+pub fn volume_not_found(id: &str) -> Error {
+    Error::VolumeNotFound(id.into())
 }
 
 /// The volume `id`, whoever owns it (callers check visibility with `visible`).
-pub fn find(c: &Connection, id: &str) -> Result<Option<Volume>> {
-    Ok(c.query_row(
-        &format!("SELECT {COLUMNS} FROM volumes WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()?)
+pub fn find(c: Repo, id: &str) -> Result<Option<Volume>> {
+    Ok(c.volume(id)?)
 }
 
 /// The volume `id` as `project` sees it: another project's volume is not found, unless
 /// the caller is an admin.
-pub fn visible(c: &Connection, id: &str, project: &str, admin: bool) -> Result<Volume> {
+pub fn visible(c: Repo, id: &str, project: &str, admin: bool) -> Result<Volume> {
     match find(c, id)? {
         Some(v) if admin || v.project_id == project => Ok(v),
-        _ => Err(volume_not_found(id).into()),
+        _ => Err(volume_not_found(id)),
     }
 }
 
@@ -109,87 +92,60 @@ impl Volume {
 }
 
 /// What the volume table (`states.rs`) needs to know of `v` besides its status.
-pub fn facts(c: &Connection, v: &Volume) -> Result<VolumeFacts> {
-    let has_attachments: bool = c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM volume_attachments WHERE volume_id = ?1)",
-        [&v.id],
-        |r| r.get(0),
-    )?;
+pub fn facts(c: Repo, v: &Volume) -> Result<VolumeFacts> {
     Ok(VolumeFacts {
         multiattach: v.multiattach,
-        has_attachments,
+        has_attachments: c.has_attachments(&v.id)?,
     })
 }
 
 /// Whether `action` may start on `v`: the volume table's answer.
 pub fn may_start(
-    c: &Connection,
+    c: Repo,
     v: &Volume,
     action: VolumeAction,
 ) -> Result<std::result::Result<(), VolumeRefusal>> {
     Ok(states::may_start_stored(action, &v.status, facts(c, v)?))
 }
 
-/// Cinder's 400 for a refused action on `v`.
-pub fn refused(r: &VolumeRefusal, v: &Volume) -> Fault {
-    Fault::bad_request(r.message(&v.id, &v.status))
+/// The refusal `r` of an action on `v`, as an error.
+pub fn refused(r: VolumeRefusal, v: &Volume) -> Error {
+    Error::Refused(r, v.id.clone(), v.status.clone())
 }
 
-/// `action` may start on `v`, or Cinder's 400 (InvalidVolume) says why not.
-pub fn check(c: &Connection, v: &Volume, action: VolumeAction) -> Result<()> {
-    may_start(c, v, action)?.map_err(|r| refused(&r, v).into())
+/// `action` may start on `v`, or the error says why not.
+pub fn check(c: Repo, v: &Volume, action: VolumeAction) -> Result<()> {
+    may_start(c, v, action)?.map_err(|r| refused(r, v))
 }
 
 /// Sets a volume's status now (and forgets any pending one).
-pub fn set_status(c: &Connection, id: &str, status: VolumeStatus) -> Result<()> {
-    c.execute(
-        "UPDATE volumes SET status = ?2, next_status = NULL, ready_at = NULL, updated_ms = ?3
-         WHERE id = ?1",
-        params![id, status.as_str(), crate::time::now_ms()],
-    )?;
-    Ok(())
+pub fn set_status(c: Repo, id: &str, status: VolumeStatus) -> Result<()> {
+    Ok(c.set_volume_status(id, status, crate::time::now_ms())?)
 }
 
 /// Sets a volume's status now, and `next` once `delay_ms` has passed (a task that runs).
 pub fn set_status_then(
-    c: &Connection,
+    c: Repo,
     id: &str,
     status: VolumeStatus,
     next: VolumeStatus,
     delay_ms: i64,
 ) -> Result<()> {
     let now = crate::time::now_ms();
-    c.execute(
-        "UPDATE volumes SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
-         WHERE id = ?1",
-        params![id, status.as_str(), next.as_str(), now + delay_ms, now],
-    )?;
-    Ok(())
+    Ok(c.set_volume_status_then(id, status, next, now.saturating_add(delay_ms), now)?)
 }
 
 /// Sets a volume's status now, and back to the one it had once `delay_ms` has passed (a
 /// task that runs on the volume: extending, uploading, backing up).
-pub fn set_busy(c: &Connection, id: &str, status: VolumeStatus, delay_ms: i64) -> Result<()> {
+pub fn set_busy(c: Repo, id: &str, status: VolumeStatus, delay_ms: i64) -> Result<()> {
     let now = crate::time::now_ms();
-    // SET reads the row as it was: the status it had becomes the one to come.
-    c.execute(
-        "UPDATE volumes SET next_status = status, status = ?2, ready_at = ?3, updated_ms = ?4
-         WHERE id = ?1",
-        params![id, status.as_str(), now + delay_ms, now],
-    )?;
-    Ok(())
+    Ok(c.set_volume_busy(id, status, now.saturating_add(delay_ms), now)?)
 }
 
 /// Ends a task `set_busy` began at once (it failed): the volume has the status it was to
 /// have again. Nothing changes when that already happened, or another status was set since.
-pub fn end_busy(c: &Connection, id: &str) -> Result<()> {
-    c.execute(
-        "UPDATE volumes SET status = next_status, next_status = NULL, ready_at = NULL,
-            updated_ms = ?2
-         WHERE id = ?1 AND next_status IS NOT NULL",
-        params![id, crate::time::now_ms()],
-    )?;
-    Ok(())
+pub fn end_busy(c: Repo, id: &str) -> Result<()> {
+    Ok(c.end_volume_busy(id, crate::time::now_ms())?)
 }
 
 /// One attachment: Cinder's attachment record and Nova's block device mapping at once.
@@ -215,73 +171,26 @@ pub struct Attachment {
     pub updated_ms: i64,
 }
 
-pub const ATTACHMENT_COLUMNS: &str = "id, volume_id, server_id, status, attach_mode, host, \
-     mountpoint, connector, boot_index, delete_on_termination, tag, attached_ms, created_ms, updated_ms";
-
-pub fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
-    Ok(Attachment {
-        id: r.get(0)?,
-        volume_id: r.get(1)?,
-        server_id: r.get(2)?,
-        status: r.get(3)?,
-        attach_mode: r.get(4)?,
-        host: r.get(5)?,
-        mountpoint: r.get(6)?,
-        connector: r
-            .get::<_, Option<String>>(7)?
-            .and_then(|s| serde_json::from_str(&s).ok()),
-        boot_index: r.get(8)?,
-        delete_on_termination: r.get(9)?,
-        tag: r.get(10)?,
-        attached_ms: r.get(11)?,
-        created_ms: r.get(12)?,
-        updated_ms: r.get(13)?,
-    })
-}
-
-fn attachments_where(c: &Connection, clause: &str, key: &str) -> Result<Vec<Attachment>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments WHERE {clause} ORDER BY created_ms, id"
-    ))?;
-    let rows = stmt.query_map([key], attachment_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// A volume's attachments, oldest first.
-pub fn attachments_of(c: &Connection, volume_id: &str) -> Result<Vec<Attachment>> {
-    attachments_where(c, "volume_id = ?1", volume_id)
+pub fn attachments_of(c: Repo, volume_id: &str) -> Result<Vec<Attachment>> {
+    Ok(c.attachments_of(volume_id)?)
 }
 
-/// The attachments of each of `volume_ids`, oldest first: one statement for a page.
+/// The attachments of each of `volume_ids`, oldest first.
 pub fn attachments_by_volume(
-    c: &Connection,
+    c: Repo,
     volume_ids: &[&str],
 ) -> Result<std::collections::HashMap<String, Vec<Attachment>>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments
-         WHERE volume_id IN (SELECT value FROM json_each(?1)) ORDER BY created_ms, id"
-    ))?;
-    let ids = serde_json::to_string(volume_ids).unwrap_or_else(|_| "[]".into());
-    let mut by_volume = std::collections::HashMap::<String, Vec<Attachment>>::new();
-    for a in stmt.query_map([ids], attachment_row)? {
-        let a = a?;
-        by_volume.entry(a.volume_id.clone()).or_default().push(a);
-    }
-    Ok(by_volume)
+    Ok(c.attachments_by_volume(volume_ids)?)
 }
 
 /// A server's volumes (its block device mappings), oldest first.
-pub fn attachments_of_server(c: &Connection, server_id: &str) -> Result<Vec<Attachment>> {
-    attachments_where(c, "server_id = ?1", server_id)
+pub fn attachments_of_server(c: Repo, server_id: &str) -> Result<Vec<Attachment>> {
+    Ok(c.attachments_of_server(server_id)?)
 }
 
-pub fn attachment(c: &Connection, id: &str) -> Result<Option<Attachment>> {
-    Ok(c.query_row(
-        &format!("SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments WHERE id = ?1"),
-        [id],
-        attachment_row,
-    )
-    .optional()?)
+pub fn attachment(c: Repo, id: &str) -> Result<Option<Attachment>> {
+    Ok(c.attachment(id)?)
 }
 
 /// What a new attachment records.
@@ -301,13 +210,13 @@ pub struct AttachSpec {
 /// the first half of every attach): the volume must be available, or in use and
 /// multiattach (`VolumeAction::AttachmentCreate`); it becomes `reserved` (or stays in-use)
 /// and the attachment `reserved`.
-pub fn reserve(c: &Connection, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
+pub fn reserve(c: Repo, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
     reserve_as(c, volume, spec, VolumeAction::AttachmentCreate)
 }
 
 /// `reserve` for `action`: the table's row for it decides the statuses it starts from.
 fn reserve_as(
-    c: &Connection,
+    c: Repo,
     volume: &Volume,
     spec: &AttachSpec,
     action: VolumeAction,
@@ -319,11 +228,7 @@ fn reserve_as(
             .iter()
             .any(|a| a.server_id.as_deref() == Some(server))
         {
-            return Err(Fault::bad_request(format!(
-                "Invalid volume: volume {} is already attached to instance {server}.",
-                volume.id
-            ))
-            .into());
+            return Err(Error::AlreadyAttached(volume.id.clone(), server.clone()));
         }
     }
     let now = crate::time::now_ms();
@@ -349,28 +254,7 @@ fn reserve_as(
         created_ms: now,
         updated_ms: now,
     };
-    c.execute(
-        &format!(
-            "INSERT INTO volume_attachments ({ATTACHMENT_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-        ),
-        params![
-            a.id,
-            a.volume_id,
-            a.server_id,
-            a.status,
-            a.attach_mode,
-            a.host,
-            a.mountpoint,
-            a.connector.as_ref().map(Value::to_string),
-            a.boot_index,
-            a.delete_on_termination,
-            a.tag,
-            a.attached_ms,
-            a.created_ms,
-            a.updated_ms
-        ],
-    )?;
+    c.insert_attachment(&a)?;
     if volume.state() == Some(VolumeStatus::Available) {
         set_status(c, &volume.id, VolumeStatus::Reserved)?;
     }
@@ -379,33 +263,22 @@ fn reserve_as(
 
 /// Completes an attachment: it is `attached` at `mountpoint` (kept when None), and its
 /// volume `in-use`.
-pub fn complete(c: &Connection, attachment_id: &str, mountpoint: Option<&str>) -> Result<()> {
+pub fn complete(c: Repo, attachment_id: &str, mountpoint: Option<&str>) -> Result<()> {
     let now = crate::time::now_ms();
-    let volume_id: String = c
-        .query_row(
-            "UPDATE volume_attachments SET status = 'attached', attached_ms = ?2, updated_ms = ?2,
-                mountpoint = COALESCE(?3, mountpoint)
-             WHERE id = ?1 RETURNING volume_id",
-            params![attachment_id, now, mountpoint],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| {
-            Fault::not_found(format!(
-                "VolumeAttachment {attachment_id} could not be found."
-            ))
-        })?;
+    let volume_id = c
+        .complete_attachment(attachment_id, mountpoint, now)?
+        .ok_or_else(|| Error::AttachmentNotFound(attachment_id.into()))?;
     set_status(c, &volume_id, VolumeStatus::InUse)
 }
 
 /// Reserves and completes in one step: Nova's attach, and boot from volume.
-pub fn attach(c: &Connection, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
+pub fn attach(c: Repo, volume: &Volume, spec: &AttachSpec) -> Result<Attachment> {
     attach_as(c, volume, spec, VolumeAction::AttachmentCreate)
 }
 
 /// `attach` for `action` (os-attach has its own row: it also ends what os-reserve began).
 pub fn attach_as(
-    c: &Connection,
+    c: Repo,
     volume: &Volume,
     spec: &AttachSpec,
     action: VolumeAction,
@@ -419,19 +292,10 @@ pub fn attach_as(
 
 /// Removes an attachment; its volume is `available` again once it has none left, and
 /// stays `in-use` while other attachments are attached.
-pub fn detach(c: &Connection, attachment_id: &str) -> Result<()> {
-    let volume_id: String = c
-        .query_row(
-            "DELETE FROM volume_attachments WHERE id = ?1 RETURNING volume_id",
-            [attachment_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| {
-            Fault::not_found(format!(
-                "VolumeAttachment {attachment_id} could not be found."
-            ))
-        })?;
+pub fn detach(c: Repo, attachment_id: &str) -> Result<()> {
+    let volume_id = c
+        .delete_attachment(attachment_id)?
+        .ok_or_else(|| Error::AttachmentNotFound(attachment_id.into()))?;
     let left = attachments_of(c, &volume_id)?;
     let status = if left.iter().any(|a| a.status == "attached") {
         VolumeStatus::InUse
@@ -445,7 +309,7 @@ pub fn detach(c: &Connection, attachment_id: &str) -> Result<()> {
 
 /// The next free device name on a server (`/dev/vdb`, `/dev/vdc`, …); `/dev/vda` is the
 /// root disk.
-pub fn next_device(c: &Connection, server_id: &str) -> Result<String> {
+pub fn next_device(c: Repo, server_id: &str) -> Result<String> {
     let used: Vec<String> = attachments_of_server(c, server_id)?
         .into_iter()
         .filter_map(|a| a.mountpoint)
@@ -453,16 +317,54 @@ pub fn next_device(c: &Connection, server_id: &str) -> Result<String> {
     let device = (b'b'..=b'z')
         .map(|l| format!("/dev/vd{}", l as char))
         .find(|d| !used.contains(d))
-        .ok_or_else(|| Fault::bad_request("No free disk device names for prefix 'vd'"))?;
+        .ok_or(Error::NoFreeDevice)?;
     Ok(device)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+
+    fn volume(c: Repo, id: &str) -> Volume {
+        find(c, id).unwrap().unwrap()
+    }
 
     #[test]
-    fn width_counts_the_columns() {
-        assert_eq!(COLUMNS.split(',').count(), WIDTH);
+    fn attach_and_detach_move_the_volume_and_its_attachments_together() {
+        let store = Store::memory();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO volume_types (id, name, created_ms) VALUES ('t', 'default', 0);
+                     INSERT INTO volumes (id, project_id, user_id, size, status, volume_type_id,
+                        availability_zone, created_ms, updated_ms)
+                     VALUES ('v', 'p', 'u', 1, 'available', 't', 'nova', 0, 0);",
+                )
+                .map_err(StoreError::from)
+            })
+            .unwrap();
+        store
+            .write(|c| -> Result<()> {
+                let spec = AttachSpec {
+                    server_id: Some("s".into()),
+                    ..AttachSpec::default()
+                };
+                let a = attach(c, &volume(c, "v"), &spec)?;
+                assert_eq!(volume(c, "v").status, "in-use");
+                assert_eq!(next_device(c, "s")?, "/dev/vdb");
+                assert!(matches!(
+                    attach(c, &volume(c, "v"), &spec),
+                    Err(Error::Refused(..) | Error::AlreadyAttached(..))
+                ));
+                detach(c, &a.id)?;
+                assert_eq!(volume(c, "v").status, "available");
+                assert!(matches!(
+                    detach(c, &a.id),
+                    Err(Error::AttachmentNotFound(_))
+                ));
+                Ok(())
+            })
+            .unwrap();
     }
 }

@@ -955,6 +955,7 @@ mod tests {
 
     fn urls() -> Urls {
         Urls {
+            root: "http://h/compute".into(),
             versioned: "http://h/compute/v2.1".into(),
             bookmark: "http://h/compute".into(),
         }

@@ -80,7 +80,7 @@ impl Act<'_> {
     }
 
     fn record(&self, action: &str, event: &str, delay: i64) -> crate::compute::Result<()> {
-        model::record_action(
+        Ok(model::record_action(
             self.c,
             &self.s.id,
             action,
@@ -91,7 +91,7 @@ impl Act<'_> {
             &self.svc.host,
             self.now,
             self.now + delay,
-        )
+        )?)
     }
 
     fn arg(&self, key: &str) -> Option<&Value> {
@@ -127,6 +127,9 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     match name.as_str() {
         "os-resetState" | "migrate" | "os-migrateLive" | "injectNetworkInfo" | "resetNetwork"
         | "os-resetNetwork" | "evacuate" | "forceDelete" => {}
+        "os-getVNCConsole" | "os-getSPICEConsole" | "os-getSerialConsole" | "os-getRDPConsole" => {
+            call.writer("os_compute_api:os-remote-consoles")?
+        }
         _ => call.writer(&format!("os_compute_api:servers:{name}"))?,
     }
     // A volume-backed server's image is snapshots of its volumes: their bytes are copied
@@ -171,11 +174,20 @@ fn dispatch(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
         "lock"
             | "unlock"
             | "os-getConsoleOutput"
+            | "os-getVNCConsole"
+            | "os-getSPICEConsole"
+            | "os-getSerialConsole"
+            | "os-getRDPConsole"
             | "os-resetState"
             | "createBackup"
             | "createImage"
     ) {
         check_lock(a.call, &a.s)?;
+    }
+    if let Some(console) =
+        crate::compute::remote_consoles::action(a.svc, a.c, a.call, a.urls, &a.s, name, a.args)
+    {
+        return console.map(|v| Answer::Body(200, v));
     }
     match name {
         "reboot" => reboot(a),

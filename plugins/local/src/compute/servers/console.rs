@@ -41,7 +41,7 @@ pub fn output(
     Ok(lines[from..].join("\n"))
 }
 
-fn boot_log(s: &Server) -> String {
+pub fn boot_log(s: &Server) -> String {
     let ip = s
         .addresses
         .as_object()

@@ -59,7 +59,7 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
 /// The server named by the path that the caller may see (404 otherwise).
 pub fn target(call: &Call, req: &Request, c: &Connection) -> crate::compute::Result<Server> {
     let id = param(req, "server_id").or_else(|_| param(req, "instance_id"))?;
-    model::visible(c, id, &call.project_id, call.is_admin())
+    Ok(model::visible(c, id, &call.project_id, call.is_admin())?)
 }
 
 /// A server's id from the path, for messages before the store is read.
@@ -1069,7 +1069,10 @@ fn select(
             None
         }
     };
-    let mut sql = format!("SELECT {} FROM servers WHERE 1", model::COLUMNS);
+    let mut sql = format!(
+        "SELECT {} FROM servers WHERE 1",
+        crate::store::sqlite::servers::COLUMNS
+    );
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
         args.push(v);
@@ -1287,7 +1290,10 @@ fn select(
     }
     let mut st = c.prepare(&sql)?;
     let mut rows = st
-        .query_map(rusqlite::params_from_iter(args.iter()), model::row)?
+        .query_map(
+            rusqlite::params_from_iter(args.iter()),
+            crate::store::sqlite::servers::row,
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     if !default_order {
         rows.retain(|s| keep(s));
@@ -1632,7 +1638,7 @@ fn set_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
         actions::metadata_state(&s)?;
         s.metadata.extend(meta.clone());
         check_metadata_quota(c, &call, &s.metadata)?;
-        model::save(c, &s, now_ms())
+        Ok(model::save(c, &s, now_ms())?)
     })?;
     reply(resp, &call, 200, &json!({"meta": meta}))
 }
@@ -1648,7 +1654,7 @@ fn delete_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
         if s.metadata.remove(&key).is_none() {
             return Err(Fault::not_found("Metadata item was not found").into());
         }
-        model::save(c, &s, now_ms())
+        Ok(model::save(c, &s, now_ms())?)
     })?;
     reply_empty(resp, &call, 204)
 }
@@ -1812,7 +1818,7 @@ fn clear_password(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerR
     svc.write(|c| {
         let mut s = target(&call, req, c)?;
         s.extra.remove("password");
-        model::save(c, &s, now_ms())
+        Ok(model::save(c, &s, now_ms())?)
     })?;
     reply_empty(resp, &call, 204)
 }

@@ -5,7 +5,7 @@
 //! starts with, as devstack makes it.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::network::api::{self, Kind};
@@ -450,14 +450,18 @@ fn bootstrap_in(net: &Net, c: &Connection) -> Result<()> {
     if exists {
         return Ok(());
     }
-    let admin_project: Option<String> = c
-        .query_row(
-            "SELECT id FROM projects WHERE name = 'admin' ORDER BY domain_id = 'default' DESC, id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let project = admin_project.unwrap_or_default();
+    // The `admin` project owns the public network: the default domain's, if several.
+    let project = crate::identity::repo::IdentityRepo::projects(c)?
+        .into_iter()
+        .filter(|p| p.name == "admin")
+        .min_by_key(|p| {
+            (
+                p.domain_id != crate::identity::model::DEFAULT_DOMAIN,
+                p.id.clone(),
+            )
+        })
+        .map(|p| p.id)
+        .unwrap_or_default();
     let ctx = Ctx {
         caller: AuthContext {
             user_id: "jumpgate".into(),

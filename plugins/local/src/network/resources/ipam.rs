@@ -6,7 +6,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
+
+use crate::network::repo::NetworkRepo;
 use serde_json::{json, Value};
 
 use crate::network::{bad, Result};
@@ -322,12 +324,7 @@ pub fn n_of(a: u128) -> i64 {
 }
 
 fn exists(c: &Connection, subnet_id: &str, n: i64) -> Result<bool> {
-    Ok(
-        c.prepare_cached("SELECT 1 FROM net_ips WHERE subnet_id = ?1 AND n = ?2")?
-            .query_row(params![subnet_id, n], |_| Ok(()))
-            .optional()?
-            .is_some(),
-    )
+    Ok(c.ip_held(subnet_id, n)?)
 }
 
 /// The first free address of a pool, or None. Pools are cut where `n` would not grow
@@ -343,14 +340,7 @@ fn first_free(c: &Connection, subnet_id: &str, pool: &Range) -> Result<Option<u1
         if !exists(c, subnet_id, a)? {
             return Ok(Some(lo));
         }
-        let gap: Option<i64> = c
-            .prepare_cached(
-                "SELECT t.n + 1 FROM net_ips t WHERE t.subnet_id = ?1 AND t.n >= ?2 AND t.n < ?3 \
-                 AND NOT EXISTS (SELECT 1 FROM net_ips u WHERE u.subnet_id = ?1 AND u.n = t.n + 1) \
-                 ORDER BY t.n LIMIT 1",
-            )?
-            .query_row(params![subnet_id, a, b], |r| r.get(0))
-            .optional()?;
+        let gap = c.first_gap(subnet_id, a, b)?;
         if let Some(n) = gap {
             return Ok(Some(high | u128::from(n as u64)));
         }
@@ -363,14 +353,8 @@ fn first_free(c: &Connection, subnet_id: &str, pool: &Range) -> Result<Option<u1
 
 /// Records `address` as the port's; false when another port holds it.
 fn claim(c: &Connection, subnet_id: &str, n: u128, v6: bool, port_id: &str) -> Result<bool> {
-    match c.execute(
-        "INSERT INTO net_ips (subnet_id, address, n, port_id) VALUES (?1, ?2, ?3, ?4)",
-        params![subnet_id, show(n, v6), n_of(n), port_id],
-    ) {
-        Ok(_) => Ok(true),
-        Err(e) if crate::store::is_duplicate(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    let stored = c.claim_ip(subnet_id, &show(n, v6), n_of(n), port_id)?;
+    Ok(stored == crate::store::Unique::Stored)
 }
 
 /// Neutron's 409 when no subnet of a network has a free address.
@@ -440,11 +424,7 @@ pub fn allocate_ip(
 
 /// Returns one address of a port to its subnet.
 pub fn release_ip(c: &Connection, subnet_id: &str, address: &str, port_id: &str) -> Result<()> {
-    c.execute(
-        "DELETE FROM net_ips WHERE subnet_id = ?1 AND address = ?2 AND port_id = ?3",
-        params![subnet_id, address, port_id],
-    )?;
-    Ok(())
+    Ok(c.release_ip(subnet_id, address, port_id)?)
 }
 
 /// An IP address attribute of a request: its number, checked against the family.

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use jumpgate_plugin_api::prelude::*;
 use rusqlite::Connection;
+
+use crate::network::repo::NetworkRepo;
 use serde_json::{json, Value};
 
 use crate::network::store::{self, Scope};
@@ -87,12 +89,7 @@ fn count(n: u128) -> Value {
 }
 
 fn used_in(c: &Connection, subnet_id: &str) -> Result<u128> {
-    let n: i64 = c.query_row(
-        "SELECT count(*) FROM net_ips WHERE subnet_id = ?1",
-        [subnet_id],
-        |r| r.get(0),
-    )?;
-    Ok(n.max(0) as u128)
+    Ok(u128::from(c.ips_held(subnet_id)?))
 }
 
 /// One network's availability, its subnets optionally limited to one IP version.
@@ -211,10 +208,7 @@ mod tests {
                             "ip_version": 4,
                             "allocation_pools": [{"start": "10.0.0.2", "end": "10.0.0.254"}]}),
                 )?;
-                c.execute(
-                    "INSERT INTO net_ips (subnet_id, address, n, port_id) VALUES ('s1', '10.0.0.2', 2, 'x')",
-                    [],
-                )?;
+                let _ = c.claim_ip("s1", "10.0.0.2", 2, "x")?;
                 let a = availability(c, &net, None)?;
                 assert_eq!(a["total_ips"], json!(253));
                 assert_eq!(a["used_ips"], json!(1));

@@ -4,7 +4,9 @@
 //! of every SLAAC subnet, as Neutron.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
+
+use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use super::ipam::{self, fault};
@@ -75,14 +77,7 @@ fn mac_attr(attr: &str, v: &Value) -> Result<String> {
 /// Whether another port of the network has `mac` (an indexed lookup: schema 9 indexes
 /// ports' MACs per network).
 fn mac_taken(c: &Connection, network_id: &str, mac: &str, except: &str) -> Result<bool> {
-    let found: Option<String> = c
-        .prepare_cached(
-            "SELECT id FROM net_objects WHERE kind = 'port' AND network_id = ?1
-               AND json_extract(body, '$.mac_address') = ?2 AND id != ?3 LIMIT 1",
-        )?
-        .query_row(params![network_id, mac, except], |r| r.get(0))
-        .optional()?;
-    Ok(found.is_some())
+    Ok(c.mac_in_use(network_id, mac, except)?)
 }
 
 /// A free OpenStack MAC (fa:16:3e:xx:xx:xx) on the network.
@@ -805,12 +800,8 @@ impl Kind for Port {
 }
 
 /// Returns a port's addresses to their subnets' pools.
-pub fn release(c: &rusqlite::Connection, port: &serde_json::Value) -> crate::network::Result<()> {
-    c.execute(
-        "DELETE FROM net_ips WHERE port_id = ?1",
-        [port["id"].as_str().unwrap_or_default()],
-    )?;
-    Ok(())
+pub fn release(c: &Connection, port: &serde_json::Value) -> crate::network::Result<()> {
+    Ok(c.release_port_ips(port["id"].as_str().unwrap_or_default(), None)?)
 }
 
 /// A port for a compute server on a network (Nova's `compute:nova` ports), with the
@@ -898,30 +889,52 @@ mod tests {
         let store = Store::memory();
         store
             .write(|c| {
-                let (net, sub) = network_with(c, "10.0.0.0/29", json!([{"start": "10.0.0.2", "end": "10.0.0.6"}]), None);
+                let (net, sub) = network_with(
+                    c,
+                    "10.0.0.0/29",
+                    json!([{"start": "10.0.0.2", "end": "10.0.0.6"}]),
+                    None,
+                );
                 let mut seen = Vec::new();
                 for i in 0..5 {
-                    let got = allocate_new(c, &net, &format!("p{i}"), "fa:16:3e:00:00:01", "", None)?;
+                    let got =
+                        allocate_new(c, &net, &format!("p{i}"), "fa:16:3e:00:00:01", "", None)?;
                     assert_eq!(got.len(), 1);
                     assert_eq!(got[0]["subnet_id"], json!(sub));
                     seen.push(got[0]["ip_address"].as_str().unwrap().to_string());
                 }
-                assert_eq!(seen, ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]);
-                let (status, kind, msg) = status_kind(allocate_new(c, &net, "p9", "fa:16:3e:00:00:09", "", None));
+                assert_eq!(
+                    seen,
+                    ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]
+                );
+                let (status, kind, msg) =
+                    status_kind(allocate_new(c, &net, "p9", "fa:16:3e:00:00:09", "", None));
                 assert_eq!((status, kind.as_str()), (409, "IpAddressGenerationFailure"));
-                assert_eq!(msg, format!("No more IP addresses available on network {net}."));
+                assert_eq!(
+                    msg,
+                    format!("No more IP addresses available on network {net}.")
+                );
                 // An address taken by hand is refused to another port, in or out of a pool.
-                let want = |ip: &str| Some(vec![Want { subnet_id: Some(sub.clone()), ip: Some(ip.into()) }]);
-                let (status, kind, _) = status_kind(allocate_new(c, &net, "p9", "m", "", want("10.0.0.4")));
+                let want = |ip: &str| {
+                    Some(vec![Want {
+                        subnet_id: Some(sub.clone()),
+                        ip: Some(ip.into()),
+                    }])
+                };
+                let (status, kind, _) =
+                    status_kind(allocate_new(c, &net, "p9", "m", "", want("10.0.0.4")));
                 assert_eq!((status, kind.as_str()), (409, "IpAddressAlreadyAllocated"));
-                let (status, kind, _) = status_kind(allocate_new(c, &net, "p9", "m", "", want("10.0.0.7")));
+                let (status, kind, _) =
+                    status_kind(allocate_new(c, &net, "p9", "m", "", want("10.0.0.7")));
                 assert_eq!((status, kind.as_str()), (400, "InvalidIpForSubnet"));
-                let (status, kind, _) = status_kind(allocate_new(c, &net, "p9", "m", "", want("10.0.1.3")));
+                let (status, kind, _) =
+                    status_kind(allocate_new(c, &net, "p9", "m", "", want("10.0.1.3")));
                 assert_eq!((status, kind.as_str()), (400, "InvalidIpForSubnet"));
-                // The database itself refuses a second holder.
-                assert!(c
-                    .execute("INSERT INTO net_ips (subnet_id, address, n, port_id) VALUES (?1, '10.0.0.3', ?2, 'x')", rusqlite::params![sub, ipam::n_of(0x0a00_0003)])
-                    .is_err());
+                // The store itself refuses a second holder.
+                assert_eq!(
+                    c.claim_ip(&sub, "10.0.0.3", ipam::n_of(0x0a00_0003), "x")?,
+                    crate::store::Unique::Taken
+                );
                 Ok::<_, crate::network::Error>(())
             })
             .unwrap();

@@ -2,7 +2,9 @@
 //! admin; the rest are the defaults), usage counted from the documents the project owns.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
+
+use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use crate::network::store;
@@ -27,13 +29,7 @@ const MAX_LIMIT: i64 = 2_147_483_647;
 
 /// A project's limit for one resource.
 pub fn limit(c: &Connection, project_id: &str, resource: &str) -> Result<i64> {
-    let set: Option<i64> = c
-        .query_row(
-            "SELECT hard_limit FROM net_quotas WHERE project_id = ?1 AND resource = ?2",
-            params![project_id, resource],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let set = c.quota(project_id, resource)?;
     Ok(set.unwrap_or_else(|| {
         DEFAULTS
             .iter()
@@ -101,10 +97,7 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         .kind("AdminRequired"));
     }
     let quotas = svc.read(|c| {
-        let mut st = c.prepare("SELECT DISTINCT project_id FROM net_quotas ORDER BY project_id")?;
-        let projects = st
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let projects = c.quota_projects()?;
         let mut out = Vec::new();
         for p in projects {
             let mut q = limits(c, &p)?;
@@ -217,11 +210,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                     .into());
                 }
             }
-            c.execute(
-                "INSERT INTO net_quotas (project_id, resource, hard_limit) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-                params![project, resource, n],
-            )?;
+            c.set_quota(&project, resource, *n)?;
         }
         limits(c, &project)
     })?;
@@ -234,10 +223,7 @@ fn reset(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         return Err(denied("delete_quota"));
     }
     let project = project_param(req);
-    svc.write(|c| {
-        c.execute("DELETE FROM net_quotas WHERE project_id = ?1", [&project])?;
-        Ok(())
-    })?;
+    svc.write(|c| Ok(c.reset_quotas(&project)?))?;
     resp.set_status(204);
     Ok(())
 }
@@ -270,7 +256,7 @@ mod tests {
             .write(|c| {
                 assert_eq!(limit(c, "p", "network")?, 100);
                 assert_eq!(limit(c, "p", "subnetpool")?, -1);
-                c.execute("INSERT INTO net_quotas VALUES ('p', 'network', 1)", [])?;
+                c.set_quota("p", "network", 1)?;
                 enforce_for(c, "p", "network", 1)?;
                 store::insert(c, "network", &json!({"id": "n1", "project_id": "p"}))?;
                 match enforce_for(c, "p", "network", 1) {

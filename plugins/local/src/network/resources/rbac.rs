@@ -2,7 +2,9 @@
 //! external network (`access_as_external`) to one project or to all (`*`). A wildcard
 //! policy is what makes a network `shared` (or `router:external`) for everyone.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
+
+use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use jumpgate_plugin_api::prelude::*;
@@ -28,32 +30,12 @@ pub fn external_for(c: &Connection, network_id: &str, project_id: &str) -> Resul
 }
 
 fn grants(c: &Connection, object_id: &str, action: &str, project_id: &str) -> Result<bool> {
-    let n: i64 = c.query_row(
-        "SELECT count(*) FROM net_objects
-         WHERE kind = 'rbac_policy'
-           AND json_extract(body, '$.object_id') = ?1
-           AND json_extract(body, '$.action') = ?2
-           AND json_extract(body, '$.target_tenant') IN (?3, '*')",
-        params![object_id, action, project_id],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
+    Ok(c.rbac_grants(object_id, action, project_id)?)
 }
 
 /// The policies on one object.
 fn policies_on(c: &Connection, object_id: &str) -> Result<Vec<Value>> {
-    let mut st = c.prepare_cached(
-        "SELECT body FROM net_objects
-         WHERE kind = 'rbac_policy' AND json_extract(body, '$.object_id') = ?1
-         ORDER BY created_ms, id",
-    )?;
-    let rows = st
-        .query_map([object_id], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows
-        .iter()
-        .filter_map(|b| serde_json::from_str(b).ok())
-        .collect())
+    Ok(c.rbac_policies_on(object_id)?)
 }
 
 /// Removes every policy on an object (it is being deleted).

@@ -4,6 +4,8 @@
 
 use jumpgate_plugin_api::prelude::*;
 use rusqlite::Connection;
+
+use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use super::ipam::{self, fault, Cidr};
@@ -648,6 +650,6 @@ pub fn remove(
     doc: &serde_json::Value,
 ) -> crate::network::Result<()> {
     let id = doc["id"].as_str().unwrap_or_default();
-    c.execute("DELETE FROM net_ips WHERE subnet_id = ?1", [id])?;
+    c.release_subnet_ips(id)?;
     crate::network::store::remove(c, "subnet", id)
 }

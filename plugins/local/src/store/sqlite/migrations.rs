@@ -718,6 +718,19 @@ const MIGRATIONS: &[&str] = &[
          UNION ALL SELECT 'os_type', '{\"title\": \"OS Type\", \"description\": \"The operating system installed on the image.\", \"type\": \"string\", \"enum\": [\"linux\", \"windows\"]}') AS p
     WHERE n.namespace = 'OS::Glance::CommonImageProperties';
     ",
+    // 17: remote console tokens, as Nova's console_auth_tokens: only the token's sha256 is
+    // kept, with the server it opens and when it stops working.
+    "
+    CREATE TABLE console_auth_tokens (
+        token_hash TEXT PRIMARY KEY,
+        server_id TEXT NOT NULL,
+        console_type TEXT NOT NULL,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE INDEX console_auth_tokens_expiry ON console_auth_tokens (expires_ms);
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {

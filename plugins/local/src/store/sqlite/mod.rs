@@ -10,7 +10,10 @@
 mod identity;
 mod image;
 mod migrations;
+mod network;
+pub(crate) mod servers;
 mod timers;
+pub(crate) mod volume;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

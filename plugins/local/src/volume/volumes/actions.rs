@@ -72,12 +72,12 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         // not `model::reserve`, whose attachment is `reserved` at once.
         "os-reserve" => change(svc, &call, &id, |c, v| {
             model::check(c, v, VolumeAction::Reserve)?;
-            model::set_status(c, &v.id, VolumeStatus::Attaching)
+            Ok(model::set_status(c, &v.id, VolumeStatus::Attaching)?)
         })?,
         "os-unreserve" => change(svc, &call, &id, |c, v| undo(c, v, VolumeAction::Unreserve))?,
         "os-begin_detaching" => change(svc, &call, &id, |c, v| {
             model::check(c, v, VolumeAction::BeginDetaching)?;
-            model::set_status(c, &v.id, VolumeStatus::Detaching)
+            Ok(model::set_status(c, &v.id, VolumeStatus::Detaching)?)
         })?,
         "os-roll_detaching" => change(svc, &call, &id, |c, v| {
             undo(c, v, VolumeAction::RollDetaching)
@@ -177,7 +177,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 fn visible(svc: &Volumes, call: &Call, id: &str) -> Result<Volume, Fault> {
-    svc.read(|c| model::visible(c, id, &call.project_id, call.is_admin()))
+    svc.read(|c| Ok(model::visible(c, id, &call.project_id, call.is_admin())?))
 }
 
 /// Runs `f` on the caller's volume in one transaction.
@@ -200,20 +200,17 @@ fn undo(c: &Connection, v: &Volume, action: VolumeAction) -> Outcome<()> {
     match model::may_start(c, v, action)? {
         Ok(()) => {}
         Err(r) if r.is_quiet() => return Ok(()),
-        Err(r) => return Err(model::refused(&r, v).into()),
+        Err(r) => return Err(model::refused(r, v).into()),
     }
     let attached = model::attachments_of(c, &v.id)?
         .iter()
         .any(|a| a.status == "attached");
-    model::set_status(
-        c,
-        &v.id,
-        if attached {
-            VolumeStatus::InUse
-        } else {
-            VolumeStatus::Available
-        },
-    )
+    let status = if attached {
+        VolumeStatus::InUse
+    } else {
+        VolumeStatus::Available
+    };
+    Ok(model::set_status(c, &v.id, status)?)
 }
 
 fn save_image_metadata(c: &Connection, id: &str, m: &Map<String, Value>) -> Outcome<()> {
@@ -382,9 +379,9 @@ fn detach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             },
         };
         match attachment {
-            Some(a) => model::detach(c, &a.id),
+            Some(a) => Ok(model::detach(c, &a.id)?),
             None if attachments.is_empty() => {
-                model::set_status(c, &v.id, VolumeStatus::Available)
+                Ok(model::set_status(c, &v.id, VolumeStatus::Available)?)
             }
             None => Ok(()),
         }
@@ -559,7 +556,7 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
         Ok(i) => i,
         Err(f) => {
             // The upload failed: the volume is back as it was at once.
-            let _ = svc.write(|c| model::end_busy(c, &v.id));
+            let _ = svc.write(|c| Ok(model::end_busy(c, &v.id)?));
             return Err(f);
         }
     };

@@ -193,15 +193,15 @@ pub fn select(c: &Connection, q: &Query) -> crate::store::Outcome<Vec<Listed>> {
         "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id),
             group_id
          FROM volumes WHERE ?1 IS NULL OR project_id = ?1 ORDER BY {}",
-        model::COLUMNS,
+        crate::store::sqlite::volume::COLUMNS,
         q.order
     );
     let mut stmt = c.prepare(&sql)?;
     let rows = stmt.query_map([&q.project_id], |r| {
         Ok(Listed {
-            volume: model::row(r)?,
-            type_name: r.get(model::WIDTH)?,
-            group_id: r.get(model::WIDTH + 1)?,
+            volume: crate::store::sqlite::volume::row(r)?,
+            type_name: r.get(crate::store::sqlite::volume::WIDTH)?,
+            group_id: r.get(crate::store::sqlite::volume::WIDTH + 1)?,
         })
     })?;
     let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;

@@ -569,7 +569,7 @@ fn summary(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// The volume named by the path, as the caller may see it.
 pub fn target(svc: &Volumes, call: &Call, req: &Request) -> Result<Volume, Fault> {
     let id = param(req, "volume_id")?.to_string();
-    svc.read(|c| model::visible(c, &id, &call.project_id, call.is_admin()))
+    svc.read(|c| Ok(model::visible(c, &id, &call.project_id, call.is_admin())?))
 }
 
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {

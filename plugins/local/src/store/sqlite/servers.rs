@@ -1,0 +1,237 @@
+//! Servers in SQLite: JSON attributes as text; a move's second state in `next_*` until
+//! `ready_at`; instance actions and their events; server-group memberships.
+
+use rusqlite::{params, Connection, Row};
+use serde_json::{Map, Value};
+
+use super::Run;
+use crate::compute::servers::model::{ConsoleToken, Move, Server};
+use crate::compute::servers::repo::{Result, ServerRepo};
+
+/// The columns `row` reads, in its order.
+pub const COLUMNS: &str = "id, project_id, user_id, name, hostname, vm_state, task_state, power_state, image_id, flavor, old_flavor, key_name, key_data, metadata, tags, addresses, access_ipv4, access_ipv6, description, availability_zone, pinned_availability_zone, user_data, admin_pass, reservation_id, launch_index, config_drive, disk_config, locked, locked_reason, locked_by, fault, trusted_image_certificates, extra, created_ms, updated_ms, launched_ms, terminated_ms";
+
+fn json_col(r: &Row, i: usize) -> rusqlite::Result<Value> {
+    let s: String = r.get(i)?;
+    Ok(serde_json::from_str(&s).unwrap_or(Value::Null))
+}
+
+fn opt_json_col(r: &Row, i: usize) -> rusqlite::Result<Option<Value>> {
+    let s: Option<String> = r.get(i)?;
+    Ok(s.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
+/// A server from a row of `SELECT {COLUMNS}`, by position: looking columns up by name
+/// cost more than the rest of a listing.
+pub fn row(r: &Row) -> rusqlite::Result<Server> {
+    Ok(Server {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        user_id: r.get(2)?,
+        name: r.get(3)?,
+        hostname: r.get(4)?,
+        vm_state: r.get(5)?,
+        task_state: r.get(6)?,
+        power_state: r.get(7)?,
+        image_id: r.get(8)?,
+        flavor: json_col(r, 9)?,
+        old_flavor: opt_json_col(r, 10)?,
+        key_name: r.get(11)?,
+        key_data: r.get(12)?,
+        metadata: match json_col(r, 13)? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        tags: serde_json::from_value(json_col(r, 14)?).unwrap_or_default(),
+        addresses: json_col(r, 15)?,
+        access_ipv4: r.get(16)?,
+        access_ipv6: r.get(17)?,
+        description: r.get(18)?,
+        availability_zone: r.get(19)?,
+        pinned_availability_zone: r.get(20)?,
+        user_data: r.get(21)?,
+        admin_pass: r.get(22)?,
+        reservation_id: r.get(23)?,
+        launch_index: r.get(24)?,
+        config_drive: r.get(25)?,
+        disk_config: r.get(26)?,
+        locked: r.get(27)?,
+        locked_reason: r.get(28)?,
+        locked_by: r.get(29)?,
+        fault: opt_json_col(r, 30)?,
+        trusted_image_certificates: opt_json_col(r, 31)?,
+        extra: match json_col(r, 32)? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        created_ms: r.get(33)?,
+        updated_ms: r.get(34)?,
+        launched_ms: r.get(35)?,
+        terminated_ms: r.get(36)?,
+    })
+}
+
+fn text(v: &Value) -> String {
+    v.to_string()
+}
+
+impl ServerRepo for Connection {
+    fn insert_server(&self, s: &Server) -> Result<()> {
+        self.run(
+            "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, task_state, power_state, image_id, flavor,
+                key_name, key_data, metadata, tags, addresses, access_ipv4, access_ipv6, description, availability_zone,
+                pinned_availability_zone, user_data, admin_pass, reservation_id, launch_index, config_drive, disk_config,
+                trusted_image_certificates, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+                ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+            params![
+                s.id, s.project_id, s.user_id, s.name, s.hostname, s.vm_state, s.task_state, s.power_state, s.image_id,
+                text(&s.flavor), s.key_name, s.key_data, Value::Object(s.metadata.clone()).to_string(),
+                serde_json::to_string(&s.tags).unwrap_or_default(), text(&s.addresses), s.access_ipv4, s.access_ipv6,
+                s.description, s.availability_zone, s.pinned_availability_zone, s.user_data, s.admin_pass,
+                s.reservation_id, s.launch_index, s.config_drive, s.disk_config,
+                s.trusted_image_certificates.as_ref().map(text), s.created_ms, s.updated_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_server(&self, s: &Server, now_ms: i64) -> Result<()> {
+        // The security groups in `extra` are networking's: kept as stored.
+        self.run(
+            "UPDATE servers SET name = ?2, hostname = ?3, image_id = ?4, flavor = ?5, old_flavor = ?6, key_name = ?7,
+                key_data = ?8, metadata = ?9, tags = ?10, access_ipv4 = ?11, access_ipv6 = ?12, description = ?13,
+                user_data = ?14, admin_pass = ?15, locked = ?16, locked_reason = ?17, locked_by = ?18, fault = ?19,
+                trusted_image_certificates = ?20, updated_ms = ?22, disk_config = ?23,
+                extra = json_set(?21, '$.security_groups', json_extract(extra, '$.security_groups'))
+             WHERE id = ?1",
+            params![
+                s.id, s.name, s.hostname, s.image_id, text(&s.flavor), s.old_flavor.as_ref().map(text), s.key_name,
+                s.key_data, Value::Object(s.metadata.clone()).to_string(),
+                serde_json::to_string(&s.tags).unwrap_or_default(), s.access_ipv4, s.access_ipv6, s.description,
+                s.user_data, s.admin_pass, s.locked, s.locked_reason, s.locked_by, s.fault.as_ref().map(text),
+                s.trusted_image_certificates.as_ref().map(text), Value::Object(s.extra.clone()).to_string(), now_ms,
+                s.disk_config
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn server(&self, id: &str) -> Result<Option<Server>> {
+        self.one(
+            &format!("SELECT {COLUMNS} FROM servers WHERE id = ?1 AND deleted = 0"),
+            [id],
+            row,
+        )
+    }
+
+    fn begin_move(&self, id: &str, m: &Move, ready_ms: i64, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE servers SET vm_state = ?2, task_state = ?3, power_state = ?4, next_vm_state = ?5,
+                next_task_state = NULL, next_power_state = ?6, ready_at = ?7, updated_ms = ?8
+             WHERE id = ?1",
+            params![
+                id,
+                m.vm_state,
+                m.task_state,
+                m.power_state,
+                m.then_vm_state,
+                m.then_power_state,
+                ready_ms,
+                now_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_server_state(
+        &self,
+        id: &str,
+        vm_state: &str,
+        power_state: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE servers SET vm_state = ?2, task_state = NULL, power_state = ?3, next_vm_state = NULL,
+                next_task_state = NULL, next_power_state = NULL, ready_at = NULL, updated_ms = ?4
+             WHERE id = ?1",
+            params![id, vm_state, power_state, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn mark_server_deleted(&self, id: &str, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE servers SET deleted = 1, vm_state = 'deleted', task_state = NULL, power_state = 0,
+                next_vm_state = NULL, next_task_state = NULL, next_power_state = NULL, ready_at = NULL,
+                addresses = '{}', terminated_ms = ?2, updated_ms = ?2
+             WHERE id = ?1",
+            params![id, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn leave_server_groups(&self, server_id: &str) -> Result<()> {
+        self.run(
+            "DELETE FROM server_group_members WHERE server_id = ?1",
+            [server_id],
+        )?;
+        Ok(())
+    }
+
+    fn record_action(
+        &self,
+        server_id: &str,
+        action: &str,
+        request_id: &str,
+        user_id: &str,
+        project_id: &str,
+        event: &str,
+        host: &str,
+        now_ms: i64,
+        due_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO instance_actions (server_id, action, request_id, user_id, project_id, start_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![server_id, action, request_id, user_id, project_id, now_ms],
+        )?;
+        let action_id = self.last_insert_rowid();
+        self.run(
+            "INSERT INTO instance_action_events (action_id, event, start_ms, due_ms, host) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![action_id, event, now_ms, due_ms, host],
+        )?;
+        Ok(())
+    }
+
+    fn insert_console_token(&self, t: &ConsoleToken, now_ms: i64) -> Result<()> {
+        self.run(
+            "DELETE FROM console_auth_tokens WHERE expires_ms <= ?1",
+            [now_ms],
+        )?;
+        self.run(
+            "INSERT INTO console_auth_tokens (token_hash, server_id, console_type, host, port, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![t.token_hash, t.server_id, t.console_type, t.host, t.port, t.expires_ms],
+        )?;
+        Ok(())
+    }
+
+    fn console_token(&self, token_hash: &str, now_ms: i64) -> Result<Option<ConsoleToken>> {
+        self.one(
+            "SELECT token_hash, server_id, console_type, host, port, expires_ms
+             FROM console_auth_tokens WHERE token_hash = ?1 AND expires_ms > ?2",
+            params![token_hash, now_ms],
+            |r| {
+                Ok(ConsoleToken {
+                    token_hash: r.get(0)?,
+                    server_id: r.get(1)?,
+                    console_type: r.get(2)?,
+                    host: r.get(3)?,
+                    port: r.get(4)?,
+                    expires_ms: r.get(5)?,
+                })
+            },
+        )
+    }
+}

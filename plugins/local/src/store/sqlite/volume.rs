@@ -1,0 +1,252 @@
+//! The volume model's records in SQLite: `volumes` (metadata as JSON text; a status to
+//! come in `next_status` at `ready_at`) and `volume_attachments`.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, Row};
+use serde_json::{Map, Value};
+
+use super::Run;
+use crate::volume::model::{Attachment, Volume};
+use crate::volume::repo::{Result, VolumeRepo};
+use crate::volume::states::VolumeStatus;
+
+/// How many columns `COLUMNS` names: a query selecting more after them reads those from
+/// this index on.
+pub const WIDTH: usize = 21;
+
+pub const COLUMNS: &str =
+    "id, project_id, user_id, name, description, size, status, volume_type_id, \
+     availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
+     migration_status, metadata, image_metadata, created_ms, updated_ms, readonly_recorded";
+
+fn object(s: String) -> Map<String, Value> {
+    serde_json::from_str(&s).unwrap_or_default()
+}
+
+/// A volume from a row of `SELECT {COLUMNS}`, by position.
+pub fn row(r: &Row) -> rusqlite::Result<Volume> {
+    Ok(Volume {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        user_id: r.get(2)?,
+        name: r.get(3)?,
+        description: r.get(4)?,
+        size: r.get(5)?,
+        status: r.get(6)?,
+        volume_type_id: r.get(7)?,
+        availability_zone: r.get(8)?,
+        bootable: r.get(9)?,
+        readonly: r.get(10)?,
+        multiattach: r.get(11)?,
+        snapshot_id: r.get(12)?,
+        source_volid: r.get(13)?,
+        backup_id: r.get(14)?,
+        migration_status: r.get(15)?,
+        metadata: object(r.get(16)?),
+        image_metadata: object(r.get(17)?),
+        created_ms: r.get(18)?,
+        updated_ms: r.get(19)?,
+        readonly_recorded: r.get(20)?,
+    })
+}
+
+pub const ATTACHMENT_COLUMNS: &str = "id, volume_id, server_id, status, attach_mode, host, \
+     mountpoint, connector, boot_index, delete_on_termination, tag, attached_ms, created_ms, updated_ms";
+
+/// An attachment from a row of `SELECT {ATTACHMENT_COLUMNS}`, by position.
+pub fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
+    Ok(Attachment {
+        id: r.get(0)?,
+        volume_id: r.get(1)?,
+        server_id: r.get(2)?,
+        status: r.get(3)?,
+        attach_mode: r.get(4)?,
+        host: r.get(5)?,
+        mountpoint: r.get(6)?,
+        connector: r
+            .get::<_, Option<String>>(7)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
+        boot_index: r.get(8)?,
+        delete_on_termination: r.get(9)?,
+        tag: r.get(10)?,
+        attached_ms: r.get(11)?,
+        created_ms: r.get(12)?,
+        updated_ms: r.get(13)?,
+    })
+}
+
+fn attachments_where(c: &Connection, clause: &str, key: &str) -> Result<Vec<Attachment>> {
+    c.all(
+        &format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments WHERE {clause} ORDER BY created_ms, id"
+        ),
+        [key],
+        attachment_row,
+    )
+}
+
+impl VolumeRepo for Connection {
+    fn volume(&self, id: &str) -> Result<Option<Volume>> {
+        self.one(
+            &format!("SELECT {COLUMNS} FROM volumes WHERE id = ?1"),
+            [id],
+            row,
+        )
+    }
+
+    fn set_volume_status(&self, id: &str, status: VolumeStatus, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET status = ?2, next_status = NULL, ready_at = NULL, updated_ms = ?3
+             WHERE id = ?1",
+            params![id, status.as_str(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_volume_status_then(
+        &self,
+        id: &str,
+        status: VolumeStatus,
+        next: VolumeStatus,
+        ready_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
+             WHERE id = ?1",
+            params![id, status.as_str(), next.as_str(), ready_ms, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_volume_busy(
+        &self,
+        id: &str,
+        status: VolumeStatus,
+        ready_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        // SET reads the row as it was: the status it had becomes the one to come.
+        self.run(
+            "UPDATE volumes SET next_status = status, status = ?2, ready_at = ?3, updated_ms = ?4
+             WHERE id = ?1",
+            params![id, status.as_str(), ready_ms, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn end_volume_busy(&self, id: &str, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET status = next_status, next_status = NULL, ready_at = NULL,
+                updated_ms = ?2
+             WHERE id = ?1 AND next_status IS NOT NULL",
+            params![id, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn attachments_of(&self, volume_id: &str) -> Result<Vec<Attachment>> {
+        attachments_where(self, "volume_id = ?1", volume_id)
+    }
+
+    fn attachments_by_volume(
+        &self,
+        volume_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<Attachment>>> {
+        // One statement for a page of volumes.
+        let ids = serde_json::to_string(volume_ids).unwrap_or_else(|_| "[]".into());
+        let all = self.all(
+            &format!(
+                "SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments
+                 WHERE volume_id IN (SELECT value FROM json_each(?1)) ORDER BY created_ms, id"
+            ),
+            [ids],
+            attachment_row,
+        )?;
+        let mut by_volume = HashMap::<String, Vec<Attachment>>::new();
+        for a in all {
+            by_volume.entry(a.volume_id.clone()).or_default().push(a);
+        }
+        Ok(by_volume)
+    }
+
+    fn attachments_of_server(&self, server_id: &str) -> Result<Vec<Attachment>> {
+        attachments_where(self, "server_id = ?1", server_id)
+    }
+
+    fn attachment(&self, id: &str) -> Result<Option<Attachment>> {
+        self.one(
+            &format!("SELECT {ATTACHMENT_COLUMNS} FROM volume_attachments WHERE id = ?1"),
+            [id],
+            attachment_row,
+        )
+    }
+
+    fn has_attachments(&self, volume_id: &str) -> Result<bool> {
+        let n = self.count(
+            "SELECT count(*) FROM volume_attachments WHERE volume_id = ?1",
+            [volume_id],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn insert_attachment(&self, a: &Attachment) -> Result<()> {
+        self.run(
+            &format!(
+                "INSERT INTO volume_attachments ({ATTACHMENT_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ),
+            params![
+                a.id,
+                a.volume_id,
+                a.server_id,
+                a.status,
+                a.attach_mode,
+                a.host,
+                a.mountpoint,
+                a.connector.as_ref().map(Value::to_string),
+                a.boot_index,
+                a.delete_on_termination,
+                a.tag,
+                a.attached_ms,
+                a.created_ms,
+                a.updated_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn complete_attachment(
+        &self,
+        id: &str,
+        mountpoint: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Option<String>> {
+        self.one(
+            "UPDATE volume_attachments SET status = 'attached', attached_ms = ?2, updated_ms = ?2,
+                mountpoint = COALESCE(?3, mountpoint)
+             WHERE id = ?1 RETURNING volume_id",
+            params![id, now_ms, mountpoint],
+            |r| r.get(0),
+        )
+    }
+
+    fn delete_attachment(&self, id: &str) -> Result<Option<String>> {
+        self.one(
+            "DELETE FROM volume_attachments WHERE id = ?1 RETURNING volume_id",
+            [id],
+            |r| r.get(0),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_counts_the_columns() {
+        assert_eq!(COLUMNS.split(',').count(), WIDTH);
+    }
+}
