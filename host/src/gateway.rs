@@ -65,6 +65,9 @@ pub struct Routed {
     /// one: Nova, Glance and Cinder read the trailing slash as an empty id, never found,
     /// rather than as the collection.
     pub matched: Option<Matched>,
+    /// The path has a `.` or `..` segment: the service's 404, answered by no handler, not
+    /// even a catch-all (a passthrough would resolve it upstream, past its base path).
+    pub dot_segment: bool,
 }
 
 impl Gateway {
@@ -240,12 +243,16 @@ impl Gateway {
         Some(Routed {
             service,
             matched: if empty_id { None } else { matched },
+            dot_segment: crate::router::has_dot_segment(rel),
         })
     }
 
     /// The handler answering `method` on a routed request: the endpoint's, else the
     /// service's catch-all (a fallback driver's passthrough, say).
     pub fn handler(&self, routed: &Routed, method: &str) -> Option<&Handler> {
+        if routed.dot_segment {
+            return None;
+        }
         let svc = &self.services[routed.service];
         let answers = |h: &&Handler| h.methods.iter().any(|m| m == method);
         self.endpoint_handler(routed)

@@ -61,6 +61,9 @@ impl Routes {
     /// The endpoint serving `path` (relative to the mount). Among endpoints sharing the
     /// pattern, the first for which `served` is true, else the first.
     pub fn find(&self, path: &str, served: impl Fn(usize) -> bool) -> Option<Matched> {
+        if has_dot_segment(path) {
+            return None;
+        }
         let path = normalize(path);
         let found = self.tree.at(&path).ok()?;
         let group = &self.claims[*found.value];
@@ -104,6 +107,18 @@ fn shape_of(template: &str) -> (String, Vec<String>) {
     }
     shape.push_str(rest);
     (normalize(&shape).into_owned(), names)
+}
+
+/// Whether a segment of `path` is `.` or `..`, written plainly or percent-encoded
+/// (`%2e%2E`): a raw request the client did not resolve (RFC 3986 5.2.4, which every
+/// OpenStack client does). No endpoint has such a segment and no id is one, so the path is
+/// the service's 404, as Routes answers it in the real services, never a match that takes
+/// `..` for a project or server id, and never something a passthrough sends upstream.
+pub fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|seg| {
+        let decoded = percent_decode_str(seg).decode_utf8_lossy();
+        decoded == "." || decoded == ".."
+    })
 }
 
 /// Paths match with or without a trailing slash, and `.json` suffixes are accepted as
@@ -229,6 +244,28 @@ mod tests {
     fn unknown_paths_do_not_match() {
         let r = Routes::new(&table()).unwrap();
         assert_eq!(names(&r, "/v3/nothing", &[]), None);
+    }
+
+    #[test]
+    fn dot_segments_never_match() {
+        let r = Routes::new(&table()).unwrap();
+        // Each would otherwise match with `..` or `.` as the tenant or server id.
+        for path in [
+            "/v2/../servers",
+            "/v2/./servers/detail",
+            "/v2/t1/servers/..",
+            "/v2/t1/servers/%2e%2E",
+            "/v2/t1/servers/.%2e/",
+            "/v2.1/servers/../../../etc/passwd",
+        ] {
+            assert_eq!(names(&r, path, &[]), None, "{path}");
+        }
+        // Dots inside a segment are ordinary characters.
+        assert_eq!(
+            names(&r, "/v2/t1/servers/a..b", &[]).unwrap().1[1].1,
+            "a..b"
+        );
+        assert_eq!(names(&r, "/v2/t1/servers/...", &[]).unwrap().1[1].1, "...");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::servers::routes::{check_name, invalid};
-use super::{body, param, policy_denied, quotas, reply, reply_empty, Call, Compute, Result};
+use super::{body, param, quotas, reply, reply_empty, Call, Compute, Result};
 
 type Svc = Arc<Compute>;
 
@@ -56,6 +56,13 @@ pub fn find(c: &Connection, id: &str) -> Result<Option<Group>> {
     )
 }
 
+/// A group as Nova's `InstanceGroup.get_by_uuid` finds it for the caller: its query
+/// (`_instance_group_get_query`, nova/objects/instance_group.py) filters on the context's
+/// project unless the context is admin, so another project's group is not found at all.
+fn find_for(c: &Connection, call: &Call, id: &str) -> Result<Option<Group>> {
+    Ok(find(c, id)?.filter(|g| call.is_admin() || g.project_id == call.project_id))
+}
+
 fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Instance group {id} could not be found."))
 }
@@ -73,16 +80,12 @@ fn members(c: &Connection, id: &str) -> Result<Vec<String>> {
 }
 
 /// Puts a new server in a group (server create's `group` hint) and answers the group's
-/// policy. An unknown group is a 400, as Nova's server create; a group already holding
+/// policy. A group the caller cannot see (unknown, or another project's) is a 400, as
+/// Nova's server create turns `InstanceGroupNotFound` into; a group already holding
 /// `server_group_members` of the user's servers is a 403.
-pub fn add_member(
-    c: &Connection,
-    group_id: &str,
-    server_id: &str,
-    project_id: &str,
-    user_id: &str,
-) -> Result<String> {
-    let group = find(c, group_id)?.ok_or_else(|| {
+pub fn add_member(c: &Connection, call: &Call, group_id: &str, server_id: &str) -> Result<String> {
+    let (project_id, user_id) = (call.project_id.as_str(), call.caller.user_id.as_str());
+    let group = find_for(c, call, group_id)?.ok_or_else(|| {
         Fault::bad_request(format!("Instance group {group_id} could not be found."))
     })?;
     let limit = quotas::limit(c, project_id, user_id, "server_group_members")?;
@@ -195,22 +198,11 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     reply(resp, &call, 200, &json!({ "server_groups": out }))
 }
 
-/// A group the caller may act on: admins any, others their project's (403 otherwise, as
-/// Nova's policy check against the group's project).
-fn owned(call: &Call, g: &Group, rule: &str) -> std::result::Result<(), Fault> {
-    if call.is_admin() || g.project_id == call.project_id {
-        Ok(())
-    } else {
-        Err(policy_denied(rule))
-    }
-}
-
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let id = param(req, "server_group_id")?.to_string();
     let (g, m) = svc.read(|c| {
-        let g = find(c, &id)?.ok_or_else(|| not_found(&id))?;
-        owned(&call, &g, "os_compute_api:os-server-groups:show")?;
+        let g = find_for(c, &call, &id)?.ok_or_else(|| not_found(&id))?;
         let m = members(c, &id)?;
         Ok((g, m))
     })?;
@@ -224,12 +216,12 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    let rule = "os_compute_api:os-server-groups:delete";
-    call.writer(rule)?;
     let id = param(req, "server_group_id")?.to_string();
     svc.write(|c| {
-        let g = find(c, &id)?.ok_or_else(|| not_found(&id))?;
-        owned(&call, &g, rule)?;
+        // Nova looks the group up first (404 for what the caller cannot see), then checks
+        // the delete policy against it.
+        find_for(c, &call, &id)?.ok_or_else(|| not_found(&id))?;
+        call.writer("os_compute_api:os-server-groups:delete")?;
         c.execute(
             "DELETE FROM server_group_members WHERE group_id = ?1",
             [&id],
@@ -447,21 +439,36 @@ mod tests {
                 for s in ["s1", "s2", "s3"] {
                     server(c, s, "u");
                 }
-                assert_eq!(add_member(c, "g", "s1", "p", "u")?, "anti-affinity");
-                add_member(c, "g", "s2", "p", "u")?;
-                match add_member(c, "g", "s3", "p", "u") {
+                let mut u = call(1);
+                u.caller.user_id = "u".into();
+                assert_eq!(add_member(c, &u, "g", "s1")?, "anti-affinity");
+                add_member(c, &u, "g", "s2")?;
+                match add_member(c, &u, "g", "s3") {
                     Err(crate::compute::Error::Fault(f)) => assert_eq!(f.status, 403),
                     other => panic!("{other:?}"),
                 }
-                match add_member(c, "nope", "s3", "p", "u") {
+                match add_member(c, &u, "nope", "s3") {
                     Err(crate::compute::Error::Fault(f)) => assert_eq!(f.status, 400),
                     other => panic!("{other:?}"),
                 }
+                // Another project's group is not found, as an unknown one; an admin's
+                // context finds it.
+                let mut other = call(1);
+                other.project_id = "q".into();
+                match add_member(c, &other, "g", "s3") {
+                    Err(crate::compute::Error::Fault(f)) => {
+                        assert_eq!(f.status, 400);
+                        assert_eq!(f.message, "Instance group g could not be found.");
+                    }
+                    other => panic!("{other:?}"),
+                }
+                other.caller.is_admin = true;
+                assert!(find_for(c, &other, "g")?.is_some());
                 assert_eq!(groups_of(c, "s1")?, vec!["g".to_string()]);
                 assert_eq!(members(c, "g")?, vec!["s1".to_string(), "s2".to_string()]);
                 crate::compute::servers::repo::ServerRepo::leave_server_groups(c, "s1")?;
                 assert!(groups_of(c, "s1")?.is_empty());
-                add_member(c, "g", "s3", "p", "u")?;
+                add_member(c, &u, "g", "s3")?;
                 Ok(())
             })
             .unwrap();

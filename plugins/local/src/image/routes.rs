@@ -131,9 +131,25 @@ fn visible(svc: &Images, req: &Request, c: &AuthContext) -> Result<Image, Fault>
     Ok(image)
 }
 
-/// An image the caller may change: visible, and theirs.
-fn owned(svc: &Images, req: &Request, c: &AuthContext) -> Result<Image, Fault> {
+/// Glance's default rule for every change (`ADMIN_OR_PROJECT_MEMBER` in
+/// glance/policies/base.py: `role:admin or (role:member and project_id:%(project_id)s)`):
+/// a token without the member role (a reader's) is refused, naming the policy as Glance's
+/// enforcer does. Tokens carry implied roles, so `manager` includes `member`.
+fn member(c: &AuthContext, action: &str) -> Result<(), Fault> {
+    if c.is_admin || c.roles.iter().any(|r| r == "member") {
+        Ok(())
+    } else {
+        Err(Fault::forbidden(format!(
+            "You are not authorized to complete {action} action."
+        )))
+    }
+}
+
+/// An image the caller may change under policy `action`: visible (404 otherwise, as
+/// Glance hides what `get_image` refuses), allowed by the role (403), and theirs.
+fn owned(svc: &Images, req: &Request, c: &AuthContext, action: &str) -> Result<Image, Fault> {
     let image = visible(svc, req, c)?;
+    member(c, action)?;
     if !viewer(c).owns(&image) {
         return Err(Fault::forbidden(
             "You are not permitted to modify this image.",
@@ -397,11 +413,7 @@ const MAX_TAGS: usize = 128;
 
 fn create_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    if c.roles.iter().all(|r| r == "reader") {
-        return Err(Fault::forbidden(
-            "You are not authorized to complete add_image action.",
-        ));
-    }
+    member(&c, "add_image")?;
     let body: Value = req.json()?;
     let body = body
         .as_object()
@@ -733,7 +745,7 @@ fn update_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
     {
         return Err(Fault::new(415, format!("Unsupported Content-Type '{content_type}': use application/openstack-images-v2.1-json-patch")));
     }
-    let mut image = owned(svc, req, &c)?;
+    let mut image = owned(svc, req, &c, "modify_image")?;
     let ops: Value = req.json()?;
     let ops = ops
         .as_array()
@@ -781,7 +793,7 @@ fn update_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 
 fn delete_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let image = owned(svc, req, &c)?;
+    let image = owned(svc, req, &c, "delete_image")?;
     if image.protected {
         return Err(Fault::forbidden(format!(
             "Image {} is protected and cannot be deleted.",
@@ -853,7 +865,7 @@ fn begin(svc: &Images, folder: Folder, id: &str) -> Result<super::data::Upload, 
 fn upload(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     octet_stream(req)?;
-    let image = owned(svc, req, &c)?;
+    let image = owned(svc, req, &c, "upload_image")?;
     if image.status == "deactivated" {
         return Err(Fault::forbidden("The image is deactivated."));
     }
@@ -903,6 +915,9 @@ fn finish_upload(
 fn download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let image = visible(svc, req, &c)?;
+    // `download_image` is ADMIN_OR_PROJECT_MEMBER_DOWNLOAD_IMAGE: a reader sees the
+    // image but may not read its bytes.
+    member(&c, "download_image")?;
     send_file(svc, &c, &image, resp)
 }
 
@@ -934,7 +949,8 @@ fn send_file(svc: &Images, c: &AuthContext, image: &Image, resp: &mut Response) 
 fn stage(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     octet_stream(req)?;
-    let image = owned(svc, req, &c)?;
+    // Glance's stage has no policy of its own: it asks modify_image.
+    let image = owned(svc, req, &c, "modify_image")?;
     let mut upload = begin(svc, Folder::Staging, &image.id)?;
     svc.write(|tx| model::transition(tx, &image.id, &["queued"], "uploading", &now_seconds_iso()))?;
     let w = receive(svc, req, &image.id, &mut upload)?;
@@ -954,7 +970,8 @@ fn stage(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let image = owned(svc, req, &c)?;
+    // glance-direct asks modify_image (copy-image, admin-only, is not served here).
+    let image = owned(svc, req, &c, "modify_image")?;
     let body: Value = req.json()?;
     let method = body["method"]["name"].as_str().unwrap_or_default();
     match method {
@@ -1031,14 +1048,15 @@ fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn set_status(svc: &Images, req: &Request, from: &[&str], to: &str) -> Result<(), Fault> {
     let c = caller(req)?;
     let image = visible(svc, req, &c)?;
-    if !viewer(&c).owns(&image) || c.roles.iter().all(|r| r == "reader") {
+    let action = if to == "active" {
+        "reactivate"
+    } else {
+        "deactivate"
+    };
+    member(&c, action)?;
+    if !viewer(&c).owns(&image) {
         return Err(Fault::forbidden(format!(
-            "You are not authorized to complete {} action.",
-            if to == "active" {
-                "reactivate"
-            } else {
-                "deactivate"
-            }
+            "You are not authorized to complete {action} action."
         )));
     }
     if image.status == to {
@@ -1071,7 +1089,7 @@ fn reactivate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 
 fn add_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let mut image = owned(svc, req, &c)?;
+    let mut image = owned(svc, req, &c, "modify_image")?;
     let tag = param(req, "tag")?.to_string();
     if tag.chars().count() > 255 {
         return Err(bad("Tags can be at most 255 characters."));
@@ -1092,7 +1110,7 @@ fn add_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn remove_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let mut image = owned(svc, req, &c)?;
+    let mut image = owned(svc, req, &c, "modify_image")?;
     let tag = param(req, "tag")?.to_string();
     if !image.tags.contains(&tag) {
         return Err(Fault::not_found(format!("Tag {tag} not found")));
@@ -1131,7 +1149,7 @@ fn list_members(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 
 fn add_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let image = owned(svc, req, &c)?;
+    let image = owned(svc, req, &c, "add_member")?;
     if image.visibility != "shared" {
         return Err(Fault::forbidden("Only shared images have members."));
     }
@@ -1187,6 +1205,7 @@ fn show_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn update_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let (image, member) = member_of(svc, req, &c)?;
+    self::member(&c, "modify_member")?;
     if c.project_id.as_deref() != Some(member.member_id.as_str()) {
         return Err(Fault::forbidden("Only the member may change its status."));
     }
@@ -1204,6 +1223,7 @@ fn update_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 fn remove_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let (image, member) = member_of(svc, req, &c)?;
+    self::member(&c, "delete_member")?;
     if !viewer(&c).owns(&image) {
         return Err(Fault::forbidden(
             "Only the image owner may remove a member.",
@@ -1257,6 +1277,7 @@ fn v1_head(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn v1_download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let image = visible(svc, req, &c)?;
+    member(&c, "download_image")?;
     send_file(svc, &c, &image, resp)?;
     for (name, value) in views::v1_headers(&image) {
         resp.add_header(&name, &value);

@@ -21,6 +21,7 @@ pub type Action = (&'static str, &'static str);
 pub type Detail = (&'static str, &'static str);
 
 pub const SCHEDULE_ALLOCATE_VOLUME: Action = ("001", "schedule allocate volume");
+pub const EXTEND_VOLUME: Action = ("007", "extend volume");
 pub const NO_BACKEND_AVAILABLE: Detail = ("003", "Could not find any available weighted backend.");
 
 /// Cinder's `message_field.Resource.VOLUME`.

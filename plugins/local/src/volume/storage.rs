@@ -43,6 +43,12 @@ pub enum Source<'a> {
     Reader(&'a mut dyn Read),
 }
 
+/// Whether a failed write says the file system cannot hold a file that large (EFBIG: ext4
+/// stops at 16 TiB). Cinder's scheduler finds no back end with room for such a volume.
+pub fn too_large(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EFBIG)
+}
+
 pub struct Disks {
     root: PathBuf,
 }

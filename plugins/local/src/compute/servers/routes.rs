@@ -786,7 +786,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 rusqlite::params![id, json!(made).to_string()],
             )?;
             if let Some(group) = &order.group {
-                server_groups::add_member(c, group, &id, &call.project_id, &call.caller.user_id)?;
+                server_groups::add_member(c, &call, group, &id)?;
             }
             model::begin(
                 c,

@@ -227,18 +227,14 @@ fn save_image_metadata(c: &Connection, id: &str, m: &Map<String, Value>) -> Outc
 
 fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {
     let raw = required(args, "new_size")?;
-    let new_size = match raw {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|n| *n >= 1)
-    .ok_or_else(|| {
-        Fault::bad_request(format!(
-            "Invalid input for field/attribute new_size. Value: {raw}. {raw} is not of type 'integer'"
-        ))
-    })?;
-    svc.write(|c| {
+    let new_size = super::gigabytes(
+        "new_size",
+        raw,
+        &format!("{raw} is not of type 'integer', 'string'"),
+    )?;
+    // Set when the file system cannot hold the new size; the transaction is then undone.
+    let mut no_room: Option<String> = None;
+    let extended = svc.write(|c| {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
         let action = if call.version.at_least(42) {
             VolumeAction::ExtendInUse
@@ -292,11 +288,33 @@ fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
                 )?;
             }
         }
-        svc.disks
-            .grow(Kind::Volume, &v.id, new_size as u64 * GIB)
-            .map_err(|e| svc.io("growing the volume's file", e))?;
-        Ok(())
-    })
+        // new_size is at most DB_MAX_INT, so its bytes (at most 2^61) fit.
+        match svc.disks.grow(Kind::Volume, &v.id, new_size as u64 * GIB) {
+            Err(e) if super::super::storage::too_large(&e) => {
+                no_room = Some(v.project_id.clone());
+                Err(Fault::internal("no room for the new size").into())
+            }
+            other => other.map_err(|e| svc.io("growing the volume's file", e)),
+        }
+    });
+    match no_room {
+        // Cinder's scheduler finds no back end with room for the new size: the quota goes
+        // back, the volume keeps its size and status, and its owner gets a message
+        // (`SchedulerManager.extend_volume` on NoValidBackend). The request was accepted.
+        Some(project_id) => svc.write(|c| {
+            super::super::messages::record(
+                c,
+                &project_id,
+                &format!("req-{}", uuid::Uuid::new_v4()),
+                super::super::messages::VOLUME,
+                id,
+                super::super::messages::EXTEND_VOLUME,
+                super::super::messages::NO_BACKEND_AVAILABLE,
+            )?;
+            Ok(())
+        }),
+        None => extended,
+    }
 }
 
 fn attach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fault> {

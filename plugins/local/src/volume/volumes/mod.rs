@@ -256,7 +256,10 @@ impl Volumes {
             Ok((origin, size))
         })?;
         let id = uuid::Uuid::new_v4().to_string();
-        let bytes = size as u64 * GIB;
+        // At most DB_MAX_INT GiB (the request's schema), so at most 2^61 bytes.
+        let bytes = (size as u64)
+            .checked_mul(GIB)
+            .ok_or_else(|| Fault::bad_request(format!("Invalid volume size {size}G.")))?;
         let staged = match &origin {
             Origin::Empty => self.disks.stage(Kind::Volume, &id, bytes, Source::Zeros),
             Origin::Image(image) => self.images.data(&image.id).and_then(|mut f| {
@@ -278,8 +281,14 @@ impl Volumes {
                 self.disks
                     .stage(Kind::Volume, &id, bytes, Source::File(&from))
             }
-        }
-        .map_err(|e| self.fault(self.io("writing the volume's file", e)))?;
+        };
+        // A size the file system cannot hold is a pool without the room: Cinder's
+        // scheduler leaves such a volume in `error` (below), never a shorter file.
+        let staged = match staged {
+            Ok(s) => Some(s),
+            Err(e) if super::storage::too_large(&e) => None,
+            Err(e) => return Err(self.fault(self.io("writing the volume's file", e))),
+        };
         self.write(move |c| {
             let (origin, size) = self.origin(c, call, &spec)?;
             let vtype = self.admit(c, call, &spec, &origin, size)?;
@@ -288,10 +297,11 @@ impl Volumes {
             }
             // Cinder's scheduler: a type whose extra specs the pool cannot satisfy leaves
             // the volume in `error`, with a user message saying why.
-            let placed = super::scheduler::satisfies(
-                &vtype.extra_specs,
-                &super::misc::pool_capabilities(self, c)?,
-            );
+            let placed = staged.is_some()
+                && super::scheduler::satisfies(
+                    &vtype.extra_specs,
+                    &super::misc::pool_capabilities(self, c)?,
+                );
             let type_multiattach = vtype.multiattach();
             let now = crate::time::now_ms();
             let (mut bootable, mut image_metadata) = (false, Map::new());
@@ -391,9 +401,11 @@ impl Volumes {
                 )?;
                 return Ok(v);
             }
-            staged
-                .commit()
-                .map_err(|e| self.io("placing the volume's file", e))?;
+            if let Some(staged) = staged {
+                staged
+                    .commit()
+                    .map_err(|e| self.io("placing the volume's file", e))?;
+            }
             Ok(v)
         })
     }
@@ -459,24 +471,58 @@ fn field_error(field: &str, value: &Value, why: &str) -> Fault {
     ))
 }
 
+/// Cinder's `constants.DB_MAX_INT`: the largest size (GiB) its `volume_size` schema takes.
+pub(super) const MAX_SIZE: i64 = 0x7FFF_FFFF;
+
 fn size_of(v: &Value) -> Result<i64, Fault> {
-    let n = match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
+    gigabytes(
+        "size",
+        v,
+        &format!("{v} is not of type 'integer', 'string', 'null'"),
+    )
+}
+
+/// A size in GiB as Cinder's `parameter_types.volume_size` takes it (create's `size`,
+/// os-extend's `new_size`): an integer or its digits, from 1 to `DB_MAX_INT`, checked as
+/// its schema validator does (numbers in strings too) before any arithmetic. So the bytes
+/// of any accepted size, at most 2^61, fit in a u64.
+pub(super) fn gigabytes(field: &str, v: &Value, not_a_number: &str) -> Result<i64, Fault> {
+    // i128 holds every integer JSON gives (u64 included) and any 38 digits of a string;
+    // longer digit strings are simply too large.
+    let n: Option<i128> = match v {
+        Value::Number(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from)),
+        Value::String(s) => {
+            let t = s.trim();
+            match t.parse::<i128>() {
+                Ok(n) => Some(n),
+                Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => Some(i128::MAX),
+                Err(_) => None,
+            }
+        }
         _ => None,
     };
     match n {
-        Some(n) if n >= 1 => Ok(n),
-        Some(n) => Err(field_error(
-            "size",
+        Some(n) if n < 1 => Err(field_error(
+            field,
             v,
             &format!("{n} is less than the minimum of 1"),
         )),
-        None => Err(field_error(
-            "size",
+        Some(n) if n > i128::from(MAX_SIZE) => Err(field_error(
+            field,
             v,
-            &format!("{v} is not of type 'integer', 'string', 'null'"),
+            &format!(
+                "{} is greater than the maximum of {MAX_SIZE}",
+                match v {
+                    Value::String(s) => s.trim().to_string(),
+                    other => other.to_string(),
+                }
+            ),
         )),
+        Some(n) => Ok(n as i64),
+        None => Err(field_error(field, v, not_a_number)),
     }
 }
 
