@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
 use md5::{Digest, Md5};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 use sha1::Sha1;
 
+use super::repo::KeypairRepo;
 use super::servers::routes::invalid as field_error;
 use super::{body, param, quotas, reply, reply_empty, Call, Compute, Result, Urls};
 
@@ -41,26 +41,9 @@ pub struct Keypair {
     pub created_ms: i64,
 }
 
-fn row(r: &Row) -> rusqlite::Result<Keypair> {
-    Ok(Keypair {
-        id: r.get("rowid")?,
-        user_id: r.get("user_id")?,
-        name: r.get("name")?,
-        kind: r.get("type")?,
-        public_key: r.get("public_key")?,
-        fingerprint: r.get("fingerprint")?,
-        created_ms: r.get("created_ms")?,
-    })
-}
-
 /// A user's keypair by name, for server create's `key_name`.
-pub fn find(c: &Connection, user_id: &str, name: &str) -> Result<Option<Keypair>> {
-    Ok(c.query_row(
-        "SELECT rowid, * FROM keypairs WHERE user_id = ?1 AND name = ?2",
-        params![user_id, name],
-        row,
-    )
-    .optional()?)
+pub fn find(c: &dyn KeypairRepo, user_id: &str, name: &str) -> Result<Option<Keypair>> {
+    Ok(c.keypair(user_id, name)?)
 }
 
 fn not_found(name: &str, user_id: &str) -> Fault {
@@ -400,18 +383,14 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     };
     let keypairs = svc.read(|c| {
         let after = match &marker {
-            Some(m) => find(c, &user_id, m)?
-                .ok_or_else(|| Fault::bad_request(format!("Marker {m} could not be found.")))?
-                .id,
+            Some(m) => {
+                find(c, &user_id, m)?
+                    .ok_or_else(|| Fault::bad_request(format!("Marker {m} could not be found.")))?
+                    .id
+            }
             None => 0,
         };
-        let mut st = c.prepare(
-            "SELECT rowid, * FROM keypairs WHERE user_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
-        )?;
-        let rows = st
-            .query_map(params![user_id, after, limit as i64], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(c.keypairs(&user_id, after, limit)?)
     })?;
     let mut out = json!({
         "keypairs": keypairs.iter().map(|k| list_view(&call, k)).collect::<Vec<_>>(),
@@ -459,11 +438,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let user_id = target_user(&call, req.query_param("user_id"), rule)?;
     let name = param(req, "keypair_name")?.to_string();
     svc.write(|c| {
-        let n = c.execute(
-            "DELETE FROM keypairs WHERE user_id = ?1 AND name = ?2",
-            params![user_id, name],
-        )?;
-        if n == 0 {
+        if !c.delete_keypair(&user_id, &name)? {
             return Err(not_found(&name, &user_id).into());
         }
         Ok(())
@@ -620,10 +595,15 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         if find(c, &user_id, &name)?.is_some() {
             return Err(Fault::conflict(format!("Key pair '{name}' already exists.")).into());
         }
-        c.execute(
-            "INSERT INTO keypairs (user_id, name, type, public_key, fingerprint, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![user_id, name, kind, public_key, fingerprint, crate::time::now_ms()],
-        )?;
+        c.insert_keypair(&Keypair {
+            id: 0,
+            user_id: user_id.clone(),
+            name: name.clone(),
+            kind: kind.clone(),
+            public_key: public_key.clone(),
+            fingerprint: fingerprint.clone(),
+            created_ms: crate::time::now_ms(),
+        })?;
         Ok(())
     })?;
 

@@ -17,6 +17,7 @@ pub mod migrations;
 pub mod network_proxies;
 pub mod quotas;
 pub mod remote_consoles;
+pub mod repo;
 pub mod server_groups;
 pub mod servers;
 pub mod services;

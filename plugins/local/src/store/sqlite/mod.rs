@@ -7,6 +7,7 @@
 //! A connection fills each service's repository trait (`identity::repo`, …), so a model
 //! sees only its trait. Services not yet behind a trait still take the connection itself.
 
+mod compute;
 mod identity;
 mod image;
 mod migrations;
