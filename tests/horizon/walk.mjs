@@ -66,6 +66,9 @@ const names = {
   keypair: `walk-key-${suffix}`,
   server: `walk-vm-${suffix}`,
   volume: `walk-vol-${suffix}`,
+  snapshot: `walk-snap-${suffix}`,
+  router: `walk-router-${suffix}`,
+  secgroup: `walk-sg-${suffix}`,
 };
 
 // --- what a step collects ----------------------------------------------------------------
@@ -264,6 +267,20 @@ async function waitStatus(page, pathname, name, status) {
   }
 }
 
+// Clicks the row action `action` (its id ends in `__action_<action>`) of the row of `name`,
+// opening the row's "more" menu first when the action sits in it.
+async function rowAction(page, name, action) {
+  const r = row(page, name);
+  const link = r.locator(`[id$="__action_${action}"]`).first();
+  if (!(await link.isVisible())) await r.locator('.dropdown-toggle').first().click();
+  await link.click();
+}
+
+// Submits the modal form in front.
+async function submit(page) {
+  await modal(page).locator('input[type=submit], button[type=submit]').last().click();
+}
+
 // Picks `label` in a Horizon "themable select" (a Bootstrap dropdown standing for a hidden
 // <select>), or in a plain <select>.
 async function choose(page, scope, fieldId, label) {
@@ -382,6 +399,24 @@ async function walk(page) {
     if (!text.includes('10.42.0.0/24')) throw new Error(`the network's row does not show its subnet: ${text}`);
   });
 
+  await step(page, 'create a router with a gateway and an interface on the subnet', async () => {
+    await visit(page, '/project/routers/');
+    await page.locator('#routers__action_create').click();
+    const m = modal(page);
+    await m.locator('#id_name').fill(names.router);
+    await choose(page, m, 'id_external_network', 'public');
+    await submit(page);
+    await expectSuccess(page, names.router);
+    await waitStatus(page, '/project/routers/', names.router, 'Active');
+    await row(page, names.router).locator(`a:has-text("${names.router}")`).first().click();
+    await page.locator('.nav-tabs a[data-target$="__interfaces"]').click();
+    await page.locator('#interfaces__action_create').click();
+    await choose(page, modal(page), 'id_subnet_id', names.subnet);
+    await submit(page);
+    await expectSuccess(page, 'Interface added');
+    await page.locator('#interfaces tbody tr', { hasText: '10.42.0.1' }).first().waitFor();
+  });
+
   await step(page, 'open the network topology', async () => {
     await visit(page, '/project/network_topology/');
     await page.locator('#topologyCanvasContainer, #networktopology, svg').first().waitFor();
@@ -397,6 +432,24 @@ async function walk(page) {
     await m.locator('button.finish').click();
     await expectSuccess(page, names.image);
     await waitStatus(page, '/project/images/', names.image, 'Active');
+  });
+
+  await step(page, "update the image's metadata", async () => {
+    await visit(page, '/project/images/');
+    const r = row(page, names.image);
+    await r.locator('.dropdown-toggle').first().click();
+    await r.locator('a, button', { hasText: 'Update Metadata' }).first().click();
+    const m = modal(page);
+    // The namespaces Glance describes for images, the seeded one among them.
+    await m.locator('.list-group-item', { hasText: 'Common Image Properties' }).first().waitFor();
+    await m.locator('input[name=customItem]').fill('walk_note');
+    await m.locator('li:has(input[name=customItem]) button.btn-primary').click();
+    await m.locator('.list-group-item', { hasText: 'walk_note' }).locator('input').first().fill('walked');
+    await m.locator('.modal-footer .btn-primary').click();
+    await expectSuccess(page, 'Metadata was successfully updated');
+    await visit(page, '/project/images/');
+    await row(page, names.image).locator(`a:has-text("${names.image}")`).first().click();
+    await page.locator('dd', { hasText: 'walked' }).first().waitFor();
   });
 
   await step(page, 'create a key pair', async () => {
@@ -438,26 +491,66 @@ async function walk(page) {
     await waitStatus(page, '/project/instances/', names.server, 'Active');
   });
 
+  await step(page, 'create a security group with a rule', async () => {
+    await visit(page, '/project/security_groups/');
+    await page.locator('#security_groups__action_create').click();
+    await modal(page).locator('#id_name').fill(names.secgroup);
+    await submit(page);
+    await expectSuccess(page, names.secgroup);
+    // Horizon goes on to the new group's rules.
+    if (!/\/security_groups\/[^/]+\/$/.test(new URL(page.url()).pathname)) {
+      await visit(page, '/project/security_groups/');
+      await rowAction(page, names.secgroup, 'manage_rules');
+    }
+    await page.locator('#rules__action_add_rule').click();
+    const m = modal(page);
+    await choose(page, m, 'id_rule_menu', 'Custom TCP Rule');
+    await m.locator('#id_port').fill('22');
+    await submit(page);
+    await expectSuccess(page, 'rule');
+    await page.locator('table tbody tr', { hasText: 'Ingress' }).filter({ hasText: /\b22\b/ }).first().waitFor();
+  });
+
+  await step(page, 'allocate a floating IP and associate it with the instance', async () => {
+    await visit(page, '/project/floating_ips/');
+    await page.locator('#floating_ips__action_allocate').click();
+    await submit(page);
+    await expectSuccess(page, 'Allocated Floating IP');
+    await visit(page, '/project/floating_ips/');
+    const free = page.locator('table tbody tr', { hasText: '172.24.4.' }).filter({ hasNotText: names.server }).first();
+    const ip = (await free.locator('td').nth(1).innerText()).trim();
+    await rowAction(page, ip, 'associate');
+    await choose(page, modal(page), 'id_port_id', names.server);
+    await submit(page);
+    await expectSuccess(page, ip);
+    await waitStatus(page, '/project/instances/', names.server, ip);
+  });
+
   await step(page, 'create a volume', async () => {
     await visit(page, '/project/volumes/');
     await page.locator('#volumes__action_create').click();
     const m = modal(page);
     await m.locator('#id_name').fill(names.volume);
     await m.locator('#id_size').fill('1');
-    await m.locator('input[type=submit], button[type=submit]').last().click();
+    await submit(page);
     await expectSuccess(page, names.volume);
     await waitStatus(page, '/project/volumes/', names.volume, 'Available');
   });
 
+  await step(page, 'create a volume snapshot', async () => {
+    await visit(page, '/project/volumes/');
+    await rowAction(page, names.volume, 'snapshots');
+    await modal(page).locator('#id_name').fill(names.snapshot);
+    await submit(page);
+    await expectSuccess(page, names.snapshot);
+    await waitStatus(page, '/project/snapshots/', names.snapshot, 'Available');
+  });
+
   await step(page, 'attach the volume to the instance', async () => {
     await visit(page, '/project/volumes/');
-    const r = row(page, names.volume);
-    const direct = r.locator('a:has-text("Manage Attachments")');
-    if (!(await direct.isVisible())) await r.locator('.dropdown-toggle').first().click();
-    await direct.click();
-    const m = modal(page);
-    await choose(page, m, 'id_instance', names.server);
-    await m.locator('input[type=submit], button[type=submit]').last().click();
+    await rowAction(page, names.volume, 'attachments');
+    await choose(page, modal(page), 'id_instance', names.server);
+    await submit(page);
     await expectSuccess(page, names.volume);
     await waitStatus(page, '/project/volumes/', names.volume, 'In-use');
     const text = await row(page, names.volume).innerText();
