@@ -77,8 +77,14 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+# Lines of Horizon's log that say nothing about a failure: it warns about its own image
+# formats against any Glance, and that runserver is a development server.
+NOISE = ("OPENSTACK_IMAGE_BACKEND", "development server")
+
+
 def interesting(text: str, words: tuple[str, ...], limit: int = 60) -> str:
-    lines = [line for line in text.splitlines() if any(w in line for w in words)]
+    lines = [line for line in text.splitlines()
+             if any(w in line for w in words) and not any(n in line for n in NOISE)]
     return "\n".join(lines[-limit:])
 
 
