@@ -38,6 +38,10 @@ COMPRESS_OFFLINE = True
 # Glance): `direct` mode would need CORS on Glance's endpoint.
 HORIZON_IMAGES_UPLOAD_MODE = "legacy"
 
+# Jumpgate's Block Storage serves backups; Horizon shows its Backups panel and the volumes'
+# Create Backup action only when told (Cinder does not say whether a backup service runs).
+OPENSTACK_CINDER_FEATURES = {"enable_backup": True}
+
 TIME_ZONE = "UTC"
 
 LOGGING = {

@@ -74,6 +74,7 @@ const names = {
   server: `walk-vm-${suffix}`,
   volume: `walk-vol-${suffix}`,
   snapshot: `walk-snap-${suffix}`,
+  backup: `walk-backup-${suffix}`,
   router: `walk-router-${suffix}`,
   secgroup: `walk-sg-${suffix}`,
 };
@@ -552,6 +553,15 @@ async function walk(page) {
     await submit(page);
     await expectSuccess(page, names.snapshot);
     await waitStatus(page, '/project/snapshots/', names.snapshot, 'Available');
+  });
+
+  await step(page, 'back up the volume', async () => {
+    await visit(page, '/project/volumes/');
+    await rowAction(page, names.volume, 'backups');
+    await modal(page).locator('#id_name').fill(names.backup);
+    await submit(page);
+    await expectSuccess(page, names.backup);
+    await waitStatus(page, '/project/backups/', names.backup, 'Available');
   });
 
   await step(page, 'attach the volume to the instance', async () => {
