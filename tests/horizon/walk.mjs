@@ -311,10 +311,10 @@ async function allocate(page, scope, name) {
 }
 
 // A tiny but real disk image: a qcow2 header is not needed, a raw image is any bytes.
+const imagePath = path.join(os.tmpdir(), `walk-image-${suffix}.raw`);
 function imageFile() {
-  const file = path.join(os.tmpdir(), `walk-image-${suffix}.raw`);
-  fs.writeFileSync(file, Buffer.alloc(1024 * 1024, 0x5a));
-  return file;
+  fs.writeFileSync(imagePath, Buffer.alloc(1024 * 1024, 0x5a));
+  return imagePath;
 }
 
 // --- the walk ----------------------------------------------------------------------------
@@ -343,6 +343,7 @@ async function main() {
   } finally {
     await context.close().catch(() => {});
     fs.rmSync(userDataDir, { recursive: true, force: true });
+    fs.rmSync(imagePath, { force: true });
   }
   const count = (o) => results.filter((r) => r.outcome === o).length;
   const failed = count('FAILED') + count('XPASS');
