@@ -36,3 +36,12 @@ need_sqlite() {
     local sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq libsqlite3-dev >/dev/null
 }
+
+# The browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core;
+# installs it when missing. Node.js and npm come with the machine.
+need_chromium() {
+    [[ -x /usr/bin/chromium ]] && return 0
+    echo "installing chromium (Debian's, for the Horizon walk)" >&2
+    local sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}

@@ -260,6 +260,42 @@ def test_glanceclient_errors(glance, image, unique, cleanup):
         list(glance.images.list(limit=-1))
 
 
+def test_glanceclient_metadefs_as_horizon_reads_them(glance, unique):
+    """Horizon's image and launch wizards read namespaces through glanceclient, which checks
+    each one against `GET /v2/schemas/metadefs/namespace`: a schema whose `properties` was
+    not Glance's map of property definitions made every namespace with properties a
+    ValueError there, and Horizon's `/api/glance/metadefs/namespaces/` a 500."""
+    listed = list(glance.metadefs_namespace.list(filters={"resource_types": ["OS::Glance::Image"]}))
+    assert "OS::Glance::CommonImageProperties" in [n["namespace"] for n in listed]
+    seeded = glance.metadefs_namespace.get("OS::Glance::CommonImageProperties",
+                                           resource_type="OS::Glance::Image")
+    assert seeded["properties"]["os_distro"]["type"] == "string"
+    assert "os_distro" in [p["name"] for p in
+                           glance.metadefs_property.list("OS::Glance::CommonImageProperties")]
+
+    # What an admin makes in Admin › Metadata Definitions, read back as Horizon does.
+    name = unique("Walk::Test")
+    glance.metadefs_namespace.create(namespace=name, visibility="private",
+                                     resource_type_associations=[{"name": "OS::Nova::Flavor"}])
+    try:
+        glance.metadefs_property.create(name, name="hw_cores", title="Cores", type="integer",
+                                        minimum=1, maximum=64)
+        glance.metadefs_object.create(name, name="CPU", required=["hw_cores"], properties={
+            "hw_cores": {"title": "Cores", "type": "integer", "minimum": 1}})
+        glance.metadefs_tag.create(name, "fast")
+        ns = glance.metadefs_namespace.get(name, resource_type="OS::Nova::Flavor")
+        assert ns["properties"]["hw_cores"]["maximum"] == 64
+        assert [o["name"] for o in ns["objects"]] == ["CPU"]
+        assert [t["name"] for t in ns["tags"]] == ["fast"]
+        assert glance.metadefs_object.get(name, "CPU")["required"] == ["hw_cores"]
+        assert glance.metadefs_property.get(name, "hw_cores")["title"] == "Cores"
+        # The schema refuses a property without its title before anything is sent.
+        with pytest.raises(TypeError, match="'title' is a required property"):
+            glance.metadefs_property.create(name, name="untitled", type="string")
+    finally:
+        glance.metadefs_namespace.delete(name)
+
+
 def test_glance_errors_are_webob_pages_for_accept_any(server, session):
     """python-glanceclient parses Glance's errors as webob's HTML page: what Glance
     answers `Accept: */*` (a JSON body made glanceclient fail with AttributeError)."""

@@ -513,6 +513,39 @@ fn metadefs_as_horizon_and_an_admin_use_them() {
         "{list}"
     );
     assert_eq!(list["schema"], "/v2/schemas/metadefs/namespaces");
+    // The schema python-glanceclient checks each namespace against: `properties` is a map
+    // of property definitions, each an object with a title and a type, as in Glance.
+    let r = call(
+        &jg,
+        "GET",
+        "/image/v2/schemas/metadefs/namespace",
+        &member,
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let schema = r.json();
+    assert_eq!(
+        schema["properties"]["properties"],
+        json!({"$ref": "#/definitions/property"})
+    );
+    let definition = &schema["definitions"]["property"]["additionalProperties"];
+    assert_eq!(definition["type"], "object");
+    assert_eq!(definition["required"], json!(["title", "type"]));
+    assert_eq!(definition["properties"]["enum"], json!({"type": "array"}));
+    assert_eq!(schema["required"], json!(["namespace"]));
+    let r = call(
+        &jg,
+        "GET",
+        "/image/v2/schemas/metadefs/objects",
+        &member,
+        None,
+    );
+    let objects = r.json();
+    assert_eq!(
+        objects["properties"]["objects"]["items"]["properties"]["properties"],
+        json!({"$ref": "#/definitions/property"})
+    );
+    assert!(objects["definitions"]["property"].is_object(), "{objects}");
     let r = call(
         &jg,
         "GET",

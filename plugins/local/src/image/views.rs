@@ -339,9 +339,12 @@ pub fn members_schema() -> Value {
 }
 
 /// The metadata definition schemas (`GET /v2/schemas/metadefs/<kind>`): the documents
-/// Glance publishes, by the names it gives them.
+/// Glance publishes, by the names it gives them. As in Glance, a namespace's and an
+/// object's `properties` is a map of property definitions (`#/definitions/property`, each
+/// an object with a `title` and a `type`), and a list schema carries its item's
+/// `definitions` at its top: python-glanceclient validates every namespace it reads against
+/// these (Horizon's image and launch wizards go through it).
 pub fn metadefs_schema(kind: &str) -> Option<Value> {
-    let string = |d: &str| json!({"type": "string", "description": d});
     let stamps = json!({
         "created_at": {"type": "string", "readOnly": true, "format": "date-time", "description": "Date and time of creation"},
         "updated_at": {"type": "string", "readOnly": true, "format": "date-time", "description": "Date and time of the last modification"},
@@ -352,20 +355,47 @@ pub fn metadefs_schema(kind: &str) -> Option<Value> {
         }
         props
     };
-    let property = with_stamps(json!({
+    let types = json!(["array", "boolean", "integer", "number", "object", "string", null]);
+    // One property definition's members (Glance's `definitions.property.additionalProperties`).
+    let property = json!({
         "name": {"type": "string", "maxLength": 255},
         "title": {"type": "string"},
         "description": {"type": "string"},
-        "type": {"type": "string", "enum": ["array", "boolean", "integer", "number", "object", "string", null]},
+        "operators": {"type": "array", "items": {"type": "string"}},
+        "type": {"type": "string", "enum": types},
+        "required": {"$ref": "#/definitions/stringArray"},
+        "minimum": {"type": "number"},
+        "maximum": {"type": "number"},
+        "maxLength": {"$ref": "#/definitions/positiveInteger"},
+        "minLength": {"$ref": "#/definitions/positiveIntegerDefault0"},
+        "pattern": {"type": "string", "format": "regex"},
+        "enum": {"type": "array"},
         "readonly": {"type": "boolean"},
         "default": {},
-        "enum": {"type": "array"},
-    }));
+        "items": {"type": "object", "properties": {"type": {"type": "string", "enum": types}, "enum": {"type": "array"}}},
+        "maxItems": {"$ref": "#/definitions/positiveInteger"},
+        "minItems": {"$ref": "#/definitions/positiveIntegerDefault0"},
+        "uniqueItems": {"type": "boolean", "default": false},
+        "additionalItems": {"type": "boolean"},
+    });
+    let base_definitions = json!({
+        "positiveInteger": {"type": "integer", "minimum": 0},
+        "positiveIntegerDefault0": {"allOf": [{"$ref": "#/definitions/positiveInteger"}, {"default": 0}]},
+        "stringArray": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
+    });
+    let mut definitions = base_definitions.clone();
+    definitions["property"] = json!({
+        "type": "object",
+        "additionalProperties": {"type": "object", "required": ["title", "type"], "properties": property},
+    });
+    let properties_map = json!({"$ref": "#/definitions/property"});
     let object = with_stamps(json!({
         "name": {"type": "string", "maxLength": 255},
         "description": {"type": "string"},
-        "required": {"type": "array", "items": {"type": "string"}},
-        "properties": {"type": "object", "additionalProperties": property},
+        "required": {"$ref": "#/definitions/stringArray"},
+        "properties": properties_map,
+        "schema": {"type": "string", "readOnly": true},
+        "self": {"type": "string", "readOnly": true},
     }));
     let tag = with_stamps(json!({"name": {"type": "string", "maxLength": 255}}));
     let association = with_stamps(json!({
@@ -376,45 +406,71 @@ pub fn metadefs_schema(kind: &str) -> Option<Value> {
     let namespace = with_stamps(json!({
         "namespace": {"type": "string", "maxLength": 80, "description": "The unique namespace text."},
         "display_name": {"type": "string", "maxLength": 80, "description": "The user friendly name for the namespace."},
-        "description": string("Provides a user friendly description of the namespace."),
+        "description": {"type": "string", "maxLength": 500, "description": "Provides a user friendly description of the namespace."},
         "visibility": {"type": "string", "enum": ["public", "private"], "description": "Scope of namespace accessibility."},
         "protected": {"type": "boolean", "description": "If true, namespace will not be deletable."},
         "owner": {"type": "string", "maxLength": 255, "description": "Owner of the namespace."},
         "resource_type_associations": {"type": "array", "items": {"type": "object", "properties": association.clone()}},
-        "properties": {"type": "object", "additionalProperties": property.clone()},
+        "properties": properties_map,
         "objects": {"type": "array", "items": {"type": "object", "properties": object.clone()}},
         "tags": {"type": "array", "items": {"type": "object", "properties": tag.clone()}},
         "schema": {"type": "string", "readOnly": true},
         "self": {"type": "string", "readOnly": true},
     }));
-    let single = |name: &str, props: &Value| json!({"name": name, "properties": props, "additionalProperties": false});
-    let many = |name: &str, item: &str, props: &Value| {
-        json!({
+    // Glance's `Schema.raw()`: the item with its required members and definitions.
+    let single = |name: &str, props: &Value, required: &[&str], defs: Option<&Value>| {
+        let mut s = json!({"name": name, "properties": props, "additionalProperties": false});
+        if let Some(d) = defs {
+            s["definitions"] = d.clone();
+        }
+        if !required.is_empty() {
+            s["required"] = json!(required);
+        }
+        s
+    };
+    // Its `CollectionSchema` (a list) and `DictCollectionSchema` (a map by name): the
+    // item's definitions move up to the collection.
+    let links = json!([{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"}, {"rel": "describedby", "href": "{schema}"}]);
+    let many = |name: &str, mut item: Value, as_map: bool| {
+        let defs = item.as_object_mut().and_then(|i| i.remove("definitions"));
+        let items = if as_map {
+            json!({"type": "object", "additionalProperties": item})
+        } else {
+            json!({"type": "array", "items": item})
+        };
+        let mut s = json!({
             "name": name,
             "properties": {
-                name: {"type": "array", "items": {"name": item, "properties": props}},
+                name: items,
                 "first": {"type": "string"},
                 "next": {"type": "string"},
                 "schema": {"type": "string"},
             },
-            "links": [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"}, {"rel": "describedby", "href": "{schema}"}],
-        })
+            "links": links,
+        });
+        if let Some(d) = defs {
+            s["definitions"] = d;
+        }
+        s
     };
+    let namespace_schema = single("namespace", &namespace, &["namespace"], Some(&definitions));
+    let association_schema = single("resource_type_association", &association, &["name"], None);
+    let object_schema = single("object", &object, &["name"], Some(&definitions));
+    let property_schema =
+        |required: &[&str]| single("property", &property, required, Some(&base_definitions));
+    let tag_schema = single("tag", &tag, &["name"], None);
     Some(match kind {
-        "namespace" => single("namespace", &namespace),
-        "namespaces" => many("namespaces", "namespace", &namespace),
-        "resource_type" => single("resource_type_association", &association),
-        "resource_types" => many(
-            "resource_type_associations",
-            "resource_type_association",
-            &association,
-        ),
-        "object" => single("object", &object),
-        "objects" => many("objects", "object", &object),
-        "property" => single("property", &property),
-        "properties" => many("properties", "property", &property),
-        "tag" => single("tag", &tag),
-        "tags" => many("tags", "tag", &tag),
+        "namespace" => namespace_schema,
+        "namespaces" => many("namespaces", namespace_schema, false),
+        "resource_type" => association_schema,
+        "resource_types" => many("resource_type_associations", association_schema, false),
+        "object" => object_schema,
+        "objects" => many("objects", object_schema, false),
+        "property" => property_schema(&["type", "title", "name"]),
+        // In a map the name is the key, not a member.
+        "properties" => many("properties", property_schema(&["type", "title"]), true),
+        "tag" => tag_schema,
+        "tags" => many("tags", tag_schema, false),
         _ => return None,
     })
 }
