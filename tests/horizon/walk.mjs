@@ -23,11 +23,6 @@ import path from 'node:path';
 // that fails with any other error is a failure as usual; one that passes is a failure too
 // ("XPASS"): the gap is closed, so take it off this list.
 const KNOWN_GAPS = {
-  'instance console tab shows the console': {
-    why: 'consoles are not served yet: os-getVNCConsole and the other os-get*Console actions ' +
-      'answer 400, remote-consoles 501, so the tab shows "Unable to load console" (issue 14, Consoles)',
-    errors: /unable to load console|console is currently unavailable/i,
-  },
   'panel Identity › User Credentials': {
     why: 'Keystone credentials (GET /v3/credentials) are not implemented: Jumpgate answers 501 and ' +
       'Horizon shows "Unable to retrieve users credentials list"',
@@ -610,6 +605,11 @@ async function walk(page) {
     const src = await pane.locator('iframe').first().getAttribute('src', { timeout: 5_000 });
     const resp = await page.request.get(new URL(src, page.url()).href);
     if (!resp.ok()) throw new Error(`the console frame ${src} answered ${resp.status()}`);
+    // Jumpgate's noVNC page: the server's console log, for the server the tab is about.
+    const body = await resp.text();
+    if (!body.includes('noVNC') || !body.includes(names.server)) {
+      throw new Error(`the console frame ${src} does not show ${names.server}'s console`);
+    }
   });
 
   await step(page, 'log out', async () => {
