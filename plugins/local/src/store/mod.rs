@@ -8,6 +8,27 @@ pub(crate) mod sqlite;
 
 pub use sqlite::Store;
 
+use crate::compute::repo::KeypairRepo;
+use crate::compute::servers::repo::ServerRepo;
+use crate::identity::repo::IdentityRepo;
+use crate::image::repo::ImageRepo;
+use crate::network::repo::NetworkRepo;
+use crate::volume::repo::VolumeRepo;
+
+/// Everything one transaction reaches: every service's repositories. A backend fills each
+/// trait for its transaction type and so has a `Tx`; services take `&dyn Tx` (or the one
+/// repository they need, which `&dyn Tx` upcasts to).
+#[allow(dead_code)] // until the first service hands it out (the move is file by file)
+pub trait Tx:
+    IdentityRepo + ImageRepo + NetworkRepo + VolumeRepo + ServerRepo + KeypairRepo
+{
+}
+
+impl<T> Tx for T where
+    T: IdentityRepo + ImageRepo + NetworkRepo + VolumeRepo + ServerRepo + KeypairRepo + ?Sized
+{
+}
+
 /// A store error, for the log; handlers answer 500 for these.
 #[derive(Debug)]
 pub struct StoreError(pub String);
