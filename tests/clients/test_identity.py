@@ -5,6 +5,8 @@ would use them. Each test makes its own names and cleans up after itself."""
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import urllib.parse
 import uuid
 
@@ -290,6 +292,100 @@ def test_application_credential(osc, server, cleanup, unique, admin_project_id):
     # Gone: Keystone says 404 (no such credential), 401 is as good.
     err = osc.fails("token", "issue", env=appcred)
     assert err.status in (401, 404), err
+
+
+# --- credentials (Keystone's store of EC2 keys and other secrets) ----------------------
+
+
+def test_credentials_belong_to_their_owner(osc, server, cleanup, unique):
+    project, user, password = _project_user(osc, cleanup, unique, "member")
+    member = _user_env(server, user, password, project)
+    user_id = osc("user", "show", user)["id"]
+    # (By id: a member may not look projects up by name.)
+    project_id = osc("project", "show", project)["id"]
+
+    # An EC2 credential's id is the sha256 of its access key, whoever asks for another.
+    access = uuid.uuid4().hex
+    blob = json.dumps({"access": access, "secret": uuid.uuid4().hex})
+    ec2 = osc("credential", "create", "--type", "ec2", "--project", project, user, blob)
+    assert ec2["id"] == hashlib.sha256(access.encode()).hexdigest()
+    assert json.loads(ec2["blob"]) == json.loads(blob)
+    # Without a project it would be useless, and Keystone refuses it.
+    err = osc.fails("credential", "create", "--type", "ec2", user, json.dumps({"access": "x"}))
+    assert err.status == 400, err
+    err = osc.fails("credential", "create", "--type", "ec2", "--project", project, user, "not json")
+    assert err.status == 400, err
+    # The same access key twice is one credential.
+    err = osc.fails("credential", "create", "--type", "ec2", "--project", project, user, blob)
+    assert err.status == 409, err
+
+    # The admin's own credential, which the member must not see or take.
+    admin_id = osc("user", "show", js.ADMIN_USER)["id"]
+    mine = osc("credential", "create", js.ADMIN_USER, "admin's certificate")
+    try:
+        assert mine["type"] == "cert"
+        assert osc("credential", "show", ec2["id"], env=member)["blob"] == ec2["blob"]
+        seen = {c["ID"] for c in osc("credential", "list", env=member)}
+        assert seen == {ec2["id"]}, seen
+        assert {ec2["id"], mine["id"]} <= {c["ID"] for c in osc("credential", "list")}
+        # (The CLI looks a credential up by name too, and hides the 403: ask directly.)
+        token = osc("token", "issue", env=member)["id"]
+        for method in ("GET", "DELETE"):
+            r = server.request(method, f"/v3/credentials/{mine['id']}", token=token)
+            assert r.status_code == 403, (method, r.status_code, r.text)
+        # Making one for someone else, or giving one's own away, is refused.
+        err = osc.fails("credential", "create", js.ADMIN_USER, "x", env=member)
+        assert err.status == 403, err
+        err = osc.fails(
+            "credential", "set", "--user", admin_id, "--type", "ec2", "--data", blob,
+            "--project", project_id, ec2["id"], env=member,
+        )
+        assert err.status == 403, err
+        # Nor may an EC2 credential's new blob change the scope it was made in.
+        scoped = json.dumps({"access": access, "secret": "s", "trust_id": "t"})
+        err = osc.fails(
+            "credential", "set", "--user", user_id, "--type", "ec2", "--data", scoped,
+            "--project", project_id, ec2["id"], env=member,
+        )
+        assert err.status == 400, err
+        # A change of one's own is kept.
+        fresh = json.dumps({"access": access, "secret": "rotated"})
+        osc(
+            "credential", "set", "--user", user_id, "--type", "ec2", "--data", fresh,
+            "--project", project_id, ec2["id"], env=member, json=False,
+        )
+        assert json.loads(osc("credential", "show", ec2["id"])["blob"])["secret"] == "rotated"
+    finally:
+        osc("credential", "delete", mine["id"], json=False)
+    err = osc.fails("credential", "show", mine["id"])
+    assert "Could not find credential" in str(err), err
+
+    # A user's credentials go with the user.
+    osc("user", "delete", user, json=False)
+    assert ec2["id"] not in {c["ID"] for c in osc("credential", "list")}
+
+
+def test_ec2_credentials(osc, server, cleanup, unique):
+    project, user, password = _project_user(osc, cleanup, unique, "member")
+    member = _user_env(server, user, password, project)
+    # (The CLI shows a new or single credential's keys as the API names them.)
+    made = osc("ec2", "credentials", "create", env=member)
+    assert made["project_id"] == osc("project", "show", project)["id"]
+    assert made["access"] and made["secret"]
+    listed = osc("ec2", "credentials", "list", env=member)
+    assert [c["Access"] for c in listed] == [made["access"]]
+    shown = osc("ec2", "credentials", "show", made["access"], env=member)
+    assert shown["secret"] == made["secret"]
+    # Also under /v3/credentials, by the access key's hash.
+    cid = hashlib.sha256(made["access"].encode()).hexdigest()
+    assert osc("credential", "show", cid, env=member)["type"] == "ec2"
+    # Another user's list is not theirs to read.
+    err = osc.fails("ec2", "credentials", "list", "--user", js.ADMIN_USER, env=member)
+    assert err.status == 403, err
+    osc("ec2", "credentials", "delete", made["access"], env=member, json=False)
+    err = osc.fails("ec2", "credentials", "show", made["access"], env=member)
+    assert err.status == 404, err
+    assert osc("ec2", "credentials", "list", env=member) == []
 
 
 # --- token revocation ------------------------------------------------------------------

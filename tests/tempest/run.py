@@ -54,7 +54,7 @@ IDENTITY_FEATURES = {
     "security_compliance": "false",  # no PCI-DSS password rules
     "domain_specific_drivers": "false",
     "immutable_user_source": "false",
-    "api_extensions": "OS-INHERIT",  # not OS-EC2, OS-OAUTH1, OS-FEDERATION, ...
+    "api_extensions": "OS-INHERIT,OS-EC2",  # not OS-OAUTH1, OS-FEDERATION, ...
 }
 
 # jumpgate service -> Tempest's [service_available] option. Identity is always on.

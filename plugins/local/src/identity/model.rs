@@ -562,6 +562,121 @@ pub fn delete_app_cred(c: Repo, id: &str) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- credentials
+
+/// The type of credential the EC2 API (`OS-EC2`) makes and reads.
+pub const EC2: &str = "ec2";
+
+/// A credential Keystone keeps for another service (an EC2 key pair, a certificate …):
+/// `blob` is the client's serialized secret, shown back to its owner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub kind: String,
+    pub blob: String,
+    /// Attributes Keystone keeps without knowing them.
+    pub extra: Map<String, Value>,
+}
+
+/// An EC2 blob's access key, which the credential's id is the hash of.
+fn ec2_access(blob: &str) -> Result<String> {
+    let Ok(doc) = serde_json::from_str::<Value>(blob) else {
+        return Err(Error::Invalid("Invalid blob in credential".into()));
+    };
+    let Some(map) = doc.as_object().filter(|m| !m.is_empty()) else {
+        return Err(expecting("blob", "credential"));
+    };
+    match map.get("access") {
+        None | Some(Value::Null) => Err(expecting("access", "credential")),
+        Some(Value::String(a)) => Ok(a.clone()),
+        Some(other) => Ok(other.to_string()),
+    }
+}
+
+/// Keystone's `ValidationError(attribute, target)`.
+fn expecting(attribute: &str, target: &str) -> Error {
+    Error::Invalid(format!("Expecting to find {attribute} in {target}. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."))
+}
+
+/// The id Keystone gives an EC2 credential: the sha256 of its access key, in hex.
+pub fn ec2_credential_id(access: &str) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(access.as_bytes()))
+}
+
+/// Records a credential: an EC2 one needs a project and takes its id from its access key
+/// (whatever id was asked for), others get a new id. Its user and project must exist.
+pub fn create_credential(c: Repo, mut cred: Credential) -> Result<Credential> {
+    if cred.kind.eq_ignore_ascii_case(EC2) {
+        if cred.project_id.is_none() {
+            return Err(expecting("project_id", "credential"));
+        }
+        cred.id = ec2_credential_id(&ec2_access(&cred.blob)?);
+    }
+    get_user(c, &cred.user_id)?;
+    if let Some(p) = &cred.project_id {
+        get_project(c, p)?;
+    }
+    match c.insert_credential(&cred)? {
+        Unique::Stored => Ok(cred),
+        Unique::Taken => Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store credential - Duplicate ID, {}.",
+            cred.id
+        ))),
+    }
+}
+
+/// None when there is no such credential (the API decides what the caller hears).
+pub fn find_credential(c: Repo, id: &str) -> Result<Option<Credential>> {
+    Ok(c.credential(id)?)
+}
+
+pub fn list_credentials(
+    c: Repo,
+    user_id: Option<&str>,
+    kind: Option<&str>,
+) -> Result<Vec<Credential>> {
+    Ok(c.credentials(user_id, kind)?)
+}
+
+/// An EC2 credential's new blob keeps the scope the old one was made in (Keystone's
+/// `_validate_blob_update_keys`).
+pub fn keep_ec2_scope(old: &str, new: &str) -> Result<()> {
+    ec2_access(new)?;
+    let parse = |b: &str| serde_json::from_str::<Value>(b).unwrap_or(Value::Null);
+    let (old, new) = (parse(old), parse(new));
+    for key in ["trust_id", "app_cred_id", "access_token_id", "access_id"] {
+        if old.get(key) != new.get(key) {
+            return Err(Error::Invalid(format!(
+                "{key} can not be updated for credential"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Stores a changed credential: one that is (or becomes) EC2 keeps a project.
+pub fn update_credential(c: Repo, cred: &Credential) -> Result<()> {
+    if cred.kind.eq_ignore_ascii_case(EC2) && cred.project_id.is_none() {
+        return Err(expecting("project_id", "credential"));
+    }
+    get_user(c, &cred.user_id)?;
+    if let Some(p) = &cred.project_id {
+        get_project(c, p)?;
+    }
+    c.update_credential(cred)?;
+    Ok(())
+}
+
+pub fn delete_credential(c: Repo, id: &str) -> Result<()> {
+    if !c.delete_credential(id)? {
+        return Err(Error::NotFound("credential", id.into()));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- catalog additions
 
 /// A region an admin created, beside the configured one.

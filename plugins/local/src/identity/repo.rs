@@ -3,8 +3,8 @@
 //! `store/` fills this trait.
 
 use super::model::{
-    Actor, AppCred, Assignment, Domain, Endpoint, Group, Project, Region, Role, Service, Target,
-    User,
+    Actor, AppCred, Assignment, Credential, Domain, Endpoint, Group, Project, Region, Role,
+    Service, Target, User,
 };
 use super::token::Revocation;
 use crate::store::{StoreError, Unique};
@@ -102,6 +102,15 @@ pub trait IdentityRepo {
     fn app_creds(&self, user_id: &str) -> Result<Vec<AppCred>>;
     /// Whether there was such a credential.
     fn delete_app_cred(&self, id: &str) -> Result<bool>;
+
+    // Credentials (EC2 and others), by id; an EC2 credential's id is its access key's hash.
+    fn insert_credential(&self, c: &Credential) -> Result<Unique>;
+    fn credential(&self, id: &str) -> Result<Option<Credential>>;
+    /// In creation order, of one user and of one type when given.
+    fn credentials(&self, user_id: Option<&str>, kind: Option<&str>) -> Result<Vec<Credential>>;
+    fn update_credential(&self, c: &Credential) -> Result<()>;
+    /// Whether there was such a credential.
+    fn delete_credential(&self, id: &str) -> Result<bool>;
 
     // Regions, services and endpoints an admin registered.
     fn insert_region(&self, r: &Region) -> Result<Unique>;

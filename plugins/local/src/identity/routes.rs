@@ -47,6 +47,10 @@ endpoint!(Id; GroupUsers { on_get => group_users });
 endpoint!(Id; GroupUser { on_get => check_member, on_head => check_member, on_put => add_member, on_delete => remove_member });
 endpoint!(Id; AppCreds { on_get => list_app_creds, on_post => create_app_cred });
 endpoint!(Id; AppCredItem { on_get => get_app_cred, on_delete => delete_app_cred });
+endpoint!(Id; Credentials { on_get => list_credentials, on_post => create_credential });
+endpoint!(Id; CredentialItem { on_get => get_credential, on_patch => update_credential, on_delete => delete_credential });
+endpoint!(Id; Ec2Credentials { on_get => list_ec2_credentials, on_post => create_ec2_credential });
+endpoint!(Id; Ec2CredentialItem { on_get => get_ec2_credential, on_delete => delete_ec2_credential });
 endpoint!(Id; Regions { on_get => list_regions, on_post => create_region });
 endpoint!(Id; RegionItem { on_get => get_region, on_put => put_region, on_patch => update_region, on_delete => delete_region });
 endpoint!(Id; Services { on_get => list_services, on_post => create_service });
@@ -109,6 +113,10 @@ pub fn setup(disp: &Dispatcher, id: Id) -> Result<(), Error> {
         "v3_group_user" => GroupUser,
         "v3_user_application_credentials" => AppCreds,
         "v3_user_application_credential" => AppCredItem,
+        "v3_credentails" => Credentials,
+        "v3_credentail" => CredentialItem,
+        "v3_user_credentials_os_ec2" => Ec2Credentials,
+        "v3_user_credentials_os_ec2_credential" => Ec2CredentialItem,
         "v3_regions" => Regions,
         "v3_region" => RegionItem,
         "v3_services" => Services,
@@ -1713,6 +1721,241 @@ fn delete_app_cred(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRe
         Ok(())
     })?;
     id.revocations_changed();
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- credentials
+
+/// Keystone's credential policy: an admin, or the credential's owner (`user_id`), for
+/// every action; `owner` is None for a credential that does not exist, which only an
+/// admin gets to hear about (404), as Keystone checks policy before it looks.
+fn credential_policy(req: &Request, owner: Option<&str>, action: &str) -> Result<(), Fault> {
+    let caller = policy::caller(req)?;
+    if caller.is_admin || owner.is_some_and(|o| o == caller.user_id) {
+        Ok(())
+    } else {
+        Err(Fault::forbidden(format!(
+            "You are not authorized to perform the requested action: {action}."
+        )))
+    }
+}
+
+/// A credential by id, after its policy.
+fn credential_for(
+    id: &Identity,
+    req: &Request,
+    cid: &str,
+    action: &str,
+) -> Result<model::Credential, Fault> {
+    let found = read(id, |c| model::find_credential(c, cid))?;
+    credential_policy(req, found.as_ref().map(|f| f.user_id.as_str()), action)?;
+    found.ok_or_else(|| Fault::not_found(format!("Could not find credential: {cid}.")))
+}
+
+fn list_credentials(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let caller = policy::caller(req)?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let (user, kind) = (req.query_param("user_id"), req.query_param("type"));
+    let creds = read(id, |c| model::list_credentials(c, user, kind))?;
+    // Each is shown only to whom its get policy allows: an admin, or its owner.
+    let items: Vec<Value> = creds
+        .iter()
+        .filter(|c| caller.is_admin || c.user_id == caller.user_id)
+        .map(|c| views::credential(&l, c))
+        .collect();
+    ok_json(
+        resp,
+        200,
+        json!({"credentials": items, "links": l.collection("credentials")}),
+    )
+}
+
+/// The attributes of a credential request other than Keystone's own.
+const CREDENTIAL_FIELDS: &[&str] = &["id", "user_id", "project_id", "type", "blob", "links"];
+
+fn create_credential(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let body: Value = req.json()?;
+    let c = views::object(&body, "credential")?;
+    credential_policy(
+        req,
+        c.get("user_id").and_then(Value::as_str),
+        "identity:create_credential",
+    )?;
+    let required = |key: &str| {
+        views::string(&c, key)?
+            .ok_or_else(|| Fault::bad_request(format!("'{key}' is a required property")))
+    };
+    let cred = model::Credential {
+        id: model::new_id(),
+        blob: required("blob")?,
+        kind: required("type")?,
+        user_id: required("user_id")?,
+        project_id: views::string(&c, "project_id")?,
+        extra: views::extra(&c, CREDENTIAL_FIELDS),
+    };
+    let base = base(id, req)?;
+    let cred = write(id, |tx| model::create_credential(tx, cred))?;
+    ok_json(
+        resp,
+        201,
+        json!({"credential": views::credential(&Links(&base), &cred)}),
+    )
+}
+
+fn get_credential(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let cred = credential_for(
+        id,
+        req,
+        param(req, "credential_id")?,
+        "identity:get_credential",
+    )?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"credential": views::credential(&Links(&base), &cred)}),
+    )
+}
+
+fn update_credential(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let cid = param(req, "credential_id")?.to_string();
+    let current = credential_for(id, req, &cid, "identity:update_credential")?;
+    let body: Value = req.json()?;
+    let c = views::object(&body, "credential")?;
+    if c.is_empty() {
+        return Err(views::invalid(
+            "credential",
+            "{} does not have enough properties",
+        ));
+    }
+    if views::string(&c, "id")?.is_some_and(|new| new != cid) {
+        return Err(Fault::bad_request("Cannot change ID"));
+    }
+    let mut cred = current.clone();
+    if let Some(blob) = views::string(&c, "blob")? {
+        cred.blob = blob;
+    }
+    if let Some(kind) = views::string(&c, "type")? {
+        cred.kind = kind;
+    }
+    if let Some(user) = views::string(&c, "user_id")? {
+        cred.user_id = user;
+    }
+    if c.contains_key("project_id") {
+        cred.project_id = views::string(&c, "project_id")?;
+    }
+    cred.extra.extend(views::extra(&c, CREDENTIAL_FIELDS));
+    if current.kind.eq_ignore_ascii_case(model::EC2) && c.contains_key("blob") {
+        model::keep_ec2_scope(&current.blob, &cred.blob).map_err(|e| id.fault(e))?;
+    }
+    // The owner it would have after the change must pass too: no giving it away.
+    credential_policy(req, Some(&cred.user_id), "identity:update_credential")?;
+    write(id, |tx| model::update_credential(tx, &cred))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"credential": views::credential(&Links(&base), &cred)}),
+    )
+}
+
+fn delete_credential(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let cid = param(req, "credential_id")?;
+    credential_for(id, req, cid, "identity:delete_credential")?;
+    write(id, |tx| model::delete_credential(tx, cid))?;
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- EC2 credentials
+
+fn list_ec2_credentials(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?;
+    policy::self_or_admin(req, uid, "identity:ec2_list_credentials")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let creds = read(id, |c| {
+        model::get_user(c, uid)?;
+        model::list_credentials(c, Some(uid), Some(model::EC2))
+    })?;
+    let items: Vec<Value> = creds.iter().map(|c| views::ec2_credential(&l, c)).collect();
+    ok_json(
+        resp,
+        200,
+        json!({"credentials": items, "links": l.collection(&format!("users/{uid}/credentials/OS-EC2"))}),
+    )
+}
+
+fn create_ec2_credential(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let uid = param(req, "user_id")?.to_string();
+    policy::self_or_admin(req, &uid, "identity:ec2_create_credential")?;
+    let body: Value = req.json()?;
+    let project = body
+        .get("tenant_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let blob = json!({
+        "access": model::new_id(),
+        "secret": model::new_id(),
+        "trust_id": null,
+    });
+    let cred = model::Credential {
+        id: String::new(),
+        user_id: uid,
+        project_id: Some(project),
+        kind: model::EC2.into(),
+        blob: blob.to_string(),
+        extra: Map::new(),
+    };
+    let base = base(id, req)?;
+    let cred = write(id, |tx| model::create_credential(tx, cred))?;
+    ok_json(
+        resp,
+        201,
+        json!({"credential": views::ec2_credential(&Links(&base), &cred)}),
+    )
+}
+
+/// A user's EC2 credential by access key: none is Keystone's 404, a credential of
+/// another type its 401.
+fn ec2_credential_for(
+    id: &Identity,
+    req: &Request,
+    action: &str,
+) -> Result<model::Credential, Fault> {
+    let uid = param(req, "user_id")?;
+    let access = param(req, "credential_id")?;
+    policy::self_or_admin(req, uid, action)?;
+    let cid = model::ec2_credential_id(access);
+    let found = read(id, |c| {
+        model::get_user(c, uid)?;
+        model::find_credential(c, &cid)
+    })?;
+    match found.filter(|c| c.user_id == uid) {
+        None => Err(Fault::not_found(format!(
+            "Could not find credential: {cid}."
+        ))),
+        Some(c) if !c.kind.eq_ignore_ascii_case(model::EC2) => {
+            Err(Fault::unauthorized("EC2 access key not found."))
+        }
+        Some(c) => Ok(c),
+    }
+}
+
+fn get_ec2_credential(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let cred = ec2_credential_for(id, req, "identity:ec2_get_credential")?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"credential": views::ec2_credential(&Links(&base), &cred)}),
+    )
+}
+
+fn delete_ec2_credential(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let cred = ec2_credential_for(id, req, "identity:ec2_delete_credential")?;
+    write(id, |tx| model::delete_credential(tx, &cred.id))?;
     no_content(resp)
 }
 

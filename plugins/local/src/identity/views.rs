@@ -4,7 +4,7 @@
 use jumpgate_plugin_api::Fault;
 use serde_json::{json, Map, Value};
 
-use super::model::{AppCred, Domain, Group, Project, Role, User};
+use super::model::{AppCred, Credential, Domain, Group, Project, Role, User};
 
 /// `http://host/v3`, the prefix of every `links.self`.
 pub struct Links<'a>(pub &'a str);
@@ -105,6 +105,37 @@ pub fn app_cred(l: &Links, a: &AppCred, roles: &[Role]) -> Value {
         "access_rules": a.access_rules,
         "roles": roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": r.domain_id})).collect::<Vec<_>>(),
         "links": l.of(&format!("users/{}/application_credentials/{}", a.user_id, a.id)),
+    })
+}
+
+pub fn credential(l: &Links, c: &Credential) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "user_id": c.user_id,
+        "project_id": c.project_id,
+        "type": c.kind,
+        "blob": c.blob,
+        "links": l.of(&format!("credentials/{}", c.id)),
+    });
+    merge_extra(&mut v, &c.extra);
+    v
+}
+
+/// An EC2 credential as the `OS-EC2` API shows it: its blob's keys, the project as
+/// `tenant_id`, and a link by access key.
+pub fn ec2_credential(l: &Links, c: &Credential) -> Value {
+    let blob: Value = serde_json::from_str(&c.blob).unwrap_or(Value::Null);
+    json!({
+        "user_id": c.user_id,
+        "tenant_id": c.project_id,
+        "access": blob["access"],
+        "secret": blob["secret"],
+        "trust_id": blob["trust_id"],
+        "links": l.of(&format!(
+            "users/{}/credentials/OS-EC2/{}",
+            c.user_id,
+            blob["access"].as_str().unwrap_or_default()
+        )),
     })
 }
 

@@ -2,12 +2,12 @@
 //! JSON text.
 
 use rusqlite::{params, Connection, Row};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::Run;
 use crate::identity::model::{
-    Actor, AppCred, Assignment, Domain, Endpoint, Group, Project, Region, Role, Service, Target,
-    User,
+    Actor, AppCred, Assignment, Credential, Domain, Endpoint, Group, Project, Region, Role,
+    Service, Target, User,
 };
 use crate::identity::repo::{IdentityRepo, Result};
 use crate::identity::token::Revocation;
@@ -90,6 +90,20 @@ fn app_cred_row(r: &Row) -> rusqlite::Result<AppCred> {
         roles: serde_json::from_value(json_col(r, "roles")?).unwrap_or_default(),
         access_rules: json_col(r, "access_rules")?,
         created_at: r.get("created_at")?,
+    })
+}
+
+fn credential_row(r: &Row) -> rusqlite::Result<Credential> {
+    Ok(Credential {
+        id: r.get("id")?,
+        user_id: r.get("user_id")?,
+        project_id: r.get("project_id")?,
+        kind: r.get("type")?,
+        blob: r.get("blob")?,
+        extra: match json_col(r, "extra")? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
     })
 }
 
@@ -541,6 +555,41 @@ impl IdentityRepo for Connection {
     fn delete_app_cred(&self, id: &str) -> Result<bool> {
         let n = self.run("DELETE FROM application_credentials WHERE id = ?1", [id])?;
         Ok(n > 0)
+    }
+
+    fn insert_credential(&self, c: &Credential) -> Result<Unique> {
+        self.unique(
+            "INSERT INTO credentials (id, user_id, project_id, type, blob, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![c.id, c.user_id, c.project_id, c.kind, c.blob, json_text(&c.extra)],
+        )
+    }
+
+    fn credential(&self, id: &str) -> Result<Option<Credential>> {
+        self.one(
+            "SELECT * FROM credentials WHERE id = ?1",
+            [id],
+            credential_row,
+        )
+    }
+
+    fn credentials(&self, user_id: Option<&str>, kind: Option<&str>) -> Result<Vec<Credential>> {
+        self.all(
+            "SELECT * FROM credentials WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR type = ?2) ORDER BY rowid",
+            params![user_id, kind],
+            credential_row,
+        )
+    }
+
+    fn update_credential(&self, c: &Credential) -> Result<()> {
+        self.run(
+            "UPDATE credentials SET user_id = ?2, project_id = ?3, type = ?4, blob = ?5, extra = ?6 WHERE id = ?1",
+            params![c.id, c.user_id, c.project_id, c.kind, c.blob, json_text(&c.extra)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_credential(&self, id: &str) -> Result<bool> {
+        Ok(self.run("DELETE FROM credentials WHERE id = ?1", [id])? > 0)
     }
 
     fn insert_region(&self, r: &Region) -> Result<Unique> {

@@ -731,6 +731,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX console_auth_tokens_expiry ON console_auth_tokens (expires_ms);
     ",
+    // 18: Keystone credentials (EC2 and others): a user's, gone with the user, and with the
+    // project an EC2 credential is for, as Keystone's callbacks remove them.
+    "
+    CREATE TABLE credentials (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        project_id TEXT REFERENCES projects(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        blob TEXT NOT NULL,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX credentials_user ON credentials (user_id, type);
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
