@@ -55,7 +55,17 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub max_request_body_size: usize,
     pub shutdown_timeout: Duration,
+    /// `tls_cert_file` and `tls_key_file`: serve HTTPS on `listen` (both or neither).
+    pub tls: Option<TlsFiles>,
     pub services: Vec<ServiceConfig>,
+}
+
+/// A PEM certificate chain (the server's first) and its PEM private key, read again by
+/// every reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 /// The config file to use: `--config`, else `JUMPGATE_CONFIG`, else the search path.
@@ -128,6 +138,28 @@ impl Config {
         })?;
 
         let plugin_dir = base.join(get("plugin_dir").unwrap_or_else(|| "plugins".into()).trim());
+
+        let tls = match (get("tls_cert_file"), get("tls_key_file")) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert_file: base.join(cert.trim()),
+                key_file: base.join(key.trim()),
+            }),
+            (Some(_), None) => {
+                return Err(err(
+                    "DEFAULT",
+                    "tls_key_file",
+                    "missing: tls_cert_file needs its private key".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "DEFAULT",
+                    "tls_cert_file",
+                    "missing: tls_key_file needs its certificate".into(),
+                ))
+            }
+        };
 
         let log_level = get("log_level").unwrap_or_else(|| "INFO".into());
         let log_level = log_level.trim().to_ascii_lowercase();
@@ -257,6 +289,7 @@ impl Config {
             admin_token: get("admin_token").map(|t| t.trim().to_string()),
             max_request_body_size,
             shutdown_timeout,
+            tls,
             services,
             ini,
         })
@@ -496,6 +529,30 @@ driver=jumpgate.baremetal.drivers.sl
         assert_eq!(
             parse_err("[DEFAULT]\nenabled_services = image, compute\n[image]\ndriver=a\nmount=/x\n[compute]\ndriver=b\nmount=/x\n"),
             "j.conf: [compute] mount: '/x' is already the mount of image"
+        );
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_relative_to_the_config_folder() {
+        let c = parse("[DEFAULT]\ntls_cert_file = tls/cert.pem\ntls_key_file = /k.pem\nenabled_services = identity\n[identity]\ndriver = x\n");
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert_file: PathBuf::from("/etc/jumpgate/tls/cert.pem"),
+                key_file: PathBuf::from("/k.pem"),
+            })
+        );
+        assert_eq!(
+            parse("[DEFAULT]\nenabled_services = identity\n[identity]\ndriver = x\n").tls,
+            None
+        );
+        assert_eq!(
+            parse_err("[DEFAULT]\ntls_cert_file = c.pem\n"),
+            "j.conf: [DEFAULT] tls_key_file: missing: tls_cert_file needs its private key"
+        );
+        assert_eq!(
+            parse_err("[DEFAULT]\ntls_key_file = k.pem\n"),
+            "j.conf: [DEFAULT] tls_cert_file: missing: tls_key_file needs its certificate"
         );
     }
 

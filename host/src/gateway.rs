@@ -56,6 +56,8 @@ pub struct Gateway {
     pub request_hooks: Vec<Hook>,
     pub response_hooks: Vec<Hook>,
     pub validator: Option<TokenValidatorBox>,
+    /// Set when the configuration serves HTTPS: new connections are accepted with it.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Where a path goes: a service, and the endpoint within it if one matched.
@@ -80,6 +82,7 @@ impl Gateway {
         set_up: &mut Vec<Arc<Driver>>,
     ) -> Result<Gateway, String> {
         let config = Arc::new(config);
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let load = |service: &str, name: &str| -> Result<Arc<Driver>, String> {
             let path = Loader::resolve(&config.plugin_dir, name);
             let driver = loader
@@ -205,6 +208,7 @@ impl Gateway {
             request_hooks,
             response_hooks,
             validator: registrations.validator.map(|(_, v)| v),
+            tls,
         })
     }
 

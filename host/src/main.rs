@@ -12,6 +12,7 @@ mod loader;
 mod router;
 mod server;
 mod state;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -216,7 +217,8 @@ async fn run(state: Arc<State>, filter: FilterHandle) -> ExitCode {
     let gw = state.current();
     let drivers: Vec<String> = gw.drivers().iter().map(|d| d.name.clone()).collect();
     tracing::info!(
-        "listening on http://{addr} (services: {}; drivers: {})",
+        "listening on {}://{addr} (services: {}; drivers: {})",
+        if gw.tls.is_some() { "https" } else { "http" },
         gw.services
             .iter()
             .map(|s| s.name())

@@ -35,6 +35,8 @@ const STREAM_CHUNK: usize = 64 * 1024;
 /// How much of a request body the handler left unread is still read (and thrown away)
 /// so that the client gets to read the answer.
 const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
+/// How long a client has to finish a TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight
 /// finish for up to the configured `shutdown_timeout`.
@@ -55,11 +57,36 @@ pub async fn serve(state: Arc<State>, listener: TcpListener, shutdown: impl Futu
                 };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
-                let service = service_fn(move |req| handle(state.clone(), req, remote));
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                // The configuration current at accept time says whether this connection
+                // is HTTPS; the handshake runs in the connection's own task, so a slow
+                // client holds up no one.
+                let tls = state.current().tls.clone();
+                let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let result = match tls {
+                        None => {
+                            let service = service_fn(move |req| handle(state.clone(), req, remote, "http"));
+                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(conn).await
+                        }
+                        Some(acceptor) => {
+                            let stream = match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!("TLS handshake with {remote}: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!("TLS handshake with {remote}: no answer in {TLS_HANDSHAKE:?}");
+                                    return;
+                                }
+                            };
+                            let service = service_fn(move |req| handle(state.clone(), req, remote, "https"));
+                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(conn).await
+                        }
+                    };
+                    if let Err(e) = result {
                         tracing::debug!("connection from {remote}: {e}");
                     }
                 });
@@ -82,6 +109,7 @@ async fn handle(
     state: Arc<State>,
     req: hyper::Request<Incoming>,
     remote: SocketAddr,
+    scheme: &'static str,
 ) -> Result<hyper::Response<Body>, Infallible> {
     let start = Instant::now();
     let gw = state.current();
@@ -91,7 +119,7 @@ async fn handle(
         let fault = Fault::not_found(format!("No service is mounted at {}", parts.uri.path()));
         return Ok(fault_response(&fault, FaultStyle::Nova));
     };
-    let mut request = to_request(&parts, remote, &gw, &routed);
+    let mut request = to_request(&parts, remote, scheme, &gw, &routed);
     let handler = gw.handler(&routed, &request.method);
     let streams = handler.is_some_and(|h| h.responder.streams_body(&request));
     let mut early = None;
@@ -139,6 +167,7 @@ async fn handle(
 fn to_request(
     parts: &hyper::http::request::Parts,
     remote: SocketAddr,
+    scheme: &str,
     gw: &Gateway,
     routed: &Routed,
 ) -> Request {
@@ -172,6 +201,8 @@ fn to_request(
         jumpgate_plugin_api::env::REMOTE_ADDR,
         remote.to_string(),
     ));
+    req.env
+        .push(Pair::new(jumpgate_plugin_api::env::URL_SCHEME, scheme));
     req
 }
 

@@ -9,6 +9,10 @@ pub mod env {
     pub const REQUEST_ID: &str = "request_id";
     /// The client's address, `ip:port`.
     pub const REMOTE_ADDR: &str = "remote_addr";
+    /// `https` when the client reached the host over TLS, else `http` (WSGI's
+    /// `wsgi.url_scheme`): the scheme of every URL handed back, unless a proxy says
+    /// otherwise (`X-Forwarded-Proto`).
+    pub const URL_SCHEME: &str = "url_scheme";
     /// The project that fills `{tenant_id}` in URLs: the token's project unless a hook says otherwise.
     pub const TENANT_ID: &str = "tenant_id";
     /// The `X-Auth-Token` that was accepted.

@@ -86,14 +86,19 @@ impl Request {
         set(&mut self.env, key, value);
     }
 
-    /// `scheme://host` as the client reached this host, through proxies that say so
-    /// (`X-Forwarded-Proto`, `X-Forwarded-Host`): the start of every URL handed back.
+    /// `scheme://host` as the client reached this host (over TLS or not), through proxies
+    /// that say so (`X-Forwarded-Proto`, `X-Forwarded-Host`): the start of every URL
+    /// handed back.
     pub fn base_url(&self) -> String {
         let first = |v: &str| v.split(',').next().unwrap_or("").trim().to_string();
         let scheme = self
             .header("x-forwarded-proto")
             .map(first)
             .filter(|s| !s.is_empty())
+            .or_else(|| {
+                self.env(crate::context::env::URL_SCHEME)
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| "http".into());
         let host = self
             .header("x-forwarded-host")

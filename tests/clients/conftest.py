@@ -85,6 +85,9 @@ class Osc:
     def _env(self, env):
         base = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         base.update(self.server.env() if env is None else env)
+        # Over HTTPS every sign-in trusts the server's CA, whoever signs in.
+        if self.server.cacert is not None:
+            base.setdefault("OS_CACERT", str(self.server.cacert))
         return base
 
     def run(self, *args, env=None, json=False) -> subprocess.CompletedProcess:

@@ -10,6 +10,10 @@ service on the `openstack` driver pointed at it, and the clients talk to the fro
 the client suites then check the passthrough driver (Jumpgate(openstack) in front of
 Jumpgate(local)).
 
+With env JUMPGATE_TLS=1 the jumpgate serves HTTPS (`tls_cert_file`, `tls_key_file`) with a
+certificate made for the run by a CA of its own (`make_certificate`, with Debian's
+`openssl`); every client is given that CA (`Server.cacert`, `OS_CACERT`).
+
 With env JUMPGATE_EXTERNAL_URL (and JUMPGATE_EXTERNAL_ADMIN_PASSWORD) nothing is started:
 the same `Server` object points at a server already running there, for example a real
 Keystone, to check that the tests themselves are right.
@@ -77,8 +81,11 @@ class Server:
         log_path: Path | None = None,
         keep: bool = False,
         upstream: "Server | None" = None,
+        cacert: Path | None = None,
     ):
         self.url = url.rstrip("/")
+        # The CA that signed an HTTPS jumpgate's certificate, which clients must trust.
+        self.cacert = cacert
         self.admin_password = admin_password
         self.services = tuple(services)
         self.external = external
@@ -113,6 +120,8 @@ class Server:
             "OS_IDENTITY_API_VERSION": "3",
             "OS_REGION_NAME": REGION,
         }
+        if self.cacert is not None:
+            env["OS_CACERT"] = str(self.cacert)
         for key, value in overrides.items():
             if value is None:
                 env.pop(key, None)
@@ -135,7 +144,12 @@ class Server:
             project_name=project_name,
             project_domain_name=DOMAIN_NAME if project_name else None,
         )
-        return ks_session.Session(auth=auth)
+        return ks_session.Session(auth=auth, verify=self.verify)
+
+    @property
+    def verify(self) -> str | bool:
+        """What `requests` and keystoneauth take as `verify`: the CA over HTTPS."""
+        return str(self.cacert) if self.cacert is not None else True
 
     def connect(self, **overrides):
         """An openstacksdk Connection as admin, ignoring clouds.yaml and OS_* variables."""
@@ -151,6 +165,8 @@ class Server:
             region_name=REGION,
             identity_api_version="3",
         )
+        if self.cacert is not None:
+            args["cacert"] = str(self.cacert)
         args.update(overrides)
         return openstack.connect(load_yaml_config=False, load_envvars=False, **args)
 
@@ -162,7 +178,9 @@ class Server:
         if token is not None:
             headers["X-Auth-Token"] = token
         headers.setdefault("Accept", "application/json")
-        return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+        kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("timeout", 60)
+        return requests.request(method, self.url + path, headers=headers, **kwargs)
 
     # --- life ----------------------------------------------------------------------
 
@@ -261,6 +279,7 @@ def config_text(
     admin_password: str,
     secret_key: str,
     local: dict[str, str] | None = None,
+    tls: "Tls | None" = None,
 ) -> str:
     lines = [
         "[DEFAULT]",
@@ -268,6 +287,10 @@ def config_text(
         f"listen = 127.0.0.1:{port}",
         "plugin_dir = plugins",
         f"secret_key = {secret_key}",
+    ]
+    if tls is not None:
+        lines += [f"tls_cert_file = {tls.cert}", f"tls_key_file = {tls.key}"]
+    lines += [
         "",
     ]
     for service in services:
@@ -308,16 +331,20 @@ def start(
     *,
     keep: bool | None = None,
     local: dict[str, str] | None = None,
+    tls: bool | None = None,
 ) -> Server:
     """An external server (JUMPGATE_EXTERNAL_URL) or a new jumpgate with the local driver.
 
     `local`: `[local]` settings besides LOCAL_SETTINGS (see `local_settings`). The
-    jumpgate's folder is removed by `stop()` unless `keep` (or env JUMPGATE_KEEP=1)."""
+    jumpgate's folder is removed by `stop()` unless `keep` (or env JUMPGATE_KEEP=1).
+    `tls`: serve HTTPS (default: env JUMPGATE_TLS)."""
     server = external_from_env()
     if server is not None:
         return server
     if keep is None:
         keep = os.environ.get("JUMPGATE_KEEP", "") not in ("", "0")
+    if tls is None:
+        tls = tls_wanted()
     exe = binary()
     so = plugin_dir() / f"libjumpgate_{DRIVER}.so"
     missing = [str(p) for p in (exe, so) if not p.is_file()]
@@ -329,7 +356,7 @@ def start(
     last = None
     for _ in range(3):  # a free port can be taken between free_port() and the bind
         try:
-            server = _start_once(exe, so, tuple(services), keep, local_settings(local))
+            server = _start_once(exe, so, tuple(services), keep, local_settings(local), tls)
             break
         except _PortTaken as e:
             last = e
@@ -342,6 +369,54 @@ def start(
     except BaseException:
         server.stop()
         raise
+
+
+def tls_wanted() -> bool:
+    """Env JUMPGATE_TLS: the started jumpgate serves HTTPS."""
+    return os.environ.get("JUMPGATE_TLS", "") not in ("", "0")
+
+
+class Tls:
+    """A test CA and a certificate it signed for 127.0.0.1 and localhost, in `folder`."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.ca = folder / "ca.pem"
+        self.cert = folder / "cert.pem"
+        self.key = folder / "key.pem"
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    done = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StartError(f"openssl {' '.join(args)}: {done.stderr}")
+
+
+def make_certificate(folder: Path, ca: Tls | None = None) -> Tls:
+    """A CA (or `ca`'s, when given) and a new server certificate signed by it, for
+    127.0.0.1 and localhost, valid two days: what an operator's PKI hands out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tls = Tls(folder)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    if ca is None:
+        _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                 "-subj", "/CN=Jumpgate test CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
+        ca_key = folder / "ca.key"
+    else:
+        shutil.copyfile(ca.ca, tls.ca)
+        ca_key = ca.folder / "ca.key"
+    _openssl("req", *ec, "-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
+             cwd=folder)
+    (folder / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+    )
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", str(tls.ca), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "server.ext",
+             cwd=folder)
+    return tls
 
 
 def passthrough() -> bool:
@@ -400,18 +475,21 @@ class _PortTaken(StartError):
     pass
 
 
-def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str]) -> Server:
+def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str],
+                tls_on: bool) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="jumpgate-clients-"))
     _install(so, workdir)
     data = workdir / "data"
     data.mkdir()
     port = free_port()
     admin_password = secrets.token_urlsafe(18)
+    tls = make_certificate(workdir / "tls") if tls_on else None
     conf = workdir / "jumpgate.conf"
     conf.write_text(
-        config_text(port, services, data, admin_password, secrets.token_hex(32), local)
+        config_text(port, services, data, admin_password, secrets.token_hex(32), local, tls)
     )
-    server = _launch(exe, workdir, port, admin_password, services, keep)
+    server = _launch(exe, workdir, port, admin_password, services, keep,
+                     cacert=tls.ca if tls else None)
     try:
         _wait_ready(server, START_TIMEOUT)
     except StartError as e:
@@ -435,7 +513,7 @@ def _install(so: Path, workdir: Path) -> None:
 
 def _launch(exe: Path, workdir: Path, port: int, admin_password: str, services,
             keep: bool, conf_name: str = "jumpgate.conf",
-            log_name: str = "jumpgate.log") -> Server:
+            log_name: str = "jumpgate.log", cacert: Path | None = None) -> Server:
     """Runs jumpgate on the `conf_name` in `workdir`, logging (appending) to `log_name`."""
     log_path = workdir / log_name
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
@@ -452,7 +530,7 @@ def _launch(exe: Path, workdir: Path, port: int, admin_password: str, services,
         )
     _running.add(proc)
     return Server(
-        f"http://127.0.0.1:{port}",
+        f"{'https' if cacert else 'http'}://127.0.0.1:{port}",
         admin_password,
         services=services,
         external=False,
@@ -460,6 +538,7 @@ def _launch(exe: Path, workdir: Path, port: int, admin_password: str, services,
         workdir=workdir,
         log_path=log_path,
         keep=keep,
+        cacert=cacert,
     )
 
 
@@ -472,9 +551,15 @@ def restart(workdir: Path) -> Server:
     conf.read(workdir / "jumpgate.conf")
     port = int(conf["DEFAULT"]["listen"].rsplit(":", 1)[1])
     services = tuple(s.strip() for s in conf["DEFAULT"]["enabled_services"].split(","))
-    server = _launch(binary(), workdir, port, conf[DRIVER]["admin_password"], services, True)
+    server = _launch(binary(), workdir, port, conf[DRIVER]["admin_password"], services, True,
+                     cacert=_cacert_of(workdir, conf))
     _wait_ready(server, START_TIMEOUT)
     return server
+
+
+def _cacert_of(workdir: Path, conf) -> Path | None:
+    """The CA of a folder's HTTPS jumpgate (made by `make_certificate`), else None."""
+    return workdir / "tls" / "ca.pem" if conf["DEFAULT"].get("tls_cert_file") else None
 
 
 def start_another(workdir: Path) -> Server:
@@ -499,7 +584,8 @@ def start_another(workdir: Path) -> Server:
         name = f"jumpgate-{port}"
         (workdir / f"{name}.conf").write_text("\n".join(lines) + "\n")
         server = _launch(binary(), workdir, port, conf[DRIVER]["admin_password"], services,
-                         True, conf_name=f"{name}.conf", log_name=f"{name}.log")
+                         True, conf_name=f"{name}.conf", log_name=f"{name}.log",
+                         cacert=_cacert_of(workdir, conf))
         try:
             _wait_ready(server, START_TIMEOUT)
             return server
@@ -523,7 +609,12 @@ def _wait_ready(server: Server, timeout: float) -> None:
                 f"before answering GET /v3; folder {server.workdir}; log:\n{server.log()}"
             )
         try:
-            with urllib.request.urlopen(server.url + "/v3", timeout=5) as resp:
+            context = None
+            if server.cacert is not None:
+                import ssl
+
+                context = ssl.create_default_context(cafile=str(server.cacert))
+            with urllib.request.urlopen(server.url + "/v3", timeout=5, context=context) as resp:
                 if resp.status == 200:
                     return
                 last = f"HTTP {resp.status}"

@@ -982,7 +982,7 @@ def test_sdk_microversion_negotiation(conn):
     assert r.status_code == 406, (r.status_code, r.text)
 
 
-def test_console_url_opens_a_page_with_the_console_log(osc, conn, servers, unique, admin_ids):
+def test_console_url_opens_a_page_with_the_console_log(osc, conn, server, servers, unique, admin_ids):
     """`openstack console url show` (remote-consoles, 2.6+) and the legacy action (2.1) hand
     out a noVNC URL as Nova's; the page it opens needs no auth token, shows the server's
     console log, and a token an admin can look up; other console types are off, as in
@@ -996,7 +996,7 @@ def test_console_url_opens_a_page_with_the_console_log(osc, conn, servers, uniqu
     assert shown["protocol"] == "vnc" and shown["type"] == "novnc", shown
     url = shown["url"]
     assert "/vnc_auto.html?path=%3Ftoken%3D" in url, url
-    page = requests.get(url + "&title=" + urllib.parse.quote(f"x({s.id})"), timeout=30)
+    page = requests.get(url + "&title=" + urllib.parse.quote(f"x({s.id})"), timeout=30, verify=server.verify)
     assert page.status_code == 200, page.text
     assert page.headers["Content-Type"].startswith("text/html")
     for needle in ("noVNC", "<script", "</html>", s.name):
@@ -1033,4 +1033,4 @@ def test_console_url_opens_a_page_with_the_console_log(osc, conn, servers, uniqu
     r = conn.compute.get("/os-console-auth-tokens/nope", microversion="2.31", raise_exc=False)
     assert r.status_code == 404 and "Token not found" in r.text, r.text
     bad = url.replace("token%3D", "token%3Dbad")
-    assert requests.get(bad, timeout=30).status_code == 404
+    assert requests.get(bad, timeout=30, verify=server.verify).status_code == 404

@@ -425,7 +425,7 @@ def test_v2_password_auth_and_tenants(server):
         password=server.admin_password,
         tenant_name=js.ADMIN_PROJECT,
     )
-    sess = ks_session.Session(auth=auth)
+    sess = ks_session.Session(auth=auth, verify=server.verify)
     token = sess.get_token()
     assert token
     access = auth.get_access(sess)
@@ -442,7 +442,7 @@ def test_v2_password_auth_and_tenants(server):
         tenant_name=js.ADMIN_PROJECT,
     )
     with pytest.raises(ks_exceptions.Unauthorized):
-        ks_session.Session(auth=bad).get_token()
+        ks_session.Session(auth=bad, verify=server.verify).get_token()
 
 
 def test_v3_password_auth_with_keystoneauth(server):
@@ -455,7 +455,7 @@ def test_v3_password_auth_with_keystoneauth(server):
         project_name=js.ADMIN_PROJECT,
         project_domain_name=js.DOMAIN_NAME,
     )
-    sess = ks_session.Session(auth=auth)
+    sess = ks_session.Session(auth=auth, verify=server.verify)
     endpoint = sess.get_endpoint(service_type="identity", interface="public", region_name=js.REGION)
     assert _same_server(endpoint, server), endpoint
     access = auth.get_access(sess)
@@ -467,5 +467,6 @@ def test_v3_password_auth_with_keystoneauth(server):
                 username=js.ADMIN_USER,
                 password="wrong",
                 user_domain_name=js.DOMAIN_NAME,
-            )
+            ),
+            verify=server.verify,
         ).get_token()
