@@ -34,7 +34,7 @@ use rusqlite::Connection;
 use crate::image::Images;
 use crate::microversion::{Api, Version};
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 pub use crate::store::{Failure as Error, Outcome as Result};
 
@@ -104,7 +104,7 @@ impl Volumes {
         };
         volumes
             .store
-            .write(seed_default_type)
+            .write(|c| seed_default_type(c))
             .map_err(|e| jumpgate_plugin_api::Error(volumes.fault(e).message))?;
         volumes.sweep()?;
         Ok(volumes)
@@ -182,17 +182,16 @@ impl Volumes {
     }
 }
 
-fn seed_default_type(c: &Connection) -> Result<()> {
-    c.execute(
-        "INSERT INTO volume_types (id, name, description, is_public, extra_specs, created_ms)
-         SELECT ?1, ?2, 'Default Volume Type', 1, '{}', ?3
-         WHERE NOT EXISTS (SELECT 1 FROM volume_types WHERE name = ?2)",
-        rusqlite::params![
-            uuid::Uuid::new_v4().to_string(),
-            DEFAULT_TYPE,
-            crate::time::now_ms()
-        ],
-    )?;
+fn seed_default_type(c: &dyn Tx) -> Result<()> {
+    c.seed_volume_type(&types::VolumeType {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: DEFAULT_TYPE.into(),
+        description: Some("Default Volume Type".into()),
+        is_public: true,
+        extra_specs: Default::default(),
+        created_ms: crate::time::now_ms(),
+        qos_specs_id: None,
+    })?;
     Ok(())
 }
 

@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
+use super::encryption::Encryption;
 use super::model::{Attachment, Volume};
 use super::states::VolumeStatus;
-use crate::store::StoreError;
+use super::types::VolumeType;
+use crate::store::{StoreError, Unique};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -56,4 +58,90 @@ pub trait VolumeRepo {
     ) -> Result<Option<String>>;
     /// Answers the attachment's volume, None when there is no such attachment.
     fn delete_attachment(&self, id: &str) -> Result<Option<String>>;
+}
+
+/// Volume types with their extra specs, the projects granted a private type, the
+/// per-project default types (3.62) and each type's encryption.
+pub trait VolumeTypeRepo {
+    fn volume_type(&self, id: &str) -> Result<Option<VolumeType>>;
+    fn volume_type_by_name(&self, name: &str) -> Result<Option<VolumeType>>;
+    /// The types a listing shows, oldest first: `is_public` None is every type, `Some(true)`
+    /// the public ones and those shared with `project_id`, `Some(false)` the private ones.
+    fn volume_types(&self, is_public: Option<bool>, project_id: &str) -> Result<Vec<VolumeType>>;
+    /// Records a type with its extra specs.
+    fn insert_volume_type(&self, t: &VolumeType) -> Result<()>;
+    /// Records the type (without extra specs) unless one has its name.
+    fn seed_volume_type(&self, t: &VolumeType) -> Result<()>;
+    /// Saves the type's name, description and `is_public`.
+    fn update_volume_type(&self, t: &VolumeType) -> Result<()>;
+    fn set_extra_specs(&self, t: &VolumeType) -> Result<()>;
+    /// Its encryption and access go with it.
+    fn delete_volume_type(&self, id: &str) -> Result<()>;
+    /// Whether any volume has the type.
+    fn volume_type_in_use(&self, id: &str) -> Result<bool>;
+
+    /// Whether `project_id` was granted the type.
+    fn has_type_access(&self, type_id: &str, project_id: &str) -> Result<bool>;
+    /// The projects granted the type, by id.
+    fn type_access(&self, type_id: &str) -> Result<Vec<String>>;
+    /// `Taken` when the project already has access.
+    fn add_type_access(&self, type_id: &str, project_id: &str) -> Result<Unique>;
+    /// Whether the project had access.
+    fn remove_type_access(&self, type_id: &str, project_id: &str) -> Result<bool>;
+
+    /// The project's own default type.
+    fn default_type_of(&self, project_id: &str) -> Result<Option<String>>;
+    /// Whether some project has the type as its default.
+    fn is_a_default_type(&self, type_id: &str) -> Result<bool>;
+    /// Every (project, type), by project.
+    fn default_types(&self) -> Result<Vec<(String, String)>>;
+    fn set_default_type(&self, project_id: &str, type_id: &str) -> Result<()>;
+    fn unset_default_type(&self, project_id: &str) -> Result<()>;
+
+    fn encryption(&self, type_id: &str) -> Result<Option<Encryption>>;
+    fn insert_encryption(&self, e: &Encryption) -> Result<()>;
+    /// Saves everything but the ids and `created_ms`.
+    fn update_encryption(&self, e: &Encryption) -> Result<()>;
+    /// Whether the type had encryption.
+    fn delete_encryption(&self, type_id: &str) -> Result<bool>;
+}
+
+/// A count of rows and the GiB they hold.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub count: i64,
+    pub gigabytes: i64,
+}
+
+/// What a project holds, counted from its rows (quota usage).
+#[derive(Debug, Default, Clone)]
+pub struct Holdings {
+    pub volumes: Counted,
+    pub snapshots: Counted,
+    pub backups: Counted,
+    pub groups: i64,
+    /// Per volume type name.
+    pub volumes_by_type: Vec<(String, Counted)>,
+    /// Per volume type name (the type of the snapshot's volume).
+    pub snapshots_by_type: Vec<(String, Counted)>,
+}
+
+/// Quota limits (Cinder's `quotas` and `quota_classes`): per key (a project id, `""` for
+/// the default class, `class:<name>` for another class) and resource.
+pub trait VolumeQuotaRepo {
+    /// The project's own limit of `resource`, else the default class's.
+    fn quota_limit(&self, project_id: &str, resource: &str) -> Result<Option<i64>>;
+    /// Sets each (resource, limit) under `key`.
+    fn set_quota_limits(&self, key: &str, limits: &[(String, i64)]) -> Result<()>;
+    /// Forgets the project's own limits.
+    fn delete_quota_limits(&self, project_id: &str) -> Result<()>;
+    /// Every key's limit of `from` becomes one of `to` (a volume type renamed).
+    fn rename_quota_resource(&self, from: &str, to: &str) -> Result<()>;
+    /// Every key's limit of `resource` (a volume type deleted).
+    fn delete_quota_resource(&self, resource: &str) -> Result<()>;
+    /// Every volume type's name, sorted (each has per-type quotas).
+    fn quota_type_names(&self) -> Result<Vec<String>>;
+    /// The name of the type whose id or name is `key`.
+    fn quota_type_name(&self, key: &str) -> Result<Option<String>>;
+    fn holdings(&self, project_id: &str) -> Result<Holdings>;
 }

@@ -15,6 +15,8 @@ mod network;
 pub(crate) mod servers;
 mod timers;
 pub(crate) mod volume;
+mod volume_quotas;
+mod volume_types;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
