@@ -13,7 +13,7 @@ use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
 use crate::network::repo::NetworkRepo;
-use crate::volume::repo::{VolumeQuotaRepo, VolumeRepo, VolumeTypeRepo};
+use crate::volume::repo::{QosRepo, VolumeQuotaRepo, VolumeRepo, VolumeTypeRepo};
 
 /// Everything one transaction reaches: every service's repositories. A backend fills each
 /// trait for its transaction type and so has a `Tx`; services take `&dyn Tx` (or the one
@@ -26,6 +26,7 @@ pub trait Tx:
     + VolumeRepo
     + VolumeTypeRepo
     + VolumeQuotaRepo
+    + QosRepo
     + ServerRepo
     + KeypairRepo
 {
@@ -38,6 +39,8 @@ impl<T> Tx for T where
         + VolumeRepo
         + VolumeTypeRepo
         + VolumeQuotaRepo
+        + QosRepo
+    + QosRepo
         + ServerRepo
         + KeypairRepo
         + ?Sized

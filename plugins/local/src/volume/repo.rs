@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::encryption::Encryption;
 use super::model::{Attachment, Volume};
+use super::qos::QosSpecs;
 use super::states::VolumeStatus;
 use super::types::VolumeType;
 use crate::store::{StoreError, Unique};
@@ -144,4 +145,31 @@ pub trait VolumeQuotaRepo {
     /// The name of the type whose id or name is `key`.
     fn quota_type_name(&self, key: &str) -> Result<Option<String>>;
     fn holdings(&self, project_id: &str) -> Result<Holdings>;
+}
+
+/// One key of a listing's order: the record's field in Cinder's name (`created_at`,
+/// `name`, …) and its direction. The store breaks ties by `id`, in the last direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub key: &'static str,
+    pub desc: bool,
+}
+
+/// QoS specs and the volume types associated with them (a type with at most one).
+pub trait QosRepo {
+    fn qos_specs(&self, id: &str) -> Result<Option<QosSpecs>>;
+    /// Whether specs have this name.
+    fn qos_specs_named(&self, name: &str) -> Result<bool>;
+    /// Every specs, in `sort`'s order (keys `created_at`, `id`, `name`, `consumer`).
+    fn all_qos_specs(&self, sort: &[SortKey]) -> Result<Vec<QosSpecs>>;
+    fn insert_qos_specs(&self, q: &QosSpecs) -> Result<()>;
+    /// Saves the consumer and the specs.
+    fn update_qos_specs(&self, q: &QosSpecs) -> Result<()>;
+    fn delete_qos_specs(&self, id: &str) -> Result<()>;
+    /// The (id, name) of the volume types associated with the specs, by name.
+    fn qos_associations(&self, id: &str) -> Result<Vec<(String, String)>>;
+    fn associate_qos(&self, id: &str, type_id: &str) -> Result<()>;
+    /// Only if the type is associated with these specs.
+    fn disassociate_qos(&self, id: &str, type_id: &str) -> Result<()>;
+    fn disassociate_all_qos(&self, id: &str) -> Result<()>;
 }

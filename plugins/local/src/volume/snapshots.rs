@@ -8,6 +8,7 @@ use jumpgate_plugin_api::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
+use super::repo::SortKey;
 use super::states::{self, SnapshotFacts, SnapshotStatus, VolumeAction};
 use super::storage::{Kind, Source, GIB};
 use super::{
@@ -234,6 +235,54 @@ pub fn flag(v: Option<&Value>, name: &str) -> std::result::Result<bool, Fault> {
             "Invalid input for field/attribute {name}. Value: {other}. {other} is not of type 'boolean', 'string'"
         ))),
     }
+}
+
+/// A listing's order: Cinder's `sort=key[:dir],…` or `sort_key`/`sort_dir`, over `keys`
+/// (API name → the record's field, in Cinder's name); newest first by default.
+pub fn sort_of(
+    req: &Request,
+    keys: &[(&str, &'static str)],
+) -> std::result::Result<Vec<SortKey>, Fault> {
+    let sort = req.query_param("sort");
+    let (sort_key, sort_dir) = (req.query_param("sort_key"), req.query_param("sort_dir"));
+    if sort.is_some() && (sort_key.is_some() || sort_dir.is_some()) {
+        return Err(Fault::bad_request(
+            "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.",
+        ));
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(sort) = sort {
+        for item in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (k, d) = item.split_once(':').unwrap_or((item, "desc"));
+            pairs.push((k.trim().to_string(), d.trim().to_ascii_lowercase()));
+        }
+    } else if let Some(k) = sort_key {
+        let d = sort_dir.unwrap_or("desc").to_ascii_lowercase();
+        pairs.push((k.to_string(), d));
+    }
+    if pairs.is_empty() {
+        pairs.push(("created_at".into(), "desc".into()));
+    }
+    let mut out = Vec::new();
+    for (k, d) in &pairs {
+        let key = keys
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, field)| *field)
+            .ok_or_else(|| {
+                Fault::bad_request(format!("Invalid input received: Invalid sort key {k}"))
+            })?;
+        if d != "asc" && d != "desc" {
+            return Err(Fault::bad_request(
+                "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'",
+            ));
+        }
+        out.push(SortKey {
+            key,
+            desc: d == "desc",
+        });
+    }
+    Ok(out)
 }
 
 /// The ORDER BY of a listing: Cinder's `sort=key[:dir],…` or `sort_key`/`sort_dir`, over

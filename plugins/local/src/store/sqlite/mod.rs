@@ -15,6 +15,7 @@ mod network;
 pub(crate) mod servers;
 mod timers;
 pub(crate) mod volume;
+mod volume_qos;
 mod volume_quotas;
 mod volume_types;
 
@@ -99,6 +100,22 @@ impl Run for Connection {
         let n: i64 = self.prepare_cached(sql)?.query_row(p, |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
+}
+
+/// The ORDER BY of a listing sorted by `sort`, `column` naming each key's column (its
+/// argument is one of the listing's keys), ties broken by `id` in the last direction.
+fn order_by(
+    sort: &[crate::volume::repo::SortKey],
+    id: &str,
+    column: impl Fn(&str) -> &'static str,
+) -> String {
+    let dir = |desc: bool| if desc { "desc" } else { "asc" };
+    let mut out: Vec<String> = sort
+        .iter()
+        .map(|k| format!("{} {}", column(k.key), dir(k.desc)))
+        .collect();
+    out.push(format!("{id} {}", dir(sort.last().is_none_or(|k| k.desc))));
+    out.join(", ")
 }
 
 /// Idle reader connections kept open; more are opened while more reads run at once.
