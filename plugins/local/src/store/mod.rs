@@ -13,7 +13,9 @@ use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
 use crate::network::repo::NetworkRepo;
-use crate::volume::repo::{QosRepo, VolumeQuotaRepo, VolumeRepo, VolumeTypeRepo};
+use crate::volume::repo::{
+    GroupRepo, QosRepo, SnapshotRepo, VolumeQuotaRepo, VolumeRepo, VolumeTypeRepo,
+};
 
 /// Everything one transaction reaches: every service's repositories. A backend fills each
 /// trait for its transaction type and so has a `Tx`; services take `&dyn Tx` (or the one
@@ -27,6 +29,8 @@ pub trait Tx:
     + VolumeTypeRepo
     + VolumeQuotaRepo
     + QosRepo
+    + GroupRepo
+    + SnapshotRepo
     + ServerRepo
     + KeypairRepo
 {
@@ -40,7 +44,13 @@ impl<T> Tx for T where
         + VolumeTypeRepo
         + VolumeQuotaRepo
         + QosRepo
-    + QosRepo
+        + GroupRepo
+        + SnapshotRepo
+        + GroupRepo
+        + SnapshotRepo
+        + QosRepo
+        + GroupRepo
+        + SnapshotRepo
         + ServerRepo
         + KeypairRepo
         + ?Sized

@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 
 use super::encryption::Encryption;
+use super::group_snapshots::GroupSnapshot;
+use super::group_types::GroupType;
+use super::groups::{Group, NewGroup};
 use super::model::{Attachment, Volume};
 use super::qos::QosSpecs;
 use super::states::VolumeStatus;
@@ -172,4 +175,82 @@ pub trait QosRepo {
     /// Only if the type is associated with these specs.
     fn disassociate_qos(&self, id: &str, type_id: &str) -> Result<()>;
     fn disassociate_all_qos(&self, id: &str) -> Result<()>;
+}
+
+/// Filters of a group or group snapshot listing: each None matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct GroupFilter {
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    /// Group snapshots only.
+    pub group_id: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Generic volume groups: group types (with their specs), groups (their volumes name
+/// them) and group snapshots (their volumes' snapshots name them).
+pub trait GroupRepo {
+    fn group_type(&self, id: &str) -> Result<Option<GroupType>>;
+    fn group_type_by_name(&self, name: &str) -> Result<Option<GroupType>>;
+    /// `is_public` None lists every type; sort keys `id`, `name`, `description`,
+    /// `is_public`, `created_at`.
+    fn group_types(&self, is_public: Option<bool>, sort: &[SortKey]) -> Result<Vec<GroupType>>;
+    fn insert_group_type(&self, t: &GroupType, created_ms: i64) -> Result<()>;
+    /// Records the type unless one has its name.
+    fn seed_group_type(&self, t: &GroupType, created_ms: i64) -> Result<()>;
+    /// Saves the name, description and `is_public`.
+    fn update_group_type(&self, t: &GroupType) -> Result<()>;
+    fn set_group_specs(&self, t: &GroupType) -> Result<()>;
+    fn delete_group_type(&self, id: &str) -> Result<()>;
+    /// Whether a group has the type.
+    fn group_type_in_use(&self, id: &str) -> Result<bool>;
+
+    fn volume_group(&self, id: &str) -> Result<Option<Group>>;
+    /// Sort keys `id`, `name`, `status`, `created_at`, `updated_at`, `group_type`,
+    /// `availability_zone`, `project_id`.
+    fn volume_groups(&self, filter: &GroupFilter, sort: &[SortKey]) -> Result<Vec<Group>>;
+    fn insert_volume_group(&self, g: &NewGroup) -> Result<()>;
+    fn update_volume_group(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<()>;
+    /// Sets the status at `now_ms`, and `next` at `ready_ms` when given.
+    fn set_volume_group_status(
+        &self,
+        id: &str,
+        status: &str,
+        next: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<()>;
+    fn delete_volume_group(&self, id: &str) -> Result<()>;
+    /// The group a volume belongs to.
+    fn group_of_volume(&self, volume_id: &str) -> Result<Option<String>>;
+    fn set_group_of_volume(&self, volume_id: &str, group_id: Option<&str>) -> Result<()>;
+    /// A group's volumes, oldest first.
+    fn volume_group_members(&self, group_id: &str) -> Result<Vec<Volume>>;
+
+    fn group_snapshot(&self, id: &str) -> Result<Option<GroupSnapshot>>;
+    /// Sort keys `id`, `name`, `status`, `group_id`, `created_at`, `updated_at`,
+    /// `project_id`.
+    fn group_snapshots(&self, filter: &GroupFilter, sort: &[SortKey])
+        -> Result<Vec<GroupSnapshot>>;
+    /// Records it `creating`, `available` at `ready_ms`.
+    fn insert_group_snapshot(&self, s: &GroupSnapshot, user_id: &str, ready_ms: i64) -> Result<()>;
+    fn has_group_snapshots(&self, group_id: &str) -> Result<bool>;
+    /// Sets the status at `now_ms` and forgets any pending one.
+    fn set_group_snapshot_status(&self, id: &str, status: &str, now_ms: i64) -> Result<()>;
+    /// Deletes it with its snapshots; answers theirs ids.
+    fn delete_group_snapshot(&self, id: &str) -> Result<Vec<String>>;
+    /// Makes the snapshot one of the group snapshot's.
+    fn add_to_group_snapshot(&self, snapshot_id: &str, group_snapshot_id: &str) -> Result<()>;
+    /// The (snapshot, its volume's type) of a group snapshot, oldest first.
+    fn group_snapshot_members(&self, id: &str) -> Result<Vec<(String, String)>>;
+}
+
+/// Volume snapshots.
+pub trait SnapshotRepo {
+    /// Whether the volume has snapshots.
+    fn has_snapshots(&self, volume_id: &str) -> Result<bool>;
 }

@@ -15,8 +15,10 @@ mod network;
 pub(crate) mod servers;
 mod timers;
 pub(crate) mod volume;
+mod volume_groups;
 mod volume_qos;
 mod volume_quotas;
+mod volume_snapshots;
 mod volume_types;
 
 use std::path::{Path, PathBuf};

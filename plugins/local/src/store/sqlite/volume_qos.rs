@@ -34,11 +34,10 @@ impl QosRepo for Connection {
     }
 
     fn qos_specs_named(&self, name: &str) -> Result<bool> {
-        let taken: Option<i64> = self.one(
-            "SELECT 1 FROM qos_specs WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )?;
+        let taken: Option<i64> =
+            self.one("SELECT 1 FROM qos_specs WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?;
         Ok(taken.is_some())
     }
 
