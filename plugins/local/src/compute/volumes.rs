@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 use super::network_proxies::{call_of, limited};
 use super::servers::routes::invalid;
 use crate::compute::{body, param, reply, reply_empty, Call, Compute, Urls};
+use crate::store::Tx;
 use crate::volume::model::{self as vm, Volume};
+use crate::volume::repo::{SnapshotFilter, SnapshotRepo, SortKey};
 use crate::volume::snapshots::{self, Snapshot};
 use crate::volume::states::VolumeAction;
 use crate::volume::storage::{Kind, Source, Staged, GIB};
@@ -316,15 +318,18 @@ fn snapshot_view(s: &Snapshot) -> Value {
 
 fn list_snapshots(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    let all = svc.volumes.read(|c| {
-        let mut stmt = c.prepare_cached(&format!(
-            "SELECT {} FROM volume_snapshots WHERE project_id = ?1
-             ORDER BY created_ms DESC, id DESC",
-            snapshots::COLUMNS
-        ))?;
-        let rows = stmt.query_map([&call.project_id], snapshots::row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    // Newest first, as Cinder lists them.
+    let filter = SnapshotFilter {
+        project_id: Some(call.project_id.clone()),
+        ..Default::default()
+    };
+    let newest_first = [SortKey {
+        key: "created_at",
+        desc: true,
+    }];
+    let all = svc
+        .volumes
+        .read(|c| Ok(c.snapshots(&filter, &newest_first)?))?;
     let items: Vec<Value> = limited(all, req)?.iter().map(snapshot_view).collect();
     reply(resp, &call, 200, &json!({ "snapshots": items }))
 }
@@ -415,7 +420,7 @@ impl Volumes {
     /// file into place.
     pub fn record_snapshot(
         &self,
-        c: &Connection,
+        c: &dyn Tx,
         call: &crate::volume::Call,
         staged: StagedSnapshot,
         name: Option<String>,
@@ -440,21 +445,17 @@ impl Volumes {
             Some(&volume.volume_type_id),
         )?;
         let now = crate::time::now_ms();
-        c.execute(
-            "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name, description,
-                size, status, next_status, ready_at, metadata, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, '{}', ?9, ?9)",
-            rusqlite::params![
-                staged.id,
-                volume.project_id,
-                call.caller.user_id,
-                volume.id,
+        c.insert_snapshot(
+            &Snapshot::new(
+                &staged.id,
+                &volume,
+                &call.caller.user_id,
                 name,
                 description,
-                volume.size,
-                now + self.delay_ms,
-                now
-            ],
+                Map::new(),
+                now,
+            ),
+            now + self.delay_ms,
         )?;
         let s = snapshots::find(c, &staged.id)?.ok_or_else(|| snapshots::not_found(&staged.id))?;
         staged

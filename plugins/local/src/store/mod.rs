@@ -14,7 +14,7 @@ use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
 use crate::network::repo::NetworkRepo;
 use crate::volume::repo::{
-    GroupRepo, QosRepo, SnapshotRepo, VolumeQuotaRepo, VolumeRepo, VolumeTypeRepo,
+    GroupRepo, MessageRepo, QosRepo, SnapshotRepo, VolumeQuotaRepo, VolumeRepo, VolumeTypeRepo,
 };
 
 /// Everything one transaction reaches: every service's repositories. A backend fills each
@@ -31,6 +31,7 @@ pub trait Tx:
     + QosRepo
     + GroupRepo
     + SnapshotRepo
+    + MessageRepo
     + ServerRepo
     + KeypairRepo
 {
@@ -46,11 +47,17 @@ impl<T> Tx for T where
         + QosRepo
         + GroupRepo
         + SnapshotRepo
+        + MessageRepo
+        + MessageRepo
         + GroupRepo
         + SnapshotRepo
+        + MessageRepo
+        + MessageRepo
         + QosRepo
         + GroupRepo
         + SnapshotRepo
+        + MessageRepo
+        + MessageRepo
         + ServerRepo
         + KeypairRepo
         + ?Sized

@@ -8,8 +8,10 @@ use super::encryption::Encryption;
 use super::group_snapshots::GroupSnapshot;
 use super::group_types::GroupType;
 use super::groups::{Group, NewGroup};
+use super::messages::Message;
 use super::model::{Attachment, Volume};
 use super::qos::QosSpecs;
+use super::snapshots::Snapshot;
 use super::states::VolumeStatus;
 use super::types::VolumeType;
 use crate::store::{StoreError, Unique};
@@ -249,8 +251,71 @@ pub trait GroupRepo {
     fn group_snapshot_members(&self, id: &str) -> Result<Vec<(String, String)>>;
 }
 
-/// Volume snapshots.
+/// Filters of a snapshot listing: each None matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct SnapshotFilter {
+    pub project_id: Option<String>,
+    pub status: Option<String>,
+    pub volume_id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Volume snapshots: their metadata keeps what has no column of its own (`progress`).
 pub trait SnapshotRepo {
+    fn snapshot(&self, id: &str) -> Result<Option<Snapshot>>;
+    /// Sort keys `id`, `status`, `size`, `volume_id`, `name`, `description`,
+    /// `created_at`, `updated_at`, `project_id`, `user_id`.
+    fn snapshots(&self, filter: &SnapshotFilter, sort: &[SortKey]) -> Result<Vec<Snapshot>>;
+    /// The volume's newest snapshot.
+    fn latest_snapshot(&self, volume_id: &str) -> Result<Option<Snapshot>>;
+    /// The (id, status) of the volume's snapshots.
+    fn snapshot_statuses(&self, volume_id: &str) -> Result<Vec<(String, String)>>;
     /// Whether the volume has snapshots.
     fn has_snapshots(&self, volume_id: &str) -> Result<bool>;
+    /// How many snapshots the volume has, and their GiB.
+    fn snapshot_holdings(&self, volume_id: &str) -> Result<Counted>;
+    /// Whether a backup is being taken from the snapshot.
+    fn snapshot_backing_up(&self, id: &str) -> Result<bool>;
+    /// Records it `creating`, `available` at `ready_ms` (its status is not read).
+    fn insert_snapshot(&self, s: &Snapshot, ready_ms: i64) -> Result<()>;
+    /// Saves its name, description, metadata and progress, at `now_ms`.
+    fn update_snapshot(&self, s: &Snapshot, now_ms: i64) -> Result<()>;
+    /// Sets the status at `now_ms` and forgets any pending one.
+    fn set_snapshot_status(&self, id: &str, status: &str, now_ms: i64) -> Result<()>;
+    /// Sets the status at `now_ms`, and `next` at `ready_ms`.
+    fn set_snapshot_status_then(
+        &self,
+        id: &str,
+        status: &str,
+        next: &str,
+        ready_ms: i64,
+        now_ms: i64,
+    ) -> Result<()>;
+    fn delete_snapshot(&self, id: &str) -> Result<()>;
+    fn delete_snapshots_of(&self, volume_id: &str) -> Result<()>;
+    /// Gives the volume's snapshots to another project and user.
+    fn move_snapshots(
+        &self,
+        volume_id: &str,
+        project_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<()>;
+}
+
+/// User messages, until they expire.
+pub trait MessageRepo {
+    /// The message, unless it expired by `now_ms`.
+    fn message(&self, id: &str, now_ms: i64) -> Result<Option<Message>>;
+    /// The messages (of `project_id`, when given) not expired by `now_ms`; sort keys `id`,
+    /// `event_id`, `resource_type`, `resource_uuid`, `message_level`, `request_id`,
+    /// `created_at`.
+    fn messages(
+        &self,
+        project_id: Option<&str>,
+        now_ms: i64,
+        sort: &[SortKey],
+    ) -> Result<Vec<Message>>;
+    fn insert_message(&self, m: &Message) -> Result<()>;
+    fn delete_message(&self, id: &str) -> Result<()>;
 }

@@ -16,6 +16,7 @@ pub(crate) mod servers;
 mod timers;
 pub(crate) mod volume;
 mod volume_groups;
+mod volume_messages;
 mod volume_qos;
 mod volume_quotas;
 mod volume_snapshots;

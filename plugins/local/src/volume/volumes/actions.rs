@@ -14,6 +14,7 @@ use super::super::storage::{Kind, Source, GIB};
 use super::super::{body, param, reply, reply_empty, timestamp, Call, Volumes};
 use super::views;
 use crate::volume::quotas::{self, Usage};
+use crate::volume::repo::SnapshotRepo;
 use crate::volume::snapshots::{flag, metadata_in};
 use crate::volume::types;
 
@@ -605,20 +606,10 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
 
 /// The latest snapshot of volume `id` (Cinder's `get_latest_snapshot`), if any.
 fn latest_snapshot(
-    c: &Connection,
+    c: &dyn SnapshotRepo,
     id: &str,
 ) -> Outcome<Option<crate::volume::snapshots::Snapshot>> {
-    use rusqlite::OptionalExtension;
-    Ok(c.query_row(
-        &format!(
-            "SELECT {} FROM volume_snapshots WHERE volume_id = ?1
-             ORDER BY created_ms DESC, rowid DESC LIMIT 1",
-            crate::volume::snapshots::COLUMNS
-        ),
-        [id],
-        crate::volume::snapshots::row,
-    )
-    .optional()?)
+    Ok(c.latest_snapshot(id)?)
 }
 
 /// `revert` (3.40): the volume's bytes become its latest snapshot's, as Cinder's
@@ -694,17 +685,12 @@ fn revert(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             svc.delay_ms,
         )?;
         let now = crate::time::now_ms();
-        c.execute(
-            "UPDATE volume_snapshots SET status = ?2, next_status = ?3, ready_at = ?4,
-                updated_ms = ?5
-             WHERE id = ?1",
-            params![
-                snap.id,
-                SnapshotStatus::Restoring.as_str(),
-                SnapshotStatus::Available.as_str(),
-                now + svc.delay_ms,
-                now
-            ],
+        c.set_snapshot_status_then(
+            &snap.id,
+            SnapshotStatus::Restoring.as_str(),
+            SnapshotStatus::Available.as_str(),
+            now + svc.delay_ms,
+            now,
         )?;
         staged
             .commit()
