@@ -14,7 +14,8 @@ use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
 use crate::network::repo::NetworkRepo;
 use crate::volume::repo::{
-    GroupRepo, MessageRepo, QosRepo, SnapshotRepo, VolumeQuotaRepo, VolumeRepo, VolumeTypeRepo,
+    BackupRepo, GroupRepo, MessageRepo, QosRepo, SnapshotRepo, VolumeQuotaRepo, VolumeRepo,
+    VolumeTypeRepo,
 };
 
 /// Everything one transaction reaches: every service's repositories. A backend fills each
@@ -32,6 +33,7 @@ pub trait Tx:
     + GroupRepo
     + SnapshotRepo
     + MessageRepo
+    + BackupRepo
     + ServerRepo
     + KeypairRepo
 {
@@ -48,16 +50,28 @@ impl<T> Tx for T where
         + GroupRepo
         + SnapshotRepo
         + MessageRepo
+        + BackupRepo
+        + BackupRepo
         + MessageRepo
+        + BackupRepo
+        + BackupRepo
         + GroupRepo
         + SnapshotRepo
         + MessageRepo
+        + BackupRepo
+        + BackupRepo
         + MessageRepo
+        + BackupRepo
+        + BackupRepo
         + QosRepo
         + GroupRepo
         + SnapshotRepo
         + MessageRepo
+        + BackupRepo
+        + BackupRepo
         + MessageRepo
+        + BackupRepo
+        + BackupRepo
         + ServerRepo
         + KeypairRepo
         + ?Sized

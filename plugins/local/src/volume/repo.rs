@@ -2,8 +2,11 @@
 //! attachments Cinder and Nova share. No rules live here (those are `model`'s and
 //! `states`'); each backend under `store/` fills this trait.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use serde_json::{Map, Value};
+
+use super::backups::Backup;
 use super::encryption::Encryption;
 use super::group_snapshots::GroupSnapshot;
 use super::group_types::GroupType;
@@ -41,6 +44,61 @@ pub trait VolumeRepo {
     ) -> Result<()>;
     /// Gives the volume its pending status now, if it has one.
     fn end_volume_busy(&self, id: &str, now_ms: i64) -> Result<()>;
+    /// Records a volume; with `next`, that status comes at its time. `group_id` names
+    /// the group it is made in.
+    fn insert_volume(
+        &self,
+        v: &Volume,
+        next: Option<(&str, i64)>,
+        group_id: Option<&str>,
+    ) -> Result<()>;
+    /// Saves its name, description, metadata and `updated_ms`.
+    fn update_volume(&self, v: &Volume) -> Result<()>;
+    fn set_volume_metadata(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()>;
+    fn set_image_metadata(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()>;
+    fn set_bootable(&self, id: &str, bootable: bool, now_ms: i64) -> Result<()>;
+    /// Sets the flag, and records that the volume has it (`readonly_recorded`).
+    fn set_readonly(&self, id: &str, readonly: bool, now_ms: i64) -> Result<()>;
+    /// Records that the volume has the `readonly` admin metadata.
+    fn record_readonly(&self, id: &str) -> Result<()>;
+    fn set_volume_size(&self, id: &str, size: i64) -> Result<()>;
+    fn set_migration_status(&self, id: &str, migration_status: Option<&str>) -> Result<()>;
+    /// Gives the volume another type (and that type's multiattach flag).
+    fn retype_volume(&self, id: &str, type_id: &str, multiattach: bool, now_ms: i64) -> Result<()>;
+    /// Gives the volume to another project and user, with `status`.
+    fn move_volume(
+        &self,
+        id: &str,
+        project_id: &str,
+        user_id: &str,
+        status: VolumeStatus,
+        now_ms: i64,
+    ) -> Result<()>;
+    fn delete_volume(&self, id: &str) -> Result<()>;
+    /// Every volume's id (the files that may exist).
+    fn volume_ids(&self) -> Result<HashSet<String>>;
+    /// The GiB of every volume.
+    fn allocated_gigabytes(&self) -> Result<i64>;
+    /// Gives the volume back what a backup kept of it (without touching `updated_ms`).
+    fn restore_volume(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        bootable: bool,
+        image_metadata: &Map<String, Value>,
+    ) -> Result<()>;
+    /// Per project with volumes, by project: its volumes and its snapshots.
+    fn host_holdings(&self) -> Result<Vec<(String, Counted, Counted)>>;
 
     /// Oldest first.
     fn attachments_of(&self, volume_id: &str) -> Result<Vec<Attachment>>;
@@ -54,6 +112,7 @@ pub trait VolumeRepo {
     fn attachment(&self, id: &str) -> Result<Option<Attachment>>;
     fn has_attachments(&self, volume_id: &str) -> Result<bool>;
     fn insert_attachment(&self, a: &Attachment) -> Result<()>;
+    fn delete_attachments_of(&self, volume_id: &str) -> Result<()>;
     /// Marks the attachment attached at `now_ms` (at `mountpoint`, kept when None);
     /// answers its volume, None when there is no such attachment.
     fn complete_attachment(
@@ -260,9 +319,43 @@ pub struct SnapshotFilter {
     pub name: Option<String>,
 }
 
+/// Filters of a backup listing (the same as a snapshot listing's).
+pub type BackupFilter = SnapshotFilter;
+
+/// Volume backups: their metadata keeps what the volume was besides its bytes.
+pub trait BackupRepo {
+    fn backup(&self, id: &str) -> Result<Option<Backup>>;
+    /// Sort keys `id`, `status`, `size`, `volume_id`, `name`, `description`,
+    /// `created_at`, `updated_at`, `data_timestamp`, `project_id`, `user_id`,
+    /// `container`.
+    fn backups(&self, filter: &BackupFilter, sort: &[SortKey]) -> Result<Vec<Backup>>;
+    /// The volume's newest available backup (the parent of an incremental one).
+    fn latest_backup(&self, volume_id: &str) -> Result<Option<String>>;
+    /// The oldest available backup of the volume with `size` GiB (whose bytes an
+    /// imported record names).
+    fn backup_of_size(&self, volume_id: &str, size: i64) -> Result<Option<String>>;
+    /// Records it `creating`, `available` at `ready_ms` (its status is not read).
+    fn insert_backup(&self, b: &Backup, ready_ms: i64) -> Result<()>;
+    /// Saves its name, description and metadata at `now_ms`.
+    fn update_backup(&self, b: &Backup, now_ms: i64) -> Result<()>;
+    /// Sets the status at `now_ms`, and `next` at its time when given.
+    fn set_backup_status(
+        &self,
+        id: &str,
+        status: &str,
+        next: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<()>;
+    fn delete_backup(&self, id: &str) -> Result<()>;
+    /// Every backup's id (the files that may exist).
+    fn backup_ids(&self) -> Result<HashSet<String>>;
+}
+
 /// Volume snapshots: their metadata keeps what has no column of its own (`progress`).
 pub trait SnapshotRepo {
     fn snapshot(&self, id: &str) -> Result<Option<Snapshot>>;
+    /// Every snapshot's id (the files that may exist).
+    fn snapshot_ids(&self) -> Result<HashSet<String>>;
     /// Sort keys `id`, `status`, `size`, `volume_id`, `name`, `description`,
     /// `created_at`, `updated_at`, `project_id`, `user_id`.
     fn snapshots(&self, filter: &SnapshotFilter, sort: &[SortKey]) -> Result<Vec<Snapshot>>;

@@ -15,6 +15,7 @@ mod network;
 pub(crate) mod servers;
 mod timers;
 pub(crate) mod volume;
+mod volume_backups;
 mod volume_groups;
 mod volume_messages;
 mod volume_qos;

@@ -1,14 +1,14 @@
 //! The volume model's records in SQLite: `volumes` (metadata as JSON text; a status to
 //! come in `next_status` at `ready_at`) and `volume_attachments`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, Row};
 use serde_json::{Map, Value};
 
 use super::Run;
 use crate::volume::model::{Attachment, Volume};
-use crate::volume::repo::{Result, VolumeRepo};
+use crate::volume::repo::{Counted, Result, VolumeRepo};
 use crate::volume::states::VolumeStatus;
 
 /// How many columns `COLUMNS` names: a query selecting more after them reads those from
@@ -146,6 +146,215 @@ impl VolumeRepo for Connection {
         Ok(())
     }
 
+    fn insert_volume(
+        &self,
+        v: &Volume,
+        next: Option<(&str, i64)>,
+        group_id: Option<&str>,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO volumes (id, project_id, user_id, name, description, size, status,
+                next_status, ready_at, volume_type_id, availability_zone, bootable, readonly,
+                multiattach, snapshot_id, source_volid, backup_id, metadata, image_metadata,
+                created_ms, updated_ms, group_id, readonly_recorded)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?21, ?8, ?9, ?10, ?11, ?12, ?13,
+                ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, 0)",
+            params![
+                v.id,
+                v.project_id,
+                v.user_id,
+                v.name,
+                v.description,
+                v.size,
+                v.status,
+                next.map(|(_, at)| at),
+                v.volume_type_id,
+                v.availability_zone,
+                v.bootable,
+                v.readonly,
+                v.multiattach,
+                v.snapshot_id,
+                v.source_volid,
+                v.backup_id,
+                Value::Object(v.metadata.clone()).to_string(),
+                Value::Object(v.image_metadata.clone()).to_string(),
+                v.created_ms,
+                group_id,
+                next.map(|(s, _)| s),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_volume(&self, v: &Volume) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET name = ?2, description = ?3, metadata = ?4, updated_ms = ?5
+             WHERE id = ?1",
+            params![
+                v.id,
+                v.name,
+                v.description,
+                Value::Object(v.metadata.clone()).to_string(),
+                v.updated_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_volume_metadata(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![id, Value::Object(metadata.clone()).to_string(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_image_metadata(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET image_metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![id, Value::Object(metadata.clone()).to_string(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_bootable(&self, id: &str, bootable: bool, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET bootable = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![id, bootable, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_readonly(&self, id: &str, readonly: bool, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET readonly = ?2, readonly_recorded = 1, updated_ms = ?3
+             WHERE id = ?1",
+            params![id, readonly, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn record_readonly(&self, id: &str) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET readonly_recorded = 1 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn set_volume_size(&self, id: &str, size: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET size = ?2 WHERE id = ?1",
+            params![id, size],
+        )?;
+        Ok(())
+    }
+
+    fn set_migration_status(&self, id: &str, migration_status: Option<&str>) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET migration_status = ?2 WHERE id = ?1",
+            params![id, migration_status],
+        )?;
+        Ok(())
+    }
+
+    fn retype_volume(&self, id: &str, type_id: &str, multiattach: bool, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET volume_type_id = ?2, multiattach = ?3, updated_ms = ?4 WHERE id = ?1",
+            params![id, type_id, multiattach, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn move_volume(
+        &self,
+        id: &str,
+        project_id: &str,
+        user_id: &str,
+        status: VolumeStatus,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET project_id = ?2, user_id = ?3, status = ?5, updated_ms = ?4
+             WHERE id = ?1",
+            params![id, project_id, user_id, now_ms, status.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn delete_volume(&self, id: &str) -> Result<()> {
+        self.run("DELETE FROM volumes WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn volume_ids(&self) -> Result<HashSet<String>> {
+        Ok(self
+            .all("SELECT id FROM volumes", [], |r| r.get(0))?
+            .into_iter()
+            .collect())
+    }
+
+    fn allocated_gigabytes(&self) -> Result<i64> {
+        Ok(self
+            .one("SELECT coalesce(sum(size), 0) FROM volumes", [], |r| {
+                r.get(0)
+            })?
+            .unwrap_or(0))
+    }
+
+    fn restore_volume(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        bootable: bool,
+        image_metadata: &Map<String, Value>,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET metadata = ?2, bootable = ?3, image_metadata = ?4 WHERE id = ?1",
+            params![
+                id,
+                Value::Object(metadata.clone()).to_string(),
+                bootable,
+                Value::Object(image_metadata.clone()).to_string()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn host_holdings(&self) -> Result<Vec<(String, Counted, Counted)>> {
+        self.all(
+            "SELECT v.project_id, count(*), sum(v.size),
+                (SELECT count(*) FROM volume_snapshots s WHERE s.project_id = v.project_id),
+                (SELECT coalesce(sum(size), 0) FROM volume_snapshots s
+                 WHERE s.project_id = v.project_id)
+             FROM volumes v GROUP BY v.project_id ORDER BY v.project_id",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    Counted {
+                        count: r.get(1)?,
+                        gigabytes: r.get(2)?,
+                    },
+                    Counted {
+                        count: r.get(3)?,
+                        gigabytes: r.get(4)?,
+                    },
+                ))
+            },
+        )
+    }
+
     fn attachments_of(&self, volume_id: &str) -> Result<Vec<Attachment>> {
         attachments_where(self, "volume_id = ?1", volume_id)
     }
@@ -213,6 +422,14 @@ impl VolumeRepo for Connection {
                 a.created_ms,
                 a.updated_ms
             ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_attachments_of(&self, volume_id: &str) -> Result<()> {
+        self.run(
+            "DELETE FROM volume_attachments WHERE volume_id = ?1",
+            [volume_id],
         )?;
         Ok(())
     }

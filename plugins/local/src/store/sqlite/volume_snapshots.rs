@@ -2,6 +2,8 @@
 //! that have no column under an internal key; a status to come in `next_status` at
 //! `ready_at`).
 
+use std::collections::HashSet;
+
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
 
@@ -39,6 +41,13 @@ fn exists(c: &Connection, sql: &str, key: &str) -> Result<bool> {
 }
 
 impl SnapshotRepo for Connection {
+    fn snapshot_ids(&self) -> Result<HashSet<String>> {
+        Ok(self
+            .all("SELECT id FROM volume_snapshots", [], |r| r.get(0))?
+            .into_iter()
+            .collect())
+    }
+
     fn snapshot(&self, id: &str) -> Result<Option<Snapshot>> {
         self.one(
             &format!("SELECT {COLUMNS} FROM volume_snapshots WHERE id = ?1"),
