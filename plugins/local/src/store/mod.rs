@@ -14,8 +14,8 @@ use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
 use crate::network::repo::NetworkRepo;
 use crate::volume::repo::{
-    BackupRepo, GroupRepo, MessageRepo, QosRepo, SnapshotRepo, VolumeQuotaRepo, VolumeRepo,
-    VolumeTypeRepo,
+    BackupRepo, GroupRepo, MessageRepo, QosRepo, SnapshotRepo, TransferRepo, VolumeQuotaRepo,
+    VolumeRepo, VolumeTypeRepo,
 };
 
 /// Everything one transaction reaches: every service's repositories. A backend fills each
@@ -34,6 +34,7 @@ pub trait Tx:
     + SnapshotRepo
     + MessageRepo
     + BackupRepo
+    + TransferRepo
     + ServerRepo
     + KeypairRepo
 {
@@ -51,27 +52,51 @@ impl<T> Tx for T where
         + SnapshotRepo
         + MessageRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + MessageRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + GroupRepo
         + SnapshotRepo
         + MessageRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + MessageRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + QosRepo
         + GroupRepo
         + SnapshotRepo
         + MessageRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + MessageRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + BackupRepo
+        + TransferRepo
+        + TransferRepo
         + ServerRepo
         + KeypairRepo
         + ?Sized

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::repo::{BackupFilter, BackupRepo, SnapshotRepo};
+use super::repo::{BackupFilter, BackupRepo};
 use super::snapshots::{self, all_tenants, flag, metadata_in, page, sort_of, text_field};
 use super::states::{
     self, BackupStatus, SnapshotAction, SnapshotStatus, VolumeAction, VolumeStatus,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Value};
 
-use super::repo::VolumeTypeRepo;
 use super::types::{self, invalid};
 use super::{body, param, reply, reply_empty, Call, Volumes};
 

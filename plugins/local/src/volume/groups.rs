@@ -10,7 +10,7 @@ use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::model::{self, Volume};
-use super::repo::{GroupFilter, GroupRepo, SnapshotRepo};
+use super::repo::{GroupFilter, GroupRepo};
 use super::snapshots::{flag, listed_project, page, sort_of, text_field};
 use super::states::VolumeAction;
 use super::volumes::NewVolume;
@@ -675,7 +675,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// files go once the transaction has committed.
 fn delete(
     svc: &Volumes,
-    c: &rusqlite::Connection,
+    c: &dyn Tx,
     call: &Call,
     id: &str,
     delete_volumes: bool,

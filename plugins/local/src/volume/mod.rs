@@ -25,11 +25,9 @@ pub mod types;
 pub mod versions;
 pub mod volumes;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
 use crate::image::Images;
 use crate::microversion::{Api, Version};
@@ -117,19 +115,10 @@ impl Volumes {
     fn sweep(&self) -> std::result::Result<(), jumpgate_plugin_api::Error> {
         let removed = self
             .store
-            .write(|tx| {
-                let known = |table: &str| -> Result<HashSet<String>> {
-                    let mut stmt = tx.prepare(&format!("SELECT id FROM {table}"))?;
-                    let ids = stmt
-                        .query_map([], |r| r.get::<_, String>(0))?
-                        .collect::<rusqlite::Result<HashSet<_>>>()?;
-                    Ok(ids)
-                };
-                let (volumes, snapshots, backups) = (
-                    known("volumes")?,
-                    known("volume_snapshots")?,
-                    known("volume_backups")?,
-                );
+            .write(|c| {
+                let c: &dyn Tx = c;
+                let (volumes, snapshots, backups) =
+                    (c.volume_ids()?, c.snapshot_ids()?, c.backup_ids()?);
                 self.disks
                     .sweep(|kind, id| match kind {
                         storage::Kind::Volume => volumes.contains(id),
@@ -161,19 +150,13 @@ impl Volumes {
     }
 
     /// Runs `f` in one transaction, after every clock-driven change that has come due.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
-        self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
+    pub fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
+        self.store.write(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// Reads one snapshot of the store (never waits for a write).
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
-        self.store.read(f).map_err(|e| self.fault(e))
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
+        self.store.read(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// A store error for a file operation that failed.

@@ -16,13 +16,29 @@ use super::model::{Attachment, Volume};
 use super::qos::QosSpecs;
 use super::snapshots::Snapshot;
 use super::states::VolumeStatus;
+use super::transfers::Transfer;
 use super::types::VolumeType;
+use super::volumes::listing::Listed;
 use crate::store::{StoreError, Unique};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Filters of an attachment listing: each None matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct AttachmentFilter {
+    /// The project of the attachment's volume.
+    pub project_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub server_id: Option<String>,
+    pub status: Option<String>,
+}
+
 pub trait VolumeRepo {
     fn volume(&self, id: &str) -> Result<Option<Volume>>;
+    /// The volumes of `project_id` (every project's when None) with their type's name and
+    /// group; sort keys `id`, `name`, `status`, `size`, `availability_zone`,
+    /// `created_at`, `updated_at`, `bootable`, `volume_type`, `project_id`, `user_id`.
+    fn listed_volumes(&self, project_id: Option<&str>, sort: &[SortKey]) -> Result<Vec<Listed>>;
     /// Sets the status at `now_ms` and forgets any pending one.
     fn set_volume_status(&self, id: &str, status: VolumeStatus, now_ms: i64) -> Result<()>;
     /// Sets the status at `now_ms`, and `next` at `ready_ms`.
@@ -113,6 +129,11 @@ pub trait VolumeRepo {
     fn has_attachments(&self, volume_id: &str) -> Result<bool>;
     fn insert_attachment(&self, a: &Attachment) -> Result<()>;
     fn delete_attachments_of(&self, volume_id: &str) -> Result<()>;
+    /// Sort keys `id`, `status`, `volume_id`, `instance_uuid`, `created_at`, `updated_at`.
+    fn attachments(&self, filter: &AttachmentFilter, sort: &[SortKey]) -> Result<Vec<Attachment>>;
+    /// Records the host's connector (and its host and mountpoint, when it names them): the
+    /// attachment is `attaching` unless already attached.
+    fn connect_attachment(&self, id: &str, connector: &Value, now_ms: i64) -> Result<()>;
     /// Marks the attachment attached at `now_ms` (at `mountpoint`, kept when None);
     /// answers its volume, None when there is no such attachment.
     fn complete_attachment(
@@ -411,4 +432,13 @@ pub trait MessageRepo {
     ) -> Result<Vec<Message>>;
     fn insert_message(&self, m: &Message) -> Result<()>;
     fn delete_message(&self, id: &str) -> Result<()>;
+}
+
+/// Volume transfers: offers of a volume to whoever presents the key.
+pub trait TransferRepo {
+    fn transfer(&self, id: &str) -> Result<Option<Transfer>>;
+    /// Every transfer (`everyone`), or those of `project_id`; newest first.
+    fn transfers(&self, everyone: bool, project_id: &str) -> Result<Vec<Transfer>>;
+    fn insert_transfer(&self, t: &Transfer) -> Result<()>;
+    fn delete_transfer(&self, id: &str) -> Result<()>;
 }

@@ -279,50 +279,6 @@ pub fn sort_of(
     Ok(out)
 }
 
-/// The ORDER BY of a listing: Cinder's `sort=key[:dir],…` or `sort_key`/`sort_dir`, over
-/// `keys` (API name → column); newest first by default, ties broken by id.
-pub fn order_by(req: &Request, keys: &[(&str, &str)]) -> std::result::Result<String, Fault> {
-    let sort = req.query_param("sort");
-    let (sort_key, sort_dir) = (req.query_param("sort_key"), req.query_param("sort_dir"));
-    if sort.is_some() && (sort_key.is_some() || sort_dir.is_some()) {
-        return Err(Fault::bad_request(
-            "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.",
-        ));
-    }
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    if let Some(sort) = sort {
-        for item in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (k, d) = item.split_once(':').unwrap_or((item, "desc"));
-            pairs.push((k.trim().to_string(), d.trim().to_ascii_lowercase()));
-        }
-    } else if let Some(k) = sort_key {
-        let d = sort_dir.unwrap_or("desc").to_ascii_lowercase();
-        pairs.push((k.to_string(), d));
-    }
-    if pairs.is_empty() {
-        pairs.push(("created_at".into(), "desc".into()));
-    }
-    let mut out = Vec::new();
-    for (k, d) in &pairs {
-        let column = keys
-            .iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, col)| *col)
-            .ok_or_else(|| {
-                Fault::bad_request(format!("Invalid input received: Invalid sort key {k}"))
-            })?;
-        if d != "asc" && d != "desc" {
-            return Err(Fault::bad_request(
-                "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'",
-            ));
-        }
-        out.push(format!("{column} {d}"));
-    }
-    let last = pairs.last().map(|(_, d)| d.as_str()).unwrap_or("desc");
-    out.push(format!("id {last}"));
-    Ok(out.join(", "))
-}
-
 /// One page of `items` (already sorted): after `marker`, `offset` more skipped (both from
 /// the request), at most `limit`; and the marker of the next page when this one is full
 /// (Cinder's `*_links`).

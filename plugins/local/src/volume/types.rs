@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::repo::{VolumeQuotaRepo, VolumeTypeRepo};
+use super::repo::VolumeTypeRepo;
 use super::{body, param, reply, reply_empty, Call, Volumes, DEFAULT_TYPE};
 use crate::store::{Outcome, Unique};
 

@@ -21,6 +21,7 @@ mod volume_messages;
 mod volume_qos;
 mod volume_quotas;
 mod volume_snapshots;
+mod volume_transfers;
 mod volume_types;
 
 use std::path::{Path, PathBuf};

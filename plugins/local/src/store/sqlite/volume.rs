@@ -6,10 +6,11 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, Connection, Row};
 use serde_json::{Map, Value};
 
-use super::Run;
+use super::{order_by, Run};
 use crate::volume::model::{Attachment, Volume};
-use crate::volume::repo::{Counted, Result, VolumeRepo};
+use crate::volume::repo::{AttachmentFilter, Counted, Result, SortKey, VolumeRepo};
 use crate::volume::states::VolumeStatus;
+use crate::volume::volumes::listing::Listed;
 
 /// How many columns `COLUMNS` names: a query selecting more after them reads those from
 /// this index on.
@@ -92,6 +93,37 @@ impl VolumeRepo for Connection {
             &format!("SELECT {COLUMNS} FROM volumes WHERE id = ?1"),
             [id],
             row,
+        )
+    }
+
+    fn listed_volumes(&self, project_id: Option<&str>, sort: &[SortKey]) -> Result<Vec<Listed>> {
+        let order = order_by(sort, "id", |k| match k {
+            "name" => "name",
+            "status" => "status",
+            "size" => "size",
+            "availability_zone" => "availability_zone",
+            "created_at" => "created_ms",
+            "updated_at" => "updated_ms",
+            "bootable" => "bootable",
+            "volume_type" => "volume_type_id",
+            "project_id" => "project_id",
+            "user_id" => "user_id",
+            _ => "id",
+        });
+        self.all(
+            &format!(
+                "SELECT {COLUMNS}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id),
+                    group_id
+                 FROM volumes WHERE ?1 IS NULL OR project_id = ?1 ORDER BY {order}"
+            ),
+            [project_id],
+            |r| {
+                Ok(Listed {
+                    volume: row(r)?,
+                    type_name: r.get(WIDTH)?,
+                    group_id: r.get(WIDTH + 1)?,
+                })
+            },
         )
     }
 
@@ -430,6 +462,51 @@ impl VolumeRepo for Connection {
         self.run(
             "DELETE FROM volume_attachments WHERE volume_id = ?1",
             [volume_id],
+        )?;
+        Ok(())
+    }
+
+    fn attachments(&self, filter: &AttachmentFilter, sort: &[SortKey]) -> Result<Vec<Attachment>> {
+        // Qualified: the volume has an `id`, a `status` … too.
+        let order = order_by(sort, "a.id", |k| match k {
+            "status" => "a.status",
+            "volume_id" => "a.volume_id",
+            "instance_uuid" => "a.server_id",
+            "created_at" => "a.created_ms",
+            "updated_at" => "a.updated_ms",
+            _ => "a.id",
+        });
+        let columns = ATTACHMENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.all(
+            &format!(
+                "SELECT {columns} FROM volume_attachments a JOIN volumes v ON v.id = a.volume_id
+                 WHERE (?1 IS NULL OR v.project_id = ?1) AND (?2 IS NULL OR a.volume_id = ?2)
+                   AND (?3 IS NULL OR a.server_id = ?3) AND (?4 IS NULL OR a.status = ?4)
+                 ORDER BY {order}"
+            ),
+            params![
+                filter.project_id,
+                filter.volume_id,
+                filter.server_id,
+                filter.status
+            ],
+            attachment_row,
+        )
+    }
+
+    fn connect_attachment(&self, id: &str, connector: &Value, now_ms: i64) -> Result<()> {
+        let host = connector.get("host").and_then(Value::as_str);
+        let mountpoint = connector.get("mountpoint").and_then(Value::as_str);
+        self.run(
+            "UPDATE volume_attachments SET connector = ?2,
+                status = CASE status WHEN 'attached' THEN status ELSE 'attaching' END,
+                host = COALESCE(?3, host), mountpoint = COALESCE(?4, mountpoint), updated_ms = ?5
+             WHERE id = ?1",
+            params![id, connector.to_string(), host, mountpoint, now_ms],
         )?;
         Ok(())
     }
