@@ -21,7 +21,6 @@ use crate::volume::repo::{
 /// Everything one transaction reaches: every service's repositories. A backend fills each
 /// trait for its transaction type and so has a `Tx`; services take `&dyn Tx` (or the one
 /// repository they need, which `&dyn Tx` upcasts to).
-#[allow(dead_code)] // until the first service hands it out (the move is file by file)
 pub trait Tx:
     IdentityRepo
     + ImageRepo

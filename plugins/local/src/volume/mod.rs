@@ -342,3 +342,54 @@ pub fn setup(
     transfers::setup(disp, volumes)?;
     Ok(())
 }
+
+/// Records the tests of the volume service start from, stored through the repositories.
+#[cfg(test)]
+pub mod fixtures {
+    use super::model::Volume;
+    use super::types::VolumeType;
+    use crate::store::Tx;
+
+    /// A public volume type without extra specs.
+    pub fn volume_type(c: &dyn Tx, id: &str, name: &str) {
+        c.insert_volume_type(&VolumeType {
+            id: id.into(),
+            name: name.into(),
+            description: None,
+            is_public: true,
+            extra_specs: Default::default(),
+            created_ms: 0,
+            qos_specs_id: None,
+        })
+        .unwrap();
+    }
+
+    /// An available volume of `size` GiB, owned by `project_id`.
+    pub fn volume(c: &dyn Tx, id: &str, project_id: &str, type_id: &str, size: i64) -> Volume {
+        let v = Volume {
+            id: id.into(),
+            project_id: project_id.into(),
+            user_id: "u".into(),
+            name: None,
+            description: None,
+            size,
+            status: "available".into(),
+            volume_type_id: type_id.into(),
+            availability_zone: super::ZONE.into(),
+            bootable: false,
+            readonly: false,
+            multiattach: false,
+            snapshot_id: None,
+            source_volid: None,
+            backup_id: None,
+            migration_status: None,
+            metadata: Default::default(),
+            image_metadata: Default::default(),
+            created_ms: 0,
+            updated_ms: 0,
+            readonly_recorded: false,
+        };
+        c.insert_volume(&v, None, None).unwrap();
+        v
+    }
+}

@@ -408,36 +408,22 @@ fn update_class(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::{params, Connection};
+    use crate::store::Tx;
+    use crate::volume::fixtures;
 
-    fn with_db(test: impl FnOnce(&Connection)) {
+    fn with_db(test: impl FnOnce(&dyn Tx)) {
         let store = crate::store::Store::memory();
         store
             .write(|c| -> Outcome<()> {
-                seed(c);
+                fixtures::volume_type(c, "t1", "fast");
                 test(c);
                 Ok(())
             })
             .unwrap();
     }
 
-    fn seed(c: &Connection) {
-        c.execute(
-            "INSERT INTO volume_types (id, name, is_public, extra_specs, created_ms)
-             VALUES ('t1', 'fast', 1, '{}', 0)",
-            [],
-        )
-        .unwrap();
-    }
-
-    fn volume(c: &Connection, id: &str, project: &str, size: i64) {
-        c.execute(
-            "INSERT INTO volumes (id, project_id, user_id, size, status, volume_type_id,
-                availability_zone, created_ms, updated_ms)
-             VALUES (?1, ?2, 'u', ?3, 'available', 't1', 'nova', 0, 0)",
-            params![id, project, size],
-        )
-        .unwrap();
+    fn volume(c: &dyn Tx, id: &str, project: &str, size: i64) -> crate::volume::model::Volume {
+        fixtures::volume(c, id, project, "t1", size)
     }
 
     fn message(r: Outcome<()>) -> (u16, String) {
@@ -474,13 +460,17 @@ mod tests {
     fn gigabytes_count_volumes_and_snapshots_and_fall_back_to_the_default_class() {
         with_db(|c| {
             c.set_quota_limits("", &[("gigabytes".into(), 3)]).unwrap();
-            volume(c, "v1", "p", 1);
-            c.execute(
-                "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, size, status,
-                    created_ms, updated_ms) VALUES ('s1', 'p', 'u', 'v1', 1, 'available', 0, 0)",
-                [],
-            )
-            .unwrap();
+            let v = volume(c, "v1", "p", 1);
+            let s = crate::volume::snapshots::Snapshot::new(
+                "s1",
+                &v,
+                "u",
+                None,
+                None,
+                Default::default(),
+                0,
+            );
+            c.insert_snapshot(&s, 0).unwrap();
             let two = Usage {
                 volumes: 1,
                 gigabytes: 2,

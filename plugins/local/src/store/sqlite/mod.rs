@@ -14,7 +14,7 @@ mod migrations;
 mod network;
 pub(crate) mod servers;
 mod timers;
-pub(crate) mod volume;
+mod volume;
 mod volume_backups;
 mod volume_groups;
 mod volume_messages;

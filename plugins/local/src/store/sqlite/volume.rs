@@ -14,9 +14,9 @@ use crate::volume::volumes::listing::Listed;
 
 /// How many columns `COLUMNS` names: a query selecting more after them reads those from
 /// this index on.
-pub const WIDTH: usize = 21;
+const WIDTH: usize = 21;
 
-pub const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, project_id, user_id, name, description, size, status, volume_type_id, \
      availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
      migration_status, metadata, image_metadata, created_ms, updated_ms, readonly_recorded";
@@ -26,7 +26,7 @@ fn object(s: String) -> Map<String, Value> {
 }
 
 /// A volume from a row of `SELECT {COLUMNS}`, by position.
-pub fn row(r: &Row) -> rusqlite::Result<Volume> {
+pub(super) fn row(r: &Row) -> rusqlite::Result<Volume> {
     Ok(Volume {
         id: r.get(0)?,
         project_id: r.get(1)?,
@@ -52,11 +52,11 @@ pub fn row(r: &Row) -> rusqlite::Result<Volume> {
     })
 }
 
-pub const ATTACHMENT_COLUMNS: &str = "id, volume_id, server_id, status, attach_mode, host, \
+const ATTACHMENT_COLUMNS: &str = "id, volume_id, server_id, status, attach_mode, host, \
      mountpoint, connector, boot_index, delete_on_termination, tag, attached_ms, created_ms, updated_ms";
 
 /// An attachment from a row of `SELECT {ATTACHMENT_COLUMNS}`, by position.
-pub fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
+fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
     Ok(Attachment {
         id: r.get(0)?,
         volume_id: r.get(1)?,

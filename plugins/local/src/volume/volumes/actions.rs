@@ -430,7 +430,7 @@ fn reset_status(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<()
             } else {
                 Some(m)
             };
-            c.set_migration_status(&v.id, m.as_deref())?;
+            c.set_migration_status(&v.id, m)?;
         }
         Ok(())
     })
