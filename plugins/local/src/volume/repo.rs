@@ -1,6 +1,7 @@
-//! What the volume model asks of the store: volumes' statuses and timers, and the
-//! attachments Cinder and Nova share. No rules live here (those are `model`'s and
-//! `states`'); each backend under `store/` fills this trait.
+//! What Block Storage asks of the store, one trait per aggregate of Cinder's API: volumes
+//! (with the attachments Cinder and Nova share), volume types, QoS specs, quotas, groups,
+//! snapshots, backups, transfers and user messages. No rules live here (those are
+//! `model`'s, `states`' and the handlers'); each backend under `store/` fills these traits.
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,6 +34,7 @@ pub struct AttachmentFilter {
     pub status: Option<String>,
 }
 
+/// Volumes (their statuses and timers, flags and metadata) and their attachments.
 pub trait VolumeRepo {
     fn volume(&self, id: &str) -> Result<Option<Volume>>;
     /// The volumes of `project_id` (every project's when None) with their type's name and

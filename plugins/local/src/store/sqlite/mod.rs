@@ -66,6 +66,8 @@ trait Run {
     /// How many rows changed.
     fn run(&self, sql: &str, p: impl Params) -> Found<usize>;
     fn count(&self, sql: &str, p: impl Params) -> Found<u64>;
+    /// What a `SELECT EXISTS (…)` answers.
+    fn exists(&self, sql: &str, p: impl Params) -> Found<bool>;
 }
 
 impl Run for Connection {
@@ -105,22 +107,10 @@ impl Run for Connection {
         let n: i64 = self.prepare_cached(sql)?.query_row(p, |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
-}
 
-/// The ORDER BY of a listing sorted by `sort`, `column` naming each key's column (its
-/// argument is one of the listing's keys), ties broken by `id` in the last direction.
-fn order_by(
-    sort: &[crate::volume::repo::SortKey],
-    id: &str,
-    column: impl Fn(&str) -> &'static str,
-) -> String {
-    let dir = |desc: bool| if desc { "desc" } else { "asc" };
-    let mut out: Vec<String> = sort
-        .iter()
-        .map(|k| format!("{} {}", column(k.key), dir(k.desc)))
-        .collect();
-    out.push(format!("{id} {}", dir(sort.last().is_none_or(|k| k.desc))));
-    out.join(", ")
+    fn exists(&self, sql: &str, p: impl Params) -> Found<bool> {
+        Ok(self.prepare_cached(sql)?.query_row(p, |r| r.get(0))?)
+    }
 }
 
 /// Idle reader connections kept open; more are opened while more reads run at once.

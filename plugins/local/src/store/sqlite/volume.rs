@@ -1,12 +1,13 @@
 //! The volume model's records in SQLite: `volumes` (metadata as JSON text; a status to
-//! come in `next_status` at `ready_at`) and `volume_attachments`.
+//! come in `next_status` at `ready_at`) and `volume_attachments`; and the ORDER BY every
+//! Block Storage listing here is sorted by.
 
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, Row};
 use serde_json::{Map, Value};
 
-use super::{order_by, Run};
+use super::Run;
 use crate::volume::model::{Attachment, Volume};
 use crate::volume::repo::{AttachmentFilter, Counted, Result, SortKey, VolumeRepo};
 use crate::volume::states::VolumeStatus;
@@ -75,6 +76,22 @@ fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
         created_ms: r.get(12)?,
         updated_ms: r.get(13)?,
     })
+}
+
+/// The ORDER BY of a listing sorted by `sort`, `column` naming each key's column (its
+/// argument is one of the listing's keys), ties broken by `id` in the last direction.
+pub(super) fn order_by(
+    sort: &[SortKey],
+    id: &str,
+    column: impl Fn(&str) -> &'static str,
+) -> String {
+    let dir = |desc: bool| if desc { "desc" } else { "asc" };
+    let mut out: Vec<String> = sort
+        .iter()
+        .map(|k| format!("{} {}", column(k.key), dir(k.desc)))
+        .collect();
+    out.push(format!("{id} {}", dir(sort.last().is_none_or(|k| k.desc))));
+    out.join(", ")
 }
 
 fn attachments_where(c: &Connection, clause: &str, key: &str) -> Result<Vec<Attachment>> {

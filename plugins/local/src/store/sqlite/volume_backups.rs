@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, Row};
 use serde_json::{Map, Value};
 
-use super::{order_by, Run};
+use super::volume::order_by;
+use super::Run;
 use crate::volume::backups::Backup;
 use crate::volume::repo::{BackupFilter, BackupRepo, Result, SortKey};
 use crate::volume::snapshots::{join_internal, split_internal};

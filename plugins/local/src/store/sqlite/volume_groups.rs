@@ -5,8 +5,9 @@
 use rusqlite::{params, Connection, Row};
 use serde_json::{json, Value};
 
+use super::volume::order_by;
 use super::volume::{row as volume_row, COLUMNS as VOLUME_COLUMNS};
-use super::{order_by, Run};
+use super::Run;
 use crate::volume::group_snapshots::GroupSnapshot;
 use crate::volume::group_types::GroupType;
 use crate::volume::groups::{Group, NewGroup};
@@ -64,11 +65,6 @@ fn snapshot_row(r: &Row) -> rusqlite::Result<GroupSnapshot> {
 
 fn specs(t: &GroupType) -> String {
     Value::Object(t.group_specs.clone()).to_string()
-}
-
-/// Whether a statement of `SELECT EXISTS (…)` finds a row.
-fn exists(c: &Connection, sql: &str, key: &str) -> Result<bool> {
-    Ok(c.one(sql, [key], |r| r.get(0))?.unwrap_or(false))
 }
 
 impl GroupRepo for Connection {
@@ -160,10 +156,9 @@ impl GroupRepo for Connection {
     }
 
     fn group_type_in_use(&self, id: &str) -> Result<bool> {
-        exists(
-            self,
+        self.exists(
             "SELECT EXISTS (SELECT 1 FROM volume_groups WHERE group_type_id = ?1)",
-            id,
+            [id],
         )
     }
 
@@ -351,10 +346,9 @@ impl GroupRepo for Connection {
     }
 
     fn has_group_snapshots(&self, group_id: &str) -> Result<bool> {
-        exists(
-            self,
+        self.exists(
             "SELECT EXISTS (SELECT 1 FROM group_snapshots WHERE group_id = ?1)",
-            group_id,
+            [group_id],
         )
     }
 

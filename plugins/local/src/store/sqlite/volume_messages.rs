@@ -2,7 +2,8 @@
 
 use rusqlite::{params, Connection, Row};
 
-use super::{order_by, Run};
+use super::volume::order_by;
+use super::Run;
 use crate::volume::messages::Message;
 use crate::volume::repo::{MessageRepo, Result, SortKey};
 

@@ -4,7 +4,8 @@
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
 
-use super::{order_by, Run};
+use super::volume::order_by;
+use super::Run;
 use crate::volume::qos::QosSpecs;
 use crate::volume::repo::{QosRepo, Result, SortKey};
 

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
 
-use super::{order_by, Run};
+use super::volume::order_by;
+use super::Run;
 use crate::volume::repo::{Counted, Result, SnapshotFilter, SnapshotRepo, SortKey};
 use crate::volume::snapshots::{join_internal, split_internal, Snapshot};
 
@@ -34,10 +35,6 @@ fn row(r: &Row) -> rusqlite::Result<Snapshot> {
         updated_ms: r.get(10)?,
         group_snapshot_id: r.get(11)?,
     })
-}
-
-fn exists(c: &Connection, sql: &str, key: &str) -> Result<bool> {
-    Ok(c.one(sql, [key], |r| r.get(0))?.unwrap_or(false))
 }
 
 impl SnapshotRepo for Connection {
@@ -106,10 +103,9 @@ impl SnapshotRepo for Connection {
     }
 
     fn has_snapshots(&self, volume_id: &str) -> Result<bool> {
-        exists(
-            self,
+        self.exists(
             "SELECT EXISTS (SELECT 1 FROM volume_snapshots WHERE volume_id = ?1)",
-            volume_id,
+            [volume_id],
         )
     }
 
@@ -129,11 +125,7 @@ impl SnapshotRepo for Connection {
     }
 
     fn snapshot_backing_up(&self, id: &str) -> Result<bool> {
-        exists(
-            self,
-            "SELECT EXISTS (SELECT 1 FROM volume_backups WHERE snapshot_id = ?1 AND status = 'creating')",
-            id,
-        )
+        self.exists("SELECT EXISTS (SELECT 1 FROM volume_backups WHERE snapshot_id = ?1 AND status = 'creating')", [id])
     }
 
     fn insert_snapshot(&self, s: &Snapshot, ready_ms: i64) -> Result<()> {
