@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::model::{self, Attachment};
 use super::repo::AttachmentFilter;
-use super::snapshots::{all_tenants, page, sort_of};
+use super::snapshots::{listed_project, page, sort_of};
 use super::storage::Kind;
 use super::{body, param, reply, reply_empty, timestamp, Call, Result, Urls, Volumes};
 use crate::store::Tx;
@@ -137,11 +137,7 @@ fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> Han
     let call = call_of(req)?;
     let sort = sort_of(req, SORT_KEYS)?;
     let filter = AttachmentFilter {
-        project_id: if all_tenants(req, &call)? {
-            req.query_param("project_id").map(str::to_string)
-        } else {
-            Some(call.project_id.clone())
-        },
+        project_id: listed_project(req, &call)?,
         volume_id: req.query_param("volume_id").map(str::to_string),
         server_id: req
             .query_param("instance_id")

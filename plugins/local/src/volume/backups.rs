@@ -8,8 +8,8 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::repo::{BackupFilter, BackupRepo};
-use super::snapshots::{self, all_tenants, flag, metadata_in, page, sort_of, text_field};
+use super::repo::BackupRepo;
+use super::snapshots::{self, flag, metadata_in, page, sort_of, text_field};
 use super::states::{
     self, BackupStatus, SnapshotAction, SnapshotStatus, VolumeAction, VolumeStatus,
 };
@@ -204,19 +204,7 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail_view: bool) -> HandlerResult {
     let call = Call::of(req)?;
     let sort = sort_of(req, SORT_KEYS)?;
-    let filter = BackupFilter {
-        project_id: if all_tenants(req, &call)? {
-            req.query_param("project_id").map(str::to_string)
-        } else {
-            Some(call.project_id.clone())
-        },
-        status: req.query_param("status").map(str::to_string),
-        volume_id: req.query_param("volume_id").map(str::to_string),
-        name: req
-            .query_param("name")
-            .or_else(|| req.query_param("display_name"))
-            .map(str::to_string),
-    };
+    let filter = snapshots::listing_filter(req, &call)?;
     let all = svc.read(|c| Ok(c.backups(&filter, &sort)?))?;
     let count = all.len();
     let (shown, next) = page(all, req, |b| b.id.as_str())?;

@@ -345,6 +345,20 @@ pub fn listed_project(req: &Request, call: &Call) -> std::result::Result<Option<
     })
 }
 
+/// The filters snapshot and backup listings share: the project, `status`, `volume_id`
+/// and `name` (or v2's `display_name`).
+pub fn listing_filter(req: &Request, call: &Call) -> std::result::Result<SnapshotFilter, Fault> {
+    Ok(SnapshotFilter {
+        project_id: listed_project(req, call)?,
+        status: req.query_param("status").map(str::to_string),
+        volume_id: req.query_param("volume_id").map(str::to_string),
+        name: req
+            .query_param("name")
+            .or_else(|| req.query_param("display_name"))
+            .map(str::to_string),
+    })
+}
+
 /// Cinder's `metadata` listing filter (3.22): a JSON object (or Python dict text) every
 /// match contains.
 pub fn metadata_filter(req: &Request) -> Option<Map<String, Value>> {
@@ -431,15 +445,7 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail: bool) -> HandlerResult {
     let call = Call::of(req)?;
     let sort = sort_of(req, SORT_KEYS)?;
-    let filter = SnapshotFilter {
-        project_id: listed_project(req, &call)?,
-        status: req.query_param("status").map(str::to_string),
-        volume_id: req.query_param("volume_id").map(str::to_string),
-        name: req
-            .query_param("name")
-            .or_else(|| req.query_param("display_name"))
-            .map(str::to_string),
-    };
+    let filter = listing_filter(req, &call)?;
     let metadata = call
         .version
         .at_least(22)
