@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::network_proxies::{call_of, limited};
 use super::servers::routes::invalid;
 use crate::compute::{body, param, reply, reply_empty, Call, Compute, Urls};
+use crate::store::Tx;
 use crate::volume::model::{self as vm, Volume};
+use crate::volume::repo::{SnapshotFilter, SortKey};
 use crate::volume::snapshots::{self, Snapshot};
 use crate::volume::states::VolumeAction;
 use crate::volume::storage::{Kind, Source, Staged, GIB};
@@ -60,11 +61,7 @@ fn relayed(f: Fault) -> Fault {
 // ---------------------------------------------------------------- volumes
 
 /// `_translate_volume_summary_view`: the first attachment, or `[{}]` when none.
-fn volume_view(
-    c: &Connection,
-    v: &Volume,
-    type_name: Option<String>,
-) -> crate::compute::Result<Value> {
+fn volume_view(c: &dyn Tx, v: &Volume, type_name: Option<String>) -> crate::compute::Result<Value> {
     let attachment = vm::attachments_of(c, &v.id)?
         .into_iter()
         .find(|a| a.status == "attached");
@@ -96,35 +93,24 @@ fn volume_view(
     }))
 }
 
+/// Cinder lists a project's volumes and snapshots newest first; Nova pages them itself.
+const NEWEST_FIRST: [SortKey; 1] = [SortKey {
+    key: "created_at",
+    desc: true,
+}];
+
 /// The type's name of a volume (Nova shows the name as `volumeType`).
-fn type_name(c: &Connection, v: &Volume) -> crate::compute::Result<Option<String>> {
-    use rusqlite::OptionalExtension;
-    Ok(
-        c.prepare_cached("SELECT name FROM volume_types WHERE id = ?1")?
-            .query_row([&v.volume_type_id], |r| r.get(0))
-            .optional()?,
-    )
+fn type_name(c: &dyn Tx, v: &Volume) -> crate::compute::Result<Option<String>> {
+    crate::volume::types::name_of(c, &v.volume_type_id)
 }
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    // Cinder lists the project's volumes, newest first; Nova pages them itself.
     let items = svc.volumes.read(|c| {
-        let mut stmt = c.prepare_cached(&format!(
-            "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id)
-             FROM volumes WHERE project_id = ?1 ORDER BY created_ms DESC, id DESC",
-            crate::store::sqlite::volume::COLUMNS
-        ))?;
-        let rows = stmt.query_map([&call.project_id], |r| {
-            Ok((
-                crate::store::sqlite::volume::row(r)?,
-                r.get::<_, Option<String>>(crate::store::sqlite::volume::WIDTH)?,
-            ))
-        })?;
-        let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let all = c.listed_volumes(Some(&call.project_id), &NEWEST_FIRST)?;
         let page = limited(all, req)?;
         page.into_iter()
-            .map(|(v, name)| volume_view(c, &v, name))
+            .map(|l| volume_view(c, &l.volume, l.type_name))
             .collect::<crate::store::Outcome<Vec<Value>>>()
     })?;
     reply(resp, &call, 200, &json!({ "volumes": items }))
@@ -316,15 +302,13 @@ fn snapshot_view(s: &Snapshot) -> Value {
 
 fn list_snapshots(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    let all = svc.volumes.read(|c| {
-        let mut stmt = c.prepare_cached(&format!(
-            "SELECT {} FROM volume_snapshots WHERE project_id = ?1
-             ORDER BY created_ms DESC, id DESC",
-            snapshots::COLUMNS
-        ))?;
-        let rows = stmt.query_map([&call.project_id], snapshots::row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let filter = SnapshotFilter {
+        project_id: Some(call.project_id.clone()),
+        ..Default::default()
+    };
+    let all = svc
+        .volumes
+        .read(|c| Ok(c.snapshots(&filter, &NEWEST_FIRST)?))?;
     let items: Vec<Value> = limited(all, req)?.iter().map(snapshot_view).collect();
     reply(resp, &call, 200, &json!({ "snapshots": items }))
 }
@@ -415,7 +399,7 @@ impl Volumes {
     /// file into place.
     pub fn record_snapshot(
         &self,
-        c: &Connection,
+        c: &dyn Tx,
         call: &crate::volume::Call,
         staged: StagedSnapshot,
         name: Option<String>,
@@ -440,21 +424,17 @@ impl Volumes {
             Some(&volume.volume_type_id),
         )?;
         let now = crate::time::now_ms();
-        c.execute(
-            "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name, description,
-                size, status, next_status, ready_at, metadata, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, '{}', ?9, ?9)",
-            rusqlite::params![
-                staged.id,
-                volume.project_id,
-                call.caller.user_id,
-                volume.id,
+        c.insert_snapshot(
+            &Snapshot::new(
+                &staged.id,
+                &volume,
+                &call.caller.user_id,
                 name,
                 description,
-                volume.size,
-                now + self.delay_ms,
-                now
-            ],
+                Map::new(),
+                now,
+            ),
+            now + self.delay_ms,
         )?;
         let s = snapshots::find(c, &staged.id)?.ok_or_else(|| snapshots::not_found(&staged.id))?;
         staged

@@ -13,19 +13,92 @@ use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
 use crate::network::repo::NetworkRepo;
-use crate::volume::repo::VolumeRepo;
+use crate::volume::repo::{
+    BackupRepo, GroupRepo, MessageRepo, QosRepo, SnapshotRepo, TransferRepo, VolumeQuotaRepo,
+    VolumeRepo, VolumeTypeRepo,
+};
 
 /// Everything one transaction reaches: every service's repositories. A backend fills each
 /// trait for its transaction type and so has a `Tx`; services take `&dyn Tx` (or the one
 /// repository they need, which `&dyn Tx` upcasts to).
-#[allow(dead_code)] // until the first service hands it out (the move is file by file)
 pub trait Tx:
-    IdentityRepo + ImageRepo + NetworkRepo + VolumeRepo + ServerRepo + KeypairRepo
+    IdentityRepo
+    + ImageRepo
+    + NetworkRepo
+    + VolumeRepo
+    + VolumeTypeRepo
+    + VolumeQuotaRepo
+    + QosRepo
+    + GroupRepo
+    + SnapshotRepo
+    + MessageRepo
+    + BackupRepo
+    + TransferRepo
+    + ServerRepo
+    + KeypairRepo
 {
 }
 
 impl<T> Tx for T where
-    T: IdentityRepo + ImageRepo + NetworkRepo + VolumeRepo + ServerRepo + KeypairRepo + ?Sized
+    T: IdentityRepo
+        + ImageRepo
+        + NetworkRepo
+        + VolumeRepo
+        + VolumeTypeRepo
+        + VolumeQuotaRepo
+        + QosRepo
+        + GroupRepo
+        + SnapshotRepo
+        + MessageRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + MessageRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + GroupRepo
+        + SnapshotRepo
+        + MessageRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + MessageRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + QosRepo
+        + GroupRepo
+        + SnapshotRepo
+        + MessageRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + MessageRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + BackupRepo
+        + TransferRepo
+        + TransferRepo
+        + ServerRepo
+        + KeypairRepo
+        + ?Sized
 {
 }
 

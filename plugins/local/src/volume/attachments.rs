@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::model::{self, Attachment};
-use super::snapshots::{all_tenants, order_by, page};
+use super::repo::AttachmentFilter;
+use super::snapshots::{listed_project, page, sort_of};
 use super::storage::Kind;
 use super::{body, param, reply, reply_empty, timestamp, Call, Result, Urls, Volumes};
+use crate::store::Tx;
 
 type Svc = Arc<Volumes>;
 
@@ -46,7 +47,7 @@ fn not_found(id: &str) -> Fault {
 }
 
 /// The attachment `id` when its volume is the caller's project's (or the caller an admin).
-fn visible(c: &Connection, id: &str, call: &Call) -> Result<Attachment> {
+fn visible(c: &dyn Tx, id: &str, call: &Call) -> Result<Attachment> {
     let a = model::attachment(c, id)?.ok_or_else(|| not_found(id))?;
     match model::find(c, &a.volume_id)? {
         Some(v) if call.is_admin() || v.project_id == call.project_id => Ok(a),
@@ -97,22 +98,8 @@ fn detail(svc: &Volumes, a: &Attachment) -> Map<String, Value> {
 
 /// Records the host's connector: the attachment is `attaching` until completed (one
 /// already attached stays so: its host only reconnects).
-fn connect(c: &Connection, id: &str, connector: &Value) -> Result<()> {
-    let host = connector.get("host").and_then(Value::as_str);
-    let mountpoint = connector.get("mountpoint").and_then(Value::as_str);
-    c.execute(
-        "UPDATE volume_attachments SET connector = ?2,
-            status = CASE status WHEN 'attached' THEN status ELSE 'attaching' END,
-            host = COALESCE(?3, host), mountpoint = COALESCE(?4, mountpoint), updated_ms = ?5
-         WHERE id = ?1",
-        params![
-            id,
-            connector.to_string(),
-            host,
-            mountpoint,
-            crate::time::now_ms()
-        ],
-    )?;
+fn connect(c: &dyn Tx, id: &str, connector: &Value) -> Result<()> {
+    c.connect_attachment(id, connector, crate::time::now_ms())?;
     Ok(())
 }
 
@@ -129,13 +116,13 @@ fn connector_of(o: &Map<String, Value>) -> std::result::Result<Option<Value>, Fa
 // ---------------------------------------------------------------- handlers
 
 const SORT_KEYS: &[(&str, &str)] = &[
-    ("id", "a.id"),
-    ("status", "a.status"),
-    ("volume_id", "a.volume_id"),
-    ("instance_uuid", "a.server_id"),
-    ("attach_status", "a.status"),
-    ("created_at", "a.created_ms"),
-    ("updated_at", "a.updated_ms"),
+    ("id", "id"),
+    ("status", "status"),
+    ("volume_id", "volume_id"),
+    ("instance_uuid", "instance_uuid"),
+    ("attach_status", "status"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
 ];
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
@@ -148,42 +135,20 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> HandlerResult {
     let call = call_of(req)?;
-    // `id` breaks ties: qualify it, the volume has one too.
-    let order = order_by(req, SORT_KEYS)?.replace(", id ", ", a.id ");
-    let project = if all_tenants(req, &call)? {
-        req.query_param("project_id").map(str::to_string)
-    } else {
-        Some(call.project_id.clone())
+    let sort = sort_of(req, SORT_KEYS)?;
+    let filter = AttachmentFilter {
+        project_id: listed_project(req, &call)?,
+        volume_id: req.query_param("volume_id").map(str::to_string),
+        server_id: req
+            .query_param("instance_id")
+            .or_else(|| req.query_param("instance_uuid"))
+            .map(str::to_string),
+        status: req
+            .query_param("status")
+            .or_else(|| req.query_param("attach_status"))
+            .map(str::to_string),
     };
-    let volume_id = req.query_param("volume_id").map(str::to_string);
-    let instance = req
-        .query_param("instance_id")
-        .or_else(|| req.query_param("instance_uuid"))
-        .map(str::to_string);
-    let status = req
-        .query_param("status")
-        .or_else(|| req.query_param("attach_status"))
-        .map(str::to_string);
-    let columns = crate::store::sqlite::volume::ATTACHMENT_COLUMNS
-        .split(", ")
-        .map(|c| format!("a.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare(&format!(
-            "SELECT {columns} FROM volume_attachments a JOIN volumes v ON v.id = a.volume_id
-             WHERE (?1 IS NULL OR v.project_id = ?1) AND (?2 IS NULL OR a.volume_id = ?2)
-               AND (?3 IS NULL OR a.server_id = ?3) AND (?4 IS NULL OR a.status = ?4)
-             ORDER BY {order}"
-        ))?;
-        let rows = stmt
-            .query_map(
-                params![project, volume_id, instance, status],
-                crate::store::sqlite::volume::attachment_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    })?;
+    let all = svc.read(|c| Ok(c.attachments(&filter, &sort)?))?;
     let (shown, next) = page(all, req, |a| a.id.as_str())?;
     let mut out = Map::new();
     out.insert(

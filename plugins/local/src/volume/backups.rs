@@ -6,12 +6,10 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
-use super::snapshots::{
-    self, all_tenants, flag, join_internal, metadata_in, order_by, page, split_internal, text_field,
-};
+use super::repo::BackupRepo;
+use super::snapshots::{self, flag, metadata_in, page, sort_of, text_field};
 use super::states::{
     self, BackupStatus, SnapshotAction, SnapshotStatus, VolumeAction, VolumeStatus,
 };
@@ -20,6 +18,7 @@ use super::volumes::NewVolume;
 use super::{
     body, model, param, quotas, reply, reply_empty, timestamp, Call, Result, Urls, Volumes, ZONE,
 };
+use crate::store::Tx;
 
 type Svc = Arc<Volumes>;
 
@@ -60,54 +59,23 @@ pub struct Backup {
     pub availability_zone: Option<String>,
     pub container: Option<String>,
     pub is_incremental: bool,
+    /// The backup an incremental one builds on.
+    pub parent_id: Option<String>,
     pub object_count: i64,
     pub fail_reason: Option<String>,
     pub metadata: Map<String, Value>,
     /// What the volume was besides its bytes (metadata, bootable, image metadata): a
     /// restore gives it back, as Cinder's backup of the volume's metadata.
-    volume: Map<String, Value>,
+    pub volume: Map<String, Value>,
     pub data_timestamp_ms: i64,
     pub created_ms: i64,
     pub updated_ms: i64,
     pub has_dependent_backups: bool,
 }
 
-const COLUMNS: &str = "id, project_id, user_id, volume_id, snapshot_id, name, description, size, \
-     status, availability_zone, container, is_incremental, parent_id, object_count, fail_reason, \
-     metadata, data_timestamp_ms, created_ms, updated_ms, \
-     EXISTS (SELECT 1 FROM volume_backups d WHERE d.parent_id = volume_backups.id)";
-
-fn row(r: &Row) -> rusqlite::Result<Backup> {
-    let (metadata, internal) = split_internal(&r.get::<_, String>(15)?);
-    Ok(Backup {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        user_id: r.get(2)?,
-        volume_id: r.get(3)?,
-        snapshot_id: r.get(4)?,
-        name: r.get(5)?,
-        description: r.get(6)?,
-        size: r.get(7)?,
-        status: r.get(8)?,
-        availability_zone: r.get(9)?,
-        container: r.get(10)?,
-        is_incremental: r.get(11)?,
-        object_count: r.get(13)?,
-        fail_reason: r.get(14)?,
-        metadata,
-        volume: match internal.get("volume") {
-            Some(Value::Object(o)) => o.clone(),
-            _ => Map::new(),
-        },
-        data_timestamp_ms: r.get(16)?,
-        created_ms: r.get(17)?,
-        updated_ms: r.get(18)?,
-        has_dependent_backups: r.get(19)?,
-    })
-}
-
 impl Backup {
-    fn internal(&self) -> Map<String, Value> {
+    /// What the store keeps beside the metadata (`snapshots::join_internal`).
+    pub fn internal(&self) -> Map<String, Value> {
         let mut m = Map::new();
         if !self.volume.is_empty() {
             m.insert("volume".into(), Value::Object(self.volume.clone()));
@@ -120,16 +88,11 @@ pub fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Backup {id} could not be found."))
 }
 
-pub fn find(c: &Connection, id: &str) -> Result<Option<Backup>> {
-    Ok(c.query_row(
-        &format!("SELECT {COLUMNS} FROM volume_backups WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()?)
+pub fn find(c: &dyn BackupRepo, id: &str) -> Result<Option<Backup>> {
+    Ok(c.backup(id)?)
 }
 
-fn visible(c: &Connection, id: &str, call: &Call) -> Result<Backup> {
+fn visible(c: &dyn BackupRepo, id: &str, call: &Call) -> Result<Backup> {
     match find(c, id)? {
         Some(b) if call.is_admin() || b.project_id == call.project_id => Ok(b),
         _ => Err(not_found(id).into()),
@@ -144,23 +107,18 @@ pub fn check(b: &Backup, action: states::BackupAction) -> std::result::Result<()
 }
 
 fn set_status_then(
-    c: &Connection,
+    c: &dyn BackupRepo,
     id: &str,
     status: BackupStatus,
     next: Option<BackupStatus>,
     delay_ms: i64,
 ) -> Result<()> {
     let now = crate::time::now_ms();
-    c.execute(
-        "UPDATE volume_backups SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
-         WHERE id = ?1",
-        params![
-            id,
-            status.as_str(),
-            next.map(BackupStatus::as_str),
-            next.map(|_| now + delay_ms),
-            now
-        ],
+    c.set_backup_status(
+        id,
+        status.as_str(),
+        next.map(|n| (n.as_str(), now + delay_ms)),
+        now,
     )?;
     Ok(())
 }
@@ -227,9 +185,9 @@ const SORT_KEYS: &[(&str, &str)] = &[
     ("name", "name"),
     ("display_name", "name"),
     ("description", "description"),
-    ("created_at", "created_ms"),
-    ("updated_at", "updated_ms"),
-    ("data_timestamp", "data_timestamp_ms"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
+    ("data_timestamp", "data_timestamp"),
     ("project_id", "project_id"),
     ("user_id", "user_id"),
     ("container", "container"),
@@ -245,30 +203,9 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail_view: bool) -> HandlerResult {
     let call = Call::of(req)?;
-    let order = order_by(req, SORT_KEYS)?;
-    let project = if all_tenants(req, &call)? {
-        req.query_param("project_id").map(str::to_string)
-    } else {
-        Some(call.project_id.clone())
-    };
-    let status = req.query_param("status").map(str::to_string);
-    let volume_id = req.query_param("volume_id").map(str::to_string);
-    let name = req
-        .query_param("name")
-        .or_else(|| req.query_param("display_name"))
-        .map(str::to_string);
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM volume_backups
-             WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR status = ?2)
-               AND (?3 IS NULL OR volume_id = ?3) AND (?4 IS NULL OR name = ?4)
-             ORDER BY {order}"
-        ))?;
-        let rows = stmt
-            .query_map(params![project, status, volume_id, name], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    })?;
+    let sort = sort_of(req, SORT_KEYS)?;
+    let filter = snapshots::listing_filter(req, &call)?;
+    let all = svc.read(|c| Ok(c.backups(&filter, &sort)?))?;
     let count = all.len();
     let (shown, next) = page(all, req, |b| b.id.as_str())?;
     let urls = Urls::of(svc, req, &call)?;
@@ -333,7 +270,7 @@ struct CreateArgs {
 
 /// Cinder's checks of a backup request (cinder/backup/api.py), run before staging and
 /// again inside the transaction.
-fn plan(c: &Connection, call: &Call, a: &CreateArgs) -> Result<Plan> {
+fn plan(c: &dyn Tx, call: &Call, a: &CreateArgs) -> Result<Plan> {
     let volume = model::visible(c, &a.volume_id, &call.project_id, call.is_admin())?;
     let snapshot = match &a.snapshot_id {
         None => None,
@@ -353,15 +290,7 @@ fn plan(c: &Connection, call: &Call, a: &CreateArgs) -> Result<Plan> {
     }
     let parent_id =
         if a.incremental {
-            let latest: Option<String> = c
-                .query_row(
-                    "SELECT id FROM volume_backups WHERE volume_id = ?1 AND status = 'available'
-                 ORDER BY data_timestamp_ms DESC, created_ms DESC LIMIT 1",
-                    [&volume.id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Some(latest.ok_or_else(|| {
+            Some(c.latest_backup(&volume.id)?.ok_or_else(|| {
                 invalid_backup("No backups available to do an incremental backup.")
             })?)
         } else {
@@ -457,47 +386,41 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             "image_metadata".into(),
             Value::Object(v.image_metadata.clone()),
         );
-        let mut internal = Map::new();
-        internal.insert("volume".into(), Value::Object(saved));
-        c.execute(
-            "INSERT INTO volume_backups (id, project_id, user_id, volume_id, snapshot_id, name,
-                description, size, status, next_status, ready_at, availability_zone, container,
-                is_incremental, parent_id, object_count, metadata, data_timestamp_ms, created_ms,
-                updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'creating', 'available', ?9, ?10, ?11, ?12,
-                ?13, 0, ?14, ?15, ?16, ?16)",
-            params![
-                id,
-                v.project_id,
-                call.caller.user_id,
-                v.id,
-                p.snapshot.as_ref().map(|s| s.id.clone()),
-                name,
-                description,
+        c.insert_backup(
+            &Backup {
+                id: id.clone(),
+                project_id: v.project_id.clone(),
+                user_id: call.caller.user_id.clone(),
+                volume_id: v.id.clone(),
+                snapshot_id: p.snapshot.as_ref().map(|s| s.id.clone()),
+                name: name.clone(),
+                description: description.clone(),
                 size,
-                now + svc.delay_ms,
-                ZONE,
-                container,
-                p.parent_id.is_some(),
-                p.parent_id,
-                join_internal(&metadata, &internal),
-                p.snapshot.as_ref().map_or(now, |s| s.created_ms),
-                now
-            ],
+                status: BackupStatus::Creating.as_str().into(),
+                availability_zone: Some(ZONE.into()),
+                container: container.clone(),
+                is_incremental: p.parent_id.is_some(),
+                parent_id: p.parent_id.clone(),
+                object_count: 0,
+                fail_reason: None,
+                metadata: metadata.clone(),
+                volume: saved,
+                data_timestamp_ms: p.snapshot.as_ref().map_or(now, |s| s.created_ms),
+                created_ms: now,
+                updated_ms: now,
+                has_dependent_backups: false,
+            },
+            now + svc.delay_ms,
         )?;
         // The source is busy while it is read, then back to what it was.
         match &p.snapshot {
             Some(s) => {
-                c.execute(
-                    "UPDATE volume_snapshots SET status = ?5, next_status = ?2,
-                        ready_at = ?3, updated_ms = ?4 WHERE id = ?1",
-                    params![
-                        s.id,
-                        s.status,
-                        now + svc.delay_ms,
-                        now,
-                        SnapshotStatus::BackingUp.as_str()
-                    ],
+                c.set_snapshot_status_then(
+                    &s.id,
+                    SnapshotStatus::BackingUp.as_str(),
+                    &s.status,
+                    now + svc.delay_ms,
+                    now,
                 )?;
             }
             None => model::set_busy(c, &v.id, VolumeStatus::BackingUp, svc.delay_ms)?,
@@ -534,18 +457,13 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         _ => None,
     };
     let backup = svc.write(|c| {
-        let b = visible(c, id, &call)?;
-        c.execute(
-            "UPDATE volume_backups SET name = ?2, description = ?3, metadata = ?4, updated_ms = ?5
-             WHERE id = ?1",
-            params![
-                b.id,
-                name.clone().unwrap_or(b.name.clone()),
-                description.clone().unwrap_or(b.description.clone()),
-                join_internal(metadata.as_ref().unwrap_or(&b.metadata), &b.internal()),
-                crate::time::now_ms()
-            ],
-        )?;
+        let mut b = visible(c, id, &call)?;
+        b.name = name.clone().unwrap_or(b.name.clone());
+        b.description = description.clone().unwrap_or(b.description.clone());
+        if let Some(m) = &metadata {
+            b.metadata = m.clone();
+        }
+        c.update_backup(&b, crate::time::now_ms())?;
         Ok(find(c, id)?.ok_or_else(|| not_found(id))?)
     })?;
     let urls = Urls::of(svc, req, &call)?;
@@ -557,7 +475,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     )
 }
 
-fn remove(c: &Connection, b: &Backup, force: bool) -> Result<()> {
+fn remove(c: &dyn BackupRepo, b: &Backup, force: bool) -> Result<()> {
     check(
         b,
         if force {
@@ -569,7 +487,7 @@ fn remove(c: &Connection, b: &Backup, force: bool) -> Result<()> {
     if b.has_dependent_backups {
         return Err(invalid_backup("Incremental backups exist for this backup.").into());
     }
-    c.execute("DELETE FROM volume_backups WHERE id = ?1", [&b.id])?;
+    c.delete_backup(&b.id)?;
     Ok(())
 }
 
@@ -621,7 +539,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 // ---------------------------------------------------------------- restore
 
 /// Gives a volume back what its backup kept besides the bytes.
-fn restore_volume_state(c: &Connection, b: &Backup, volume_id: &str) -> Result<()> {
+fn restore_volume_state(c: &dyn Tx, b: &Backup, volume_id: &str) -> Result<()> {
     let v = model::find(c, volume_id)?.ok_or_else(|| model::volume_not_found(volume_id))?;
     let mut metadata = v.metadata.clone();
     if let Some(Value::Object(m)) = b.volume.get("metadata") {
@@ -636,15 +554,7 @@ fn restore_volume_state(c: &Connection, b: &Backup, volume_id: &str) -> Result<(
         Some(Value::Object(m)) if !m.is_empty() => m.clone(),
         _ => v.image_metadata.clone(),
     };
-    c.execute(
-        "UPDATE volumes SET metadata = ?2, bootable = ?3, image_metadata = ?4 WHERE id = ?1",
-        params![
-            volume_id,
-            Value::Object(metadata).to_string(),
-            bootable,
-            Value::Object(image_metadata).to_string()
-        ],
-    )?;
+    c.restore_volume(volume_id, &metadata, bootable, &image_metadata)?;
     Ok(())
 }
 
@@ -667,16 +577,16 @@ fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         .and_then(Value::as_str)
         .map(str::to_string);
     let name = o.get("name").and_then(Value::as_str).map(str::to_string);
-    let ready = |c: &Connection| -> Result<Backup> {
+    let ready = |c: &dyn Tx| -> Result<Backup> {
         let b = visible(c, &id, &call)?;
         check(&b, states::BackupAction::Restore)?;
         Ok(b)
     };
-    let backup = svc.read(ready)?;
+    let backup = svc.read(|c| ready(c))?;
     let from = svc.disks.path(Kind::Backup, &id);
     let volume = match target {
         Some(vid) => {
-            let fits = |c: &Connection| -> Result<model::Volume> {
+            let fits = |c: &dyn Tx| -> Result<model::Volume> {
                 let v = model::visible(c, &vid, &call.project_id, call.is_admin())?;
                 model::check(c, &v, VolumeAction::RestoreBackup)?;
                 if backup.size > v.size {
@@ -688,7 +598,7 @@ fn restore(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 }
                 Ok(v)
             };
-            let v = svc.read(fits)?;
+            let v = svc.read(|c| fits(c))?;
             let staged = svc
                 .disks
                 .stage(
@@ -846,15 +756,7 @@ fn import_record(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
     };
     // The bytes: the exported backup's file when it is still here (as Cinder's record
     // points at the same objects); else there is nothing to import.
-    let source: Option<String> = svc.read(|c| {
-        Ok(c.query_row(
-            "SELECT id FROM volume_backups WHERE volume_id = ?1 AND size = ?2
-             AND status = 'available' ORDER BY created_ms LIMIT 1",
-            params![volume_id, size],
-            |r| r.get(0),
-        )
-        .optional()?)
-    })?;
+    let source = svc.read(|c| Ok(c.backup_of_size(&volume_id, size)?))?;
     let source = source.ok_or_else(|| invalid_backup("The backup's data could not be found."))?;
     let staged = svc
         .disks
@@ -882,37 +784,37 @@ fn import_record(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
             None,
         )?;
         let now = crate::time::now_ms();
-        let mut internal = Map::new();
-        internal.insert("volume".into(), Value::Object(object("volume")));
-        c.execute(
-            "INSERT INTO volume_backups (id, project_id, user_id, volume_id, snapshot_id, name,
-                description, size, status, next_status, ready_at, availability_zone, container,
-                is_incremental, object_count, metadata, data_timestamp_ms, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'creating', 'available', ?9, ?10, ?11, ?12,
-                ?13, ?14, ?15, ?15, ?15)",
-            params![
-                id,
-                call.project_id,
-                call.caller.user_id,
-                volume_id,
-                text("snapshot_id"),
-                text("display_name"),
-                text("display_description"),
+        c.insert_backup(
+            &Backup {
+                id: id.clone(),
+                project_id: call.project_id.clone(),
+                user_id: call.caller.user_id.clone(),
+                volume_id: volume_id.clone(),
+                snapshot_id: text("snapshot_id"),
+                name: text("display_name"),
+                description: text("display_description"),
                 size,
-                now + svc.delay_ms,
-                ZONE,
-                text("container"),
-                record
+                status: BackupStatus::Creating.as_str().into(),
+                availability_zone: Some(ZONE.into()),
+                container: text("container"),
+                is_incremental: record
                     .get("is_incremental")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                record
+                parent_id: None,
+                object_count: record
                     .get("object_count")
                     .and_then(Value::as_i64)
                     .unwrap_or(0),
-                join_internal(&object("metadata"), &internal),
-                now
-            ],
+                fail_reason: None,
+                metadata: object("metadata"),
+                volume: object("volume"),
+                data_timestamp_ms: now,
+                created_ms: now,
+                updated_ms: now,
+                has_dependent_backups: false,
+            },
+            now + svc.delay_ms,
         )?;
         let b = find(c, &id)?.ok_or_else(|| not_found(&id))?;
         staged

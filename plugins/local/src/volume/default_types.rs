@@ -4,31 +4,12 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use super::types::{self, invalid};
 use super::{body, param, reply, reply_empty, Call, Volumes};
-use crate::store::Outcome;
 
 /// The default type id set for `project_id`, if any.
-pub fn of_project(c: &Connection, project_id: &str) -> Outcome<Option<String>> {
-    Ok(
-        c.prepare_cached("SELECT volume_type_id FROM default_volume_types WHERE project_id = ?1")?
-            .query_row([project_id], |r| r.get(0))
-            .optional()?,
-    )
-}
-
-/// Whether some project has `type_id` as its default (Cinder then refuses to delete it).
-pub fn is_default_of_some_project(c: &Connection, type_id: &str) -> Outcome<bool> {
-    let found: Option<i64> = c
-        .prepare_cached("SELECT 1 FROM default_volume_types WHERE volume_type_id = ?1 LIMIT 1")?
-        .query_row([type_id], |r| r.get(0))
-        .optional()?;
-    Ok(found.is_some())
-}
-
 fn view(project_id: &str, type_id: &str) -> Value {
     json!({"project_id": project_id, "volume_type_id": type_id})
 }
@@ -104,11 +85,7 @@ fn set(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let wanted = volume_type_in(&body(req)?)?;
     let type_id = svc.write(|c| {
         let t = types::resolve(c, Some(&wanted), &project_id, true)?;
-        c.execute(
-            "INSERT INTO default_volume_types (project_id, volume_type_id) VALUES (?1, ?2)
-             ON CONFLICT (project_id) DO UPDATE SET volume_type_id = excluded.volume_type_id",
-            params![project_id, t.id],
-        )?;
+        c.set_default_type(&project_id, &t.id)?;
         Ok(t.id)
     })?;
     reply(
@@ -122,9 +99,11 @@ fn set(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = admin_call(req, "volume_extension:default_get")?;
     let project_id = param(req, "project_id")?;
-    let type_id = svc.read(|c| of_project(c, project_id))?.ok_or_else(|| {
-        Fault::not_found(format!("Default type for project {project_id} not found."))
-    })?;
+    let type_id = svc
+        .read(|c| Ok(c.default_type_of(project_id)?))?
+        .ok_or_else(|| {
+            Fault::not_found(format!("Default type for project {project_id} not found."))
+        })?;
     reply(
         resp,
         &call,
@@ -141,15 +120,11 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             "You are not authorized to perform this operation.",
         ));
     }
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare_cached(
-            "SELECT project_id, volume_type_id FROM default_volume_types ORDER BY project_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(view(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let all: Vec<Value> = svc
+        .read(|c| Ok(c.default_types()?))?
+        .iter()
+        .map(|(project, t)| view(project, t))
+        .collect();
     reply(resp, &call, 200, &json!({ "default_types": all }))
 }
 
@@ -158,10 +133,7 @@ fn unset(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = admin_call(req, "volume_extension:default_unset")?;
     let project_id = param(req, "project_id")?.to_string();
     svc.write(|c| {
-        c.execute(
-            "DELETE FROM default_volume_types WHERE project_id = ?1",
-            [&project_id],
-        )?;
+        c.unset_default_type(&project_id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 204)

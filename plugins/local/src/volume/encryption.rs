@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
+use super::repo::VolumeTypeRepo;
 use super::types::{self, invalid};
 use super::{body, param, reply, reply_empty, timestamp, Call, Volumes};
 use crate::store::Outcome;
@@ -24,33 +24,11 @@ pub struct Encryption {
     pub updated_ms: i64,
 }
 
-const COLUMNS: &str =
-    "type_id, encryption_id, provider, control_location, cipher, key_size, created_ms, updated_ms";
-
-fn row(r: &Row) -> rusqlite::Result<Encryption> {
-    Ok(Encryption {
-        type_id: r.get(0)?,
-        encryption_id: r.get(1)?,
-        provider: r.get(2)?,
-        control_location: r.get(3)?,
-        cipher: r.get(4)?,
-        key_size: r.get(5)?,
-        created_ms: r.get(6)?,
-        updated_ms: r.get(7)?,
-    })
+/// The encryption of the type `type_id`, if it has one.
+pub fn of_type(c: &dyn VolumeTypeRepo, type_id: &str) -> Outcome<Option<Encryption>> {
+    Ok(c.encryption(type_id)?)
 }
 
-/// The encryption spec of the type `type_id`, if it has one: volumes of such a type are
-/// `encrypted`.
-pub fn of_type(c: &Connection, type_id: &str) -> Outcome<Option<Encryption>> {
-    Ok(c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM volume_type_encryption WHERE type_id = ?1"
-    ))?
-    .query_row([type_id], row)
-    .optional()?)
-}
-
-/// Cinder's 404 for a type without encryption.
 fn not_found(type_id: &str) -> Fault {
     Fault::not_found(format!(
         "Volume type encryption for type {type_id} does not exist."
@@ -219,7 +197,7 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
 }
 
 /// The type `id` must exist (any admin may see it): Cinder's `_check_type`.
-fn check_type(c: &Connection, id: &str) -> Outcome<()> {
+fn check_type(c: &dyn VolumeTypeRepo, id: &str) -> Outcome<()> {
     types::find(c, id)?.ok_or_else(|| types::not_found(id))?;
     Ok(())
 }
@@ -270,22 +248,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ))
             .into());
         }
-        c.execute(
-            &format!(
-                "INSERT INTO volume_type_encryption ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ),
-            params![
-                e.type_id,
-                e.encryption_id,
-                e.provider,
-                e.control_location,
-                e.cipher,
-                e.key_size,
-                e.created_ms,
-                e.updated_ms
-            ],
-        )?;
+        c.insert_encryption(&e)?;
         Ok(())
     })?;
     // Cinder answers the request's body, which its database call filled in with the ids.
@@ -322,19 +285,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         }
         // Strictly later than created, so the view shows it was updated.
         e.updated_ms = crate::time::now_ms().max(e.created_ms + 1);
-        c.execute(
-            "UPDATE volume_type_encryption
-             SET provider = ?2, control_location = ?3, cipher = ?4, key_size = ?5, updated_ms = ?6
-             WHERE type_id = ?1",
-            params![
-                e.type_id,
-                e.provider,
-                e.control_location,
-                e.cipher,
-                e.key_size,
-                e.updated_ms
-            ],
-        )?;
+        c.update_encryption(&e)?;
         Ok(())
     })?;
     reply(resp, &call, 200, &json!({ "encryption": echoed }))
@@ -364,11 +315,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let id = param(req, "type_id")?;
     svc.write(|c| {
         types::unused(c, id, "Cannot delete encryption specs. Volume type in use.")?;
-        let n = c.execute(
-            "DELETE FROM volume_type_encryption WHERE type_id = ?1",
-            [id],
-        )?;
-        if n == 0 {
+        if !c.delete_encryption(id)? {
             return Err(not_found(id).into());
         }
         Ok(())

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::groups;
-use super::snapshots::{listed_project, order_by, page, text_field};
+use super::repo::{GroupFilter, GroupRepo};
+use super::snapshots::{listed_project, page, sort_of, text_field};
 use super::storage::Kind;
 use super::{body, param, reply, reply_empty, timestamp, Call, Result, Urls, Volumes};
 
@@ -28,36 +28,13 @@ pub struct GroupSnapshot {
     pub created_ms: i64,
 }
 
-const COLUMNS: &str =
-    "id, project_id, group_id, group_type_id, name, description, status, created_ms";
-
-fn row(r: &Row) -> rusqlite::Result<GroupSnapshot> {
-    Ok(GroupSnapshot {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        group_id: r.get(2)?,
-        group_type_id: r.get(3)?,
-        name: r.get(4)?,
-        description: r.get(5)?,
-        status: r.get(6)?,
-        created_ms: r.get(7)?,
-    })
-}
-
 pub fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("GroupSnapshot {id} could not be found."))
 }
 
 /// The group snapshot `id` as the caller sees it (admins see every project's).
-pub fn visible(c: &Connection, id: &str, call: &Call) -> Result<GroupSnapshot> {
-    let s = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM group_snapshots WHERE id = ?1"),
-            [id],
-            row,
-        )
-        .optional()?;
-    match s {
+pub fn visible(c: &dyn GroupRepo, id: &str, call: &Call) -> Result<GroupSnapshot> {
+    match c.group_snapshot(id)? {
         Some(s) if call.is_admin() || s.project_id == call.project_id => Ok(s),
         _ => Err(not_found(id).into()),
     }
@@ -139,30 +116,22 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         let g = groups::visible(c, &group_id, &call)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = crate::time::now_ms();
-        c.execute(
-            "INSERT INTO group_snapshots (id, project_id, user_id, group_id, group_type_id, name,
-                description, status, next_status, ready_at, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, ?9, ?9)",
-            params![
-                id,
-                g.project_id,
-                call.caller.user_id,
-                g.id,
-                g.group_type_id,
-                name,
-                description,
-                now + svc.delay_ms,
-                now
-            ],
-        )?;
+        let s = GroupSnapshot {
+            id: id.clone(),
+            project_id: g.project_id,
+            group_id: g.id,
+            group_type_id: g.group_type_id,
+            name,
+            description,
+            status: "creating".into(),
+            created_ms: now,
+        };
+        c.insert_group_snapshot(&s, &call.caller.user_id, now + svc.delay_ms)?;
         for one in staged {
             // Cinder names a group snapshot's member snapshots after it.
             let snap =
                 svc.record_snapshot(c, &call, one, Some(format!("snapshot-{id}")), None, true)?;
-            c.execute(
-                "UPDATE volume_snapshots SET group_snapshot_id = ?2 WHERE id = ?1",
-                [&snap.id, &id],
-            )?;
+            c.add_to_group_snapshot(&snap.id, &id)?;
         }
         visible(c, &id, &call)
     })?;
@@ -174,28 +143,22 @@ const SORT_KEYS: &[(&str, &str)] = &[
     ("name", "name"),
     ("status", "status"),
     ("group_id", "group_id"),
-    ("created_at", "created_ms"),
-    ("updated_at", "updated_ms"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
     ("project_id", "project_id"),
 ];
 
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(14)?;
-    let order = order_by(req, SORT_KEYS)?;
-    let project = listed_project(req, &call)?;
-    let group_id = req.query_param("group_id").map(str::to_string);
-    let status = req.query_param("status").map(str::to_string);
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM group_snapshots
-             WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR group_id = ?2)
-               AND (?3 IS NULL OR status = ?3)
-             ORDER BY {order}"
-        ))?;
-        let rows = stmt.query_map(params![project, group_id, status], row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let sort = sort_of(req, SORT_KEYS)?;
+    let filter = GroupFilter {
+        project_id: listed_project(req, &call)?,
+        group_id: req.query_param("group_id").map(str::to_string),
+        status: req.query_param("status").map(str::to_string),
+        ..Default::default()
+    };
+    let all = svc.read(|c| Ok(c.group_snapshots(&filter, &sort)?))?;
     let (shown, next) = page(all, req, |s| s.id.as_str())?;
     let items: Vec<Value> = shown
         .iter()
@@ -255,18 +218,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             )
             .into());
         }
-        let ids: Vec<String> = {
-            let mut stmt =
-                c.prepare("SELECT id FROM volume_snapshots WHERE group_snapshot_id = ?1")?;
-            let rows = stmt.query_map([id], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        c.execute(
-            "DELETE FROM volume_snapshots WHERE group_snapshot_id = ?1",
-            [id],
-        )?;
-        c.execute("DELETE FROM group_snapshots WHERE id = ?1", [id])?;
-        Ok(ids)
+        Ok(c.delete_group_snapshot(id)?)
     })?;
     for s in snapshots {
         svc.disks.remove(Kind::Snapshot, &s);
@@ -314,11 +266,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     }
     svc.write(|c| {
         let s = visible(c, id, &call)?;
-        c.execute(
-            "UPDATE group_snapshots SET status = ?2, next_status = NULL, ready_at = NULL,
-                updated_ms = ?3 WHERE id = ?1",
-            params![s.id, status, crate::time::now_ms()],
-        )?;
+        c.set_group_snapshot_status(&s.id, &status, crate::time::now_ms())?;
         Ok(())
     })?;
     reply_empty(resp, &call, 202)

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
-use super::snapshots::{flag, order_by, page};
+use super::repo::GroupRepo;
+use super::snapshots::{flag, page, sort_of};
 use super::types::invalid;
 use super::{body, param, reply, reply_empty, Call, Result, Urls, Volumes};
 
@@ -26,40 +26,20 @@ pub struct GroupType {
     pub group_specs: Map<String, Value>,
 }
 
-const COLUMNS: &str = "id, name, description, is_public, group_specs";
-
-fn row(r: &Row) -> rusqlite::Result<GroupType> {
-    Ok(GroupType {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        description: r.get(2)?,
-        is_public: r.get(3)?,
-        group_specs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-    })
-}
-
 pub fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Group type {id} could not be found."))
 }
 
-fn one(c: &Connection, column: &str, key: &str) -> Result<Option<GroupType>> {
-    Ok(c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM group_types WHERE {column} = ?1"
-    ))?
-    .query_row([key], row)
-    .optional()?)
-}
-
-pub fn find(c: &Connection, id: &str) -> Result<Option<GroupType>> {
-    one(c, "id", id)
+pub fn find(c: &dyn GroupRepo, id: &str) -> Result<Option<GroupType>> {
+    Ok(c.group_type(id)?)
 }
 
 /// The group type a request names, by id or name (Cinder's `get_by_name_or_id`); a
 /// private one only for admins (this cloud keeps no group type access lists).
-pub fn resolve(c: &Connection, key: &str, call: &Call) -> Result<GroupType> {
+pub fn resolve(c: &dyn GroupRepo, key: &str, call: &Call) -> Result<GroupType> {
     let found = match find(c, key)? {
         Some(t) => Some(t),
-        None => one(c, "name", key)?,
+        None => c.group_type_by_name(key)?,
     };
     match found {
         Some(t) if t.is_public || call.is_admin() => Ok(t),
@@ -67,17 +47,15 @@ pub fn resolve(c: &Connection, key: &str, call: &Call) -> Result<GroupType> {
     }
 }
 
-fn seed_default(c: &Connection) -> Result<()> {
-    c.execute(
-        "INSERT INTO group_types (id, name, description, is_public, group_specs, created_ms)
-         SELECT ?1, ?2, 'Default group type', 1, '{}', ?3
-         WHERE NOT EXISTS (SELECT 1 FROM group_types WHERE name = ?2)",
-        params![
-            uuid::Uuid::new_v4().to_string(),
-            DEFAULT_GROUP_TYPE,
-            crate::time::now_ms()
-        ],
-    )?;
+fn seed_default(c: &dyn GroupRepo) -> Result<()> {
+    let t = GroupType {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: DEFAULT_GROUP_TYPE.into(),
+        description: Some("Default group type".into()),
+        is_public: true,
+        group_specs: Map::new(),
+    };
+    c.seed_group_type(&t, crate::time::now_ms())?;
     Ok(())
 }
 
@@ -89,7 +67,7 @@ endpoint!(Svc; GroupSpec { on_get => show_spec, on_put => update_spec, on_delete
 
 pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
     svc.store
-        .write(seed_default)
+        .write(|c| seed_default(c))
         .map_err(|e| Error(svc.fault(e).message))?;
     routes! {
         disp, svc;
@@ -188,21 +166,15 @@ const SORT_KEYS: &[(&str, &str)] = &[
     ("name", "name"),
     ("description", "description"),
     ("is_public", "is_public"),
-    ("created_at", "created_ms"),
+    ("created_at", "created_at"),
 ];
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
     let public = is_public_filter(req, &call)?;
-    let order = order_by(req, SORT_KEYS)?;
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM group_types WHERE ?1 IS NULL OR is_public = ?1 ORDER BY {order}"
-        ))?;
-        let rows = stmt.query_map([public], row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let sort = sort_of(req, SORT_KEYS)?;
+    let all = svc.read(|c| Ok(c.group_types(public, &sort)?))?;
     let (shown, next) = page(all, req, |t| t.id.as_str())?;
     let mut out = json!({"group_types": shown.iter().map(|t| view(&call, t)).collect::<Vec<_>>()});
     if let Some(marker) = next {
@@ -211,15 +183,15 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     reply(resp, &call, 200, &out)
 }
 
-fn default_type(c: &Connection) -> Result<GroupType> {
-    Ok(one(c, "name", DEFAULT_GROUP_TYPE)?
+fn default_type(c: &dyn GroupRepo) -> Result<GroupType> {
+    Ok(c.group_type_by_name(DEFAULT_GROUP_TYPE)?
         .ok_or_else(|| Fault::not_found("Default group type can not be found."))?)
 }
 
 fn show_default(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    let t = svc.read(default_type)?;
+    let t = svc.read(|c| default_type(c))?;
     reply(resp, &call, 200, &json!({"group_type": view(&call, &t)}))
 }
 
@@ -273,21 +245,10 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         group_specs,
     };
     svc.write(|c| {
-        if one(c, "name", &t.name)?.is_some() {
+        if c.group_type_by_name(&t.name)?.is_some() {
             return Err(exists(&t.name).into());
         }
-        c.execute(
-            "INSERT INTO group_types (id, name, description, is_public, group_specs, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                t.id,
-                t.name,
-                t.description,
-                t.is_public,
-                Value::Object(t.group_specs.clone()).to_string(),
-                crate::time::now_ms()
-            ],
-        )?;
+        c.insert_group_type(&t, crate::time::now_ms())?;
         Ok(())
     })?;
     reply(resp, &call, 202, &json!({"group_type": view(&call, &t)}))
@@ -323,7 +284,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let t = svc.write(|c| {
         let mut t = find(c, &id)?.ok_or_else(|| not_found(&id))?;
         if let Some(name) = name {
-            if name != t.name && one(c, "name", &name)?.is_some() {
+            if name != t.name && c.group_type_by_name(&name)?.is_some() {
                 return Err(exists(&name).into());
             }
             t.name = name;
@@ -334,10 +295,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         if let Some(p) = is_public {
             t.is_public = p;
         }
-        c.execute(
-            "UPDATE group_types SET name = ?2, description = ?3, is_public = ?4 WHERE id = ?1",
-            params![t.id, t.name, t.description, t.is_public],
-        )?;
+        c.update_group_type(&t)?;
         Ok(t)
     })?;
     reply(resp, &call, 200, &json!({"group_type": view(&call, &t)}))
@@ -350,15 +308,10 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let id = param(req, "group_type_id")?;
     svc.write(|c| {
         let t = find(c, id)?.ok_or_else(|| not_found(id))?;
-        let used: bool = c.query_row(
-            "SELECT EXISTS (SELECT 1 FROM volume_groups WHERE group_type_id = ?1)",
-            [&t.id],
-            |r| r.get(0),
-        )?;
-        if used {
+        if c.group_type_in_use(&t.id)? {
             return Err(Fault::bad_request("Target group type is still in use.").into());
         }
-        c.execute("DELETE FROM group_types WHERE id = ?1", [&t.id])?;
+        c.delete_group_type(&t.id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 202)
@@ -379,10 +332,7 @@ fn change_specs<T>(
     svc.write(|c| {
         let mut t = find(c, id)?.ok_or_else(|| not_found(id))?;
         let out = f(&mut t.group_specs)?;
-        c.execute(
-            "UPDATE group_types SET group_specs = ?2 WHERE id = ?1",
-            params![t.id, Value::Object(t.group_specs).to_string()],
-        )?;
+        c.set_group_specs(&t)?;
         Ok(out)
     })
 }

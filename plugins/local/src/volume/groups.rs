@@ -7,15 +7,16 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::model::{self, Volume};
-use super::snapshots::{flag, listed_project, order_by, page, text_field};
+use super::repo::{GroupFilter, GroupRepo};
+use super::snapshots::{flag, listed_project, page, sort_of, text_field};
 use super::states::VolumeAction;
 use super::volumes::NewVolume;
 use super::{body, group_types, param, quotas, reply, reply_empty, timestamp, types};
 use super::{Call, Result, Urls, Volumes, ZONE};
+use crate::store::Tx;
 
 type Svc = Arc<Volumes>;
 
@@ -35,71 +36,33 @@ pub struct Group {
     pub created_ms: i64,
 }
 
-const COLUMNS: &str = "id, project_id, name, description, status, group_type_id, \
-     volume_type_ids, availability_zone, group_snapshot_id, source_group_id, replication_status, \
-     created_ms";
-
-fn row(r: &Row) -> rusqlite::Result<Group> {
-    Ok(Group {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        name: r.get(2)?,
-        description: r.get(3)?,
-        status: r.get(4)?,
-        group_type_id: r.get(5)?,
-        volume_type_ids: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-        availability_zone: r.get(7)?,
-        group_snapshot_id: r.get(8)?,
-        source_group_id: r.get(9)?,
-        replication_status: r.get(10)?,
-        created_ms: r.get(11)?,
-    })
-}
-
 pub fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Group {id} could not be found."))
 }
 
 /// The group `id` as the caller sees it: another project's is not found, but by admins.
-pub fn visible(c: &Connection, id: &str, call: &Call) -> Result<Group> {
-    let g = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM volume_groups WHERE id = ?1"),
-            [id],
-            row,
-        )
-        .optional()?;
-    match g {
+pub fn visible(c: &dyn GroupRepo, id: &str, call: &Call) -> Result<Group> {
+    match c.volume_group(id)? {
         Some(g) if call.is_admin() || g.project_id == call.project_id => Ok(g),
         _ => Err(not_found(id).into()),
     }
 }
 
 /// The group a volume belongs to.
-pub fn group_of(c: &Connection, volume_id: &str) -> Result<Option<String>> {
-    Ok(
-        c.prepare_cached("SELECT group_id FROM volumes WHERE id = ?1")?
-            .query_row([volume_id], |r| r.get::<_, Option<String>>(0))
-            .optional()?
-            .flatten(),
-    )
+pub fn group_of(c: &dyn GroupRepo, volume_id: &str) -> Result<Option<String>> {
+    Ok(c.group_of_volume(volume_id)?)
 }
 
 /// The volumes of a group, oldest first.
-pub fn members(c: &Connection, group_id: &str) -> Result<Vec<Volume>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {} FROM volumes WHERE group_id = ?1 ORDER BY created_ms, id",
-        crate::store::sqlite::volume::COLUMNS
-    ))?;
-    let rows = stmt.query_map([group_id], crate::store::sqlite::volume::row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn members(c: &dyn GroupRepo, group_id: &str) -> Result<Vec<Volume>> {
+    Ok(c.volume_group_members(group_id)?)
 }
 
 /// Whether a new volume of type `volume_type_id` may go into the group `group_id`
 /// (Cinder's volume create with `group_id`, 3.13): the group is the caller's and its
 /// volume types include the volume's.
 pub fn check_new_member(
-    c: &Connection,
+    c: &dyn GroupRepo,
     call: &Call,
     group_id: &str,
     volume_type_id: &str,
@@ -119,7 +82,7 @@ fn invalid_group(why: impl std::fmt::Display) -> Fault {
 }
 
 /// Cinder's 413 for the `groups` quota; usage counted from the rows.
-fn check_quota(c: &Connection, project_id: &str) -> Result<()> {
+fn check_quota(c: &dyn Tx, project_id: &str) -> Result<()> {
     let quota = quotas::limit(c, project_id, "groups")?;
     let used = quotas::in_use(c, project_id)?
         .get("groups")
@@ -139,22 +102,18 @@ fn check_quota(c: &Connection, project_id: &str) -> Result<()> {
 /// Sets a group's status now, and `next` after the service's delay when given.
 fn set_status(
     svc: &Volumes,
-    c: &Connection,
+    c: &dyn GroupRepo,
     id: &str,
     status: &str,
     next: Option<&str>,
 ) -> Result<()> {
     let now = crate::time::now_ms();
-    c.execute(
-        "UPDATE volume_groups SET status = ?2, next_status = ?3, ready_at = ?4, updated_ms = ?5
-         WHERE id = ?1",
-        params![id, status, next, next.map(|_| now + svc.delay_ms), now],
-    )?;
+    c.set_volume_group_status(id, status, next.map(|n| (n, now + svc.delay_ms)), now)?;
     Ok(())
 }
 
-/// What a new group records.
-struct NewGroup {
+/// What a group is made with (`insert` records the rest).
+struct Wanted {
     name: Option<String>,
     description: Option<String>,
     group_type_id: String,
@@ -165,38 +124,45 @@ struct NewGroup {
 
 /// Inserts a group in `status` (`creating`, `available` after the delay, for a plain
 /// create), within the `groups` quota.
-fn insert(
-    svc: &Volumes,
-    c: &Connection,
-    call: &Call,
-    g: &NewGroup,
-    next: Option<&str>,
-) -> Result<String> {
+fn insert(svc: &Volumes, c: &dyn Tx, call: &Call, g: Wanted, next: Option<&str>) -> Result<String> {
     check_quota(c, &call.project_id)?;
     let id = uuid::Uuid::new_v4().to_string();
     let now = crate::time::now_ms();
-    c.execute(
-        "INSERT INTO volume_groups (id, project_id, user_id, name, description, status,
-            next_status, ready_at, group_type_id, volume_type_ids, availability_zone,
-            group_snapshot_id, source_group_id, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'creating', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-        params![
-            id,
-            call.project_id,
-            call.caller.user_id,
-            g.name,
-            g.description,
-            next,
-            next.map(|_| now + svc.delay_ms),
-            g.group_type_id,
-            json!(g.volume_type_ids).to_string(),
-            ZONE,
-            g.group_snapshot_id,
-            g.source_group_id,
-            now
-        ],
-    )?;
+    c.insert_volume_group(&NewGroup {
+        id: id.clone(),
+        project_id: call.project_id.clone(),
+        user_id: call.caller.user_id.clone(),
+        name: g.name,
+        description: g.description,
+        next_status: next.map(str::to_string),
+        ready_ms: next.map(|_| now + svc.delay_ms),
+        group_type_id: g.group_type_id,
+        volume_type_ids: g.volume_type_ids,
+        availability_zone: ZONE.into(),
+        group_snapshot_id: g.group_snapshot_id,
+        source_group_id: g.source_group_id,
+        created_ms: now,
+    })?;
     Ok(id)
+}
+
+/// A group as `GroupRepo::insert_group` records it: `creating`, then `next_status` at
+/// `ready_ms` when given.
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub next_status: Option<String>,
+    pub ready_ms: Option<i64>,
+    pub group_type_id: String,
+    pub volume_type_ids: Vec<String>,
+    pub availability_zone: String,
+    pub group_snapshot_id: Option<String>,
+    pub source_group_id: Option<String>,
+    pub created_ms: i64,
 }
 
 // ---------------------------------------------------------------- views
@@ -205,7 +171,7 @@ fn summary(g: &Group) -> Value {
     json!({"id": g.id, "name": g.name})
 }
 
-fn detail(c: &Connection, g: &Group, call: &Call, req: &Request) -> Result<Value> {
+fn detail(c: &dyn GroupRepo, g: &Group, call: &Call, req: &Request) -> Result<Value> {
     let ver = call.version;
     let mut v = json!({
         "id": g.id,
@@ -321,7 +287,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             svc,
             c,
             &call,
-            &NewGroup {
+            Wanted {
                 name,
                 description,
                 group_type_id: gt.id,
@@ -340,9 +306,9 @@ const SORT_KEYS: &[(&str, &str)] = &[
     ("id", "id"),
     ("name", "name"),
     ("status", "status"),
-    ("created_at", "created_ms"),
-    ("updated_at", "updated_ms"),
-    ("group_type", "group_type_id"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
+    ("group_type", "group_type"),
     ("availability_zone", "availability_zone"),
     ("project_id", "project_id"),
 ];
@@ -350,20 +316,15 @@ const SORT_KEYS: &[(&str, &str)] = &[
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(13)?;
-    let order = order_by(req, SORT_KEYS)?;
-    let project = listed_project(req, &call)?;
-    let name = req.query_param("name").map(str::to_string);
-    let status = req.query_param("status").map(str::to_string);
+    let sort = sort_of(req, SORT_KEYS)?;
+    let filter = GroupFilter {
+        project_id: listed_project(req, &call)?,
+        name: req.query_param("name").map(str::to_string),
+        status: req.query_param("status").map(str::to_string),
+        ..Default::default()
+    };
     let (groups, next) = svc.read(|c| {
-        let mut stmt = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM volume_groups
-             WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR name = ?2)
-               AND (?3 IS NULL OR status = ?3)
-             ORDER BY {order}"
-        ))?;
-        let rows = stmt
-            .query_map(params![project, name, status], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = c.volume_groups(&filter, &sort)?;
         let (shown, next) = page(rows, req, |g| g.id.as_str())?;
         let out = shown
             .iter()
@@ -468,7 +429,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             if let Err(r) = model::may_start(c, &v, VolumeAction::AddToGroup)? {
                 return Err(cannot(r.reason(&v.id, &v.status)).into());
             }
-            c.execute("UPDATE volumes SET group_id = ?2 WHERE id = ?1", [vid, &id])?;
+            c.set_group_of_volume(vid, Some(&id))?;
         }
         for vid in &remove {
             if group_of(c, vid)?.as_deref() != Some(id.as_str()) {
@@ -477,15 +438,15 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 ))
                 .into());
             }
-            c.execute("UPDATE volumes SET group_id = NULL WHERE id = ?1", [vid])?;
+            c.set_group_of_volume(vid, None)?;
         }
-        c.execute(
-            "UPDATE volume_groups SET name = ?2, description = ?3 WHERE id = ?1",
-            params![
-                id,
-                name.clone().unwrap_or(g.name.clone()),
-                description.clone().unwrap_or(g.description.clone())
-            ],
+        c.update_volume_group(
+            &id,
+            name.clone().unwrap_or(g.name.clone()).as_deref(),
+            description
+                .clone()
+                .unwrap_or(g.description.clone())
+                .as_deref(),
         )?;
         // The volume service updates the group's membership, then it is available again.
         set_status(svc, c, &id, "updating", Some("available"))
@@ -558,20 +519,15 @@ impl Volumes {
                     .into());
                 }
                 let origin = visible(c, &gs.group_id, call)?;
-                let mut stmt = c.prepare(
-                    "SELECT s.id, v.volume_type_id FROM volume_snapshots s
-                         JOIN volumes v ON v.id = s.volume_id
-                         WHERE s.group_snapshot_id = ?1 ORDER BY s.created_ms, s.id",
-                )?;
-                let rows = stmt
-                    .query_map([sid], |r| {
-                        Ok(Copy {
-                            snapshot_id: Some(r.get(0)?),
-                            source_volid: None,
-                            volume_type: r.get(1)?,
-                        })
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let rows = c
+                    .group_snapshot_members(sid)?
+                    .into_iter()
+                    .map(|(snapshot, volume_type)| Copy {
+                        snapshot_id: Some(snapshot),
+                        source_volid: None,
+                        volume_type,
+                    })
+                    .collect();
                 (origin, rows)
             } else {
                 let gid = source_id.as_deref().unwrap_or_default();
@@ -596,7 +552,7 @@ impl Volumes {
                 self,
                 c,
                 call,
-                &NewGroup {
+                Wanted {
                     name,
                     description,
                     group_type_id: origin.group_type_id.clone(),
@@ -719,7 +675,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// files go once the transaction has committed.
 fn delete(
     svc: &Volumes,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     id: &str,
     delete_volumes: bool,
@@ -732,12 +688,7 @@ fn delete(
         ))
         .into());
     }
-    let has_snapshots: bool = c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM group_snapshots WHERE group_id = ?1)",
-        [id],
-        |r| r.get(0),
-    )?;
-    if has_snapshots {
+    if c.has_group_snapshots(id)? {
         return Err(
             invalid_group(format!("Group {id} still has dependent group snapshots.")).into(),
         );
@@ -757,17 +708,12 @@ fn delete(
             ))
             .into());
         }
-        let snapshotted: bool = c.query_row(
-            "SELECT EXISTS (SELECT 1 FROM volume_snapshots WHERE volume_id = ?1)",
-            [&v.id],
-            |r| r.get(0),
-        )?;
-        if snapshotted {
+        if c.has_snapshots(&v.id)? {
             return Err(invalid_group("Volume in group still has dependent snapshots.").into());
         }
         // Cinder deletes a group's volumes whatever their status (error ones included).
         removed.push((v.id.clone(), svc.delete_volume(c, v, false, true)?));
     }
-    c.execute("DELETE FROM volume_groups WHERE id = ?1", [id])?;
+    c.delete_volume_group(id)?;
     Ok(removed)
 }

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
-use super::snapshots::{order_by, page};
+use super::repo::{MessageRepo, SortKey};
+use super::snapshots::{page, sort_of};
 use super::{param, reply, reply_empty, timestamp, Call, Result, Urls, Volumes};
 
 type Svc = Arc<Volumes>;
@@ -30,7 +30,7 @@ pub const VOLUME: &str = "VOLUME";
 /// Records an error message about `resource_uuid` for `project_id`, in the caller's
 /// transaction: event `VOLUME_<resource>_<action>_<detail>`, text `<action>:<detail>`.
 pub fn record(
-    c: &Connection,
+    c: &dyn MessageRepo,
     project_id: &str,
     request_id: &str,
     resource_type: &str,
@@ -39,54 +39,34 @@ pub fn record(
     detail: Detail,
 ) -> Result<()> {
     let now = crate::time::now_ms();
-    c.execute(
-        "INSERT INTO volume_messages (id, project_id, request_id, resource_type, resource_uuid,
-            event_id, message_level, user_message, created_ms, expires_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ERROR', ?7, ?8, ?9)",
-        params![
-            uuid::Uuid::new_v4().to_string(),
-            project_id,
-            request_id,
-            resource_type,
-            resource_uuid,
-            format!("VOLUME_{resource_type}_{}_{}", action.0, detail.0),
-            format!("{}:{}", action.1, detail.1),
-            now,
-            now + TTL_MS
-        ],
-    )?;
+    c.insert_message(&Message {
+        id: uuid::Uuid::new_v4().to_string(),
+        project_id: project_id.into(),
+        request_id: request_id.into(),
+        resource_type: resource_type.into(),
+        resource_uuid: Some(resource_uuid.into()),
+        event_id: format!("VOLUME_{resource_type}_{}_{}", action.0, detail.0),
+        message_level: "ERROR".into(),
+        user_message: format!("{}:{}", action.1, detail.1),
+        created_ms: now,
+        expires_ms: now + TTL_MS,
+    })?;
     Ok(())
 }
 
-struct Message {
-    id: String,
-    project_id: String,
-    request_id: String,
-    resource_type: String,
-    resource_uuid: Option<String>,
-    event_id: String,
-    message_level: String,
-    user_message: String,
-    created_ms: i64,
-    expires_ms: i64,
-}
-
-const COLUMNS: &str = "id, project_id, request_id, resource_type, resource_uuid, event_id, \
-     message_level, user_message, created_ms, expires_ms";
-
-fn row(r: &Row) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        request_id: r.get(2)?,
-        resource_type: r.get(3)?,
-        resource_uuid: r.get(4)?,
-        event_id: r.get(5)?,
-        message_level: r.get(6)?,
-        user_message: r.get(7)?,
-        created_ms: r.get(8)?,
-        expires_ms: r.get(9)?,
-    })
+/// A user message as stored.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: String,
+    pub project_id: String,
+    pub request_id: String,
+    pub resource_type: String,
+    pub resource_uuid: Option<String>,
+    pub event_id: String,
+    pub message_level: String,
+    pub user_message: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
 }
 
 fn view(m: &Message, urls: &Urls) -> Value {
@@ -114,15 +94,8 @@ fn not_found(id: &str) -> Fault {
 }
 
 /// The message `id` as the caller sees it (admins see every project's).
-fn visible(c: &Connection, id: &str, call: &Call) -> Result<Message> {
-    let m = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM volume_messages WHERE id = ?1 AND expires_ms > ?2"),
-            params![id, crate::time::now_ms()],
-            row,
-        )
-        .optional()?;
-    match m {
+fn visible(c: &dyn MessageRepo, id: &str, call: &Call) -> Result<Message> {
+    match c.message(id, crate::time::now_ms())? {
         Some(m) if call.is_admin() || m.project_id == call.project_id => Ok(m),
         _ => Err(not_found(id).into()),
     }
@@ -147,7 +120,7 @@ const SORT_KEYS: &[(&str, &str)] = &[
     ("resource_uuid", "resource_uuid"),
     ("message_level", "message_level"),
     ("request_id", "request_id"),
-    ("created_at", "created_ms"),
+    ("created_at", "created_at"),
 ];
 
 /// The filters Cinder's `resource_filters.json` allows on messages (3.5).
@@ -164,21 +137,17 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     call.requires(3)?;
     // Sorting, paging and filters came with 3.5.
     let paged = call.version.at_least(5);
-    let order = if paged {
-        order_by(req, SORT_KEYS)?
+    let sort = if paged {
+        sort_of(req, SORT_KEYS)?
     } else {
-        "created_ms desc, id desc".to_string()
+        vec![SortKey {
+            key: "created_at",
+            desc: true,
+        }]
     };
     let project = (!call.is_admin()).then(|| call.project_id.clone());
     let urls = Urls::of(svc, req, &call)?;
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM volume_messages
-             WHERE (?1 IS NULL OR project_id = ?1) AND expires_ms > ?2 ORDER BY {order}"
-        ))?;
-        let rows = stmt.query_map(params![project, crate::time::now_ms()], row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let all = svc.read(|c| Ok(c.messages(project.as_deref(), crate::time::now_ms(), &sort)?))?;
     let field = |m: &Message, key: &str| -> Option<String> {
         Some(match key {
             "resource_uuid" => m.resource_uuid.clone()?,
@@ -226,7 +195,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let id = param(req, "message_id")?;
     svc.write(|c| {
         let m = visible(c, id, &call)?;
-        c.execute("DELETE FROM volume_messages WHERE id = ?1", [&m.id])?;
+        c.delete_message(&m.id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 204)

@@ -6,9 +6,9 @@
 use std::sync::{Arc, Mutex};
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
+use super::repo::VolumeRepo;
 use super::{body, param, reply, reply_empty, timestamp, Call, Volumes, ZONE};
 use crate::store::Outcome;
 
@@ -81,13 +81,11 @@ fn fs_bytes(path: &std::path::Path) -> Option<(u64, u64)> {
 
 /// The pool's capabilities as the volume service reports them to the scheduler (also
 /// what `scheduler::satisfies` checks a volume type against).
-pub fn pool_capabilities(svc: &Volumes, c: &Connection) -> Outcome<Value> {
+pub fn pool_capabilities(svc: &Volumes, c: &dyn VolumeRepo) -> Outcome<Value> {
     const GIB: f64 = (1u64 << 30) as f64;
     let dir = svc.disks.path(super::storage::Kind::Volume, "_");
     let (total, free) = dir.parent().and_then(fs_bytes).unwrap_or((0, 0));
-    let allocated: i64 = c.query_row("SELECT coalesce(sum(size), 0) FROM volumes", [], |r| {
-        r.get(0)
-    })?;
+    let allocated = c.allocated_gigabytes()?;
     let round = |bytes: u64| (bytes as f64 / GIB * 100.0).round() / 100.0;
     Ok(json!({
         "pool_name": BACKEND,
@@ -598,25 +596,11 @@ fn host(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     if name != format!("{}@{BACKEND}", svc.host) {
         return Err(Fault::not_found(format!("Host {name} could not be found.")));
     }
-    let rows = svc.read(|c| {
-        let mut stmt = c.prepare(
-            "SELECT v.project_id, count(*), sum(v.size),
-                (SELECT count(*) FROM volume_snapshots s WHERE s.project_id = v.project_id),
-                (SELECT coalesce(sum(size), 0) FROM volume_snapshots s
-                 WHERE s.project_id = v.project_id)
-             FROM volumes v GROUP BY v.project_id ORDER BY v.project_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let rows: Vec<(String, i64, i64, i64, i64)> = svc
+        .read(|c| Ok(c.host_holdings()?))?
+        .into_iter()
+        .map(|(p, v, s)| (p, v.count, v.gigabytes, s.count, s.gigabytes))
+        .collect();
     let resource = |project: &str, volumes: i64, gb: i64, snaps: i64, snap_gb: i64| {
         json!({"resource": {
             "host": name, "project": project,

@@ -25,16 +25,14 @@ pub mod types;
 pub mod versions;
 pub mod volumes;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
 use crate::image::Images;
 use crate::microversion::{Api, Version};
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 pub use crate::store::{Failure as Error, Outcome as Result};
 
@@ -104,7 +102,7 @@ impl Volumes {
         };
         volumes
             .store
-            .write(seed_default_type)
+            .write(|c| seed_default_type(c))
             .map_err(|e| jumpgate_plugin_api::Error(volumes.fault(e).message))?;
         volumes.sweep()?;
         Ok(volumes)
@@ -117,19 +115,10 @@ impl Volumes {
     fn sweep(&self) -> std::result::Result<(), jumpgate_plugin_api::Error> {
         let removed = self
             .store
-            .write(|tx| {
-                let known = |table: &str| -> Result<HashSet<String>> {
-                    let mut stmt = tx.prepare(&format!("SELECT id FROM {table}"))?;
-                    let ids = stmt
-                        .query_map([], |r| r.get::<_, String>(0))?
-                        .collect::<rusqlite::Result<HashSet<_>>>()?;
-                    Ok(ids)
-                };
-                let (volumes, snapshots, backups) = (
-                    known("volumes")?,
-                    known("volume_snapshots")?,
-                    known("volume_backups")?,
-                );
+            .write(|c| {
+                let c: &dyn Tx = c;
+                let (volumes, snapshots, backups) =
+                    (c.volume_ids()?, c.snapshot_ids()?, c.backup_ids()?);
                 self.disks
                     .sweep(|kind, id| match kind {
                         storage::Kind::Volume => volumes.contains(id),
@@ -161,19 +150,13 @@ impl Volumes {
     }
 
     /// Runs `f` in one transaction, after every clock-driven change that has come due.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
-        self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
+    pub fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
+        self.store.write(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// Reads one snapshot of the store (never waits for a write).
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
-        self.store.read(f).map_err(|e| self.fault(e))
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
+        self.store.read(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// A store error for a file operation that failed.
@@ -182,17 +165,16 @@ impl Volumes {
     }
 }
 
-fn seed_default_type(c: &Connection) -> Result<()> {
-    c.execute(
-        "INSERT INTO volume_types (id, name, description, is_public, extra_specs, created_ms)
-         SELECT ?1, ?2, 'Default Volume Type', 1, '{}', ?3
-         WHERE NOT EXISTS (SELECT 1 FROM volume_types WHERE name = ?2)",
-        rusqlite::params![
-            uuid::Uuid::new_v4().to_string(),
-            DEFAULT_TYPE,
-            crate::time::now_ms()
-        ],
-    )?;
+fn seed_default_type(c: &dyn Tx) -> Result<()> {
+    c.seed_volume_type(&types::VolumeType {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: DEFAULT_TYPE.into(),
+        description: Some("Default Volume Type".into()),
+        is_public: true,
+        extra_specs: Default::default(),
+        created_ms: crate::time::now_ms(),
+        qos_specs_id: None,
+    })?;
     Ok(())
 }
 
@@ -359,4 +341,55 @@ pub fn setup(
     messages::setup(disp, volumes.clone())?;
     transfers::setup(disp, volumes)?;
     Ok(())
+}
+
+/// Records the tests of the volume service start from, stored through the repositories.
+#[cfg(test)]
+pub mod fixtures {
+    use super::model::Volume;
+    use super::types::VolumeType;
+    use crate::store::Tx;
+
+    /// A public volume type without extra specs.
+    pub fn volume_type(c: &dyn Tx, id: &str, name: &str) {
+        c.insert_volume_type(&VolumeType {
+            id: id.into(),
+            name: name.into(),
+            description: None,
+            is_public: true,
+            extra_specs: Default::default(),
+            created_ms: 0,
+            qos_specs_id: None,
+        })
+        .unwrap();
+    }
+
+    /// An available volume of `size` GiB, owned by `project_id`.
+    pub fn volume(c: &dyn Tx, id: &str, project_id: &str, type_id: &str, size: i64) -> Volume {
+        let v = Volume {
+            id: id.into(),
+            project_id: project_id.into(),
+            user_id: "u".into(),
+            name: None,
+            description: None,
+            size,
+            status: "available".into(),
+            volume_type_id: type_id.into(),
+            availability_zone: super::ZONE.into(),
+            bootable: false,
+            readonly: false,
+            multiattach: false,
+            snapshot_id: None,
+            source_volid: None,
+            backup_id: None,
+            migration_status: None,
+            metadata: Default::default(),
+            image_metadata: Default::default(),
+            created_ms: 0,
+            updated_ms: 0,
+            readonly_recorded: false,
+        };
+        c.insert_volume(&v, None, None).unwrap();
+        v
+    }
 }

@@ -334,14 +334,10 @@ mod tests {
     fn attach_and_detach_move_the_volume_and_its_attachments_together() {
         let store = Store::memory();
         store
-            .write(|c| {
-                c.execute_batch(
-                    "INSERT INTO volume_types (id, name, created_ms) VALUES ('t', 'default', 0);
-                     INSERT INTO volumes (id, project_id, user_id, size, status, volume_type_id,
-                        availability_zone, created_ms, updated_ms)
-                     VALUES ('v', 'p', 'u', 1, 'available', 't', 'nova', 0, 0);",
-                )
-                .map_err(StoreError::from)
+            .write(|c| -> Result<()> {
+                crate::volume::fixtures::volume_type(c, "t", "default");
+                crate::volume::fixtures::volume(c, "v", "p", "t", 1);
+                Ok(())
             })
             .unwrap();
         store

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::quotas::truthy;
-use super::snapshots::{order_by, page};
+use super::repo::QosRepo;
+use super::snapshots::{page, sort_of};
 use super::types::{self, invalid};
 use super::{body, param, reply, reply_empty, Call, Urls, Volumes};
 use crate::store::Outcome;
@@ -22,47 +22,15 @@ pub struct QosSpecs {
     pub created_ms: i64,
 }
 
-const COLUMNS: &str = "id, name, consumer, specs, created_ms";
-
 /// Who applies the limits (Cinder's `QoSConsumerValues`); `back-end` unless told.
 const CONSUMERS: [&str; 3] = ["front-end", "back-end", "both"];
-
-fn row(r: &Row) -> rusqlite::Result<QosSpecs> {
-    Ok(QosSpecs {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        consumer: r.get(2)?,
-        specs: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
-        created_ms: r.get(4)?,
-    })
-}
 
 fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("No such QoS spec {id}."))
 }
 
-fn find(c: &Connection, id: &str) -> Outcome<QosSpecs> {
-    c.prepare_cached(&format!("SELECT {COLUMNS} FROM qos_specs WHERE id = ?1"))?
-        .query_row([id], row)
-        .optional()?
-        .ok_or_else(|| not_found(id).into())
-}
-
-fn save_specs(c: &Connection, q: &QosSpecs) -> Outcome<()> {
-    c.execute(
-        "UPDATE qos_specs SET consumer = ?2, specs = ?3 WHERE id = ?1",
-        params![q.id, q.consumer, Value::Object(q.specs.clone()).to_string()],
-    )?;
-    Ok(())
-}
-
-/// The volume types associated with `id`, by name.
-fn associated(c: &Connection, id: &str) -> Outcome<Vec<(String, String)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, name FROM volume_types WHERE qos_specs_id = ?1 ORDER BY name, id",
-    )?;
-    let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+fn find(c: &dyn QosRepo, id: &str) -> Outcome<QosSpecs> {
+    c.qos_specs(id)?.ok_or_else(|| not_found(id).into())
 }
 
 fn view(q: &QosSpecs) -> Value {
@@ -221,20 +189,16 @@ const FILTERS: [&str; 3] = ["id", "name", "consumer"];
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = admin_call(req, "get_all")?;
-    let order = order_by(
+    let sort = sort_of(
         req,
         &[
-            ("created_at", "created_ms"),
+            ("created_at", "created_at"),
             ("id", "id"),
             ("name", "name"),
             ("consumer", "consumer"),
         ],
     )?;
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM qos_specs ORDER BY {order}"))?;
-        let rows = stmt.query_map([], row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let all = svc.read(|c| Ok(c.all_qos_specs(&sort)?))?;
     let all: Vec<QosSpecs> = all
         .into_iter()
         .filter(|q| {
@@ -294,23 +258,10 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         created_ms: crate::time::now_ms(),
     };
     svc.write(|c| {
-        let taken: Option<i64> = c
-            .prepare_cached("SELECT 1 FROM qos_specs WHERE name = ?1")?
-            .query_row([&q.name], |r| r.get(0))
-            .optional()?;
-        if taken.is_some() {
+        if c.qos_specs_named(&q.name)? {
             return Err(Fault::conflict(format!("QoS Specs {} already exists.", q.name)).into());
         }
-        c.execute(
-            &format!("INSERT INTO qos_specs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
-            params![
-                q.id,
-                q.name,
-                q.consumer,
-                Value::Object(q.specs.clone()).to_string(),
-                q.created_ms
-            ],
-        )?;
+        c.insert_qos_specs(&q)?;
         Ok(())
     })?;
     answer(svc, req, resp, &call, &q)
@@ -340,7 +291,7 @@ fn set_keys(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
             q.consumer = consumer;
         }
         q.specs.extend(given);
-        save_specs(c, &q)
+        Ok(c.update_qos_specs(&q)?)
     })?;
     reply(resp, &call, 200, &b)
 }
@@ -383,7 +334,7 @@ fn delete_keys(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
                 );
             }
         }
-        save_specs(c, &q)
+        Ok(c.update_qos_specs(&q)?)
     })?;
     reply_empty(resp, &call, 202)
 }
@@ -396,14 +347,11 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let force = req.query_param("force").is_some_and(truthy);
     svc.write(|c| {
         find(c, &id)?;
-        if !force && !associated(c, &id)?.is_empty() {
+        if !force && !c.qos_associations(&id)?.is_empty() {
             return Err(Fault::bad_request("Qos specs still in use.").into());
         }
-        c.execute(
-            "UPDATE volume_types SET qos_specs_id = NULL WHERE qos_specs_id = ?1",
-            [&id],
-        )?;
-        c.execute("DELETE FROM qos_specs WHERE id = ?1", [&id])?;
+        c.disassociate_all_qos(&id)?;
+        c.delete_qos_specs(&id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 202)
@@ -414,7 +362,7 @@ fn associations(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
     let id = param(req, "qos_id")?;
     let types = svc.read(|c| {
         find(c, id)?;
-        associated(c, id)
+        Ok(c.qos_associations(id)?)
     })?;
     let all: Vec<Value> = types
         .iter()
@@ -447,10 +395,7 @@ fn associate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
             .into()),
             Some(_) => Ok(()),
             None => {
-                c.execute(
-                    "UPDATE volume_types SET qos_specs_id = ?2 WHERE id = ?1",
-                    params![type_id, id],
-                )?;
+                c.associate_qos(&id, &type_id)?;
                 Ok(())
             }
         }
@@ -465,10 +410,7 @@ fn disassociate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
     svc.write(|c| {
         find(c, &id)?;
         types::find(c, &type_id)?.ok_or_else(|| types::not_found(&type_id))?;
-        c.execute(
-            "UPDATE volume_types SET qos_specs_id = NULL WHERE id = ?1 AND qos_specs_id = ?2",
-            params![type_id, id],
-        )?;
+        c.disassociate_qos(&id, &type_id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 202)
@@ -479,10 +421,7 @@ fn disassociate_all(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handle
     let id = param(req, "qos_id")?.to_string();
     svc.write(|c| {
         find(c, &id)?;
-        c.execute(
-            "UPDATE volume_types SET qos_specs_id = NULL WHERE qos_specs_id = ?1",
-            [&id],
-        )?;
+        c.disassociate_all_qos(&id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 202)

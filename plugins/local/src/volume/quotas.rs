@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
+use super::repo::VolumeQuotaRepo;
 use super::{body, param, reply, reply_empty, Call, Volumes};
 use crate::store::Outcome;
+
+/// The quota store every function here works on.
+type Repo<'a> = &'a dyn VolumeQuotaRepo;
 
 /// Cinder's `quota_*` defaults, in the order its quota sets list them.
 pub const DEFAULTS: [(&str, i64); 7] = [
@@ -49,12 +52,7 @@ pub struct Usage {
 /// Fails with Cinder's 413 if `want` would take `project_id` over a limit: its own,
 /// and those of `volume_type` (a name or id) when given. Call it in the creating
 /// transaction BEFORE inserting the row: usage is counted from the rows.
-pub fn check(
-    c: &Connection,
-    project_id: &str,
-    want: &Usage,
-    volume_type: Option<&str>,
-) -> Outcome<()> {
+pub fn check(c: Repo, project_id: &str, want: &Usage, volume_type: Option<&str>) -> Outcome<()> {
     let used = in_use(c, project_id)?;
     let mut deltas = vec![
         ("volumes".to_string(), want.volumes),
@@ -64,14 +62,7 @@ pub fn check(
         ("backup_gigabytes".to_string(), want.backup_gigabytes),
     ];
     if let Some(t) = volume_type {
-        let name: Option<String> = c
-            .query_row(
-                "SELECT name FROM volume_types WHERE id = ?1 OR name = ?1",
-                [t],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(name) = name {
+        if let Some(name) = c.quota_type_name(t)? {
             deltas.push((format!("volumes_{name}"), want.volumes));
             deltas.push((format!("gigabytes_{name}"), want.gigabytes));
             deltas.push((format!("snapshots_{name}"), want.snapshots));
@@ -92,7 +83,7 @@ pub fn check(
 
 /// Fails with Cinder's 413 when one volume of `size` GiB exceeds `per_volume_gigabytes`
 /// (volume create and extend check it, with the new size).
-pub fn check_size(c: &Connection, project_id: &str, size: i64) -> Outcome<()> {
+pub fn check_size(c: Repo, project_id: &str, size: i64) -> Outcome<()> {
     let quota = limit(c, project_id, "per_volume_gigabytes")?;
     if quota >= 0 && size > quota {
         return Err(quota_error(format!(
@@ -134,13 +125,9 @@ fn over_quota(resource: &str, requested: i64, quota: i64, consumed: i64) -> Faul
 }
 
 /// Every quota resource: Cinder's fixed ones, then three per volume type.
-pub fn resources(c: &Connection) -> Outcome<Vec<String>> {
+pub fn resources(c: Repo) -> Outcome<Vec<String>> {
     let mut all: Vec<String> = DEFAULTS.iter().map(|(r, _)| r.to_string()).collect();
-    let mut stmt = c.prepare_cached("SELECT name FROM volume_types ORDER BY name")?;
-    let names = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for name in names {
+    for name in c.quota_type_names()? {
         all.extend(PER_TYPE.iter().map(|r| format!("{r}_{name}")));
     }
     Ok(all)
@@ -156,19 +143,13 @@ fn builtin(resource: &str) -> i64 {
 
 /// The limit of one resource for `project_id`: its own, else the default class's, else
 /// Cinder's built-in default. `project_id` "" reads the defaults.
-pub fn limit(c: &Connection, project_id: &str, resource: &str) -> Outcome<i64> {
-    let mut stmt = c.prepare_cached(
-        "SELECT hard_limit FROM volume_quotas WHERE resource = ?2 AND project_id IN (?1, '')
-         ORDER BY project_id = '' LIMIT 1",
-    )?;
-    let found: Option<i64> = stmt
-        .query_row([project_id, resource], |r| r.get(0))
-        .optional()?;
-    Ok(found.unwrap_or_else(|| builtin(resource)))
+pub fn limit(c: Repo, project_id: &str, resource: &str) -> Outcome<i64> {
+    Ok(c.quota_limit(project_id, resource)?
+        .unwrap_or_else(|| builtin(resource)))
 }
 
 /// Every resource's limit for `project_id` ("" for the defaults).
-pub fn limits(c: &Connection, project_id: &str) -> Outcome<BTreeMap<String, i64>> {
+pub fn limits(c: Repo, project_id: &str) -> Outcome<BTreeMap<String, i64>> {
     resources(c)?
         .into_iter()
         .map(|r| Ok((r.clone(), limit(c, project_id, &r)?)))
@@ -177,59 +158,28 @@ pub fn limits(c: &Connection, project_id: &str) -> Outcome<BTreeMap<String, i64>
 
 /// What `project_id` uses of every resource, counted from its rows. Snapshots count
 /// toward `gigabytes` as in Cinder (`no_snapshot_gb_quota` false).
-pub fn in_use(c: &Connection, project_id: &str) -> Outcome<BTreeMap<String, i64>> {
+pub fn in_use(c: Repo, project_id: &str) -> Outcome<BTreeMap<String, i64>> {
+    let held = c.holdings(project_id)?;
     let mut used = BTreeMap::new();
-    let pair = |sql: &str| -> rusqlite::Result<(i64, i64)> {
-        c.prepare_cached(sql)?
-            .query_row([project_id], |r| Ok((r.get(0)?, r.get(1)?)))
-    };
-    let (volumes, volume_gb) =
-        pair("SELECT count(*), coalesce(sum(size), 0) FROM volumes WHERE project_id = ?1")?;
-    let (snapshots, snapshot_gb) = pair(
-        "SELECT count(*), coalesce(sum(size), 0) FROM volume_snapshots WHERE project_id = ?1",
-    )?;
-    let (backups, backup_gb) =
-        pair("SELECT count(*), coalesce(sum(size), 0) FROM volume_backups WHERE project_id = ?1")?;
-    used.insert("volumes".to_string(), volumes);
-    used.insert("gigabytes".to_string(), volume_gb + snapshot_gb);
-    used.insert("snapshots".to_string(), snapshots);
-    used.insert("backups".to_string(), backups);
-    used.insert("backup_gigabytes".to_string(), backup_gb);
+    used.insert("volumes".to_string(), held.volumes.count);
+    used.insert(
+        "gigabytes".to_string(),
+        held.volumes.gigabytes + held.snapshots.gigabytes,
+    );
+    used.insert("snapshots".to_string(), held.snapshots.count);
+    used.insert("backups".to_string(), held.backups.count);
+    used.insert("backup_gigabytes".to_string(), held.backups.gigabytes);
     used.insert("per_volume_gigabytes".to_string(), 0);
-    let groups: i64 = c.query_row(
-        "SELECT count(*) FROM volume_groups WHERE project_id = ?1",
-        [project_id],
-        |r| r.get(0),
-    )?;
-    used.insert("groups".to_string(), groups);
-    let mut per_type = |sql: &str, counted: &str| -> Outcome<()> {
-        let mut stmt = c.prepare_cached(sql)?;
-        let rows = stmt
-            .query_map([project_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (name, count, gb) in rows {
-            *used.entry(format!("{counted}_{name}")).or_insert(0) += count;
-            *used.entry(format!("gigabytes_{name}")).or_insert(0) += gb;
+    used.insert("groups".to_string(), held.groups);
+    for (counted, rows) in [
+        ("volumes", &held.volumes_by_type),
+        ("snapshots", &held.snapshots_by_type),
+    ] {
+        for (name, n) in rows {
+            *used.entry(format!("{counted}_{name}")).or_insert(0) += n.count;
+            *used.entry(format!("gigabytes_{name}")).or_insert(0) += n.gigabytes;
         }
-        Ok(())
-    };
-    per_type(
-        "SELECT t.name, count(*), coalesce(sum(v.size), 0) FROM volumes v
-         JOIN volume_types t ON t.id = v.volume_type_id WHERE v.project_id = ?1 GROUP BY t.name",
-        "volumes",
-    )?;
-    per_type(
-        "SELECT t.name, count(*), coalesce(sum(s.size), 0) FROM volume_snapshots s
-         JOIN volumes v ON v.id = s.volume_id JOIN volume_types t ON t.id = v.volume_type_id
-         WHERE s.project_id = ?1 GROUP BY t.name",
-        "snapshots",
-    )?;
+    }
     Ok(used)
 }
 
@@ -319,17 +269,6 @@ fn quota_value(key: &str, v: &Value) -> std::result::Result<i64, Fault> {
     Ok(n)
 }
 
-fn set_limits(c: &Connection, key: &str, values: &[(String, i64)]) -> Outcome<()> {
-    let mut stmt = c.prepare_cached(
-        "INSERT INTO volume_quotas (project_id, resource, hard_limit) VALUES (?1, ?2, ?3)
-         ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-    )?;
-    for (resource, limit) in values {
-        stmt.execute(params![key, resource, limit])?;
-    }
-    Ok(())
-}
-
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.admin("volume_extension:quotas:update")?;
@@ -381,7 +320,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 }
             }
         }
-        set_limits(c, &project_id, &values)?;
+        c.set_quota_limits(&project_id, &values)?;
         limits(c, &project_id)
     })?;
     reply(
@@ -400,10 +339,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         return Err(Fault::bad_request("A project id is required."));
     }
     svc.write(|c| {
-        c.execute(
-            "DELETE FROM volume_quotas WHERE project_id = ?1",
-            [&project_id],
-        )?;
+        c.delete_quota_limits(&project_id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 200)
@@ -458,7 +394,7 @@ fn update_class(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
                 values.push((k.clone(), quota_value(k, v)?));
             }
         }
-        set_limits(c, &key, &values)?;
+        c.set_quota_limits(&key, &values)?;
         limits(c, &key)
     })?;
     reply(
@@ -472,35 +408,22 @@ fn update_class(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Tx;
+    use crate::volume::fixtures;
 
-    fn with_db(test: impl FnOnce(&Connection)) {
+    fn with_db(test: impl FnOnce(&dyn Tx)) {
         let store = crate::store::Store::memory();
         store
             .write(|c| -> Outcome<()> {
-                seed(c);
+                fixtures::volume_type(c, "t1", "fast");
                 test(c);
                 Ok(())
             })
             .unwrap();
     }
 
-    fn seed(c: &Connection) {
-        c.execute(
-            "INSERT INTO volume_types (id, name, is_public, extra_specs, created_ms)
-             VALUES ('t1', 'fast', 1, '{}', 0)",
-            [],
-        )
-        .unwrap();
-    }
-
-    fn volume(c: &Connection, id: &str, project: &str, size: i64) {
-        c.execute(
-            "INSERT INTO volumes (id, project_id, user_id, size, status, volume_type_id,
-                availability_zone, created_ms, updated_ms)
-             VALUES (?1, ?2, 'u', ?3, 'available', 't1', 'nova', 0, 0)",
-            params![id, project, size],
-        )
-        .unwrap();
+    fn volume(c: &dyn Tx, id: &str, project: &str, size: i64) -> crate::volume::model::Volume {
+        fixtures::volume(c, id, project, "t1", size)
     }
 
     fn message(r: Outcome<()>) -> (u16, String) {
@@ -513,7 +436,7 @@ mod tests {
     #[test]
     fn volumes_over_the_project_limit_fail_with_cinders_message() {
         with_db(|c| {
-            set_limits(c, "p", &[("volumes".into(), 1)]).unwrap();
+            c.set_quota_limits("p", &[("volumes".into(), 1)]).unwrap();
             let one = Usage {
                 volumes: 1,
                 gigabytes: 1,
@@ -536,14 +459,18 @@ mod tests {
     #[test]
     fn gigabytes_count_volumes_and_snapshots_and_fall_back_to_the_default_class() {
         with_db(|c| {
-            set_limits(c, "", &[("gigabytes".into(), 3)]).unwrap();
-            volume(c, "v1", "p", 1);
-            c.execute(
-                "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, size, status,
-                    created_ms, updated_ms) VALUES ('s1', 'p', 'u', 'v1', 1, 'available', 0, 0)",
-                [],
-            )
-            .unwrap();
+            c.set_quota_limits("", &[("gigabytes".into(), 3)]).unwrap();
+            let v = volume(c, "v1", "p", 1);
+            let s = crate::volume::snapshots::Snapshot::new(
+                "s1",
+                &v,
+                "u",
+                None,
+                None,
+                Default::default(),
+                0,
+            );
+            c.insert_snapshot(&s, 0).unwrap();
             let two = Usage {
                 volumes: 1,
                 gigabytes: 2,
@@ -566,7 +493,8 @@ mod tests {
     #[test]
     fn per_type_quotas_name_the_type() {
         with_db(|c| {
-            set_limits(c, "p", &[("volumes_fast".into(), 0)]).unwrap();
+            c.set_quota_limits("p", &[("volumes_fast".into(), 0)])
+                .unwrap();
             let one = Usage {
                 volumes: 1,
                 gigabytes: 1,
@@ -581,7 +509,8 @@ mod tests {
                         .into()
                 )
             );
-            set_limits(c, "p", &[("per_volume_gigabytes".into(), 5)]).unwrap();
+            c.set_quota_limits("p", &[("per_volume_gigabytes".into(), 5)])
+                .unwrap();
             assert_eq!(message(check_size(c, "p", 6)).0, 413);
             assert!(check_size(c, "p", 5).is_ok());
         });

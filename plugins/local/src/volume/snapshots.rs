@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
+use super::repo::{SnapshotFilter, SnapshotRepo, SortKey};
 use super::states::{self, SnapshotFacts, SnapshotStatus, VolumeAction};
 use super::storage::{Kind, Source, GIB};
 use super::{
@@ -56,36 +56,11 @@ pub struct Snapshot {
     pub status: String,
     pub metadata: Map<String, Value>,
     /// Set by `os-update_snapshot_status`; otherwise derived from the status.
-    progress: Option<String>,
+    pub progress: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
     /// The group snapshot it was taken for (`group_snapshots.rs`).
     pub group_snapshot_id: Option<String>,
-}
-
-pub const COLUMNS: &str =
-    "id, project_id, user_id, volume_id, name, description, size, status, metadata, created_ms, updated_ms, group_snapshot_id";
-
-pub fn row(r: &Row) -> rusqlite::Result<Snapshot> {
-    let (metadata, internal) = split_internal(&r.get::<_, String>(8)?);
-    Ok(Snapshot {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        user_id: r.get(2)?,
-        volume_id: r.get(3)?,
-        name: r.get(4)?,
-        description: r.get(5)?,
-        size: r.get(6)?,
-        status: r.get(7)?,
-        metadata,
-        progress: internal
-            .get("progress")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        created_ms: r.get(9)?,
-        updated_ms: r.get(10)?,
-        group_snapshot_id: r.get(11)?,
-    })
 }
 
 /// A stored metadata JSON split into what clients see and the internal fields kept with it.
@@ -117,7 +92,8 @@ impl Snapshot {
         }
     }
 
-    fn internal(&self) -> Map<String, Value> {
+    /// What the store keeps beside the metadata (`join_internal`).
+    pub fn internal(&self) -> Map<String, Value> {
         let mut m = Map::new();
         if let Some(p) = &self.progress {
             m.insert("progress".into(), json!(p));
@@ -126,21 +102,45 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// A new snapshot of `volume`, as `SnapshotRepo::insert_snapshot` records it.
+    pub fn new(
+        id: &str,
+        volume: &model::Volume,
+        user_id: &str,
+        name: Option<String>,
+        description: Option<String>,
+        metadata: Map<String, Value>,
+        now_ms: i64,
+    ) -> Snapshot {
+        Snapshot {
+            id: id.into(),
+            project_id: volume.project_id.clone(),
+            user_id: user_id.into(),
+            volume_id: volume.id.clone(),
+            name,
+            description,
+            size: volume.size,
+            status: SnapshotStatus::Creating.as_str().into(),
+            metadata,
+            progress: None,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            group_snapshot_id: None,
+        }
+    }
+}
+
 pub fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Snapshot {id} could not be found."))
 }
 
-pub fn find(c: &Connection, id: &str) -> Result<Option<Snapshot>> {
-    Ok(c.query_row(
-        &format!("SELECT {COLUMNS} FROM volume_snapshots WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()?)
+pub fn find(c: &dyn SnapshotRepo, id: &str) -> Result<Option<Snapshot>> {
+    Ok(c.snapshot(id)?)
 }
 
 /// The snapshot `id` as the caller sees it: another project's is not found, but by admins.
-pub fn visible(c: &Connection, id: &str, call: &Call) -> Result<Snapshot> {
+pub fn visible(c: &dyn SnapshotRepo, id: &str, call: &Call) -> Result<Snapshot> {
     match find(c, id)? {
         Some(s) if call.is_admin() || s.project_id == call.project_id => Ok(s),
         _ => Err(not_found(id).into()),
@@ -157,15 +157,10 @@ pub fn check(s: &Snapshot, action: states::SnapshotAction) -> std::result::Resul
         .map_err(|r| Fault::bad_request(r.message(&s.id, &s.status)))
 }
 
-fn save_metadata(c: &Connection, s: &Snapshot, metadata: &Map<String, Value>) -> Result<()> {
-    c.execute(
-        "UPDATE volume_snapshots SET metadata = ?2, updated_ms = ?3 WHERE id = ?1",
-        params![
-            s.id,
-            join_internal(metadata, &s.internal()),
-            crate::time::now_ms()
-        ],
-    )?;
+fn save_metadata(c: &dyn SnapshotRepo, s: &Snapshot, metadata: &Map<String, Value>) -> Result<()> {
+    let mut s = s.clone();
+    s.metadata = metadata.clone();
+    c.update_snapshot(&s, crate::time::now_ms())?;
     Ok(())
 }
 
@@ -236,9 +231,12 @@ pub fn flag(v: Option<&Value>, name: &str) -> std::result::Result<bool, Fault> {
     }
 }
 
-/// The ORDER BY of a listing: Cinder's `sort=key[:dir],…` or `sort_key`/`sort_dir`, over
-/// `keys` (API name → column); newest first by default, ties broken by id.
-pub fn order_by(req: &Request, keys: &[(&str, &str)]) -> std::result::Result<String, Fault> {
+/// A listing's order: Cinder's `sort=key[:dir],…` or `sort_key`/`sort_dir`, over `keys`
+/// (API name → the record's field, in Cinder's name); newest first by default.
+pub fn sort_of(
+    req: &Request,
+    keys: &[(&str, &'static str)],
+) -> std::result::Result<Vec<SortKey>, Fault> {
     let sort = req.query_param("sort");
     let (sort_key, sort_dir) = (req.query_param("sort_key"), req.query_param("sort_dir"));
     if sort.is_some() && (sort_key.is_some() || sort_dir.is_some()) {
@@ -261,10 +259,10 @@ pub fn order_by(req: &Request, keys: &[(&str, &str)]) -> std::result::Result<Str
     }
     let mut out = Vec::new();
     for (k, d) in &pairs {
-        let column = keys
+        let key = keys
             .iter()
             .find(|(name, _)| name == k)
-            .map(|(_, col)| *col)
+            .map(|(_, field)| *field)
             .ok_or_else(|| {
                 Fault::bad_request(format!("Invalid input received: Invalid sort key {k}"))
             })?;
@@ -273,11 +271,12 @@ pub fn order_by(req: &Request, keys: &[(&str, &str)]) -> std::result::Result<Str
                 "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'",
             ));
         }
-        out.push(format!("{column} {d}"));
+        out.push(SortKey {
+            key,
+            desc: d == "desc",
+        });
     }
-    let last = pairs.last().map(|(_, d)| d.as_str()).unwrap_or("desc");
-    out.push(format!("id {last}"));
-    Ok(out.join(", "))
+    Ok(out)
 }
 
 /// One page of `items` (already sorted): after `marker`, `offset` more skipped (both from
@@ -343,6 +342,20 @@ pub fn listed_project(req: &Request, call: &Call) -> std::result::Result<Option<
         req.query_param("project_id").map(str::to_string)
     } else {
         Some(call.project_id.clone())
+    })
+}
+
+/// The filters snapshot and backup listings share: the project, `status`, `volume_id`
+/// and `name` (or v2's `display_name`).
+pub fn listing_filter(req: &Request, call: &Call) -> std::result::Result<SnapshotFilter, Fault> {
+    Ok(SnapshotFilter {
+        project_id: listed_project(req, call)?,
+        status: req.query_param("status").map(str::to_string),
+        volume_id: req.query_param("volume_id").map(str::to_string),
+        name: req
+            .query_param("name")
+            .or_else(|| req.query_param("display_name"))
+            .map(str::to_string),
     })
 }
 
@@ -415,8 +428,8 @@ const SORT_KEYS: &[(&str, &str)] = &[
     ("display_name", "name"),
     ("description", "description"),
     ("display_description", "description"),
-    ("created_at", "created_ms"),
-    ("updated_at", "updated_ms"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
     ("project_id", "project_id"),
     ("user_id", "user_id"),
 ];
@@ -431,31 +444,14 @@ fn list_detail(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn listing(svc: &Svc, req: &Request, resp: &mut Response, detail: bool) -> HandlerResult {
     let call = Call::of(req)?;
-    let order = order_by(req, SORT_KEYS)?;
-    let project = listed_project(req, &call)?;
-    let status = req.query_param("status").map(str::to_string);
-    let volume_id = req.query_param("volume_id").map(str::to_string);
-    let name = req
-        .query_param("name")
-        .or_else(|| req.query_param("display_name"))
-        .map(str::to_string);
+    let sort = sort_of(req, SORT_KEYS)?;
+    let filter = listing_filter(req, &call)?;
     let metadata = call
         .version
         .at_least(22)
         .then(|| metadata_filter(req))
         .flatten();
-    let all = svc.read(|c| {
-        let mut stmt = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM volume_snapshots
-             WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR status = ?2)
-               AND (?3 IS NULL OR volume_id = ?3) AND (?4 IS NULL OR name = ?4)
-             ORDER BY {order}"
-        ))?;
-        let rows = stmt
-            .query_map(params![project, status, volume_id, name], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    })?;
+    let all = svc.read(|c| Ok(c.snapshots(&filter, &sort)?))?;
     let all: Vec<Snapshot> = all
         .into_iter()
         .filter(|s| {
@@ -571,23 +567,17 @@ impl Volumes {
                 Some(&volume.volume_type_id),
             )?;
             let now = crate::time::now_ms();
-            c.execute(
-                "INSERT INTO volume_snapshots (id, project_id, user_id, volume_id, name,
-                    description, size, status, next_status, ready_at, metadata, created_ms,
-                    updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'creating', 'available', ?8, ?9, ?10, ?10)",
-                params![
-                    id,
-                    volume.project_id,
-                    call.caller.user_id,
-                    volume.id,
-                    spec.name,
-                    spec.description,
-                    volume.size,
-                    now + self.delay_ms,
-                    Value::Object(spec.metadata.clone()).to_string(),
-                    now
-                ],
+            c.insert_snapshot(
+                &Snapshot::new(
+                    &id,
+                    &volume,
+                    &call.caller.user_id,
+                    spec.name.clone(),
+                    spec.description.clone(),
+                    spec.metadata.clone(),
+                    now,
+                ),
+                now + self.delay_ms,
             )?;
             let s = find(c, &id)?.ok_or_else(|| not_found(&id))?;
             staged
@@ -617,7 +607,7 @@ impl Volumes {
                 },
             )?;
             in_use_check(c, &s)?;
-            c.execute("DELETE FROM volume_snapshots WHERE id = ?1", [id])?;
+            c.delete_snapshot(id)?;
             Ok(())
         })?;
         self.disks.remove(Kind::Snapshot, id);
@@ -685,16 +675,10 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         ));
     }
     let s = svc.write(|c| {
-        let s = visible(c, id, &call)?;
-        c.execute(
-            "UPDATE volume_snapshots SET name = ?2, description = ?3, updated_ms = ?4 WHERE id = ?1",
-            params![
-                s.id,
-                name.clone().unwrap_or(s.name.clone()),
-                description.clone().unwrap_or(s.description.clone()),
-                crate::time::now_ms()
-            ],
-        )?;
+        let mut s = visible(c, id, &call)?;
+        s.name = name.clone().unwrap_or(s.name.clone());
+        s.description = description.clone().unwrap_or(s.description.clone());
+        c.update_snapshot(&s, crate::time::now_ms())?;
         Ok(find(c, id)?.ok_or_else(|| not_found(id))?)
     })?;
     reply(
@@ -713,13 +697,8 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 /// A snapshot a backup is being taken from cannot go.
-fn in_use_check(c: &Connection, s: &Snapshot) -> Result<()> {
-    let busy: bool = c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM volume_backups WHERE snapshot_id = ?1 AND status = 'creating')",
-        [&s.id],
-        |r| r.get(0),
-    )?;
-    if busy {
+fn in_use_check(c: &dyn SnapshotRepo, s: &Snapshot) -> Result<()> {
+    if c.snapshot_backing_up(&s.id)? {
         return Err(Fault::bad_request(format!(
             "Invalid snapshot: Snapshot {} is being backed up.",
             s.id
@@ -748,11 +727,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 .ok_or_else(|| Fault::bad_request("Must specify a valid status"))?;
             svc.write(|c| {
                 let s = visible(c, id, &call)?;
-                c.execute(
-                    "UPDATE volume_snapshots SET status = ?2, next_status = NULL, ready_at = NULL,
-                        updated_ms = ?3 WHERE id = ?1",
-                    params![s.id, status.as_str(), crate::time::now_ms()],
-                )?;
+                c.set_snapshot_status(&s.id, status.as_str(), crate::time::now_ms())?;
                 Ok(())
             })?;
             reply_empty(resp, &call, 202)
@@ -778,16 +753,9 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 if let Some(p) = progress {
                     s2.progress = Some(p.to_string());
                 }
-                c.execute(
-                    "UPDATE volume_snapshots SET status = ?2, next_status = NULL, ready_at = NULL,
-                        metadata = ?3, updated_ms = ?4 WHERE id = ?1",
-                    params![
-                        s.id,
-                        status,
-                        join_internal(&s2.metadata, &s2.internal()),
-                        crate::time::now_ms()
-                    ],
-                )?;
+                let now = crate::time::now_ms();
+                c.set_snapshot_status(&s.id, status, now)?;
+                c.update_snapshot(&s2, now)?;
                 Ok(())
             })?;
             reply_empty(resp, &call, 202)

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -15,7 +14,7 @@ use super::model::{self, Volume};
 use super::quotas::{self, Usage};
 use super::states::{VolumeAction, VolumeStatus};
 use super::{body, param, reply, reply_empty, timestamp, Call, Urls, Volumes};
-use crate::store::Outcome;
+use crate::store::{Outcome, Tx};
 
 type Svc = Arc<Volumes>;
 
@@ -63,31 +62,17 @@ impl Api {
     }
 }
 
-struct Transfer {
-    id: String,
-    volume_id: String,
-    name: Option<String>,
-    salt: String,
-    key_hash: String,
-    source_project_id: String,
-    no_snapshots: bool,
-    created_ms: i64,
-}
-
-const COLUMNS: &str =
-    "id, volume_id, name, salt, key_hash, source_project_id, no_snapshots, created_ms";
-
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Transfer> {
-    Ok(Transfer {
-        id: r.get(0)?,
-        volume_id: r.get(1)?,
-        name: r.get(2)?,
-        salt: r.get(3)?,
-        key_hash: r.get(4)?,
-        source_project_id: r.get(5)?,
-        no_snapshots: r.get(6)?,
-        created_ms: r.get(7)?,
-    })
+/// A transfer as stored: the key only as its salted hash.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub id: String,
+    pub volume_id: String,
+    pub name: Option<String>,
+    pub salt: String,
+    pub key_hash: String,
+    pub source_project_id: String,
+    pub no_snapshots: bool,
+    pub created_ms: i64,
 }
 
 fn not_found(id: &str) -> Fault {
@@ -113,15 +98,10 @@ fn hash(salt: &str, key: &str) -> String {
 }
 
 /// A transfer as the caller may see it: their project's, or any for an admin.
-fn visible(c: &Connection, call: &Call, id: &str) -> Outcome<Transfer> {
-    c.query_row(
-        &format!("SELECT {COLUMNS} FROM volume_transfers WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()?
-    .filter(|t| call.is_admin() || t.source_project_id == call.project_id)
-    .ok_or_else(|| not_found(id).into())
+fn visible(c: &dyn Tx, call: &Call, id: &str) -> Outcome<Transfer> {
+    c.transfer(id)?
+        .filter(|t| call.is_admin() || t.source_project_id == call.project_id)
+        .ok_or_else(|| not_found(id).into())
 }
 
 fn view(t: &Transfer, api: Api, call: &Call, urls: &Urls, detail: bool) -> Value {
@@ -156,14 +136,7 @@ fn list(svc: &Svc, req: &Request, resp: &mut Response, api: Api, detail: bool) -
         && req
             .query_param("all_tenants")
             .is_some_and(|v| !matches!(v, "0" | "false" | "False"));
-    let transfers = svc.read(|c| {
-        let mut stmt = c.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM volume_transfers WHERE ?1 OR source_project_id = ?2
-             ORDER BY created_ms DESC, id"
-        ))?;
-        let rows = stmt.query_map(params![everyone, call.project_id], row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let transfers = svc.read(|c| Ok(c.transfers(everyone, &call.project_id)?))?;
     let items: Vec<Value> = transfers
         .iter()
         .map(|t| view(t, api, &call, &urls, detail))
@@ -213,21 +186,7 @@ fn create(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
             no_snapshots,
             created_ms: crate::time::now_ms(),
         };
-        c.execute(
-            &format!(
-                "INSERT INTO volume_transfers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ),
-            params![
-                t.id,
-                t.volume_id,
-                t.name,
-                t.salt,
-                t.key_hash,
-                t.source_project_id,
-                t.no_snapshots,
-                t.created_ms
-            ],
-        )?;
+        c.insert_transfer(&t)?;
         model::set_status(c, &volume.id, VolumeStatus::AwaitingTransfer)?;
         Ok(t)
     })?;
@@ -261,14 +220,14 @@ fn delete(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
     let id = param(req, "transfer_id")?;
     svc.write(|c| {
         let t = visible(c, &call, id)?;
-        c.execute("DELETE FROM volume_transfers WHERE id = ?1", [&t.id])?;
+        c.delete_transfer(&t.id)?;
         restore_status(c, &t.volume_id)
     })?;
     reply_empty(resp, &call, 202)
 }
 
 /// A volume no longer awaiting a transfer is available again.
-fn restore_status(c: &Connection, volume_id: &str) -> Outcome<()> {
+fn restore_status(c: &dyn Tx, volume_id: &str) -> Outcome<()> {
     if let Some(v) = model::find(c, volume_id)? {
         // From another status Cinder leaves the volume as it is.
         if model::may_start(c, &v, VolumeAction::TransferDelete)?.is_ok() {
@@ -297,14 +256,7 @@ fn accept(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
     let user_id = call.caller.user_id.clone();
     let t = svc.write(|c| {
         // Whoever holds the key may accept: the transfer is not theirs to see otherwise.
-        let t = c
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM volume_transfers WHERE id = ?1"),
-                [id],
-                row,
-            )
-            .optional()?
-            .ok_or_else(|| not_found(id))?;
+        let t = c.transfer(id)?.ok_or_else(|| not_found(id))?;
         if hash(&t.salt, key) != t.key_hash {
             return Err(Fault::bad_request(format!(
                 "Invalid auth key: Attempt to transfer {id} with invalid auth key."
@@ -326,15 +278,12 @@ fn accept(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
 
 /// Moves the volume (and its snapshots, unless the offer excluded them) into `project`,
 /// within its quota, and ends the transfer.
-fn take(c: &Connection, t: &Transfer, volume: &Volume, project: &str, user: &str) -> Outcome<()> {
-    let (snapshots, snapshot_gb): (i64, i64) = if t.no_snapshots {
+fn take(c: &dyn Tx, t: &Transfer, volume: &Volume, project: &str, user: &str) -> Outcome<()> {
+    let (snapshots, snapshot_gb) = if t.no_snapshots {
         (0, 0)
     } else {
-        c.query_row(
-            "SELECT count(*), coalesce(sum(size), 0) FROM volume_snapshots WHERE volume_id = ?1",
-            [&volume.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?
+        let held = c.snapshot_holdings(&volume.id)?;
+        (held.count, held.gigabytes)
     };
     let want = Usage {
         volumes: 1,
@@ -344,25 +293,11 @@ fn take(c: &Connection, t: &Transfer, volume: &Volume, project: &str, user: &str
     };
     quotas::check(c, project, &want, Some(&volume.volume_type_id))?;
     let now = crate::time::now_ms();
-    c.execute(
-        "UPDATE volumes SET project_id = ?2, user_id = ?3, status = ?5, updated_ms = ?4
-         WHERE id = ?1",
-        params![
-            volume.id,
-            project,
-            user,
-            now,
-            VolumeStatus::Available.as_str()
-        ],
-    )?;
+    c.move_volume(&volume.id, project, user, VolumeStatus::Available, now)?;
     if !t.no_snapshots {
-        c.execute(
-            "UPDATE volume_snapshots SET project_id = ?2, user_id = ?3, updated_ms = ?4
-             WHERE volume_id = ?1",
-            params![volume.id, project, user, now],
-        )?;
+        c.move_snapshots(&volume.id, project, user, now)?;
     }
-    c.execute("DELETE FROM volume_transfers WHERE id = ?1", [&t.id])?;
+    c.delete_transfer(&t.id)?;
     Ok(())
 }
 

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
+use super::repo::VolumeTypeRepo;
 use super::{body, param, reply, reply_empty, Call, Volumes, DEFAULT_TYPE};
-use crate::store::Outcome;
+use crate::store::{Outcome, Unique};
+
+/// The type store the lookups here work on.
+type Repo<'a> = &'a dyn VolumeTypeRepo;
 
 #[derive(Debug, Clone)]
 pub struct VolumeType {
@@ -32,20 +35,6 @@ impl VolumeType {
     }
 }
 
-const COLUMNS: &str = "id, name, description, is_public, extra_specs, created_ms, qos_specs_id";
-
-fn row(r: &Row) -> rusqlite::Result<VolumeType> {
-    Ok(VolumeType {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        description: r.get(2)?,
-        is_public: r.get(3)?,
-        extra_specs: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-        created_ms: r.get(5)?,
-        qos_specs_id: r.get(6)?,
-    })
-}
-
 /// Cinder's 404 for a type looked up by id.
 pub fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Volume type {id} could not be found."))
@@ -56,38 +45,26 @@ pub fn not_found_by_name(name: &str) -> Fault {
     Fault::not_found(format!("Volume type with name {name} could not be found."))
 }
 
-fn one(c: &Connection, column: &str, key: &str) -> Outcome<Option<VolumeType>> {
-    Ok(c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM volume_types WHERE {column} = ?1"
-    ))?
-    .query_row([key], row)
-    .optional()?)
-}
-
 /// The type `id`, whoever may see it.
-pub fn find(c: &Connection, id: &str) -> Outcome<Option<VolumeType>> {
-    one(c, "id", id)
+pub fn find(c: Repo, id: &str) -> Outcome<Option<VolumeType>> {
+    Ok(c.volume_type(id)?)
 }
 
 /// The type named `name`, whoever may see it.
-pub fn find_by_name(c: &Connection, name: &str) -> Outcome<Option<VolumeType>> {
-    one(c, "name", name)
+pub fn find_by_name(c: Repo, name: &str) -> Outcome<Option<VolumeType>> {
+    Ok(c.volume_type_by_name(name)?)
 }
 
 /// Whether `project_id` may use `t`: public, granted access, or an admin.
-pub fn accessible(c: &Connection, t: &VolumeType, project_id: &str, admin: bool) -> Outcome<bool> {
+pub fn accessible(c: Repo, t: &VolumeType, project_id: &str, admin: bool) -> Outcome<bool> {
     if admin || t.is_public {
         return Ok(true);
     }
-    let granted: Option<i64> = c
-        .prepare_cached("SELECT 1 FROM volume_type_access WHERE type_id = ?1 AND project_id = ?2")?
-        .query_row([&t.id, project_id], |r| r.get(0))
-        .optional()?;
-    Ok(granted.is_some())
+    Ok(c.has_type_access(&t.id, project_id)?)
 }
 
 /// The type `id` as `project_id` sees it (a private type without access is not found).
-pub fn visible(c: &Connection, id: &str, project_id: &str, admin: bool) -> Outcome<VolumeType> {
+pub fn visible(c: Repo, id: &str, project_id: &str, admin: bool) -> Outcome<VolumeType> {
     match find(c, id)? {
         Some(t) if accessible(c, &t, project_id, admin)? => Ok(t),
         _ => Err(not_found(id).into()),
@@ -98,13 +75,13 @@ pub fn visible(c: &Connection, id: &str, project_id: &str, admin: bool) -> Outco
 /// default type when it names none: the project's own (3.62 `default-types`), else
 /// `__DEFAULT__`. Private types resolve only for projects with access and for admins.
 pub fn resolve(
-    c: &Connection,
+    c: Repo,
     name_or_id: Option<&str>,
     project_id: &str,
     admin: bool,
 ) -> Outcome<VolumeType> {
     let Some(key) = name_or_id else {
-        if let Some(id) = super::default_types::of_project(c, project_id)? {
+        if let Some(id) = c.default_type_of(project_id)? {
             if let Some(t) = find(c, &id)? {
                 return Ok(t);
             }
@@ -129,12 +106,8 @@ pub fn resolve(
 }
 
 /// The name of the type `id` (None if it is gone).
-pub fn name_of(c: &Connection, id: &str) -> Outcome<Option<String>> {
-    Ok(
-        c.prepare_cached("SELECT name FROM volume_types WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?,
-    )
+pub fn name_of(c: Repo, id: &str) -> Outcome<Option<String>> {
+    Ok(c.volume_type(id)?.map(|t| t.name))
 }
 
 // ---------------------------------------------------------------- the types API
@@ -277,25 +250,13 @@ fn the_object<'a>(b: &'a Value, key: &str) -> std::result::Result<&'a Map<String
     })
 }
 
-fn save_specs(c: &Connection, t: &VolumeType) -> Outcome<()> {
-    c.execute(
-        "UPDATE volume_types SET extra_specs = ?2 WHERE id = ?1",
-        params![t.id, Value::Object(t.extra_specs.clone()).to_string()],
-    )?;
-    Ok(())
-}
-
 /// Cinder's `_allow_update`: a type's specs (and encryption) are fixed while volumes use
 /// it; `message` is the 400's.
-pub fn unused(c: &Connection, id: &str, message: &str) -> Outcome<()> {
-    let used: Option<i64> = c
-        .prepare_cached("SELECT 1 FROM volumes WHERE volume_type_id = ?1 LIMIT 1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    match used {
-        Some(_) => Err(Fault::bad_request(message).into()),
-        None => Ok(()),
+pub fn unused(c: Repo, id: &str, message: &str) -> Outcome<()> {
+    if c.volume_type_in_use(id)? {
+        return Err(Fault::bad_request(message).into());
     }
+    Ok(())
 }
 
 /// An admin's `is_public` filter: absent lists public types and those shared with the
@@ -321,17 +282,7 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     } else {
         Some(true)
     };
-    let types = svc.read(|c| {
-        let mut stmt = c.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM volume_types t
-             WHERE ?1 IS NULL OR t.is_public = ?1
-                OR (?1 = 1 AND EXISTS (SELECT 1 FROM volume_type_access a
-                                       WHERE a.type_id = t.id AND a.project_id = ?2))
-             ORDER BY created_ms, name"
-        ))?;
-        let rows = stmt.query_map(params![filter, call.project_id], row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    })?;
+    let types = svc.read(|c| Ok(c.volume_types(filter, &call.project_id)?))?;
     let all: Vec<Value> = types.iter().map(|t| view(&call, t, Shape::Show)).collect();
     reply(resp, &call, 200, &json!({ "volume_types": all }))
 }
@@ -393,18 +344,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         if find_by_name(c, &t.name)?.is_some() {
             return Err(exists(&t.name).into());
         }
-        c.execute(
-            &format!("INSERT INTO volume_types ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-            params![
-                t.id,
-                t.name,
-                t.description,
-                t.is_public,
-                Value::Object(t.extra_specs.clone()).to_string(),
-                t.created_ms,
-                t.qos_specs_id
-            ],
-        )?;
+        c.insert_volume_type(&t)?;
         Ok(())
     })?;
     answer(resp, &call, &t, Shape::Create)
@@ -454,10 +394,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 }
                 // The type's quotas follow its name.
                 for r in super::quotas::PER_TYPE {
-                    c.execute(
-                        "UPDATE volume_quotas SET resource = ?2 WHERE resource = ?1",
-                        params![format!("{r}_{}", t.name), format!("{r}_{name}")],
-                    )?;
+                    c.rename_quota_resource(&format!("{r}_{}", t.name), &format!("{r}_{name}"))?;
                 }
                 t.name = name;
             }
@@ -468,10 +405,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         if let Some(p) = is_public {
             t.is_public = p;
         }
-        c.execute(
-            "UPDATE volume_types SET name = ?2, description = ?3, is_public = ?4 WHERE id = ?1",
-            params![t.id, t.name, t.description, t.is_public],
-        )?;
+        c.update_volume_type(&t)?;
         Ok(t)
     })?;
     answer(resp, &call, &t, Shape::Update)
@@ -490,7 +424,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ))
             .into());
         }
-        if super::default_types::is_default_of_some_project(c, &t.id)? {
+        if c.is_a_default_type(&t.id)? {
             return Err(Fault::bad_request(format!(
                 "The volume type {} is a default volume type and cannot be deleted.",
                 t.id
@@ -500,12 +434,9 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         unused(c, &t.id, "Target volume type is still in use.")?;
         // Its encryption goes with it (the table's ON DELETE CASCADE), as in Cinder.
         for r in super::quotas::PER_TYPE {
-            c.execute(
-                "DELETE FROM volume_quotas WHERE resource = ?1",
-                [format!("{r}_{}", t.name)],
-            )?;
+            c.delete_quota_resource(&format!("{r}_{}", t.name))?;
         }
-        c.execute("DELETE FROM volume_types WHERE id = ?1", [&t.id])?;
+        c.delete_volume_type(&t.id)?;
         Ok(())
     })?;
     reply_empty(resp, &call, 202)
@@ -552,7 +483,7 @@ fn create_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
         unused(c, &id, SPECS_IN_USE)?;
         let mut t = find(c, &id)?.ok_or_else(|| not_found(&id))?;
         t.extra_specs.extend(specs.clone());
-        save_specs(c, &t)
+        Ok(c.set_extra_specs(&t)?)
     })?;
     reply(resp, &call, 200, &json!({"extra_specs": specs}))
 }
@@ -585,7 +516,7 @@ fn update_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
         unused(c, &id, SPECS_IN_USE)?;
         let mut t = find(c, &id)?.ok_or_else(|| not_found(&id))?;
         t.extra_specs.extend(specs.clone());
-        save_specs(c, &t)
+        Ok(c.set_extra_specs(&t)?)
     })?;
     reply(resp, &call, 200, &Value::Object(specs))
 }
@@ -601,7 +532,7 @@ fn delete_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
         if t.extra_specs.remove(&key).is_none() {
             return Err(spec_not_found(&id, &key).into());
         }
-        save_specs(c, &t)
+        Ok(c.set_extra_specs(&t)?)
     })?;
     reply_empty(resp, &call, 202)
 }
@@ -619,11 +550,7 @@ fn list_access(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
                 Fault::not_found("Access list not available for public volume types.").into(),
             );
         }
-        let mut stmt = c.prepare_cached(
-            "SELECT project_id FROM volume_type_access WHERE type_id = ?1 ORDER BY project_id",
-        )?;
-        let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        Ok(c.type_access(id)?)
     })?;
     let access: Vec<Value> = projects
         .iter()
@@ -667,22 +594,14 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             .into());
         }
         if add {
-            let n = c.execute(
-                "INSERT OR IGNORE INTO volume_type_access (type_id, project_id) VALUES (?1, ?2)",
-                params![id, project],
-            )?;
-            if n == 0 {
+            if c.add_type_access(&id, &project)? == Unique::Taken {
                 return Err(Fault::conflict(format!(
                     "Volume type access for {id} / {project} combination already exists."
                 ))
                 .into());
             }
         } else {
-            let n = c.execute(
-                "DELETE FROM volume_type_access WHERE type_id = ?1 AND project_id = ?2",
-                params![id, project],
-            )?;
-            if n == 0 {
+            if !c.remove_type_access(&id, &project)? {
                 return Err(Fault::not_found(format!(
                     "Volume type access not found for {id} / {project} combination."
                 ))

@@ -14,7 +14,15 @@ mod migrations;
 mod network;
 pub(crate) mod servers;
 mod timers;
-pub(crate) mod volume;
+mod volume;
+mod volume_backups;
+mod volume_groups;
+mod volume_messages;
+mod volume_qos;
+mod volume_quotas;
+mod volume_snapshots;
+mod volume_transfers;
+mod volume_types;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -58,6 +66,8 @@ trait Run {
     /// How many rows changed.
     fn run(&self, sql: &str, p: impl Params) -> Found<usize>;
     fn count(&self, sql: &str, p: impl Params) -> Found<u64>;
+    /// What a `SELECT EXISTS (…)` answers.
+    fn exists(&self, sql: &str, p: impl Params) -> Found<bool>;
 }
 
 impl Run for Connection {
@@ -96,6 +106,10 @@ impl Run for Connection {
     fn count(&self, sql: &str, p: impl Params) -> Found<u64> {
         let n: i64 = self.prepare_cached(sql)?.query_row(p, |r| r.get(0))?;
         Ok(n.max(0) as u64)
+    }
+
+    fn exists(&self, sql: &str, p: impl Params) -> Found<bool> {
+        Ok(self.prepare_cached(sql)?.query_row(p, |r| r.get(0))?)
     }
 }
 

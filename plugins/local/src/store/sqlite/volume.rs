@@ -1,21 +1,23 @@
 //! The volume model's records in SQLite: `volumes` (metadata as JSON text; a status to
-//! come in `next_status` at `ready_at`) and `volume_attachments`.
+//! come in `next_status` at `ready_at`) and `volume_attachments`; and the ORDER BY every
+//! Block Storage listing here is sorted by.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, Row};
 use serde_json::{Map, Value};
 
 use super::Run;
 use crate::volume::model::{Attachment, Volume};
-use crate::volume::repo::{Result, VolumeRepo};
+use crate::volume::repo::{AttachmentFilter, Counted, Result, SortKey, VolumeRepo};
 use crate::volume::states::VolumeStatus;
+use crate::volume::volumes::listing::Listed;
 
 /// How many columns `COLUMNS` names: a query selecting more after them reads those from
 /// this index on.
-pub const WIDTH: usize = 21;
+const WIDTH: usize = 21;
 
-pub const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, project_id, user_id, name, description, size, status, volume_type_id, \
      availability_zone, bootable, readonly, multiattach, snapshot_id, source_volid, backup_id, \
      migration_status, metadata, image_metadata, created_ms, updated_ms, readonly_recorded";
@@ -25,7 +27,7 @@ fn object(s: String) -> Map<String, Value> {
 }
 
 /// A volume from a row of `SELECT {COLUMNS}`, by position.
-pub fn row(r: &Row) -> rusqlite::Result<Volume> {
+pub(super) fn row(r: &Row) -> rusqlite::Result<Volume> {
     Ok(Volume {
         id: r.get(0)?,
         project_id: r.get(1)?,
@@ -51,11 +53,11 @@ pub fn row(r: &Row) -> rusqlite::Result<Volume> {
     })
 }
 
-pub const ATTACHMENT_COLUMNS: &str = "id, volume_id, server_id, status, attach_mode, host, \
+const ATTACHMENT_COLUMNS: &str = "id, volume_id, server_id, status, attach_mode, host, \
      mountpoint, connector, boot_index, delete_on_termination, tag, attached_ms, created_ms, updated_ms";
 
 /// An attachment from a row of `SELECT {ATTACHMENT_COLUMNS}`, by position.
-pub fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
+fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
     Ok(Attachment {
         id: r.get(0)?,
         volume_id: r.get(1)?,
@@ -76,6 +78,22 @@ pub fn attachment_row(r: &Row) -> rusqlite::Result<Attachment> {
     })
 }
 
+/// The ORDER BY of a listing sorted by `sort`, `column` naming each key's column (its
+/// argument is one of the listing's keys), ties broken by `id` in the last direction.
+pub(super) fn order_by(
+    sort: &[SortKey],
+    id: &str,
+    column: impl Fn(&str) -> &'static str,
+) -> String {
+    let dir = |desc: bool| if desc { "desc" } else { "asc" };
+    let mut out: Vec<String> = sort
+        .iter()
+        .map(|k| format!("{} {}", column(k.key), dir(k.desc)))
+        .collect();
+    out.push(format!("{id} {}", dir(sort.last().is_none_or(|k| k.desc))));
+    out.join(", ")
+}
+
 fn attachments_where(c: &Connection, clause: &str, key: &str) -> Result<Vec<Attachment>> {
     c.all(
         &format!(
@@ -92,6 +110,37 @@ impl VolumeRepo for Connection {
             &format!("SELECT {COLUMNS} FROM volumes WHERE id = ?1"),
             [id],
             row,
+        )
+    }
+
+    fn listed_volumes(&self, project_id: Option<&str>, sort: &[SortKey]) -> Result<Vec<Listed>> {
+        let order = order_by(sort, "id", |k| match k {
+            "name" => "name",
+            "status" => "status",
+            "size" => "size",
+            "availability_zone" => "availability_zone",
+            "created_at" => "created_ms",
+            "updated_at" => "updated_ms",
+            "bootable" => "bootable",
+            "volume_type" => "volume_type_id",
+            "project_id" => "project_id",
+            "user_id" => "user_id",
+            _ => "id",
+        });
+        self.all(
+            &format!(
+                "SELECT {COLUMNS}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id),
+                    group_id
+                 FROM volumes WHERE ?1 IS NULL OR project_id = ?1 ORDER BY {order}"
+            ),
+            [project_id],
+            |r| {
+                Ok(Listed {
+                    volume: row(r)?,
+                    type_name: r.get(WIDTH)?,
+                    group_id: r.get(WIDTH + 1)?,
+                })
+            },
         )
     }
 
@@ -144,6 +193,215 @@ impl VolumeRepo for Connection {
             params![id, now_ms],
         )?;
         Ok(())
+    }
+
+    fn insert_volume(
+        &self,
+        v: &Volume,
+        next: Option<(&str, i64)>,
+        group_id: Option<&str>,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO volumes (id, project_id, user_id, name, description, size, status,
+                next_status, ready_at, volume_type_id, availability_zone, bootable, readonly,
+                multiattach, snapshot_id, source_volid, backup_id, metadata, image_metadata,
+                created_ms, updated_ms, group_id, readonly_recorded)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?21, ?8, ?9, ?10, ?11, ?12, ?13,
+                ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, 0)",
+            params![
+                v.id,
+                v.project_id,
+                v.user_id,
+                v.name,
+                v.description,
+                v.size,
+                v.status,
+                next.map(|(_, at)| at),
+                v.volume_type_id,
+                v.availability_zone,
+                v.bootable,
+                v.readonly,
+                v.multiattach,
+                v.snapshot_id,
+                v.source_volid,
+                v.backup_id,
+                Value::Object(v.metadata.clone()).to_string(),
+                Value::Object(v.image_metadata.clone()).to_string(),
+                v.created_ms,
+                group_id,
+                next.map(|(s, _)| s),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_volume(&self, v: &Volume) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET name = ?2, description = ?3, metadata = ?4, updated_ms = ?5
+             WHERE id = ?1",
+            params![
+                v.id,
+                v.name,
+                v.description,
+                Value::Object(v.metadata.clone()).to_string(),
+                v.updated_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_volume_metadata(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![id, Value::Object(metadata.clone()).to_string(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_image_metadata(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET image_metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![id, Value::Object(metadata.clone()).to_string(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_bootable(&self, id: &str, bootable: bool, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET bootable = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![id, bootable, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_readonly(&self, id: &str, readonly: bool, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET readonly = ?2, readonly_recorded = 1, updated_ms = ?3
+             WHERE id = ?1",
+            params![id, readonly, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn record_readonly(&self, id: &str) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET readonly_recorded = 1 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn set_volume_size(&self, id: &str, size: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET size = ?2 WHERE id = ?1",
+            params![id, size],
+        )?;
+        Ok(())
+    }
+
+    fn set_migration_status(&self, id: &str, migration_status: Option<&str>) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET migration_status = ?2 WHERE id = ?1",
+            params![id, migration_status],
+        )?;
+        Ok(())
+    }
+
+    fn retype_volume(&self, id: &str, type_id: &str, multiattach: bool, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET volume_type_id = ?2, multiattach = ?3, updated_ms = ?4 WHERE id = ?1",
+            params![id, type_id, multiattach, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn move_volume(
+        &self,
+        id: &str,
+        project_id: &str,
+        user_id: &str,
+        status: VolumeStatus,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET project_id = ?2, user_id = ?3, status = ?5, updated_ms = ?4
+             WHERE id = ?1",
+            params![id, project_id, user_id, now_ms, status.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn delete_volume(&self, id: &str) -> Result<()> {
+        self.run("DELETE FROM volumes WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn volume_ids(&self) -> Result<HashSet<String>> {
+        Ok(self
+            .all("SELECT id FROM volumes", [], |r| r.get(0))?
+            .into_iter()
+            .collect())
+    }
+
+    fn allocated_gigabytes(&self) -> Result<i64> {
+        Ok(self
+            .one("SELECT coalesce(sum(size), 0) FROM volumes", [], |r| {
+                r.get(0)
+            })?
+            .unwrap_or(0))
+    }
+
+    fn restore_volume(
+        &self,
+        id: &str,
+        metadata: &Map<String, Value>,
+        bootable: bool,
+        image_metadata: &Map<String, Value>,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET metadata = ?2, bootable = ?3, image_metadata = ?4 WHERE id = ?1",
+            params![
+                id,
+                Value::Object(metadata.clone()).to_string(),
+                bootable,
+                Value::Object(image_metadata.clone()).to_string()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn host_holdings(&self) -> Result<Vec<(String, Counted, Counted)>> {
+        self.all(
+            "SELECT v.project_id, count(*), sum(v.size),
+                (SELECT count(*) FROM volume_snapshots s WHERE s.project_id = v.project_id),
+                (SELECT coalesce(sum(size), 0) FROM volume_snapshots s
+                 WHERE s.project_id = v.project_id)
+             FROM volumes v GROUP BY v.project_id ORDER BY v.project_id",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    Counted {
+                        count: r.get(1)?,
+                        gigabytes: r.get(2)?,
+                    },
+                    Counted {
+                        count: r.get(3)?,
+                        gigabytes: r.get(4)?,
+                    },
+                ))
+            },
+        )
     }
 
     fn attachments_of(&self, volume_id: &str) -> Result<Vec<Attachment>> {
@@ -213,6 +471,59 @@ impl VolumeRepo for Connection {
                 a.created_ms,
                 a.updated_ms
             ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_attachments_of(&self, volume_id: &str) -> Result<()> {
+        self.run(
+            "DELETE FROM volume_attachments WHERE volume_id = ?1",
+            [volume_id],
+        )?;
+        Ok(())
+    }
+
+    fn attachments(&self, filter: &AttachmentFilter, sort: &[SortKey]) -> Result<Vec<Attachment>> {
+        // Qualified: the volume has an `id`, a `status` … too.
+        let order = order_by(sort, "a.id", |k| match k {
+            "status" => "a.status",
+            "volume_id" => "a.volume_id",
+            "instance_uuid" => "a.server_id",
+            "created_at" => "a.created_ms",
+            "updated_at" => "a.updated_ms",
+            _ => "a.id",
+        });
+        let columns = ATTACHMENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.all(
+            &format!(
+                "SELECT {columns} FROM volume_attachments a JOIN volumes v ON v.id = a.volume_id
+                 WHERE (?1 IS NULL OR v.project_id = ?1) AND (?2 IS NULL OR a.volume_id = ?2)
+                   AND (?3 IS NULL OR a.server_id = ?3) AND (?4 IS NULL OR a.status = ?4)
+                 ORDER BY {order}"
+            ),
+            params![
+                filter.project_id,
+                filter.volume_id,
+                filter.server_id,
+                filter.status
+            ],
+            attachment_row,
+        )
+    }
+
+    fn connect_attachment(&self, id: &str, connector: &Value, now_ms: i64) -> Result<()> {
+        let host = connector.get("host").and_then(Value::as_str);
+        let mountpoint = connector.get("mountpoint").and_then(Value::as_str);
+        self.run(
+            "UPDATE volume_attachments SET connector = ?2,
+                status = CASE status WHEN 'attached' THEN status ELSE 'attaching' END,
+                host = COALESCE(?3, host), mountpoint = COALESCE(?4, mountpoint), updated_ms = ?5
+             WHERE id = ?1",
+            params![id, connector.to_string(), host, mountpoint, now_ms],
         )?;
         Ok(())
     }

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::super::model::{self, AttachSpec, Volume};
@@ -13,6 +12,7 @@ use super::super::states::{self, SnapshotAction, SnapshotStatus, VolumeAction, V
 use super::super::storage::{Kind, Source, GIB};
 use super::super::{body, param, reply, reply_empty, timestamp, Call, Volumes};
 use super::views;
+use crate::store::Tx;
 use crate::volume::quotas::{self, Usage};
 use crate::volume::snapshots::{flag, metadata_in};
 use crate::volume::types;
@@ -103,10 +103,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 .ok_or_else(|| Fault::bad_request("Must specify bootable in request."))?;
             let b = flag(Some(b), "bootable")?;
             change(svc, &call, &id, |c, v| {
-                c.execute(
-                    "UPDATE volumes SET bootable = ?2, updated_ms = ?3 WHERE id = ?1",
-                    params![v.id, b, crate::time::now_ms()],
-                )?;
+                c.set_bootable(&v.id, b, crate::time::now_ms())?;
                 Ok(())
             })?;
             return reply_empty(resp, &call, 200);
@@ -118,11 +115,7 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             let r = flag(Some(r), "readonly")?;
             change(svc, &call, &id, |c, v| {
                 model::check(c, v, VolumeAction::UpdateReadonly)?;
-                c.execute(
-                    "UPDATE volumes SET readonly = ?2, readonly_recorded = 1, updated_ms = ?3
-                     WHERE id = ?1",
-                    params![v.id, r, crate::time::now_ms()],
-                )?;
+                c.set_readonly(&v.id, r, crate::time::now_ms())?;
                 Ok(())
             })?;
         }
@@ -185,7 +178,7 @@ fn change(
     svc: &Volumes,
     call: &Call,
     id: &str,
-    f: impl FnOnce(&Connection, &Volume) -> Outcome<()>,
+    f: impl FnOnce(&dyn Tx, &Volume) -> Outcome<()>,
 ) -> Result<(), Fault> {
     svc.write(|c| {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
@@ -196,7 +189,7 @@ fn change(
 /// Takes back a step begun (`attaching` by os-reserve: os-unreserve; `detaching` by
 /// os-begin_detaching: os-roll_detaching): the volume is in-use while attached, else
 /// available. From other statuses, as Cinder, nothing changes.
-fn undo(c: &Connection, v: &Volume, action: VolumeAction) -> Outcome<()> {
+fn undo(c: &dyn Tx, v: &Volume, action: VolumeAction) -> Outcome<()> {
     match model::may_start(c, v, action)? {
         Ok(()) => {}
         Err(r) if r.is_quiet() => return Ok(()),
@@ -213,15 +206,8 @@ fn undo(c: &Connection, v: &Volume, action: VolumeAction) -> Outcome<()> {
     Ok(model::set_status(c, &v.id, status)?)
 }
 
-fn save_image_metadata(c: &Connection, id: &str, m: &Map<String, Value>) -> Outcome<()> {
-    c.execute(
-        "UPDATE volumes SET image_metadata = ?2, updated_ms = ?3 WHERE id = ?1",
-        params![
-            id,
-            Value::Object(m.clone()).to_string(),
-            crate::time::now_ms()
-        ],
-    )?;
+fn save_image_metadata(c: &dyn Tx, id: &str, m: &Map<String, Value>) -> Outcome<()> {
+    c.set_image_metadata(id, m, crate::time::now_ms())?;
     Ok(())
 }
 
@@ -260,10 +246,7 @@ fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             type_name.as_deref(),
         )?;
         quotas::check_size(c, &v.project_id, new_size)?;
-        c.execute(
-            "UPDATE volumes SET size = ?2 WHERE id = ?1",
-            params![v.id, new_size],
-        )?;
+        c.set_volume_size(&v.id, new_size)?;
         model::set_busy(c, &v.id, VolumeStatus::Extending, svc.delay_ms)?;
         if v.state() == Some(VolumeStatus::InUse) {
             // Cinder tells Nova ("volume-extended"), which records an `extend_volume`
@@ -364,10 +347,7 @@ fn attach(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         // A volume os-reserve left attaching (no attachment yet) is attached too.
         model::attach_as(c, &v, &spec, VolumeAction::Attach)?;
         // Cinder's attach adds the `readonly` admin metadata when missing.
-        c.execute(
-            "UPDATE volumes SET readonly_recorded = 1 WHERE id = ?1",
-            [&v.id],
-        )?;
+        c.record_readonly(&v.id)?;
         Ok(())
     })
 }
@@ -442,10 +422,7 @@ fn reset_status(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<()
             model::set_status(c, &v.id, s)?;
         }
         if attach_status == Some("detached") {
-            c.execute(
-                "DELETE FROM volume_attachments WHERE volume_id = ?1",
-                [&v.id],
-            )?;
+            c.delete_attachments_of(&v.id)?;
         }
         if let Some(m) = migration_status {
             let m = if m.eq_ignore_ascii_case("none") {
@@ -453,10 +430,7 @@ fn reset_status(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<()
             } else {
                 Some(m)
             };
-            c.execute(
-                "UPDATE volumes SET migration_status = ?2 WHERE id = ?1",
-                params![v.id, m],
-            )?;
+            c.set_migration_status(&v.id, m)?;
         }
         Ok(())
     })
@@ -476,10 +450,7 @@ fn retype(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             );
         }
         // A volume is multiattach exactly when its type is: retyping changes the flag.
-        c.execute(
-            "UPDATE volumes SET volume_type_id = ?2, multiattach = ?3, updated_ms = ?4 WHERE id = ?1",
-            params![v.id, t.id, t.multiattach(), crate::time::now_ms()],
-        )?;
+        c.retype_volume(&v.id, &t.id, t.multiattach(), crate::time::now_ms())?;
         // The type changes at once: a local volume needs no migration, and Cinder's
         // `retyping` ends with the new type, never shows it earlier.
         Ok(())
@@ -603,24 +574,6 @@ fn upload_image(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<Va
     }))
 }
 
-/// The latest snapshot of volume `id` (Cinder's `get_latest_snapshot`), if any.
-fn latest_snapshot(
-    c: &Connection,
-    id: &str,
-) -> Outcome<Option<crate::volume::snapshots::Snapshot>> {
-    use rusqlite::OptionalExtension;
-    Ok(c.query_row(
-        &format!(
-            "SELECT {} FROM volume_snapshots WHERE volume_id = ?1
-             ORDER BY created_ms DESC, rowid DESC LIMIT 1",
-            crate::volume::snapshots::COLUMNS
-        ),
-        [id],
-        crate::volume::snapshots::row,
-    )
-    .optional()?)
-}
-
 /// `revert` (3.40): the volume's bytes become its latest snapshot's, as Cinder's
 /// `revert_to_snapshot`; the volume is `reverting` and the snapshot `restoring` for the
 /// usual delay, then both `available`.
@@ -635,9 +588,10 @@ fn revert(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         }
     };
     // Checked as Cinder does, before the bytes are copied and again as they are recorded.
-    let checked = |c: &Connection| -> Outcome<(Volume, crate::volume::snapshots::Snapshot)> {
+    let checked = |c: &dyn Tx| -> Outcome<(Volume, crate::volume::snapshots::Snapshot)> {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
-        let latest = latest_snapshot(c, &v.id)?.ok_or_else(|| {
+        // Cinder's `get_latest_snapshot`.
+        let latest = c.latest_snapshot(&v.id)?.ok_or_else(|| {
             Fault::bad_request(format!("Volume {} doesn't have any snapshots.", v.id))
         })?;
         if snapshot_id.as_deref() != Some(latest.id.as_str()) {
@@ -674,7 +628,7 @@ fn revert(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
         }
         Ok((v, latest))
     };
-    let (v, snap) = svc.read(checked)?;
+    let (v, snap) = svc.read(|c| checked(c))?;
     let staged = svc
         .disks
         .stage(
@@ -694,17 +648,12 @@ fn revert(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             svc.delay_ms,
         )?;
         let now = crate::time::now_ms();
-        c.execute(
-            "UPDATE volume_snapshots SET status = ?2, next_status = ?3, ready_at = ?4,
-                updated_ms = ?5
-             WHERE id = ?1",
-            params![
-                snap.id,
-                SnapshotStatus::Restoring.as_str(),
-                SnapshotStatus::Available.as_str(),
-                now + svc.delay_ms,
-                now
-            ],
+        c.set_snapshot_status_then(
+            &snap.id,
+            SnapshotStatus::Restoring.as_str(),
+            SnapshotStatus::Available.as_str(),
+            now + svc.delay_ms,
+            now,
         )?;
         staged
             .commit()
@@ -751,7 +700,7 @@ fn reimage(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fau
         .ok_or_else(|| field("image_id", raw, format!("{raw} is not a 'uuid'")))?
         .to_string();
     let reserved_too = flag(o.get("reimage_reserved"), "reimage_reserved")?;
-    let checked = |c: &Connection| -> Outcome<(Volume, crate::image::model::Image)> {
+    let checked = |c: &dyn Tx| -> Outcome<(Volume, crate::image::model::Image)> {
         let v = model::visible(c, id, &call.project_id, call.is_admin())?;
         let image = svc
             .images
@@ -794,7 +743,7 @@ fn reimage(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fau
         }
         Ok((v, image))
     };
-    let (v, image) = svc.read(checked)?;
+    let (v, image) = svc.read(|c| checked(c))?;
     let staged = svc
         .images
         .data(&image.id)
@@ -809,13 +758,7 @@ fn reimage(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Fau
         .map_err(|e| svc.fault(svc.io("writing the image to the volume's file", e)))?;
     svc.write(move |c| {
         let (v, image) = checked(c)?;
-        c.execute(
-            "UPDATE volumes SET bootable = 1, image_metadata = ?2 WHERE id = ?1",
-            params![
-                v.id,
-                Value::Object(super::image_metadata_of(&image)).to_string()
-            ],
-        )?;
+        c.restore_volume(&v.id, &v.metadata, true, &super::image_metadata_of(&image))?;
         model::set_busy(c, &v.id, VolumeStatus::Downloading, svc.delay_ms)?;
         staged
             .commit()

@@ -1,19 +1,20 @@
 //! Listing volumes as Cinder does: the filters of `resource_filters.json` (exact, or
 //! inexact as `key~` from 3.34), sorting and paging as every Cinder listing here
-//! (`snapshots::order_by`, `snapshots::page`), `with_count` (3.45), and the summary (3.12).
+//! (`snapshots::sort_of`, `snapshots::page`), `with_count` (3.45), and the summary (3.12).
 
 use std::collections::{BTreeMap, HashMap};
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::super::model::{self, Volume};
-use super::super::snapshots::{all_tenants, flag, metadata_filter, order_by, page};
+use super::super::repo::{SortKey, VolumeRepo};
+use super::super::snapshots::{all_tenants, flag, metadata_filter, page, sort_of};
 use super::super::{reply, Call, Urls, Volumes};
 use super::views::Shape;
 
-/// The keys Cinder sorts volumes by, and their columns (`name` is its `display_name`).
+/// The keys Cinder sorts volumes by, and the fields they sort (`name` is its
+/// `display_name`).
 const SORT_KEYS: &[(&str, &str)] = &[
     ("id", "id"),
     ("name", "name"),
@@ -21,10 +22,10 @@ const SORT_KEYS: &[(&str, &str)] = &[
     ("status", "status"),
     ("size", "size"),
     ("availability_zone", "availability_zone"),
-    ("created_at", "created_ms"),
-    ("updated_at", "updated_ms"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
     ("bootable", "bootable"),
-    ("volume_type", "volume_type_id"),
+    ("volume_type", "volume_type"),
     ("project_id", "project_id"),
     ("user_id", "user_id"),
 ];
@@ -56,8 +57,7 @@ pub struct Query {
     /// The project listed; None for every project (an admin's `all_tenants`).
     pub project_id: Option<String>,
     pub filters: Vec<Filter>,
-    /// SQL `ORDER BY`.
-    pub order: String,
+    pub sort: Vec<SortKey>,
     pub with_count: bool,
 }
 
@@ -111,12 +111,12 @@ pub fn query(req: &Request, call: &Call) -> Result<Query, Fault> {
     Ok(Query {
         project_id,
         filters,
-        order: order_by(req, SORT_KEYS)?,
+        sort: sort_of(req, SORT_KEYS)?,
         with_count,
     })
 }
 
-/// A volume with what its filters and sorting look at besides the row.
+/// A volume with what its filters and sorting look at besides its record.
 pub struct Listed {
     pub volume: Volume,
     pub type_name: Option<String>,
@@ -188,23 +188,8 @@ pub fn matches(l: &Listed, f: &Filter) -> bool {
 }
 
 /// The volumes the query selects, in its order, before paging.
-pub fn select(c: &Connection, q: &Query) -> crate::store::Outcome<Vec<Listed>> {
-    let sql = format!(
-        "SELECT {}, (SELECT name FROM volume_types t WHERE t.id = volumes.volume_type_id),
-            group_id
-         FROM volumes WHERE ?1 IS NULL OR project_id = ?1 ORDER BY {}",
-        crate::store::sqlite::volume::COLUMNS,
-        q.order
-    );
-    let mut stmt = c.prepare(&sql)?;
-    let rows = stmt.query_map([&q.project_id], |r| {
-        Ok(Listed {
-            volume: crate::store::sqlite::volume::row(r)?,
-            type_name: r.get(crate::store::sqlite::volume::WIDTH)?,
-            group_id: r.get(crate::store::sqlite::volume::WIDTH + 1)?,
-        })
-    })?;
-    let all = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+pub fn select(c: &dyn VolumeRepo, q: &Query) -> crate::store::Outcome<Vec<Listed>> {
+    let all = c.listed_volumes(q.project_id.as_deref(), &q.sort)?;
     Ok(all
         .into_iter()
         .filter(|l| q.filters.iter().all(|f| matches(l, f)))

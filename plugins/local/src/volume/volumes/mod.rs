@@ -9,7 +9,6 @@ pub mod views;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::backups;
@@ -18,6 +17,7 @@ use super::snapshots::{self, flag, metadata_in, text_field};
 use super::states::{self, BackupAction, SnapshotAction, SnapshotFacts, VolumeStatus};
 use super::storage::{Kind, Source, GIB};
 use super::{body, param, reply, reply_empty, Call, Urls, Volumes, ZONE};
+use crate::store::Tx;
 use crate::volume::quotas::{self, Usage};
 use crate::volume::types;
 use views::{Extra, Shape};
@@ -101,7 +101,7 @@ pub(super) fn image_gib(image: &crate::image::model::Image) -> i64 {
 impl Volumes {
     /// The source a new volume names, checked as Cinder does; the size (given or taken
     /// from the source).
-    fn origin(&self, c: &Connection, call: &Call, spec: &NewVolume) -> Outcome<(Origin, i64)> {
+    fn origin(&self, c: &dyn Tx, call: &Call, spec: &NewVolume) -> Outcome<(Origin, i64)> {
         let admin = call.is_admin();
         let origin = if let Some(id) = &spec.snapshot_id {
             let snap = snapshots::visible(c, id, call)?;
@@ -205,7 +205,7 @@ impl Volumes {
     /// The type a new volume of `size` GiB from `origin` gets, once its quotas admit it.
     fn admit(
         &self,
-        c: &Connection,
+        c: &dyn Tx,
         call: &Call,
         spec: &NewVolume,
         origin: &Origin,
@@ -353,36 +353,10 @@ impl Volumes {
                 updated_ms: now,
                 readonly_recorded: false,
             };
-            c.execute(
-                "INSERT INTO volumes (id, project_id, user_id, name, description, size, status,
-                    next_status, ready_at, volume_type_id, availability_zone, bootable, readonly,
-                    multiattach, snapshot_id, source_volid, backup_id, metadata, image_metadata,
-                    created_ms, updated_ms, group_id, readonly_recorded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?21, ?8, ?9, ?10, ?11, ?12, ?13,
-                    ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, 0)",
-                params![
-                    v.id,
-                    v.project_id,
-                    v.user_id,
-                    v.name,
-                    v.description,
-                    v.size,
-                    v.status,
-                    placed.then_some(now + self.delay_ms),
-                    v.volume_type_id,
-                    v.availability_zone,
-                    v.bootable,
-                    v.readonly,
-                    v.multiattach,
-                    v.snapshot_id,
-                    v.source_volid,
-                    v.backup_id,
-                    Value::Object(v.metadata.clone()).to_string(),
-                    Value::Object(v.image_metadata.clone()).to_string(),
-                    now,
-                    spec.group_id,
-                    placed.then_some(VolumeStatus::Available.as_str()),
-                ],
+            c.insert_volume(
+                &v,
+                placed.then_some((VolumeStatus::Available.as_str(), now + self.delay_ms)),
+                spec.group_id.as_deref(),
             )?;
             if !placed {
                 // The staged file is dropped: an unscheduled volume has no bytes.
@@ -413,7 +387,7 @@ impl Volumes {
     /// A volume's JSON with its type's name and its attachments.
     pub fn render(
         &self,
-        c: &Connection,
+        c: &dyn Tx,
         v: &Volume,
         call: &Call,
         urls: &Urls,
@@ -658,17 +632,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             v.metadata = m;
         }
         v.updated_ms = crate::time::now_ms();
-        c.execute(
-            "UPDATE volumes SET name = ?2, description = ?3, metadata = ?4, updated_ms = ?5
-             WHERE id = ?1",
-            params![
-                v.id,
-                v.name,
-                v.description,
-                Value::Object(v.metadata.clone()).to_string(),
-                v.updated_ms
-            ],
-        )?;
+        c.update_volume(&v)?;
         svc.render(c, &v, &call, &urls, Shape::Created)
     })?;
     reply(resp, &call, 200, &json!({"volume": out}))
@@ -686,7 +650,7 @@ impl Volumes {
     /// their files, and the volume's, go once the transaction has committed.
     pub fn delete_volume(
         &self,
-        c: &Connection,
+        c: &dyn Tx,
         v: &Volume,
         cascade: bool,
         force: bool,
@@ -703,12 +667,7 @@ impl Volumes {
         {
             return Err(cannot_delete().into());
         }
-        let snapshots: Vec<(String, String)> = {
-            let mut stmt =
-                c.prepare("SELECT id, status FROM volume_snapshots WHERE volume_id = ?1")?;
-            let rows = stmt.query_map([&v.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let snapshots = c.snapshot_statuses(&v.id)?;
         if !snapshots.is_empty() {
             if !cascade {
                 return Err(cannot_delete().into());
@@ -723,13 +682,10 @@ impl Volumes {
                     .map_err(|r| Fault::bad_request(r.message(id, status)))?;
                 }
             }
-            c.execute("DELETE FROM volume_snapshots WHERE volume_id = ?1", [&v.id])?;
+            c.delete_snapshots_of(&v.id)?;
         }
-        c.execute(
-            "DELETE FROM volume_attachments WHERE volume_id = ?1",
-            [&v.id],
-        )?;
-        c.execute("DELETE FROM volumes WHERE id = ?1", [&v.id])?;
+        c.delete_attachments_of(&v.id)?;
+        c.delete_volume(&v.id)?;
         Ok(snapshots.into_iter().map(|(id, _)| id).collect())
     }
 
@@ -784,14 +740,7 @@ fn change_metadata(
         let mut v = model::visible(c, id, &call.project_id, call.is_admin())?;
         model::check(c, &v, states::VolumeAction::UpdateMetadata)?;
         f(&mut v.metadata)?;
-        c.execute(
-            "UPDATE volumes SET metadata = ?2, updated_ms = ?3 WHERE id = ?1",
-            params![
-                id,
-                Value::Object(v.metadata.clone()).to_string(),
-                crate::time::now_ms()
-            ],
-        )?;
+        c.set_volume_metadata(id, &v.metadata, crate::time::now_ms())?;
         Ok(v.metadata)
     })
 }
