@@ -15,7 +15,7 @@ mod time;
 mod volume;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use jumpgate_plugin_api::prelude::*;
 
@@ -30,28 +30,67 @@ use store::Store;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Open stores by data_dir: every service of this driver, and every reload, shares one
-/// connection to one database.
-static STORES: Mutex<Vec<(PathBuf, Weak<Store>)>> = Mutex::new(Vec::new());
+/// What every service of this build shares for one `data_dir`: one store (one
+/// connection to one database), and whether the files a crash left were put right — once
+/// per build, not once per service whose side owns files (image, compute, volume).
+struct Shared {
+    data_dir: PathBuf,
+    store: Arc<Store>,
+    images_recovered: Mutex<bool>,
+    volumes_swept: Mutex<bool>,
+}
 
-fn store_for(settings: &Settings) -> Result<Arc<Store>, Error> {
-    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
-    stores.retain(|(_, w)| w.strong_count() > 0);
-    if let Some(s) = stores
-        .iter()
-        .find(|(p, _)| *p == settings.data_dir)
-        .and_then(|(_, w)| w.upgrade())
-    {
-        return Ok(s);
+/// Held until `teardown`: a retired build lets go of its database.
+static SHARED: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+
+fn shared_for(settings: &Settings) -> Result<Arc<Shared>, Error> {
+    let mut all = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = all.iter().find(|s| s.data_dir == settings.data_dir) {
+        return Ok(s.clone());
     }
     let store = Arc::new(Store::open(&settings.data_dir).map_err(|e| Error(e.to_string()))?);
-    stores.push((settings.data_dir.clone(), Arc::downgrade(&store)));
-    Ok(store)
+    let shared = Arc::new(Shared {
+        data_dir: settings.data_dir.clone(),
+        store,
+        images_recovered: Mutex::new(false),
+        volumes_swept: Mutex::new(false),
+    });
+    all.push(shared.clone());
+    Ok(shared)
+}
+
+/// Runs `f` unless it already succeeded under `done`.
+fn once(done: &Mutex<bool>, f: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
+    let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+    if !*done {
+        f()?;
+        *done = true;
+    }
+    Ok(())
+}
+
+impl Shared {
+    /// The image side with this configuration's settings.
+    fn images(&self, app: &App, settings: &Settings) -> Result<Arc<image::Images>, Error> {
+        let images = image::Images::new(app.clone(), self.store.clone(), settings)?;
+        once(&self.images_recovered, || images.recover())?;
+        Ok(Arc::new(images))
+    }
+
+    /// Block storage, for Cinder and for Nova's attachments and boot volumes alike: both
+    /// read one truth.
+    fn volumes(&self, app: &App, settings: &Settings) -> Result<Arc<volume::Volumes>, Error> {
+        let images = self.images(app, settings)?;
+        let volumes = volume::Volumes::new(app.clone(), self.store.clone(), images, settings)?;
+        once(&self.volumes_swept, || volumes.sweep())?;
+        Ok(Arc::new(volumes))
+    }
 }
 
 fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
     let settings = Settings::read(app)?;
-    let store = store_for(&settings)?;
+    let shared = shared_for(&settings)?;
+    let store = shared.store.clone();
     match disp.service().as_str() {
         "identity" => {
             let id = Arc::new(Identity::new(app.clone(), store, &settings).map_err(Error)?);
@@ -66,40 +105,18 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
             }
             identity::setup(app, disp, id)
         }
-        "image" => image::setup(
+        "image" => image::setup(disp, shared.images(app, &settings)?),
+        "compute" => compute::setup(
             disp,
-            Arc::new(image::Images::new(app.clone(), store, &settings)?),
-        ),
-        "compute" => {
-            let images = Arc::new(image::Images::new(app.clone(), store.clone(), &settings)?);
-            // Compute's own handle on block storage: attachments and boot volumes live in
-            // the same store, so both services read one truth.
-            let volumes = Arc::new(volume::Volumes::new(
+            Arc::new(compute::Compute::new(
                 app.clone(),
-                store.clone(),
-                images.clone(),
-                &settings,
-            )?);
-            compute::setup(
-                disp,
-                Arc::new(compute::Compute::new(
-                    app.clone(),
-                    store,
-                    images,
-                    volumes,
-                    &settings,
-                )?),
-            )
-        }
-        "volume" => volume::setup(
-            disp,
-            Arc::new(volume::Volumes::new(
-                app.clone(),
-                store.clone(),
-                Arc::new(image::Images::new(app.clone(), store, &settings)?),
+                store,
+                shared.images(app, &settings)?,
+                shared.volumes(app, &settings)?,
                 &settings,
             )?),
         ),
+        "volume" => volume::setup(disp, shared.volumes(app, &settings)?),
         "network" => {
             let net = Arc::new(network::Net::new(app.clone(), store, &settings));
             // The external network `public` (devstack's), for routers and floating IPs.
@@ -113,9 +130,9 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
     }
 }
 
-/// Drops the driver's open stores: a retired build holds no database.
+/// Drops what the build shares: a retired build holds no database.
 fn teardown() {
-    STORES.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    SHARED.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
 export_driver! {

@@ -41,14 +41,12 @@ impl Images {
             })
             .transpose()?
             .unwrap_or(1 << 40);
-        let images = Images {
+        Ok(Images {
             app,
             store,
             files,
             size_cap,
-        };
-        images.recover()?;
-        Ok(images)
+        })
     }
 
     /// Puts right what a crash left, wherever it happened (this process, an earlier one,
@@ -56,7 +54,7 @@ impl Images {
     /// upload started (`model::after_crash`), temp files no live upload holds go, and so do
     /// the files of images that are no longer there. Uploads alive anywhere hold their
     /// temp file's lock and are left alone.
-    fn recover(&self) -> Result<(), Error> {
+    pub fn recover(&self) -> Result<(), Error> {
         let (removed, reset) = self
             .store
             .write(|tx| {

@@ -104,7 +104,6 @@ impl Volumes {
             .store
             .write(|c| seed_default_type(c))
             .map_err(|e| jumpgate_plugin_api::Error(volumes.fault(e).message))?;
-        volumes.sweep()?;
         Ok(volumes)
     }
 
@@ -112,7 +111,7 @@ impl Volumes {
     /// row names. It holds the write lock, inside which files are renamed into place, so a
     /// file another request (in this build, another one, or another host) is recording is
     /// never taken for an orphan.
-    fn sweep(&self) -> std::result::Result<(), jumpgate_plugin_api::Error> {
+    pub fn sweep(&self) -> std::result::Result<(), jumpgate_plugin_api::Error> {
         let removed = self
             .store
             .write(|c| {
