@@ -2,6 +2,7 @@
 //! `servers/repo.rs`). Each backend under `store/` fills these traits.
 
 use super::keypairs::Keypair;
+use super::server_groups::Group;
 use crate::store::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -15,4 +16,29 @@ pub trait KeypairRepo {
     fn insert_keypair(&self, k: &Keypair) -> Result<()>;
     /// Whether there was such a keypair.
     fn delete_keypair(&self, user_id: &str, name: &str) -> Result<bool>;
+}
+
+/// Server groups and their members (servers join at create, leave when deleted:
+/// `ServerRepo::leave_server_groups`).
+pub trait ServerGroupRepo {
+    fn server_group(&self, id: &str) -> Result<Option<Group>>;
+    /// Every group (`all`) or the project's, oldest first, a page of them.
+    fn server_groups(
+        &self,
+        all: bool,
+        project_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Group>>;
+    fn insert_server_group(&self, g: &Group, now_ms: i64) -> Result<()>;
+    /// Deletes the group with its memberships.
+    fn delete_server_group(&self, id: &str) -> Result<()>;
+    /// The group's servers not deleted, in the order they joined.
+    fn server_group_members(&self, group_id: &str) -> Result<Vec<String>>;
+    /// How many of the user's servers not deleted, `server_id` aside, are in the group.
+    fn count_user_members(&self, group_id: &str, user_id: &str, server_id: &str) -> Result<u64>;
+    /// Puts the server in the group (again is nothing).
+    fn add_server_group_member(&self, group_id: &str, server_id: &str) -> Result<()>;
+    /// The groups a server is in, in the order it joined them.
+    fn groups_of_server(&self, server_id: &str) -> Result<Vec<String>>;
 }

@@ -8,7 +8,9 @@ pub(crate) mod sqlite;
 
 pub use sqlite::Store;
 
-use crate::compute::repo::KeypairRepo;
+use crate::compute::flavors::repo::FlavorRepo;
+use crate::compute::quotas::repo::ComputeQuotaRepo;
+use crate::compute::repo::{KeypairRepo, ServerGroupRepo};
 use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
@@ -18,14 +20,30 @@ use crate::volume::repo::VolumeRepo;
 /// Everything one transaction reaches: every service's repositories. A backend fills each
 /// trait for its transaction type and so has a `Tx`; services take `&dyn Tx` (or the one
 /// repository they need, which `&dyn Tx` upcasts to).
-#[allow(dead_code)] // until the first service hands it out (the move is file by file)
 pub trait Tx:
-    IdentityRepo + ImageRepo + NetworkRepo + VolumeRepo + ServerRepo + KeypairRepo
+    IdentityRepo
+    + ImageRepo
+    + NetworkRepo
+    + VolumeRepo
+    + ServerRepo
+    + KeypairRepo
+    + FlavorRepo
+    + ServerGroupRepo
+    + ComputeQuotaRepo
 {
 }
 
 impl<T> Tx for T where
-    T: IdentityRepo + ImageRepo + NetworkRepo + VolumeRepo + ServerRepo + KeypairRepo + ?Sized
+    T: IdentityRepo
+        + ImageRepo
+        + NetworkRepo
+        + VolumeRepo
+        + ServerRepo
+        + KeypairRepo
+        + FlavorRepo
+        + ServerGroupRepo
+        + ComputeQuotaRepo
+        + ?Sized
 {
 }
 

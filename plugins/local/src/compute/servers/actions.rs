@@ -11,6 +11,7 @@ use super::routes::{
 };
 use super::states::{self, Action};
 use super::views::Shape;
+use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::{
     body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
 };
@@ -628,7 +629,9 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
         }
     };
     check_state(Action::Resize, &a.s)?;
-    let new = flavors::find(a.c, &id)?
+    let new = a
+        .c
+        .flavor(&id)?
         .filter(|f| flavors::usable(a.c, f, &a.call.project_id, a.call.is_admin()).unwrap_or(false))
         .ok_or_else(|| Fault::bad_request(format!("Unable to find flavor with ID {id}")))?;
     if new.disabled {

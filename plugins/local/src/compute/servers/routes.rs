@@ -12,6 +12,7 @@ use super::actions;
 use super::model::{self, power, Move, Server};
 use super::networking::{self, Networks, Requested};
 use super::views::{self, Ctx, Shape};
+use crate::compute::repo::ServerGroupRepo;
 use crate::compute::{
     body, flavors, param, quotas, reply, reply_empty, server_groups, volume_attachments, Call,
     Compute, Urls, ZONE,
@@ -1402,7 +1403,7 @@ pub fn show_body(
     shape: Shape,
 ) -> crate::compute::Result<Value> {
     let groups = if call.version.at_least(71) && shape != Shape::Detail {
-        server_groups::groups_of(c, &s.id)?
+        c.groups_of_server(&s.id)?
     } else {
         vec![]
     };

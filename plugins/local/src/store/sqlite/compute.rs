@@ -1,11 +1,13 @@
 //! Compute's simple resources in SQLite: keypairs numbered by their rowid (Nova's integer
-//! id).
+//! id); server groups with their rules as JSON text, members in joining order.
 
 use rusqlite::{params, Connection, Row};
+use serde_json::Value;
 
 use super::Run;
 use crate::compute::keypairs::Keypair;
-use crate::compute::repo::{KeypairRepo, Result};
+use crate::compute::repo::{KeypairRepo, Result, ServerGroupRepo};
+use crate::compute::server_groups::Group;
 
 fn keypair_row(r: &Row) -> rusqlite::Result<Keypair> {
     Ok(Keypair {
@@ -50,5 +52,94 @@ impl KeypairRepo for Connection {
             params![user_id, name],
         )?;
         Ok(n > 0)
+    }
+}
+
+fn group_row(r: &Row) -> rusqlite::Result<Group> {
+    let rules: String = r.get("rules")?;
+    Ok(Group {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        project_id: r.get("project_id")?,
+        user_id: r.get("user_id")?,
+        policy: r.get("policy")?,
+        rules: serde_json::from_str(&rules).unwrap_or_default(),
+    })
+}
+
+impl ServerGroupRepo for Connection {
+    fn server_group(&self, id: &str) -> Result<Option<Group>> {
+        self.one("SELECT * FROM server_groups WHERE id = ?1", [id], group_row)
+    }
+
+    fn server_groups(
+        &self,
+        all: bool,
+        project_id: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Group>> {
+        self.all(
+            "SELECT * FROM server_groups WHERE ?1 OR project_id = ?2
+             ORDER BY created_ms, rowid LIMIT ?3 OFFSET ?4",
+            params![all, project_id, limit as i64, offset as i64],
+            group_row,
+        )
+    }
+
+    fn insert_server_group(&self, g: &Group, now_ms: i64) -> Result<()> {
+        self.run(
+            "INSERT INTO server_groups (id, name, project_id, user_id, policy, rules, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                g.id,
+                g.name,
+                g.project_id,
+                g.user_id,
+                g.policy,
+                Value::Object(g.rules.clone()).to_string(),
+                now_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_server_group(&self, id: &str) -> Result<()> {
+        self.run("DELETE FROM server_group_members WHERE group_id = ?1", [id])?;
+        self.run("DELETE FROM server_groups WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn server_group_members(&self, group_id: &str) -> Result<Vec<String>> {
+        self.all(
+            "SELECT m.server_id FROM server_group_members m JOIN servers s ON s.id = m.server_id
+             WHERE m.group_id = ?1 AND s.deleted = 0 ORDER BY m.rowid",
+            [group_id],
+            |r| r.get(0),
+        )
+    }
+
+    fn count_user_members(&self, group_id: &str, user_id: &str, server_id: &str) -> Result<u64> {
+        self.count(
+            "SELECT count(*) FROM server_group_members m JOIN servers s ON s.id = m.server_id
+             WHERE m.group_id = ?1 AND s.user_id = ?2 AND s.deleted = 0 AND m.server_id != ?3",
+            params![group_id, user_id, server_id],
+        )
+    }
+
+    fn add_server_group_member(&self, group_id: &str, server_id: &str) -> Result<()> {
+        self.run(
+            "INSERT OR IGNORE INTO server_group_members (group_id, server_id) VALUES (?1, ?2)",
+            params![group_id, server_id],
+        )?;
+        Ok(())
+    }
+
+    fn groups_of_server(&self, server_id: &str) -> Result<Vec<String>> {
+        self.all(
+            "SELECT group_id FROM server_group_members WHERE server_id = ?1 ORDER BY rowid",
+            [server_id],
+            |r| r.get(0),
+        )
     }
 }

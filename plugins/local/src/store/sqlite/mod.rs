@@ -8,10 +8,14 @@
 //! sees only its trait. Services not yet behind a trait still take the connection itself.
 
 mod compute;
+#[cfg(test)]
+pub(crate) mod fixtures;
+mod flavors;
 mod identity;
 mod image;
 mod migrations;
 mod network;
+mod quotas;
 pub(crate) mod servers;
 mod timers;
 pub(crate) mod volume;
