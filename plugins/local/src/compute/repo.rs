@@ -1,6 +1,7 @@
 //! What compute's simple resources ask of the store (the server model has its own,
 //! `servers/repo.rs`). Each backend under `store/` fills these traits.
 
+use super::aggregates::Aggregate;
 use super::keypairs::Keypair;
 use super::server_groups::Group;
 use crate::store::StoreError;
@@ -41,4 +42,19 @@ pub trait ServerGroupRepo {
     fn add_server_group_member(&self, group_id: &str, server_id: &str) -> Result<()>;
     /// The groups a server is in, in the order it joined them.
     fn groups_of_server(&self, server_id: &str) -> Result<Vec<String>>;
+}
+
+/// Host aggregates, numbered by the store (Nova's integer id) in creation order; a name
+/// is unique.
+pub trait AggregateRepo {
+    /// Every aggregate, by id.
+    fn aggregates(&self) -> Result<Vec<Aggregate>>;
+    fn aggregate(&self, id: i64) -> Result<Option<Aggregate>>;
+    /// Whether an aggregate other than `other_than` has this name.
+    fn aggregate_named(&self, name: &str, other_than: i64) -> Result<bool>;
+    /// Records an aggregate (its `id` is given by the store, and answered).
+    fn insert_aggregate(&self, a: &Aggregate) -> Result<i64>;
+    /// Writes back its name, zone, metadata, hosts and update time.
+    fn update_aggregate(&self, a: &Aggregate) -> Result<()>;
+    fn delete_aggregate(&self, id: i64) -> Result<()>;
 }

@@ -10,6 +10,7 @@ pub use sqlite::Store;
 
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::quotas::repo::ComputeQuotaRepo;
+use crate::compute::repo::AggregateRepo;
 use crate::compute::repo::{KeypairRepo, ServerGroupRepo};
 use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
@@ -30,6 +31,7 @@ pub trait Tx:
     + FlavorRepo
     + ServerGroupRepo
     + ComputeQuotaRepo
+    + AggregateRepo
 {
 }
 
@@ -43,6 +45,7 @@ impl<T> Tx for T where
         + FlavorRepo
         + ServerGroupRepo
         + ComputeQuotaRepo
+        + AggregateRepo
         + ?Sized
 {
 }

@@ -1,12 +1,14 @@
 //! Compute's simple resources in SQLite: keypairs numbered by their rowid (Nova's integer
-//! id); server groups with their rules as JSON text, members in joining order.
+//! id); server groups with their rules as JSON text, members in joining order; aggregates
+//! with metadata and hosts as JSON text.
 
 use rusqlite::{params, Connection, Row};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::Run;
+use crate::compute::aggregates::Aggregate;
 use crate::compute::keypairs::Keypair;
-use crate::compute::repo::{KeypairRepo, Result, ServerGroupRepo};
+use crate::compute::repo::{AggregateRepo, KeypairRepo, Result, ServerGroupRepo};
 use crate::compute::server_groups::Group;
 
 fn keypair_row(r: &Row) -> rusqlite::Result<Keypair> {
@@ -141,5 +143,78 @@ impl ServerGroupRepo for Connection {
             [server_id],
             |r| r.get(0),
         )
+    }
+}
+
+fn aggregate_row(r: &Row) -> rusqlite::Result<Aggregate> {
+    let metadata: String = r.get("metadata")?;
+    let hosts: String = r.get("hosts")?;
+    Ok(Aggregate {
+        id: r.get("id")?,
+        uuid: r.get("uuid")?,
+        name: r.get("name")?,
+        metadata: serde_json::from_str(&metadata).unwrap_or_default(),
+        hosts: serde_json::from_str(&hosts).unwrap_or_default(),
+        created_ms: r.get("created_ms")?,
+        updated_ms: r.get("updated_ms")?,
+    })
+}
+
+impl AggregateRepo for Connection {
+    fn aggregates(&self) -> Result<Vec<Aggregate>> {
+        self.all("SELECT * FROM aggregates ORDER BY id", [], aggregate_row)
+    }
+
+    fn aggregate(&self, id: i64) -> Result<Option<Aggregate>> {
+        self.one(
+            "SELECT * FROM aggregates WHERE id = ?1",
+            [id],
+            aggregate_row,
+        )
+    }
+
+    fn aggregate_named(&self, name: &str, other_than: i64) -> Result<bool> {
+        Ok(self.count(
+            "SELECT count(*) FROM aggregates WHERE name = ?1 AND id != ?2",
+            params![name, other_than],
+        )? > 0)
+    }
+
+    fn insert_aggregate(&self, a: &Aggregate) -> Result<i64> {
+        self.run(
+            "INSERT INTO aggregates (uuid, name, availability_zone, metadata, hosts, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                a.uuid,
+                a.name,
+                a.zone(),
+                Value::Object(a.metadata.clone()).to_string(),
+                json!(a.hosts).to_string(),
+                a.created_ms,
+                a.updated_ms
+            ],
+        )?;
+        Ok(self.last_insert_rowid())
+    }
+
+    fn update_aggregate(&self, a: &Aggregate) -> Result<()> {
+        self.run(
+            "UPDATE aggregates SET name = ?2, availability_zone = ?3, metadata = ?4, hosts = ?5, updated_ms = ?6
+             WHERE id = ?1",
+            params![
+                a.id,
+                a.name,
+                a.zone(),
+                Value::Object(a.metadata.clone()).to_string(),
+                json!(a.hosts).to_string(),
+                a.updated_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_aggregate(&self, id: i64) -> Result<()> {
+        self.run("DELETE FROM aggregates WHERE id = ?1", [id])?;
+        Ok(())
     }
 }
