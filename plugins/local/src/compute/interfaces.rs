@@ -8,11 +8,12 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::servers::model::{self, Server};
 use super::servers::networking::{net_ctx, OWNER};
+use super::servers::repo::ServerRepo;
 use super::servers::routes::{invalid, target};
 use super::{param, reply, reply_empty, Call, Compute};
 use crate::network::api::Kind;
@@ -267,11 +268,7 @@ fn change_extra(
     };
     let mut extra = s.extra;
     f(&mut extra);
-    c.execute(
-        "UPDATE servers SET extra = ?2 WHERE id = ?1",
-        params![server_id, Value::Object(extra).to_string()],
-    )?;
-    Ok(())
+    Ok(c.set_server_extra(server_id, &extra)?)
 }
 
 fn attach(

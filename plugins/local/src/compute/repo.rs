@@ -3,8 +3,10 @@
 
 use super::aggregates::Aggregate;
 use super::keypairs::Keypair;
+use super::migrations::{Migration, Resize};
 use super::server_groups::Group;
 use crate::store::StoreError;
+use serde_json::{Map, Value};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -57,4 +59,45 @@ pub trait AggregateRepo {
     /// Writes back its name, zone, metadata, hosts and update time.
     fn update_aggregate(&self, a: &Aggregate) -> Result<()>;
     fn delete_aggregate(&self, id: i64) -> Result<()>;
+}
+
+/// Server moves Nova records (`os-migrations`): resizes, on the one host.
+pub trait MigrationRepo {
+    /// Every migration, oldest first, with its flavors' internal ids (None once a flavor
+    /// is gone).
+    fn migrations(&self) -> Result<Vec<Migration>>;
+    /// Records a resize, finished (it waits to be confirmed or reverted).
+    fn record_resize(&self, r: &Resize) -> Result<()>;
+    /// Closes the server's finished resize as `status` (`confirmed`, `reverted`).
+    fn close_resize(&self, server_id: &str, status: &str, now_ms: i64) -> Result<()>;
+}
+
+/// What Nova's side of volume attachments asks beyond the volume model's `VolumeRepo`.
+pub trait ServerVolumeRepo {
+    /// (server id, volume id, delete_on_termination) of many servers' attachments at
+    /// once, oldest first.
+    fn volumes_attached(&self, server_ids: &[&str]) -> Result<Vec<(String, String, bool)>>;
+    fn set_delete_on_termination(&self, attachment_id: &str, on: bool, now_ms: i64) -> Result<()>;
+    /// Gives an attachment made while its server had no host its device and host.
+    fn set_attachment_device(
+        &self,
+        attachment_id: &str,
+        device: &str,
+        host: &str,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// Rebuild of a volume-backed server: its root volume's new image metadata.
+    fn reimage_volume(
+        &self,
+        volume_id: &str,
+        image_metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()>;
+}
+
+/// What a server's copy of its networking asks of the network documents beyond
+/// `NetworkRepo`.
+pub trait ServerNetworkRepo {
+    /// The floating IPs pointing at a port.
+    fn floating_ips_of_port(&self, port_id: &str) -> Result<Vec<Value>>;
 }

@@ -11,6 +11,9 @@ pub use sqlite::Store;
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::quotas::repo::ComputeQuotaRepo;
 use crate::compute::repo::AggregateRepo;
+use crate::compute::repo::MigrationRepo;
+use crate::compute::repo::ServerNetworkRepo;
+use crate::compute::repo::ServerVolumeRepo;
 use crate::compute::repo::{KeypairRepo, ServerGroupRepo};
 use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
@@ -31,6 +34,9 @@ pub trait Tx:
     + FlavorRepo
     + ServerGroupRepo
     + ComputeQuotaRepo
+    + ServerNetworkRepo
+    + ServerVolumeRepo
+    + MigrationRepo
     + AggregateRepo
 {
 }
@@ -45,6 +51,9 @@ impl<T> Tx for T where
         + FlavorRepo
         + ServerGroupRepo
         + ComputeQuotaRepo
+        + ServerNetworkRepo
+        + ServerVolumeRepo
+        + MigrationRepo
         + AggregateRepo
         + ?Sized
 {

@@ -12,6 +12,8 @@ use super::routes::{
 use super::states::{self, Action};
 use super::views::Shape;
 use crate::compute::flavors::repo::FlavorRepo;
+use crate::compute::migrations::Resize;
+use crate::compute::repo::{KeypairRepo, MigrationRepo};
 use crate::compute::{
     body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
 };
@@ -529,13 +531,10 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
                 a.s.key_data = None;
             }
             Some(name) => {
-                let key: String =
-                    a.c.query_row(
-                        "SELECT public_key FROM keypairs WHERE user_id = ?1 AND name = ?2",
-                        [&a.call.caller.user_id, name],
-                        |r| r.get(0),
-                    )
-                    .map_err(|_| Fault::bad_request("Invalid key_name provided."))?;
+                let key =
+                    a.c.keypair(&a.call.caller.user_id, name)?
+                        .ok_or_else(|| Fault::bad_request("Invalid key_name provided."))?
+                        .public_key;
                 a.s.key_name = Some(name.into());
                 a.s.key_data = Some(key);
             }
@@ -670,12 +669,16 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
     let old_id = old["id"].as_str().unwrap_or_default().to_string();
     a.s.old_flavor = Some(old);
     a.s.flavor = new.snapshot();
-    a.c.execute(
-        "INSERT INTO compute_migrations (uuid, server_id, project_id, user_id, migration_type, status, source_compute,
-            dest_compute, old_flavor_id, new_flavor_id, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, 'resize', 'finished', ?5, ?5, ?6, ?7, ?8, ?8)",
-        rusqlite::params![uuid::Uuid::new_v4().to_string(), a.s.id, a.s.project_id, a.s.user_id, a.svc.host, old_id, new.id, a.now],
-    )?;
+    a.c.record_resize(&Resize {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        server_id: &a.s.id,
+        project_id: &a.s.project_id,
+        user_id: &a.s.user_id,
+        host: &a.svc.host,
+        old_flavor_id: &old_id,
+        new_flavor_id: &new.id,
+        now_ms: a.now,
+    })?;
     a.s.extra.insert("resized_from".into(), json!(a.s.vm_state));
     if let Some(d) = disk_config {
         a.s.disk_config = d;
@@ -698,11 +701,7 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
 
 /// Closes the server's open resize record as `confirmed` or `reverted`.
 fn close_migration(a: &Act, status: &str) -> crate::compute::Result<()> {
-    a.c.execute(
-        "UPDATE compute_migrations SET status = ?2, updated_ms = ?3 WHERE server_id = ?1 AND status = 'finished'",
-        rusqlite::params![a.s.id, status, a.now],
-    )?;
-    Ok(())
+    Ok(a.c.close_resize(&a.s.id, status, a.now)?)
 }
 
 fn confirm_resize(a: &mut Act) -> crate::compute::Result<Answer> {

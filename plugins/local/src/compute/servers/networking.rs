@@ -3,9 +3,11 @@
 //! security groups' names in `extra`), refreshed by the network store on every write to a
 //! port, floating IP or network, so that listing servers reads no port.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
+use crate::compute::repo::ServerNetworkRepo;
+use crate::compute::servers::repo::ServerRepo;
 use crate::compute::{Call, Compute, Result};
 use crate::network::api::Kind;
 use crate::network::resources::{ports, subnets::Subnet};
@@ -302,16 +304,7 @@ pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
                 .expect("array")
                 .push(json!({"version": version, "addr": addr, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}));
         }
-        let mut st = c.prepare_cached("SELECT body FROM net_objects WHERE kind = 'floatingip' AND json_extract(body, '$.port_id') = ?1")?;
-        let fips = st
-            .query_map([port["id"].as_str().unwrap_or_default()], |r| {
-                r.get::<_, String>(0)
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for f in fips
-            .iter()
-            .filter_map(|b| serde_json::from_str::<Value>(b).ok())
-        {
+        for f in c.floating_ips_of_port(port["id"].as_str().unwrap_or_default())? {
             let addr = f["floating_ip_address"].as_str().unwrap_or_default();
             entry
                 .as_array_mut()
@@ -332,11 +325,7 @@ pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
             }
         }
     }
-    c.execute(
-        "UPDATE servers SET addresses = ?2, extra = json_set(extra, '$.security_groups', json(?3)) WHERE id = ?1",
-        params![server_id, Value::Object(addresses).to_string(), json!(groups).to_string()],
-    )?;
-    Ok(())
+    Ok(c.set_server_networking(server_id, &addresses, &groups)?)
 }
 
 /// The servers a network document's change may show on: its own device, or the device of

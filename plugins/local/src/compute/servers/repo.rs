@@ -4,6 +4,7 @@
 
 use super::model::{ActionEvent, ConsoleToken, InstanceAction, Move, Server};
 use crate::store::StoreError;
+use serde_json::{Map, Value};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -21,6 +22,15 @@ pub trait ServerRepo {
     fn servers(&self, q: &ServerQuery) -> Result<Vec<Server>>;
     /// Records the ports server create made (deleting the server deletes them).
     fn set_ports_made(&self, id: &str, made: &[String]) -> Result<()>;
+    /// Writes the server's copy of its networking: addresses and security groups.
+    fn set_server_networking(
+        &self,
+        id: &str,
+        addresses: &Map<String, Value>,
+        security_groups: &[String],
+    ) -> Result<()>;
+    /// Writes the server's `extra` as it is (security groups too).
+    fn set_server_extra(&self, id: &str, extra: &Map<String, Value>) -> Result<()>;
     /// Shows `m`'s first state now and its second at `ready_ms`.
     fn begin_move(&self, id: &str, m: &Move, ready_ms: i64, now_ms: i64) -> Result<()>;
     /// Sets the state now, forgetting any move in progress.

@@ -1,14 +1,19 @@
 //! Compute's simple resources in SQLite: keypairs numbered by their rowid (Nova's integer
 //! id); server groups with their rules as JSON text, members in joining order; aggregates
-//! with metadata and hosts as JSON text.
+//! with metadata and hosts as JSON text; resizes; what Nova's side of volume attachments
+//! and a server's networking read of Cinder's and Neutron's tables.
 
 use rusqlite::{params, Connection, Row};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::Run;
 use crate::compute::aggregates::Aggregate;
 use crate::compute::keypairs::Keypair;
-use crate::compute::repo::{AggregateRepo, KeypairRepo, Result, ServerGroupRepo};
+use crate::compute::migrations::{Migration, Resize};
+use crate::compute::repo::{
+    AggregateRepo, KeypairRepo, MigrationRepo, Result, ServerGroupRepo, ServerNetworkRepo,
+    ServerVolumeRepo,
+};
 use crate::compute::server_groups::Group;
 
 fn keypair_row(r: &Row) -> rusqlite::Result<Keypair> {
@@ -216,5 +221,121 @@ impl AggregateRepo for Connection {
     fn delete_aggregate(&self, id: i64) -> Result<()> {
         self.run("DELETE FROM aggregates WHERE id = ?1", [id])?;
         Ok(())
+    }
+}
+
+fn migration_row(r: &Row) -> rusqlite::Result<Migration> {
+    Ok(Migration {
+        id: r.get("id")?,
+        uuid: r.get("uuid")?,
+        server_id: r.get("server_id")?,
+        project_id: r.get("project_id")?,
+        user_id: r.get("user_id")?,
+        migration_type: r.get("migration_type")?,
+        status: r.get("status")?,
+        source_compute: r.get("source_compute")?,
+        dest_compute: r.get("dest_compute")?,
+        old_flavor: r.get("old_flavor")?,
+        new_flavor: r.get("new_flavor")?,
+        created_ms: r.get("created_ms")?,
+        updated_ms: r.get("updated_ms")?,
+    })
+}
+
+impl MigrationRepo for Connection {
+    fn migrations(&self) -> Result<Vec<Migration>> {
+        self.all(
+            "SELECT m.*, (SELECT rowid FROM flavors WHERE id = m.old_flavor_id) AS old_flavor,
+                    (SELECT rowid FROM flavors WHERE id = m.new_flavor_id) AS new_flavor
+             FROM compute_migrations m ORDER BY m.id",
+            [],
+            migration_row,
+        )
+    }
+
+    fn record_resize(&self, r: &Resize) -> Result<()> {
+        self.run(
+            "INSERT INTO compute_migrations (uuid, server_id, project_id, user_id, migration_type, status, source_compute,
+                dest_compute, old_flavor_id, new_flavor_id, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, 'resize', 'finished', ?5, ?5, ?6, ?7, ?8, ?8)",
+            params![r.uuid, r.server_id, r.project_id, r.user_id, r.host, r.old_flavor_id, r.new_flavor_id, r.now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn close_resize(&self, server_id: &str, status: &str, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE compute_migrations SET status = ?2, updated_ms = ?3 WHERE server_id = ?1 AND status = 'finished'",
+            params![server_id, status, now_ms],
+        )?;
+        Ok(())
+    }
+}
+
+impl ServerVolumeRepo for Connection {
+    fn volumes_attached(&self, server_ids: &[&str]) -> Result<Vec<(String, String, bool)>> {
+        // One statement per page, its ids bound as a JSON array (no SQL built from ids).
+        let ids = serde_json::to_string(server_ids).unwrap_or_default();
+        self.all(
+            "SELECT server_id, volume_id, delete_on_termination FROM volume_attachments
+             WHERE server_id IN (SELECT value FROM json_each(?1))
+             ORDER BY created_ms, id",
+            [ids],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
+    fn set_delete_on_termination(&self, attachment_id: &str, on: bool, now_ms: i64) -> Result<()> {
+        self.run(
+            "UPDATE volume_attachments SET delete_on_termination = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![attachment_id, on, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn set_attachment_device(
+        &self,
+        attachment_id: &str,
+        device: &str,
+        host: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volume_attachments SET mountpoint = ?2, host = ?3, updated_ms = ?4
+             WHERE id = ?1",
+            params![attachment_id, device, host, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn reimage_volume(
+        &self,
+        volume_id: &str,
+        image_metadata: &Map<String, Value>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE volumes SET image_metadata = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![
+                volume_id,
+                Value::Object(image_metadata.clone()).to_string(),
+                now_ms
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl ServerNetworkRepo for Connection {
+    fn floating_ips_of_port(&self, port_id: &str) -> Result<Vec<Value>> {
+        let bodies: Vec<String> = self.all(
+            "SELECT body FROM net_objects WHERE kind = 'floatingip' AND json_extract(body, '$.port_id') = ?1",
+            [port_id],
+            |r| r.get(0),
+        )?;
+        Ok(bodies
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect())
     }
 }

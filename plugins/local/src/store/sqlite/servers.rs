@@ -282,6 +282,27 @@ impl ServerRepo for Connection {
         Ok(())
     }
 
+    fn set_server_networking(
+        &self,
+        id: &str,
+        addresses: &Map<String, Value>,
+        security_groups: &[String],
+    ) -> Result<()> {
+        self.run(
+            "UPDATE servers SET addresses = ?2, extra = json_set(extra, '$.security_groups', json(?3)) WHERE id = ?1",
+            params![id, Value::Object(addresses.clone()).to_string(), serde_json::json!(security_groups).to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn set_server_extra(&self, id: &str, extra: &Map<String, Value>) -> Result<()> {
+        self.run(
+            "UPDATE servers SET extra = ?2 WHERE id = ?1",
+            params![id, Value::Object(extra.clone()).to_string()],
+        )?;
+        Ok(())
+    }
+
     fn begin_move(&self, id: &str, m: &Move, ready_ms: i64, now_ms: i64) -> Result<()> {
         self.run(
             "UPDATE servers SET vm_state = ?2, task_state = ?3, power_state = ?4, next_vm_state = ?5,
