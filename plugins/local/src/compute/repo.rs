@@ -2,9 +2,14 @@
 //! `servers/repo.rs`). Each backend under `store/` fills these traits.
 
 use super::aggregates::Aggregate;
+use super::hypervisors::Used;
 use super::keypairs::Keypair;
 use super::migrations::{Migration, Resize};
 use super::server_groups::Group;
+use super::services::ServiceState;
+use super::usage::ServerRun;
+use std::path::PathBuf;
+
 use crate::store::StoreError;
 use serde_json::{Map, Value};
 
@@ -100,4 +105,46 @@ pub trait ServerVolumeRepo {
 pub trait ServerNetworkRepo {
     /// The floating IPs pointing at a port.
     fn floating_ips_of_port(&self, port_id: &str) -> Result<Vec<Value>>;
+}
+
+/// The state an admin gives the compute service (`os-services`), per host.
+pub trait ServiceRepo {
+    fn compute_service(&self, host: &str) -> Result<Option<ServiceState>>;
+    fn save_compute_service(&self, host: &str, s: &ServiceState) -> Result<()>;
+}
+
+/// What the one compute host holds (`os-hypervisors`, `os-hosts`): the servers placed on
+/// it (not deleted, not shelved off it).
+pub trait HypervisorRepo {
+    /// What those servers' flavors add up to.
+    fn host_usage(&self) -> Result<Used>;
+    /// `(uuid, name)` of each, oldest first.
+    fn servers_on_host(&self) -> Result<Vec<(String, String)>>;
+    /// `(project, vcpus, memory_mb, disk_gb)` of each, oldest first.
+    fn server_sizes_on_host(&self) -> Result<Vec<(String, i64, i64, i64)>>;
+    /// The folder the store keeps its data in (the working folder for an in-memory one):
+    /// the host's disk is that folder's file system.
+    fn data_dir(&self) -> PathBuf;
+}
+
+/// Servers by the time they ran (`os-simple-tenant-usage`, `os-instance_usage_audit_log`):
+/// launched before a period's end and not terminated before its start, deleted ones too.
+pub trait UsageRepo {
+    /// Those of `[start, stop]` (of one project, if given), oldest first.
+    fn servers_run_between(
+        &self,
+        start: i64,
+        stop: i64,
+        project_id: Option<&str>,
+    ) -> Result<Vec<ServerRun>>;
+    /// How many ran in `[begin, end)`.
+    fn count_servers_run_between(&self, begin: i64, end: i64) -> Result<i64>;
+    /// When this cloud began: its first flavor's creation.
+    fn cloud_born_ms(&self) -> Result<Option<i64>>;
+}
+
+/// The snapshots a server's `createBackup` made.
+pub trait BackupRepo {
+    /// The ids of the server's backups of `backup_type`, newest first.
+    fn server_backups(&self, server_id: &str, backup_type: &str) -> Result<Vec<String>>;
 }

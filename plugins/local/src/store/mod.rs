@@ -11,9 +11,13 @@ pub use sqlite::Store;
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::quotas::repo::ComputeQuotaRepo;
 use crate::compute::repo::AggregateRepo;
+use crate::compute::repo::BackupRepo;
+use crate::compute::repo::HypervisorRepo;
 use crate::compute::repo::MigrationRepo;
 use crate::compute::repo::ServerNetworkRepo;
 use crate::compute::repo::ServerVolumeRepo;
+use crate::compute::repo::ServiceRepo;
+use crate::compute::repo::UsageRepo;
 use crate::compute::repo::{KeypairRepo, ServerGroupRepo};
 use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
@@ -34,6 +38,10 @@ pub trait Tx:
     + FlavorRepo
     + ServerGroupRepo
     + ComputeQuotaRepo
+    + BackupRepo
+    + UsageRepo
+    + HypervisorRepo
+    + ServiceRepo
     + ServerNetworkRepo
     + ServerVolumeRepo
     + MigrationRepo
@@ -51,6 +59,10 @@ impl<T> Tx for T where
         + FlavorRepo
         + ServerGroupRepo
         + ComputeQuotaRepo
+        + BackupRepo
+        + UsageRepo
+        + HypervisorRepo
+        + ServiceRepo
         + ServerNetworkRepo
         + ServerVolumeRepo
         + MigrationRepo

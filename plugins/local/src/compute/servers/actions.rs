@@ -13,7 +13,7 @@ use super::states::{self, Action};
 use super::views::Shape;
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::migrations::Resize;
-use crate::compute::repo::{KeypairRepo, MigrationRepo};
+use crate::compute::repo::{BackupRepo, KeypairRepo, MigrationRepo};
 use crate::compute::{
     body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
 };
@@ -863,14 +863,7 @@ fn create_backup(a: &mut Act) -> crate::compute::Result<Answer> {
     props.insert("backup_type".into(), json!(backup_type));
     let image_id = snapshot(a, &name, props)?;
     // Rotation: keep the newest `rotation` backups of this type for this server.
-    let mut st = a.c.prepare(
-        "SELECT id FROM images WHERE json_extract(properties, '$.instance_uuid') = ?1
-           AND json_extract(properties, '$.image_type') = 'backup' AND json_extract(properties, '$.backup_type') = ?2
-         ORDER BY created_at DESC, rowid DESC",
-    )?;
-    let ids = st
-        .query_map([&a.s.id, &backup_type], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let ids = a.c.server_backups(&a.s.id, &backup_type)?;
     for old in ids.iter().skip(rotation.max(1) as usize) {
         let _ = a.svc.images.remove(a.c, old);
     }

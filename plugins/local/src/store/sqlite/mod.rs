@@ -11,6 +11,7 @@ mod compute;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod flavors;
+mod hosts;
 mod identity;
 mod image;
 mod migrations;
