@@ -144,7 +144,7 @@ pub trait UsageRepo {
 }
 
 /// The snapshots a server's `createBackup` made.
-pub trait BackupRepo {
+pub trait ServerBackupRepo {
     /// The ids of the server's backups of `backup_type`, newest first.
     fn server_backups(&self, server_id: &str, backup_type: &str) -> Result<Vec<String>>;
 }

@@ -11,9 +11,9 @@ pub use sqlite::Store;
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::quotas::repo::ComputeQuotaRepo;
 use crate::compute::repo::AggregateRepo;
-use crate::compute::repo::BackupRepo;
 use crate::compute::repo::HypervisorRepo;
 use crate::compute::repo::MigrationRepo;
+use crate::compute::repo::ServerBackupRepo;
 use crate::compute::repo::ServerNetworkRepo;
 use crate::compute::repo::ServerVolumeRepo;
 use crate::compute::repo::ServiceRepo;
@@ -38,7 +38,7 @@ pub trait Tx:
     + FlavorRepo
     + ServerGroupRepo
     + ComputeQuotaRepo
-    + BackupRepo
+    + ServerBackupRepo
     + UsageRepo
     + HypervisorRepo
     + ServiceRepo
@@ -59,7 +59,7 @@ impl<T> Tx for T where
         + FlavorRepo
         + ServerGroupRepo
         + ComputeQuotaRepo
-        + BackupRepo
+        + ServerBackupRepo
         + UsageRepo
         + HypervisorRepo
         + ServiceRepo

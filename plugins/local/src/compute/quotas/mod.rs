@@ -95,7 +95,7 @@ pub fn limit(
     user_id: &str,
     resource: &str,
 ) -> Result<i64> {
-    match c.quota_limit(project_id, user_id, resource)? {
+    match c.applied_quota_limit(project_id, user_id, resource)? {
         Some(v) => Ok(v),
         None => default_limit(c, resource),
     }

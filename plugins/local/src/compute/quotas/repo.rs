@@ -11,7 +11,12 @@ pub trait ComputeQuotaRepo {
     fn quota_default(&self, resource: &str) -> Result<Option<i64>>;
     fn set_quota_default(&self, resource: &str, value: i64) -> Result<()>;
     /// The limit set for the user in the project, else the project's own.
-    fn quota_limit(&self, project_id: &str, user_id: &str, resource: &str) -> Result<Option<i64>>;
+    fn applied_quota_limit(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        resource: &str,
+    ) -> Result<Option<i64>>;
     /// The project's own limit (its per-user ones aside).
     fn project_quota_limit(&self, project_id: &str, resource: &str) -> Result<Option<i64>>;
     /// The per-user limits set in the project, by user.

@@ -13,7 +13,7 @@ use super::states::{self, Action};
 use super::views::Shape;
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::migrations::Resize;
-use crate::compute::repo::{BackupRepo, KeypairRepo, MigrationRepo};
+use crate::compute::repo::{KeypairRepo, MigrationRepo, ServerBackupRepo};
 use crate::compute::{
     body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
 };

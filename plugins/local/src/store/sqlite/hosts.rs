@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Run;
 use crate::compute::hypervisors::Used;
-use crate::compute::repo::{BackupRepo, HypervisorRepo, Result, ServiceRepo, UsageRepo};
+use crate::compute::repo::{HypervisorRepo, Result, ServerBackupRepo, ServiceRepo, UsageRepo};
 use crate::compute::services::ServiceState;
 use crate::compute::usage::ServerRun;
 
@@ -145,7 +145,7 @@ impl UsageRepo for Connection {
     }
 }
 
-impl BackupRepo for Connection {
+impl ServerBackupRepo for Connection {
     fn server_backups(&self, server_id: &str, backup_type: &str) -> Result<Vec<String>> {
         self.all(
             "SELECT id FROM images WHERE json_extract(properties, '$.instance_uuid') = ?1

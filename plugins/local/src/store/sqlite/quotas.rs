@@ -25,7 +25,12 @@ impl ComputeQuotaRepo for Connection {
         Ok(())
     }
 
-    fn quota_limit(&self, project_id: &str, user_id: &str, resource: &str) -> Result<Option<i64>> {
+    fn applied_quota_limit(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        resource: &str,
+    ) -> Result<Option<i64>> {
         self.one(
             "SELECT hard_limit FROM compute_quotas
              WHERE project_id = ?1 AND resource = ?3 AND (user_id = ?2 OR user_id = '')
