@@ -12,7 +12,6 @@ use super::quotas::{invalid_input, py_repr, unexpected};
 use super::repo::AggregateRepo;
 use super::services::naive_micros;
 use super::{body, param, reply, reply_empty, Call, Compute};
-use crate::image::repo::ImageRepo;
 
 type Svc = Arc<Compute>;
 

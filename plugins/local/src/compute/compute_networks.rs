@@ -10,7 +10,7 @@ use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::{param, reply, Call, Compute};
-use crate::network::repo::{NetworkRepo, Scope};
+use crate::network::repo::Scope;
 
 type Svc = Arc<Compute>;
 

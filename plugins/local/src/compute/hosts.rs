@@ -9,7 +9,6 @@ use serde_json::{json, Map, Value};
 
 use super::hypervisors::{self, Machine};
 use super::quotas::{invalid_input, py_repr, unexpected};
-use super::repo::HypervisorRepo;
 use super::services::{self, INTERNAL_ZONE};
 use super::{aggregates, body, param, reply, Call, Compute};
 

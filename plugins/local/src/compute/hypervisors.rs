@@ -8,7 +8,6 @@ use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Value};
 
 use super::quotas::not_a_bool;
-use super::repo::HypervisorRepo;
 use super::services::{self, Service};
 use super::{param, reply, Call, Compute, Urls};
 

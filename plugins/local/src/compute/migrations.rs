@@ -7,7 +7,6 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Value};
 
-use super::repo::MigrationRepo;
 use super::servers::model;
 use super::services::naive_micros;
 use super::{param, reply, Call, Compute, Urls};
@@ -317,6 +316,7 @@ mod tests {
     use super::*;
     use crate::compute::flavors::repo::FlavorRepo;
     use crate::compute::flavors::Flavor;
+    use crate::compute::repo::MigrationRepo;
     use crate::store::Store;
 
     #[test]

@@ -16,7 +16,6 @@ use super::servers::model::{self as servers, Server};
 use super::servers::routes::{invalid, server_param, target};
 use super::servers::states::Action;
 use super::volumes::{object_of, StagedSnapshot};
-use crate::compute::repo::ServerVolumeRepo;
 use crate::compute::{body, param, reply, reply_empty, Call, Compute};
 use crate::microversion::Version;
 use crate::store::Tx;

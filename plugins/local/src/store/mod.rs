@@ -10,15 +10,10 @@ pub use sqlite::Store;
 
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::quotas::repo::ComputeQuotaRepo;
-use crate::compute::repo::AggregateRepo;
-use crate::compute::repo::HypervisorRepo;
-use crate::compute::repo::MigrationRepo;
-use crate::compute::repo::ServerBackupRepo;
-use crate::compute::repo::ServerNetworkRepo;
-use crate::compute::repo::ServerVolumeRepo;
-use crate::compute::repo::ServiceRepo;
-use crate::compute::repo::UsageRepo;
-use crate::compute::repo::{KeypairRepo, ServerGroupRepo};
+use crate::compute::repo::{
+    AggregateRepo, HypervisorRepo, KeypairRepo, MigrationRepo, ServerBackupRepo, ServerGroupRepo,
+    ServerNetworkRepo, ServerVolumeRepo, ServiceRepo, UsageRepo,
+};
 use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;

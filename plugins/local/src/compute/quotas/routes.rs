@@ -6,7 +6,6 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::repo::ComputeQuotaRepo;
 use super::{
     class_resources, default_limit, invalid_input, limit, not_a_bool, nova_bool, project_limit,
     py_repr, set_resources, settable, unexpected, usage, user_usage, NETWORK,

@@ -2,7 +2,6 @@
 //! (`nova/compute/api.py` `check_instance_state`), else 409.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::model::{self, power, Move, Server};
@@ -11,12 +10,11 @@ use super::routes::{
 };
 use super::states::{self, Action};
 use super::views::Shape;
-use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::migrations::Resize;
-use crate::compute::repo::{KeypairRepo, MigrationRepo, ServerBackupRepo};
 use crate::compute::{
     body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
 };
+use crate::store::Tx;
 use crate::time::now_ms;
 
 /// 409 unless a non-admin's server is unlocked (admins act on locked servers).
@@ -65,7 +63,9 @@ struct Act<'a> {
     svc: &'a Compute,
     call: &'a Call,
     urls: &'a Urls,
-    c: &'a Connection,
+    c: &'a dyn Tx,
+    /// The same transaction, for `Volumes::record_snapshot` (see `Compute::write_sqlite`).
+    sqlite: &'a rusqlite::Connection,
     s: Server,
     args: &'a Value,
     request_id: &'a str,
@@ -142,9 +142,11 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     } else {
         vec![]
     };
-    let answer = svc.write(|c| {
+    let answer = svc.write_sqlite(|sqlite| {
+        let c: &dyn Tx = sqlite;
         let s = target(&call, req, c)?;
         let mut a = Act {
+            sqlite,
             staged,
             svc,
             call: &call,
@@ -823,7 +825,9 @@ fn create_image(a: &mut Act) -> crate::compute::Result<Answer> {
     check_state(Action::CreateImage, &a.s)?;
     if !a.staged.is_empty() {
         let staged = std::mem::take(&mut a.staged);
-        volume_attachments::image_mapping(a.svc, a.c, a.call, &a.s, staged, &name, &mut props)?;
+        volume_attachments::image_mapping(
+            a.svc, a.sqlite, a.call, &a.s, staged, &name, &mut props,
+        )?;
     }
     let image_id = snapshot(a, &name, props)?;
     let vm = a.s.vm_state.clone();

@@ -10,16 +10,14 @@ use serde_json::{json, Map, Value};
 use super::actions;
 use super::model::{self, power, Move, Server};
 use super::networking::{self, Networks, Requested};
-use super::repo::{ServerQuery, ServerRepo, SortKey};
+use super::repo::{ServerQuery, SortKey};
 use super::views::{self, Ctx, Shape};
-use crate::compute::repo::{KeypairRepo, ServerGroupRepo};
 use crate::compute::{
     body, flavors, param, quotas, reply, reply_empty, server_groups, volume_attachments, Call,
     Compute, Urls, ZONE,
 };
 use crate::store::Tx;
 use crate::time::now_ms;
-use rusqlite::Connection;
 
 pub type Svc = Arc<Compute>;
 
@@ -1299,7 +1297,7 @@ pub fn show_body(
     svc: &Compute,
     call: &Call,
     urls: &Urls,
-    c: &Connection,
+    c: &dyn Tx,
     s: &Server,
     shape: Shape,
 ) -> crate::compute::Result<Value> {
@@ -1416,10 +1414,10 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("os_compute_api:servers:delete")?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
-    let deleted = svc.write(|c| {
-        let s = target(&call, req, c)?;
+    let deleted = svc.write_sqlite(|sqlite| {
+        let s = target(&call, req, sqlite)?;
         actions::check_lock(&call, &s)?;
-        destroy(svc, c, &call, &s, &request_id)
+        destroy(svc, sqlite, &call, &s, &request_id)
     })?;
     // The rows are gone with the transaction; now the files may go.
     volume_attachments::remove_released(svc, &deleted);
@@ -1431,13 +1429,14 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// whose files the caller removes once the transaction has committed.
 pub fn destroy(
     svc: &Compute,
-    c: &Connection,
+    sqlite: &rusqlite::Connection,
     call: &Call,
     s: &Server,
     request_id: &str,
 ) -> crate::compute::Result<Vec<String>> {
     let now = now_ms();
-    let deleted = volume_attachments::release_all(svc, c, &s.id)?;
+    let deleted = volume_attachments::release_all(svc, sqlite, &s.id)?;
+    let c: &dyn Tx = sqlite;
     if let Some(image) = s.extra.get("shelved_image_id").and_then(Value::as_str) {
         let _ = svc.images.remove(c, image);
     }
