@@ -1,5 +1,10 @@
-//! What compute's simple resources ask of the store (the server model has its own,
-//! `servers/repo.rs`). Each backend under `store/` fills these traits.
+//! What compute's resources ask of the store, one trait per aggregate (the server model,
+//! flavors and quotas have theirs beside them: `servers/repo.rs`, `flavors/repo.rs`,
+//! `quotas/repo.rs`). Each backend under `store/` fills these traits.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
 
 use super::aggregates::Aggregate;
 use super::hypervisors::Used;
@@ -8,10 +13,7 @@ use super::migrations::{Migration, Resize};
 use super::server_groups::Group;
 use super::services::ServiceState;
 use super::usage::ServerRun;
-use std::path::PathBuf;
-
 use crate::store::StoreError;
-use serde_json::{Map, Value};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
