@@ -17,7 +17,7 @@ mod image;
 mod migrations;
 mod network;
 mod quotas;
-pub(crate) mod servers;
+mod servers;
 mod timers;
 pub(crate) mod volume;
 
