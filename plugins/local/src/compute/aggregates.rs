@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
 use super::quotas::{invalid_input, py_repr, unexpected};
+use super::repo::AggregateRepo;
 use super::services::naive_micros;
 use super::{body, param, reply, reply_empty, Call, Compute};
 
@@ -61,70 +61,18 @@ impl Aggregate {
     }
 }
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Aggregate> {
-    let metadata: String = r.get("metadata")?;
-    let hosts: String = r.get("hosts")?;
-    Ok(Aggregate {
-        id: r.get("id")?,
-        uuid: r.get("uuid")?,
-        name: r.get("name")?,
-        metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-        hosts: serde_json::from_str(&hosts).unwrap_or_default(),
-        created_ms: r.get("created_ms")?,
-        updated_ms: r.get("updated_ms")?,
-    })
-}
-
-/// Every aggregate, by id.
-pub fn all(c: &Connection) -> super::Result<Vec<Aggregate>> {
-    let mut stmt = c.prepare("SELECT * FROM aggregates ORDER BY id")?;
-    let rows = stmt.query_map([], row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub fn find(c: &Connection, id: i64) -> super::Result<Option<Aggregate>> {
-    Ok(
-        c.query_row("SELECT * FROM aggregates WHERE id = ?1", [id], row)
-            .optional()?,
-    )
-}
-
 /// The availability zone of `host`: that of an aggregate holding it, else the default.
-pub fn zone_of_host(c: &Connection, host: &str) -> super::Result<String> {
-    Ok(all(c)?
+pub fn zone_of_host(c: &dyn AggregateRepo, host: &str) -> super::Result<String> {
+    Ok(c.aggregates()?
         .iter()
         .filter(|a| a.hosts.iter().any(|h| h == host))
         .find_map(|a| a.zone().map(str::to_string))
         .unwrap_or_else(|| super::ZONE.to_string()))
 }
 
-fn save(c: &Connection, a: &Aggregate) -> super::Result<()> {
-    c.execute(
-        "UPDATE aggregates SET name = ?2, availability_zone = ?3, metadata = ?4, hosts = ?5, updated_ms = ?6
-         WHERE id = ?1",
-        params![
-            a.id,
-            a.name,
-            a.zone(),
-            Value::Object(a.metadata.clone()).to_string(),
-            json!(a.hosts).to_string(),
-            a.updated_ms
-        ],
-    )?;
-    Ok(())
-}
-
 /// A time after the aggregate's creation, so that `updated_at` shows.
 fn touched(a: &Aggregate) -> i64 {
     crate::time::now_ms().max(a.created_ms + 1)
-}
-
-fn name_taken(c: &Connection, name: &str, other_than: i64) -> super::Result<bool> {
-    Ok(c.query_row(
-        "SELECT count(*) FROM aggregates WHERE name = ?1 AND id != ?2",
-        params![name, other_than],
-        |r| r.get::<_, i64>(0),
-    )? > 0)
 }
 
 fn name_exists(name: &str) -> Fault {
@@ -339,7 +287,7 @@ fn check_metadata(v: &Value) -> Result<Map<String, Value>, Fault> {
 /// Nova's `is_safe_to_update_az`: an aggregate's zone may not be emptied, nor differ from
 /// the zone another aggregate gives the same hosts.
 fn safe_zone_change(
-    c: &Connection,
+    c: &dyn AggregateRepo,
     a: &Aggregate,
     zone: Option<&Value>,
     hosts: &[String],
@@ -353,7 +301,7 @@ fn safe_zone_change(
         ))
         .into());
     };
-    let others = all(c)?;
+    let others = c.aggregates()?;
     let conflicting: Vec<String> = others
         .iter()
         .filter(|o| o.id != a.id && o.hosts.iter().any(|h| hosts.contains(h)))
@@ -378,7 +326,7 @@ fn safe_zone_change(
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.admin("os_compute_api:os-aggregates:index")?;
-    let list = svc.read(all)?;
+    let list = svc.read(|c| Ok(c.aggregates()?))?;
     let shown: Vec<Value> = list.iter().map(|a| a.view(&call, true)).collect();
     reply(resp, &call, 200, &json!({ "aggregates": shown }))
 }
@@ -398,7 +346,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     only(&agg, &["name", "availability_zone"])?;
     call.admin("os_compute_api:os-aggregates:create")?;
     let a = svc.write(|c| {
-        if name_taken(c, &name, 0)? {
+        if c.aggregate_named(&name, 0)? {
             return Err(name_exists(&name).into());
         }
         let mut metadata = Map::new();
@@ -406,18 +354,17 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             metadata.insert("availability_zone".into(), json!(z));
         }
         let now = crate::time::now_ms();
-        c.execute(
-            "INSERT INTO aggregates (uuid, name, availability_zone, metadata, hosts, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, '[]', ?5, ?5)",
-            params![
-                uuid::Uuid::new_v4().to_string(),
-                name,
-                zone,
-                Value::Object(metadata).to_string(),
-                now
-            ],
-        )?;
-        Ok(find(c, c.last_insert_rowid())?.expect("just inserted"))
+        let mut a = Aggregate {
+            id: 0,
+            uuid: uuid::Uuid::new_v4().to_string(),
+            name: name.clone(),
+            metadata,
+            hosts: vec![],
+            created_ms: now,
+            updated_ms: now,
+        };
+        a.id = c.insert_aggregate(&a)?;
+        Ok(a)
     })?;
     reply(
         resp,
@@ -431,7 +378,9 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.admin("os_compute_api:os-aggregates:show")?;
     let id = aggregate_id(req)?;
-    let a = svc.read(|c| find(c, id))?.ok_or_else(|| not_found(id))?;
+    let a = svc
+        .read(|c| Ok(c.aggregate(id)?))?
+        .ok_or_else(|| not_found(id))?;
     reply(
         resp,
         &call,
@@ -462,9 +411,9 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     call.admin("os_compute_api:os-aggregates:update")?;
     let id = aggregate_id(req)?;
     let a = svc.write(|c| {
-        let mut a = find(c, id)?.ok_or_else(|| not_found(id))?;
+        let mut a = c.aggregate(id)?.ok_or_else(|| not_found(id))?;
         if let Some(name) = &name {
-            if name_taken(c, name, id)? {
+            if c.aggregate_named(name, id)? {
                 return Err(name_exists(name).into());
             }
             a.name = name.clone();
@@ -478,7 +427,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             a.metadata.insert("availability_zone".into(), z.clone());
         }
         a.updated_ms = touched(&a);
-        save(c, &a)?;
+        c.update_aggregate(&a)?;
         Ok(a)
     })?;
     reply(
@@ -494,7 +443,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     call.admin("os_compute_api:os-aggregates:delete")?;
     let id = aggregate_id(req)?;
     svc.write(|c| {
-        let a = find(c, id)?.ok_or_else(|| not_found(id))?;
+        let a = c.aggregate(id)?.ok_or_else(|| not_found(id))?;
         if !a.hosts.is_empty() {
             // InvalidAggregateActionDelete, answered 400 by Nova.
             return Err(Fault::bad_request(format!(
@@ -502,8 +451,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ))
             .into());
         }
-        c.execute("DELETE FROM aggregates WHERE id = ?1", [id])?;
-        Ok(())
+        Ok(c.delete_aggregate(id)?)
     })?;
     reply_empty(resp, &call, 200)
 }
@@ -546,7 +494,7 @@ fn add_host(
                 Fault::not_found(format!("Compute host {host} could not be found.")).into(),
             );
         }
-        let mut a = find(c, id)?.ok_or_else(|| not_found(id))?;
+        let mut a = c.aggregate(id)?.ok_or_else(|| not_found(id))?;
         let zone = a.metadata.get("availability_zone").cloned();
         safe_zone_change(
             c,
@@ -563,7 +511,7 @@ fn add_host(
             return Err(Fault::conflict(format!("Aggregate {id} already has host {host}.")).into());
         }
         a.hosts.push(host.clone());
-        save(c, &a)?;
+        c.update_aggregate(&a)?;
         Ok(a)
     })?;
     reply(resp, call, 200, &json!({ "aggregate": a.view(call, true) }))
@@ -586,12 +534,12 @@ fn remove_host(
     let id = aggregate_id(req)?;
     let a = svc.write(|c| {
         let missing = || Fault::not_found(format!("Cannot remove host {host} in aggregate {id}"));
-        let mut a = find(c, id)?.ok_or_else(missing)?;
+        let mut a = c.aggregate(id)?.ok_or_else(missing)?;
         if host != svc.host || !a.hosts.contains(&host) {
             return Err(missing().into());
         }
         a.hosts.retain(|h| *h != host);
-        save(c, &a)?;
+        c.update_aggregate(&a)?;
         Ok(a)
     })?;
     reply(resp, call, 200, &json!({ "aggregate": a.view(call, true) }))
@@ -613,7 +561,7 @@ fn set_metadata(
     call.admin("os_compute_api:os-aggregates:set_metadata")?;
     let id = aggregate_id(req)?;
     let a = svc.write(|c| {
-        let mut a = find(c, id)?.ok_or_else(|| not_found(id))?;
+        let mut a = c.aggregate(id)?.ok_or_else(|| not_found(id))?;
         let hosts = a.hosts.clone();
         safe_zone_change(c, &a, metadata.get("availability_zone"), &hosts, |reason| {
             Fault::bad_request(format!(
@@ -628,7 +576,7 @@ fn set_metadata(
             }
         }
         a.updated_ms = touched(&a);
-        save(c, &a)?;
+        c.update_aggregate(&a)?;
         Ok(a)
     })?;
     reply(resp, call, 200, &json!({ "aggregate": a.view(call, true) }))
@@ -701,12 +649,9 @@ fn images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         return Err(Fault::bad_request("Duplicate images in request"));
     }
     svc.read(|c| {
-        find(c, agg)?.ok_or_else(|| not_found(agg))?;
+        c.aggregate(agg)?.ok_or_else(|| not_found(agg))?;
         for id in &ids {
-            let n: i64 = c.query_row("SELECT count(*) FROM images WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?;
-            if n == 0 {
+            if c.image(id)?.is_none() {
                 return Err(Fault::bad_request(format!("Image {id} could not be found.")).into());
             }
         }
@@ -726,12 +671,19 @@ mod tests {
         let zone = store
             .write(|c| {
                 assert_eq!(zone_of_host(c, "h")?, "nova");
-                c.execute(
-                    "INSERT INTO aggregates (uuid, name, availability_zone, metadata, hosts, created_ms, updated_ms)
-                     VALUES ('u', 'a', 'z1', '{\"availability_zone\": \"z1\"}', '[\"h\"]', 5, 5)",
-                    [],
-                )?;
-                let a = find(c, 1)?.unwrap();
+                let id = c.insert_aggregate(&Aggregate {
+                    id: 0,
+                    uuid: "u".into(),
+                    name: "a".into(),
+                    metadata: json!({"availability_zone": "z1"})
+                        .as_object()
+                        .unwrap()
+                        .clone(),
+                    hosts: vec!["h".into()],
+                    created_ms: 5,
+                    updated_ms: 5,
+                })?;
+                let a = c.aggregate(id)?.unwrap();
                 assert_eq!(a.zone(), Some("z1"));
                 assert!(touched(&a) > 5);
                 zone_of_host(c, "h")

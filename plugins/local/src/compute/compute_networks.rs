@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
 use super::{param, reply, Call, Compute};
+use crate::network::repo::Scope;
 
 type Svc = Arc<Compute>;
 
@@ -61,30 +61,6 @@ fn visible(doc: &Value, call: &Call) -> bool {
         || doc["project_id"].as_str() == Some(call.project_id.as_str())
         || doc["shared"].as_bool() == Some(true)
         || doc["router:external"].as_bool() == Some(true)
-}
-
-fn networks(c: &Connection) -> super::Result<Vec<Value>> {
-    let mut stmt =
-        c.prepare("SELECT body FROM net_objects WHERE kind = 'network' ORDER BY created_ms, id")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for body in rows {
-        if let Ok(v) = serde_json::from_str(&body?) {
-            out.push(v);
-        }
-    }
-    Ok(out)
-}
-
-fn network(c: &Connection, id: &str) -> super::Result<Option<Value>> {
-    let body: Option<String> = c
-        .query_row(
-            "SELECT body FROM net_objects WHERE kind = 'network' AND id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
 }
 
 /// os-networks' `network_dict` over a Neutron network.
@@ -140,7 +116,7 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    let all = svc.read(networks)?;
+    let all = svc.read(|c| Ok(c.docs("network", Scope::All)?))?;
     let shown: Vec<Value> = all
         .iter()
         .filter(|n| visible(n, &call))
@@ -153,7 +129,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
     let id = param(req, "network_id")?.to_string();
     let doc = svc
-        .read(|c| network(c, &id))?
+        .read(|c| Ok(c.doc("network", &id)?))?
         .filter(|n| visible(n, &call))
         .ok_or_else(|| Fault::not_found("Network not found"))?;
     reply(
@@ -178,7 +154,7 @@ fn removed_tenant(_svc: &Svc, req: &mut Request, _resp: &mut Response) -> Handle
 
 fn tenant_list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    let all = svc.read(networks)?;
+    let all = svc.read(|c| Ok(c.docs("network", Scope::All)?))?;
     let shown: Vec<Value> = all
         .iter()
         .filter(|n| visible(n, &call))
@@ -191,7 +167,7 @@ fn tenant_show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     let call = call_of(req)?;
     let id = param(req, "network_id")?.to_string();
     let doc = svc
-        .read(|c| network(c, &id))?
+        .read(|c| Ok(c.doc("network", &id)?))?
         .filter(|n| visible(n, &call))
         .ok_or_else(|| Fault::not_found("Network not found"))?;
     reply(resp, &call, 200, &json!({ "network": tenant_view(&doc) }))

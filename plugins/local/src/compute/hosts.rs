@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::hypervisors::{self, Machine};
@@ -88,20 +87,6 @@ fn resource(host: &str, project: &str, cpu: i64, memory_mb: i64, disk_gb: i64) -
     }})
 }
 
-/// `(project, vcpus, memory_mb, disk_gb)` of every server on the host, oldest first.
-fn instances(c: &Connection) -> super::Result<Vec<(String, i64, i64, i64)>> {
-    let mut stmt = c.prepare(
-        "SELECT project_id,
-                ifnull(json_extract(flavor, '$.vcpus'), 0),
-                ifnull(json_extract(flavor, '$.ram'), 0),
-                ifnull(json_extract(flavor, '$.disk'), 0) + ifnull(json_extract(flavor, '$.ephemeral'), 0)
-         FROM servers WHERE deleted = 0 AND vm_state != 'shelved_offloaded'
-         ORDER BY created_ms, id",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// The rows of `GET /os-hosts/{host}`: total, used now, the sum of the servers' flavors,
 /// then each project's share.
 fn detail(
@@ -160,13 +145,8 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     if host != svc.host {
         return Err(host_not_found(&host));
     }
-    let (dir, used, servers) = svc.read(|c| {
-        Ok((
-            hypervisors::data_dir(c),
-            hypervisors::used(c)?,
-            instances(c)?,
-        ))
-    })?;
+    let (dir, used, servers) =
+        svc.read(|c| Ok((c.data_dir(), c.host_usage()?, c.server_sizes_on_host()?)))?;
     let machine = Machine::read(&dir);
     let rows = detail(&host, &machine, &used, &servers);
     reply(resp, &call, 200, &json!({ "host": rows }))

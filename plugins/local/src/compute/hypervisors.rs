@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::quotas::not_a_bool;
@@ -85,23 +84,6 @@ fn fs_bytes(_path: &std::path::Path) -> Option<(u64, u64)> {
     None
 }
 
-/// The folder of the database file: the data dir (the working folder for an in-memory
-/// store).
-pub fn data_dir(c: &Connection) -> std::path::PathBuf {
-    let file: String = c
-        .query_row(
-            "SELECT file FROM pragma_database_list WHERE name = 'main'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap_or_default();
-    std::path::Path::new(&file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| std::path::PathBuf::from("."))
-}
-
 /// What the servers placed on this host take (Nova's resource tracker counts every
 /// server not deleted nor shelved off the host).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -112,37 +94,6 @@ pub struct Used {
     pub local_gb: i64,
     /// Servers with a task under way.
     pub workload: i64,
-}
-
-pub fn used(c: &Connection) -> super::Result<Used> {
-    Ok(c.query_row(
-        "SELECT count(*),
-                ifnull(sum(json_extract(flavor, '$.vcpus')), 0),
-                ifnull(sum(json_extract(flavor, '$.ram')), 0),
-                ifnull(sum(json_extract(flavor, '$.disk') + ifnull(json_extract(flavor, '$.ephemeral'), 0)), 0),
-                ifnull(sum(task_state IS NOT NULL), 0)
-         FROM servers WHERE deleted = 0 AND vm_state != 'shelved_offloaded'",
-        [],
-        |r| {
-            Ok(Used {
-                running_vms: r.get(0)?,
-                vcpus: r.get(1)?,
-                memory_mb: r.get(2)?,
-                local_gb: r.get(3)?,
-                workload: r.get(4)?,
-            })
-        },
-    )?)
-}
-
-/// `(uuid, name)` of the servers on this host.
-fn servers_on_host(c: &Connection) -> super::Result<Vec<(String, String)>> {
-    let mut stmt = c.prepare(
-        "SELECT id, name FROM servers WHERE deleted = 0 AND vm_state != 'shelved_offloaded'
-         ORDER BY created_ms, id",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The CPU as libvirt's `cpu_info` describes it.
@@ -241,9 +192,9 @@ struct Facts {
 fn facts(svc: &Compute) -> Result<Facts, Fault> {
     let (dir, used, servers, service) = svc.read(|c| {
         Ok((
-            data_dir(c),
-            used(c)?,
-            servers_on_host(c)?,
+            c.data_dir(),
+            c.host_usage()?,
+            c.servers_on_host()?,
             services::compute(c, &svc.host)?,
         ))
     })?;
@@ -566,6 +517,8 @@ fn servers(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compute::repo::HypervisorRepo;
+    use crate::store::sqlite::fixtures::{self, TestServer};
     use crate::store::Store;
 
     #[test]
@@ -594,19 +547,16 @@ mod tests {
                     ("c", "active", 1, 8),
                     ("d", "shelved_offloaded", 0, 4),
                 ] {
-                    c.execute(
-                        "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, power_state,
-                            flavor, availability_zone, reservation_id, created_ms, updated_ms, deleted)
-                         VALUES (?1, 'p', 'u', ?1, ?1, ?2, 1, ?4, 'nova', 'r', 0, 0, ?3)",
-                        rusqlite::params![
-                            id,
-                            state,
-                            deleted,
-                            json!({"vcpus": vcpus, "ram": 512, "disk": 1, "ephemeral": 1}).to_string()
-                        ],
-                    )?;
+                    let s = TestServer {
+                        id,
+                        vm_state: state,
+                        flavor: json!({"vcpus": vcpus, "ram": 512, "disk": 1, "ephemeral": 1}),
+                        deleted: deleted == 1,
+                        ..TestServer::default()
+                    };
+                    fixtures::server(c, &s);
                 }
-                used(c)
+                Ok::<_, crate::compute::Error>(c.host_usage()?)
             })
             .unwrap();
         assert_eq!(

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::servers::routes::check_metadata;
 use super::{body, param, quotas, reply, reply_empty, Call, Compute, Error, Result, Urls};
 use crate::image::model::{self, Image, Member, Viewer};
 use crate::image::views::CORE;
+use crate::store::Tx;
 
 type Svc = Arc<Compute>;
 
@@ -100,7 +100,7 @@ fn store(e: model::Error) -> Error {
 }
 
 /// The image `id` if the caller may see it, else Nova's 404.
-fn visible(c: &Connection, who: &Who, id: &str) -> Result<Image> {
+fn visible(c: &dyn Tx, who: &Who, id: &str) -> Result<Image> {
     let image = model::get(c, id).map_err(store)?;
     let membership = if who.project.is_empty() {
         None
@@ -461,7 +461,7 @@ enum Change {
 /// (404), the key to remove present (404), the result within the project's
 /// `metadata_items` (403), and the caller its owner with a writer's role, touching no
 /// attribute Glance reserves (403). Returns the properties after.
-fn change(c: &Connection, who: &Who, id: &str, change: Change) -> Result<Map<String, Value>> {
+fn change(c: &dyn Tx, who: &Who, id: &str, change: Change) -> Result<Map<String, Value>> {
     let mut image = visible(c, who, id)?;
     let mut props = image.properties.clone();
     let touched: Vec<String> = match change {

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use super::servers::model::{self, Server};
@@ -20,7 +19,7 @@ use crate::network::resources::networks::Network;
 use crate::network::resources::{floatingips, ports};
 use crate::network::store::{self, Scope};
 use crate::network::Ctx;
-use crate::store::Failure;
+use crate::store::{Failure, Tx};
 
 type Svc = Arc<Compute>;
 
@@ -74,14 +73,14 @@ fn port_not_found(id: &str) -> Fault {
 }
 
 /// Neutron's show of a port as the caller: 404 for one they cannot see.
-fn visible_port(c: &Connection, ctx: &Ctx, id: &str) -> crate::compute::Result<Value> {
+fn visible_port(c: &dyn Tx, ctx: &Ctx, id: &str) -> crate::compute::Result<Value> {
     match store::fetch(c, "port", id)? {
         Some(p) if ctx.owns(&p) => Ok(p),
         _ => Err(port_not_found(id).into()),
     }
 }
 
-fn shown(c: &Connection, call: &Call, s: &Server, port_id: &str) -> crate::compute::Result<Value> {
+fn shown(c: &dyn Tx, call: &Call, s: &Server, port_id: &str) -> crate::compute::Result<Value> {
     let port = visible_port(c, &net_ctx(call), port_id)?;
     if port["device_id"].as_str() != Some(s.id.as_str()) {
         return Err(Fault::not_found(format!(
@@ -236,7 +235,7 @@ fn parse(call: &Call, req: &Request) -> Result<Ask, Fault> {
 
 /// The network an attach with neither port nor network goes on: the one the project may
 /// use (its own or shared, not external); several are ambiguous, none is a 400.
-fn default_network(c: &Connection, ctx: &Ctx) -> crate::compute::Result<String> {
+fn default_network(c: &dyn Tx, ctx: &Ctx) -> crate::compute::Result<String> {
     let found: Vec<Value> = store::all(c, "network", Scope::All)?
         .into_iter()
         .filter(|n| n["router:external"] != json!(true))
@@ -258,7 +257,7 @@ fn default_network(c: &Connection, ctx: &Ctx) -> crate::compute::Result<String> 
 
 /// Updates the server's `extra` with `f`.
 fn change_extra(
-    c: &Connection,
+    c: &dyn Tx,
     server_id: &str,
     f: impl FnOnce(&mut Map<String, Value>),
 ) -> crate::compute::Result<()> {
@@ -267,16 +266,12 @@ fn change_extra(
     };
     let mut extra = s.extra;
     f(&mut extra);
-    c.execute(
-        "UPDATE servers SET extra = ?2 WHERE id = ?1",
-        params![server_id, Value::Object(extra).to_string()],
-    )?;
-    Ok(())
+    Ok(c.set_server_extra(server_id, &extra)?)
 }
 
 fn attach(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     s: &Server,
     ask: &Ask,
@@ -358,7 +353,7 @@ fn attach(
 /// interface and volume attachments.
 pub fn record(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     s: &Server,
     req: &Request,

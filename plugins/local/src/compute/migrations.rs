@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{Connection, Row};
 use serde_json::{json, Value};
 
 use super::servers::model;
@@ -32,34 +31,16 @@ pub struct Migration {
     pub updated_ms: i64,
 }
 
-fn row(r: &Row) -> rusqlite::Result<Migration> {
-    Ok(Migration {
-        id: r.get("id")?,
-        uuid: r.get("uuid")?,
-        server_id: r.get("server_id")?,
-        project_id: r.get("project_id")?,
-        user_id: r.get("user_id")?,
-        migration_type: r.get("migration_type")?,
-        status: r.get("status")?,
-        source_compute: r.get("source_compute")?,
-        dest_compute: r.get("dest_compute")?,
-        old_flavor: r.get("old_flavor")?,
-        new_flavor: r.get("new_flavor")?,
-        created_ms: r.get("created_ms")?,
-        updated_ms: r.get("updated_ms")?,
-    })
-}
-
-/// Every migration, oldest first. A flavor's internal id is its row id (null once the
-/// flavor is gone).
-pub fn all(c: &Connection) -> super::Result<Vec<Migration>> {
-    let mut stmt = c.prepare(
-        "SELECT m.*, (SELECT rowid FROM flavors WHERE id = m.old_flavor_id) AS old_flavor,
-                (SELECT rowid FROM flavors WHERE id = m.new_flavor_id) AS new_flavor
-         FROM compute_migrations m ORDER BY m.id",
-    )?;
-    let rows = stmt.query_map([], row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// A resize to record: the server's, from one flavor to another on this host.
+pub struct Resize<'a> {
+    pub uuid: String,
+    pub server_id: &'a str,
+    pub project_id: &'a str,
+    pub user_id: &'a str,
+    pub host: &'a str,
+    pub old_flavor_id: &'a str,
+    pub new_flavor_id: &'a str,
+    pub now_ms: i64,
 }
 
 /// The address of this host as Nova records a move's `dest_host` (`my_ip`).
@@ -232,7 +213,11 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         f.project_id = text("project_id");
     }
     call.admin("os_compute_api:os-migrations:index")?;
-    let mut list: Vec<Migration> = svc.read(all)?.into_iter().filter(|m| f.keep(m)).collect();
+    let mut list: Vec<Migration> = svc
+        .read(|c| Ok(c.migrations()?))?
+        .into_iter()
+        .filter(|m| f.keep(m))
+        .collect();
     let mut out = json!({});
     if let Some(page) = page {
         // Newest first (created_at, id descending).
@@ -329,6 +314,9 @@ fn server_action(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compute::flavors::repo::FlavorRepo;
+    use crate::compute::flavors::Flavor;
+    use crate::compute::repo::MigrationRepo;
     use crate::store::Store;
 
     #[test]
@@ -336,17 +324,23 @@ mod tests {
         let store = Store::memory();
         let list = store
             .write(|c| {
-                c.execute(
-                    "INSERT INTO flavors (id, name, vcpus, ram, disk, created_ms) VALUES ('f1', 'one', 1, 64, 1, 0)",
-                    [],
-                )?;
-                c.execute(
-                    "INSERT INTO compute_migrations (uuid, server_id, project_id, user_id, migration_type, status,
-                        source_compute, dest_compute, old_flavor_id, new_flavor_id, created_ms, updated_ms)
-                     VALUES ('m', 's', 'p', 'u', 'resize', 'finished', 'h', 'h', 'f1', 'gone', 1000, 2000)",
-                    [],
-                )?;
-                all(c)
+                let f: Flavor = serde_json::from_value(
+                    json!({"id": "f1", "name": "one", "vcpus": 1, "ram": 64, "disk": 1}),
+                )
+                .unwrap();
+                c.insert_flavor(&f, 0)?;
+                c.record_resize(&Resize {
+                    uuid: "m".into(),
+                    server_id: "s",
+                    project_id: "p",
+                    user_id: "u",
+                    host: "h",
+                    old_flavor_id: "f1",
+                    new_flavor_id: "gone",
+                    now_ms: 1000,
+                })?;
+                c.close_resize("s", "confirmed", 2000)?;
+                Ok::<_, crate::compute::Error>(c.migrations()?)
             })
             .unwrap();
         assert_eq!(list.len(), 1);

@@ -30,11 +30,10 @@ pub mod volumes;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
 use crate::image::Images;
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 use microversion::Version;
 
 pub use crate::store::{Failure as Error, Outcome as Result};
@@ -106,19 +105,23 @@ impl Compute {
     }
 
     /// Reads one snapshot of the store (never waits for a write).
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
-        self.store.read(f).map_err(|e| self.fault(e))
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
+        self.store.read(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// Runs `f` in one transaction, after every clock-driven change that has come due.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
+    pub fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
         self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
+    }
+
+    /// `write`, for the two steps that call the volume service's methods still taking
+    /// SQLite's connection (`Volumes::delete_volume` when a server is deleted,
+    /// `Volumes::record_snapshot` in createImage): it goes when those take `&dyn Tx`.
+    pub fn write_sqlite<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T>,
+    ) -> std::result::Result<T, Fault> {
+        self.store.write(f).map_err(|e| self.fault(e))
     }
 }
 

@@ -11,7 +11,6 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::servers::model::{self, Server};
@@ -24,7 +23,7 @@ use crate::network::resources::security_groups::{
 };
 use crate::network::store::{self, Scope};
 use crate::network::Ctx;
-use crate::store::Failure;
+use crate::store::{Failure, Tx};
 
 type Svc = Arc<Compute>;
 
@@ -189,7 +188,7 @@ fn nova_group(group: &Value) -> Value {
 }
 
 /// `_format_security_group_rule`; None when the rule's remote group is gone or hidden.
-fn format_rule(c: &Connection, ctx: &Ctx, rule: &Value, data: Option<Value>) -> Option<Value> {
+fn format_rule(c: &dyn Tx, ctx: &Ctx, rule: &Value, data: Option<Value>) -> Option<Value> {
     let mut out = json!({
         "id": rule["id"],
         "parent_group_id": rule["parent_group_id"],
@@ -211,7 +210,7 @@ fn format_rule(c: &Connection, ctx: &Ctx, rule: &Value, data: Option<Value>) -> 
 }
 
 /// `_format_security_group` over a Neutron group.
-fn format_group(c: &Connection, ctx: &Ctx, group: &Value) -> Value {
+fn format_group(c: &dyn Tx, ctx: &Ctx, group: &Value) -> Value {
     let g = nova_group(group);
     let rules: Vec<Value> = g["rules"]
         .as_array()
@@ -242,7 +241,7 @@ fn sorted_groups(mut groups: Vec<Value>) -> Vec<Value> {
 }
 
 /// `security_group_api.get`: Neutron's show, its 404 kept as Nova's.
-fn group_by_id(c: &Connection, ctx: &Ctx, id: &str) -> super::Result<Value> {
+fn group_by_id(c: &dyn Tx, ctx: &Ctx, id: &str) -> super::Result<Value> {
     match store::fetch(c, "security_group", id)? {
         Some(g) if SecurityGroup::visible(ctx, &g) => Ok(g),
         _ => Err(Fault::not_found(format!("Security group {id} does not exist")).into()),
@@ -658,7 +657,7 @@ fn server_groups(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 // ------------------------------------------------------------------ floating IPs
 
 /// `_translate_floating_ip_view`.
-fn fip_view(c: &Connection, fip: &Value) -> super::Result<Value> {
+fn fip_view(c: &dyn Tx, fip: &Value) -> super::Result<Value> {
     let network_id = fip["floating_network_id"].as_str().unwrap_or_default();
     let pool = match store::fetch(c, "network", network_id)? {
         Some(n) if n["name"].as_str().is_some_and(|s| !s.is_empty()) => n["name"].clone(),
@@ -682,7 +681,7 @@ fn fip_not_found(id: &str) -> Fault {
 }
 
 /// Neutron's show of a floating IP as the caller.
-fn fip_by_id(c: &Connection, ctx: &Ctx, id: &str) -> super::Result<Value> {
+fn fip_by_id(c: &dyn Tx, ctx: &Ctx, id: &str) -> super::Result<Value> {
     match store::fetch(c, "floatingip", id)? {
         Some(f) if FloatingIp::visible(ctx, &f) => Ok(f),
         _ => Err(fip_not_found(id).into()),
@@ -690,7 +689,7 @@ fn fip_by_id(c: &Connection, ctx: &Ctx, id: &str) -> super::Result<Value> {
 }
 
 /// `_get_floating_ip_by_address`: the one floating IP the caller sees with `address`.
-fn fip_by_address(c: &Connection, ctx: &Ctx, address: &str) -> super::Result<Value> {
+fn fip_by_address(c: &dyn Tx, ctx: &Ctx, address: &str) -> super::Result<Value> {
     let mut found: Vec<Value> = store::all(c, "floatingip", Scope::All)?
         .into_iter()
         .filter(|f| FloatingIp::visible(ctx, f) && f["floating_ip_address"] == json!(address))
@@ -725,7 +724,7 @@ fn show_fip(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
 }
 
 /// `_get_floating_ip_pool_id_by_name_or_id`: an external network by id or name.
-fn pool_id(c: &Connection, name_or_id: &str) -> super::Result<Option<String>> {
+fn pool_id(c: &dyn Tx, name_or_id: &str) -> super::Result<Option<String>> {
     let by_id = is_uuid_like(name_or_id);
     let nets: Vec<Value> = store::all(c, "network", Scope::All)?
         .into_iter()
@@ -896,7 +895,7 @@ fn action_args<'a>(
 /// addFloatingIp / removeFloatingIp (up to 2.43), and addFixedIp / removeFixedIp.
 pub fn server_action(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     s: &Server,
     name: &str,
@@ -913,7 +912,7 @@ pub fn server_action(
 
 fn add_floating_ip(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     s: &Server,
     args: &Value,
@@ -991,7 +990,7 @@ fn add_floating_ip(
 
 fn remove_floating_ip(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     ctx: &Ctx,
     s: &Server,
@@ -1029,7 +1028,7 @@ fn remove_floating_ip(
 /// after the checks is not the caller's to see.
 fn add_fixed_ip(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     s: &Server,
     args: &Value,
@@ -1066,7 +1065,7 @@ fn add_fixed_ip(
 /// removeFixedIp: the address goes from the server's port that has it; 400 if none does.
 fn remove_fixed_ip(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     s: &Server,
     args: &Value,

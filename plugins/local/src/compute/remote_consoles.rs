@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::servers::model::{self, Server};
 use super::servers::{console, routes::target, views};
 use super::{body, param, reply, Call, Compute, Urls};
+use crate::store::Tx;
 
 type Svc = Arc<Compute>;
 
@@ -105,7 +105,7 @@ fn may_open(svc: &Compute, s: &Server, method: &str) -> Result<(), Fault> {
 /// VNC types are Nova's ConsoleTypeInvalid.
 fn vnc_url(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     urls: &Urls,
     s: &Server,
     kind: &str,
@@ -128,7 +128,7 @@ fn vnc_url(
 /// None for another action.
 pub fn action(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     urls: &Urls,
     s: &Server,

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
+use super::repo::ServerGroupRepo;
 use super::servers::routes::{check_name, invalid};
 use super::{body, param, quotas, reply, reply_empty, Call, Compute, Result};
+use crate::store::Tx;
 
 type Svc = Arc<Compute>;
 
@@ -37,84 +38,36 @@ pub struct Group {
     pub rules: Map<String, Value>,
 }
 
-fn row(r: &Row) -> rusqlite::Result<Group> {
-    let rules: String = r.get("rules")?;
-    Ok(Group {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        project_id: r.get("project_id")?,
-        user_id: r.get("user_id")?,
-        policy: r.get("policy")?,
-        rules: serde_json::from_str(&rules).unwrap_or_default(),
-    })
-}
-
-pub fn find(c: &Connection, id: &str) -> Result<Option<Group>> {
-    Ok(
-        c.query_row("SELECT * FROM server_groups WHERE id = ?1", [id], row)
-            .optional()?,
-    )
-}
-
 /// A group as Nova's `InstanceGroup.get_by_uuid` finds it for the caller: its query
 /// (`_instance_group_get_query`, nova/objects/instance_group.py) filters on the context's
 /// project unless the context is admin, so another project's group is not found at all.
-fn find_for(c: &Connection, call: &Call, id: &str) -> Result<Option<Group>> {
-    Ok(find(c, id)?.filter(|g| call.is_admin() || g.project_id == call.project_id))
+fn find_for(c: &dyn ServerGroupRepo, call: &Call, id: &str) -> Result<Option<Group>> {
+    Ok(c.server_group(id)?
+        .filter(|g| call.is_admin() || g.project_id == call.project_id))
 }
 
 fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Instance group {id} could not be found."))
 }
 
-/// The group's servers that still exist (Nova hides deleted ones).
-fn members(c: &Connection, id: &str) -> Result<Vec<String>> {
-    let mut st = c.prepare(
-        "SELECT m.server_id FROM server_group_members m JOIN servers s ON s.id = m.server_id
-         WHERE m.group_id = ?1 AND s.deleted = 0 ORDER BY m.rowid",
-    )?;
-    let rows = st
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(rows)
-}
-
 /// Puts a new server in a group (server create's `group` hint) and answers the group's
 /// policy. A group the caller cannot see (unknown, or another project's) is a 400, as
 /// Nova's server create turns `InstanceGroupNotFound` into; a group already holding
 /// `server_group_members` of the user's servers is a 403.
-pub fn add_member(c: &Connection, call: &Call, group_id: &str, server_id: &str) -> Result<String> {
+pub fn add_member(c: &dyn Tx, call: &Call, group_id: &str, server_id: &str) -> Result<String> {
     let (project_id, user_id) = (call.project_id.as_str(), call.caller.user_id.as_str());
     let group = find_for(c, call, group_id)?.ok_or_else(|| {
         Fault::bad_request(format!("Instance group {group_id} could not be found."))
     })?;
     let limit = quotas::limit(c, project_id, user_id, "server_group_members")?;
     if limit >= 0 {
-        let used: i64 = c.query_row(
-            "SELECT count(*) FROM server_group_members m JOIN servers s ON s.id = m.server_id
-             WHERE m.group_id = ?1 AND s.user_id = ?2 AND s.deleted = 0 AND m.server_id != ?3",
-            params![group_id, user_id, server_id],
-            |r| r.get(0),
-        )?;
+        let used = c.count_user_members(group_id, user_id, server_id)? as i64;
         if used + 1 > limit {
             return Err(quotas::exceeded("server_group_members", 1, used, limit).into());
         }
     }
-    c.execute(
-        "INSERT OR IGNORE INTO server_group_members (group_id, server_id) VALUES (?1, ?2)",
-        params![group_id, server_id],
-    )?;
+    c.add_server_group_member(group_id, server_id)?;
     Ok(group.policy)
-}
-
-/// The ids of the groups a server is in: a server's `server_groups` from 2.71.
-pub fn groups_of(c: &Connection, server_id: &str) -> Result<Vec<String>> {
-    let mut st =
-        c.prepare("SELECT group_id FROM server_group_members WHERE server_id = ?1 ORDER BY rowid")?;
-    let rows = st
-        .query_map([server_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(rows)
 }
 
 fn view(call: &Call, g: &Group, members: Vec<String>) -> Value {
@@ -176,17 +129,10 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let offset = non_negative("offset", req.query_param("offset"))?.unwrap_or(0);
     let project_id = call.project_id.clone();
     let groups = svc.read(|c| {
-        let mut st = c.prepare(
-            "SELECT * FROM server_groups WHERE ?1 OR project_id = ?2
-             ORDER BY created_ms, rowid LIMIT ?3 OFFSET ?4",
-        )?;
-        let groups = st
-            .query_map(params![all, project_id, limit as i64, offset as i64], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        groups
+        c.server_groups(all, &project_id, limit, offset)?
             .into_iter()
             .map(|g| {
-                let m = members(c, &g.id)?;
+                let m = c.server_group_members(&g.id)?;
                 Ok((g, m))
             })
             .collect::<Result<Vec<_>>>()
@@ -203,7 +149,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let id = param(req, "server_group_id")?.to_string();
     let (g, m) = svc.read(|c| {
         let g = find_for(c, &call, &id)?.ok_or_else(|| not_found(&id))?;
-        let m = members(c, &id)?;
+        let m = c.server_group_members(&id)?;
         Ok((g, m))
     })?;
     reply(
@@ -222,12 +168,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         // the delete policy against it.
         find_for(c, &call, &id)?.ok_or_else(|| not_found(&id))?;
         call.writer("os_compute_api:os-server-groups:delete")?;
-        c.execute(
-            "DELETE FROM server_group_members WHERE group_id = ?1",
-            [&id],
-        )?;
-        c.execute("DELETE FROM server_groups WHERE id = ?1", [&id])?;
-        Ok(())
+        Ok(c.delete_server_group(&id)?)
     })?;
     reply_empty(resp, &call, 204)
 }
@@ -374,20 +315,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             &group.user_id,
             &[("server_groups", 1)],
         )?;
-        c.execute(
-            "INSERT INTO server_groups (id, name, project_id, user_id, policy, rules, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                group.id,
-                group.name,
-                group.project_id,
-                group.user_id,
-                group.policy,
-                Value::Object(group.rules.clone()).to_string(),
-                crate::time::now_ms()
-            ],
-        )?;
-        Ok(())
+        Ok(c.insert_server_group(&group, crate::time::now_ms())?)
     })?;
     reply(
         resp,
@@ -401,6 +329,8 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 mod tests {
     use super::*;
     use crate::compute::microversion::Version;
+    use crate::compute::quotas::repo::ComputeQuotaRepo;
+    use crate::store::sqlite::fixtures::{self, TestServer};
     use crate::store::Store;
 
     fn call(minor: u16) -> Call {
@@ -411,33 +341,27 @@ mod tests {
         }
     }
 
-    fn server(c: &Connection, id: &str, user: &str) {
-        c.execute(
-            "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, power_state, flavor,
-                availability_zone, reservation_id, created_ms, updated_ms)
-             VALUES (?1, 'p', ?2, 'n', 'n', 'active', 1, '{}', 'nova', 'r', 0, 0)",
-            params![id, user],
-        )
-        .unwrap();
-    }
-
     #[test]
     fn members_join_leave_and_count_against_quota() {
         let store = Store::memory();
         store
             .write(|c| -> Result<()> {
-                c.execute(
-                    "INSERT INTO server_groups (id, name, project_id, user_id, policy, created_ms)
-                     VALUES ('g', 'g', 'p', 'u', 'anti-affinity', 0)",
-                    [],
-                )?;
-                c.execute(
-                    "INSERT INTO compute_quotas (project_id, user_id, resource, hard_limit)
-                     VALUES ('p', '', 'server_group_members', 2)",
-                    [],
-                )?;
-                for s in ["s1", "s2", "s3"] {
-                    server(c, s, "u");
+                let g = Group {
+                    id: "g".into(),
+                    name: "g".into(),
+                    project_id: "p".into(),
+                    user_id: "u".into(),
+                    policy: "anti-affinity".into(),
+                    rules: Map::new(),
+                };
+                c.insert_server_group(&g, 0)?;
+                c.set_quota_limit("p", None, "server_group_members", 2)?;
+                for id in ["s1", "s2", "s3"] {
+                    let s = TestServer {
+                        id,
+                        ..TestServer::default()
+                    };
+                    fixtures::server(c, &s);
                 }
                 let mut u = call(1);
                 u.caller.user_id = "u".into();
@@ -464,10 +388,13 @@ mod tests {
                 }
                 other.caller.is_admin = true;
                 assert!(find_for(c, &other, "g")?.is_some());
-                assert_eq!(groups_of(c, "s1")?, vec!["g".to_string()]);
-                assert_eq!(members(c, "g")?, vec!["s1".to_string(), "s2".to_string()]);
+                assert_eq!(c.groups_of_server("s1")?, vec!["g".to_string()]);
+                assert_eq!(
+                    c.server_group_members("g")?,
+                    vec!["s1".to_string(), "s2".to_string()]
+                );
                 crate::compute::servers::repo::ServerRepo::leave_server_groups(c, "s1")?;
-                assert!(groups_of(c, "s1")?.is_empty());
+                assert!(c.groups_of_server("s1")?.is_empty());
                 add_member(c, &u, "g", "s3")?;
                 Ok(())
             })

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::quotas::{invalid_input, not_a_bool, nova_bool, py_repr, unexpected};
 use super::{body, param, reply, Call, Compute, Result as Outcome, ZONE};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::Tx;
 
 type Svc = Arc<Compute>;
 
@@ -60,38 +60,20 @@ impl Service {
 
 /// The compute service's changeable state, per host name.
 #[derive(Debug, Clone, Default)]
-struct State {
-    disabled: bool,
-    disabled_reason: Option<String>,
-    forced_down: bool,
+pub struct ServiceState {
+    pub disabled: bool,
+    pub disabled_reason: Option<String>,
+    pub forced_down: bool,
 }
 
-fn state_of(c: &Connection, host: &str) -> Outcome<State> {
-    let state = c
-        .prepare_cached(
-            "SELECT disabled, disabled_reason, forced_down FROM compute_services WHERE host = ?1",
-        )?
-        .query_row([host], |r| {
-            Ok(State {
-                disabled: r.get(0)?,
-                disabled_reason: r.get(1)?,
-                forced_down: r.get(2)?,
-            })
-        })
-        .optional()?;
-    Ok(state.unwrap_or_default())
+fn state_of(c: &dyn Tx, host: &str) -> Outcome<ServiceState> {
+    Ok(c.compute_service(host)?.unwrap_or_default())
 }
 
-fn change(c: &Connection, host: &str, f: impl FnOnce(&mut State)) -> Outcome<()> {
+fn change(c: &dyn Tx, host: &str, f: impl FnOnce(&mut ServiceState)) -> Outcome<()> {
     let mut s = state_of(c, host)?;
     f(&mut s);
-    c.execute(
-        "INSERT INTO compute_services (host, disabled, disabled_reason, forced_down)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (host) DO UPDATE SET disabled = ?2, disabled_reason = ?3, forced_down = ?4",
-        params![host, s.disabled, s.disabled_reason, s.forced_down],
-    )?;
-    Ok(())
+    Ok(c.save_compute_service(host, &s)?)
 }
 
 /// A service's stable uuid, from its binary and host.
@@ -104,7 +86,7 @@ pub fn service_uuid(binary: &str, host: &str) -> String {
 }
 
 /// Every service, in Nova's order (by id).
-pub fn all(c: &Connection, host: &str) -> Outcome<Vec<Service>> {
+pub fn all(c: &dyn Tx, host: &str) -> Outcome<Vec<Service>> {
     let fixed = |id, binary, zone| Service {
         id,
         uuid: service_uuid(binary, host),
@@ -129,7 +111,7 @@ pub fn all(c: &Connection, host: &str) -> Outcome<Vec<Service>> {
 }
 
 /// The nova-compute service of this host.
-pub fn compute(c: &Connection, host: &str) -> Outcome<Service> {
+pub fn compute(c: &dyn Tx, host: &str) -> Outcome<Service> {
     let mut all = all(c, host)?;
     all.retain(|s| s.binary == COMPUTE);
     Ok(all.remove(0))
@@ -250,7 +232,11 @@ fn action_body(call: &Call, req: &Request) -> Result<Map<String, Value>, Fault> 
 
 /// Applies a pre-2.53 action to the service `host`/`binary` names: only nova-compute may
 /// change, and it must exist.
-fn act(svc: &Compute, body: &Map<String, Value>, f: impl FnOnce(&mut State)) -> Result<(), Fault> {
+fn act(
+    svc: &Compute,
+    body: &Map<String, Value>,
+    f: impl FnOnce(&mut ServiceState),
+) -> Result<(), Fault> {
     let host = body["host"].as_str().unwrap_or_default();
     let binary = body["binary"].as_str().unwrap_or_default();
     if binary != COMPUTE {

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
+use super::repo::UsageRepo;
 use super::services::naive_micros;
 use super::{param, reply, Call, Compute, Urls};
 
@@ -31,6 +31,18 @@ pub struct ServerUsage {
     pub hours: f64,
 }
 
+/// A server that ran in a period, as stored.
+#[derive(Debug, Clone)]
+pub struct ServerRun {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub flavor: Value,
+    pub vm_state: String,
+    pub launched_ms: i64,
+    pub terminated_ms: Option<i64>,
+}
+
 /// Hours of `[launched, terminated)` inside `[start, stop]` (Nova's `_hours_for`).
 pub fn hours_for(launched: i64, terminated: Option<i64>, start: i64, stop: i64) -> f64 {
     if terminated.is_some_and(|t| t < start) || launched > stop {
@@ -44,45 +56,36 @@ pub fn hours_for(launched: i64, terminated: Option<i64>, start: i64, stop: i64) 
 /// Servers that ran during `[start, stop]`, deleted ones too, oldest first, at most
 /// `limit` after `marker`; `None` when the marker is not among them.
 pub fn servers_in_period(
-    c: &Connection,
+    c: &dyn UsageRepo,
     start: i64,
     stop: i64,
     project: Option<&str>,
     limit: usize,
     marker: Option<&str>,
 ) -> super::Result<Option<Vec<ServerUsage>>> {
-    let mut stmt = c.prepare(
-        "SELECT id, name, project_id, flavor, vm_state, launched_ms, terminated_ms
-         FROM servers
-         WHERE launched_ms IS NOT NULL AND launched_ms < ?2
-           AND (terminated_ms IS NULL OR terminated_ms > ?1)
-           AND (?3 IS NULL OR project_id = ?3)
-         ORDER BY created_ms, id",
-    )?;
-    let rows = stmt.query_map(params![start, stop, project], |r| {
-        let flavor: String = r.get(3)?;
-        let flavor: Value = serde_json::from_str(&flavor).unwrap_or(Value::Null);
-        let int = |k: &str| flavor[k].as_i64().unwrap_or(0);
-        let launched: i64 = r.get(5)?;
-        let terminated: Option<i64> = r.get(6)?;
-        Ok(ServerUsage {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            project_id: r.get(2)?,
-            flavor: flavor["original_name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            vcpus: int("vcpus"),
-            memory_mb: int("ram"),
-            local_gb: int("disk") + int("ephemeral"),
-            vm_state: r.get(4)?,
-            launched_ms: launched,
-            terminated_ms: terminated,
-            hours: hours_for(launched, terminated, start, stop),
+    let all: Vec<ServerUsage> = c
+        .servers_run_between(start, stop, project)?
+        .into_iter()
+        .map(|r| {
+            let int = |k: &str| r.flavor[k].as_i64().unwrap_or(0);
+            ServerUsage {
+                flavor: r.flavor["original_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                vcpus: int("vcpus"),
+                memory_mb: int("ram"),
+                local_gb: int("disk") + int("ephemeral"),
+                hours: hours_for(r.launched_ms, r.terminated_ms, start, stop),
+                id: r.id,
+                name: r.name,
+                project_id: r.project_id,
+                vm_state: r.vm_state,
+                launched_ms: r.launched_ms,
+                terminated_ms: r.terminated_ms,
+            }
         })
-    })?;
-    let all: Vec<ServerUsage> = rows.collect::<rusqlite::Result<_>>()?;
+        .collect();
     let after = match marker {
         None => 0,
         Some(m) => match all.iter().position(|s| s.id == m) {
@@ -305,6 +308,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::fixtures::{self, TestServer};
     use crate::store::Store;
 
     const H: i64 = 3_600_000;
@@ -344,21 +348,17 @@ mod tests {
                     ("c", "p2", 3, Some(0), None),
                     ("d", "p2", 4, None, None),
                 ] {
-                    c.execute(
-                        "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, power_state,
-                            flavor, availability_zone, reservation_id, created_ms, updated_ms,
-                            launched_ms, terminated_ms, deleted)
-                         VALUES (?1, ?2, 'u', ?1, ?1, 'active', 1, ?6, 'nova', 'r', ?3, 0, ?4, ?5, ?7)",
-                        params![
-                            id,
-                            project,
-                            created,
-                            launched,
-                            terminated,
-                            json!({"original_name": "m1.small", "vcpus": 2, "ram": 1024, "disk": 10, "ephemeral": 0}).to_string(),
-                            terminated.is_some() as i64
-                        ],
-                    )?;
+                    let s = TestServer {
+                        id,
+                        project_id: project,
+                        flavor: json!({"original_name": "m1.small", "vcpus": 2, "ram": 1024, "disk": 10, "ephemeral": 0}),
+                        created_ms: created,
+                        launched_ms: launched,
+                        terminated_ms: terminated,
+                        deleted: terminated.is_some(),
+                        ..TestServer::default()
+                    };
+                    fixtures::server(c, &s);
                 }
                 servers_in_period(c, 0, 4 * H, None, 1000, None)
             })

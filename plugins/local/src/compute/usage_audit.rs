@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 use time::{Date, Month, PrimitiveDateTime, Time};
 
 use super::{param, reply, Call, Compute};
+use crate::store::Tx;
 
 type Svc = Arc<Compute>;
 
@@ -114,36 +114,15 @@ fn py_str(t: PrimitiveDateTime) -> String {
     )
 }
 
-/// When this cloud began: its first flavor.
-fn born_ms(c: &Connection) -> super::Result<Option<i64>> {
-    Ok(c.query_row("SELECT min(created_ms) FROM flavors", [], |r| r.get(0))?)
-}
-
-/// Servers active in `[begin, end)`: launched before its end and not terminated before its
-/// beginning (deleted ones included, as Nova's `get_active_by_window_joined`).
-fn active_in(c: &Connection, begin: i64, end: i64) -> super::Result<i64> {
-    Ok(c.query_row(
-        "SELECT count(*) FROM servers WHERE launched_ms IS NOT NULL AND launched_ms < ?2
-            AND (terminated_ms IS NULL OR terminated_ms > ?1)",
-        params![begin, end],
-        |r| r.get(0),
-    )?)
-}
-
 /// The audit summary of the period before `before`.
-fn summary(
-    c: &Connection,
-    host: &str,
-    before: PrimitiveDateTime,
-    now_ms: i64,
-) -> super::Result<Value> {
+fn summary(c: &dyn Tx, host: &str, before: PrimitiveDateTime, now_ms: i64) -> super::Result<Value> {
     let (begin, end) = last_month(before);
     let (b, e) = (ms(begin), ms(end));
-    let ran = e <= now_ms && born_ms(c)?.is_some_and(|born| born <= e);
+    let ran = e <= now_ms && c.cloud_born_ms()?.is_some_and(|born| born <= e);
     let mut log = serde_json::Map::new();
     let mut total = 0;
     if ran {
-        total = active_in(c, b, e)?;
+        total = c.count_servers_run_between(b, e)?;
         log.insert(
             host.to_string(),
             json!({
@@ -227,6 +206,9 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compute::flavors::repo::FlavorRepo;
+    use crate::compute::flavors::Flavor;
+    use crate::store::sqlite::fixtures::{self, TestServer};
     use crate::store::Store;
 
     #[test]
@@ -248,17 +230,23 @@ mod tests {
         let store = Store::memory();
         let v = store
             .write(|c| {
-                c.execute(
-                    "INSERT INTO flavors (id, name, vcpus, ram, disk, created_ms) VALUES ('f', 'f', 1, 64, 1, 0)",
-                    [],
-                )?;
-                c.execute(
-                    "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, power_state,
-                        flavor, availability_zone, reservation_id, created_ms, updated_ms, launched_ms)
-                     VALUES ('a', 'p', 'u', 'a', 'a', 'active', 1, '{}', 'nova', 'r', 0, 0, 1000)",
-                    [],
-                )?;
-                summary(c, "h", parse_before("1970-03-02 00:00:00").unwrap(), 1 << 40)
+                let f: Flavor = serde_json::from_value(
+                    json!({"id": "f", "name": "f", "vcpus": 1, "ram": 64, "disk": 1}),
+                )
+                .unwrap();
+                c.insert_flavor(&f, 0)?;
+                let s = TestServer {
+                    id: "a",
+                    launched_ms: Some(1000),
+                    ..TestServer::default()
+                };
+                fixtures::server(c, &s);
+                summary(
+                    c,
+                    "h",
+                    parse_before("1970-03-02 00:00:00").unwrap(),
+                    1 << 40,
+                )
             })
             .unwrap();
         assert_eq!(v["total_instances"], 1);

@@ -18,6 +18,7 @@ use super::servers::states::Action;
 use super::volumes::{object_of, StagedSnapshot};
 use crate::compute::{body, param, reply, reply_empty, Call, Compute};
 use crate::microversion::Version;
+use crate::store::Tx;
 use crate::time::now_ms;
 use crate::volume::model::{self as vm, AttachSpec, Attachment, Volume};
 use crate::volume::states::{VolumeAction, VolumeStatus};
@@ -71,11 +72,7 @@ fn view(a: &Attachment, server_id: &str, v: Version) -> Value {
 }
 
 /// 404 unless `volume_id` is attached to `s`.
-fn attachment_on(
-    c: &Connection,
-    s: &Server,
-    volume_id: &str,
-) -> crate::compute::Result<Attachment> {
+fn attachment_on(c: &dyn Tx, s: &Server, volume_id: &str) -> crate::compute::Result<Attachment> {
     vm::attachments_of_server(c, &s.id)?
         .into_iter()
         .find(|a| a.volume_id == volume_id)
@@ -185,7 +182,7 @@ fn boolean(att: &Map<String, Value>, key: &str) -> Result<Option<bool>, Fault> {
 #[allow(clippy::too_many_arguments)]
 pub fn attach_to(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     s: &Server,
     volume: &Volume,
@@ -364,10 +361,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             }
         }
         if let Some(d) = delete_on_termination {
-            c.execute(
-                "UPDATE volume_attachments SET delete_on_termination = ?2, updated_ms = ?3 WHERE id = ?1",
-                rusqlite::params![current.id, d, now_ms()],
-            )?;
+            c.set_delete_on_termination(&current.id, d, now_ms())?;
         }
         Ok(())
     })?;
@@ -377,7 +371,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// Nova's swap: the new volume takes the old one's place (device, boot index, flags);
 /// the old one is detached.
 fn swap_volume(
-    c: &Connection,
+    c: &dyn Tx,
     s: &Server,
     old: &Volume,
     new: &Volume,
@@ -437,29 +431,14 @@ fn detach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// `os-extended-volumes:volumes_attached` of many servers in one query (a listing reads
 /// them all at once): server id → (volume id, delete_on_termination), oldest first.
 pub fn volumes_attached(
-    c: &Connection,
+    c: &dyn Tx,
     server_ids: &[&str],
 ) -> crate::compute::Result<HashMap<String, Vec<(String, bool)>>> {
     let mut out: HashMap<String, Vec<(String, bool)>> = HashMap::new();
     if server_ids.is_empty() {
         return Ok(out);
     }
-    // One statement per page, its ids bound as a JSON array (no SQL built from ids).
-    let mut stmt = c.prepare_cached(
-        "SELECT server_id, volume_id, delete_on_termination FROM volume_attachments
-         WHERE server_id IN (SELECT value FROM json_each(?1))
-         ORDER BY created_ms, id",
-    )?;
-    let ids = serde_json::to_string(server_ids).unwrap_or_default();
-    let rows = stmt.query_map([ids], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (server, volume, dot) = row?;
+    for (server, volume, dot) in c.volumes_attached(server_ids)? {
         out.entry(server).or_default().push((volume, dot));
     }
     Ok(out)
@@ -500,15 +479,11 @@ pub fn remove_released(svc: &Compute, deleted: &[String]) {
 }
 
 /// Unshelve: the volumes attached while the server had no host get their devices.
-pub fn land(svc: &Compute, c: &Connection, server_id: &str) -> crate::compute::Result<()> {
+pub fn land(svc: &Compute, c: &dyn Tx, server_id: &str) -> crate::compute::Result<()> {
     for a in vm::attachments_of_server(c, server_id)? {
         if a.mountpoint.is_none() {
             let device = vm::next_device(c, server_id)?;
-            c.execute(
-                "UPDATE volume_attachments SET mountpoint = ?2, host = ?3, updated_ms = ?4
-                 WHERE id = ?1",
-                rusqlite::params![a.id, device, svc.host, now_ms()],
-            )?;
+            c.set_attachment_device(&a.id, &device, &svc.host, now_ms())?;
         }
     }
     Ok(())
@@ -598,10 +573,7 @@ pub fn image_mapping(
 }
 
 /// The block devices an image of a volume-backed server names (`block_device_mapping`).
-pub fn image_block_devices(
-    c: &Connection,
-    image_id: &str,
-) -> crate::compute::Result<Vec<BlockDevice>> {
+pub fn image_block_devices(c: &dyn Tx, image_id: &str) -> crate::compute::Result<Vec<BlockDevice>> {
     let Ok(image) = crate::image::model::get(c, image_id) else {
         return Ok(vec![]);
     };
@@ -638,7 +610,7 @@ pub fn image_block_devices(
 }
 
 /// The root volume of a volume-backed server (None for a server booted from an image).
-pub fn root_volume(c: &Connection, server_id: &str) -> crate::compute::Result<Option<Volume>> {
+pub fn root_volume(c: &dyn Tx, server_id: &str) -> crate::compute::Result<Option<Volume>> {
     match vm::attachments_of_server(c, server_id)?
         .into_iter()
         .find(|a| a.boot_index == Some(0))
@@ -652,7 +624,7 @@ pub fn root_volume(c: &Connection, server_id: &str) -> crate::compute::Result<Op
 /// volume; from 2.93 the volume is reimaged (its image metadata names the new image; its
 /// bytes are not rewritten).
 pub fn reimage(
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     root: &Volume,
     image: &crate::image::model::Image,
@@ -678,11 +650,7 @@ pub fn reimage(
     let mut meta = root.image_metadata.clone();
     meta.insert("image_id".into(), json!(image.id));
     meta.insert("image_name".into(), json!(image.name));
-    c.execute(
-        "UPDATE volumes SET image_metadata = ?2, updated_ms = ?3 WHERE id = ?1",
-        rusqlite::params![root.id, Value::Object(meta).to_string(), now_ms()],
-    )?;
-    Ok(())
+    Ok(c.reimage_volume(&root.id, &meta, now_ms())?)
 }
 
 // ---------------------------------------------------------------- boot from volume
@@ -1089,7 +1057,7 @@ pub fn discard(svc: &Compute, sets: &[Vec<DeviceVolume>]) {
 /// server is ready at once (its bytes were written before its row).
 pub fn attach_block_devices(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     s: &Server,
     devices: &[BlockDevice],

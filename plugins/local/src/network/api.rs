@@ -6,11 +6,11 @@ use std::cmp::Ordering;
 use std::marker::PhantomData;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::store::{self, Scope};
 use super::{object_body, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 /// What makes a kind of resource: its names, who sees it, and how it is made, changed and
 /// removed. Everything else is common.
@@ -33,18 +33,18 @@ pub trait Kind: Send + Sync + 'static {
 
     /// Whether the caller may see a document, when that depends on other documents (RBAC
     /// policies); `visible` by default.
-    fn visible_in(_c: &Connection, ctx: &Ctx, doc: &Value) -> Result<bool> {
+    fn visible_in(_c: &dyn Tx, ctx: &Ctx, doc: &Value) -> Result<bool> {
         Ok(Self::visible(ctx, doc))
     }
 
     /// Makes (and stores) a new document from a create body.
-    fn create(net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value>;
+    fn create(net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value>;
 
     /// Applies a PUT body's changes to `doc` (already checked against MUTABLE); the caller
     /// saves it.
     fn update(
         _net: &Net,
-        _c: &Connection,
+        _c: &dyn Tx,
         _ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -56,7 +56,7 @@ pub trait Kind: Send + Sync + 'static {
     }
 
     /// Removes a document (and what hangs off it), or says why not.
-    fn delete(_net: &Net, c: &Connection, _ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, _ctx: &Ctx, doc: &Value) -> Result<()> {
         store::remove(c, Self::SINGULAR, doc["id"].as_str().unwrap_or_default())
     }
 }
@@ -68,7 +68,7 @@ pub fn not_found<K: Kind>(id: &str) -> Fault {
 }
 
 /// A document the caller may see, or 404.
-pub fn get<K: Kind>(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
+pub fn get<K: Kind>(c: &dyn Tx, ctx: &Ctx, id: &str) -> Result<Value> {
     match store::fetch(c, K::SINGULAR, id)? {
         Some(doc) if K::visible_in(c, ctx, &doc)? => Ok(doc),
         _ => Err(not_found::<K>(id).into()),
@@ -168,7 +168,7 @@ fn tag_list(req: &Request, name: &str) -> Vec<String> {
 
 /// The documents a list request selects, sorted and paged, with the page's links.
 pub fn select<K: Kind>(
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     req: &Request,
     base_url: &str,

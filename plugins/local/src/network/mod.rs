@@ -13,11 +13,10 @@ mod tags;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::settings::Settings;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 pub use crate::store::{Failure as Error, Outcome as Result};
 
@@ -47,18 +46,12 @@ impl Net {
         }
     }
 
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
-        self.store.read(f).map_err(|e| self.fault(e))
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
+        self.store.read(|c| f(c)).map_err(|e| self.fault(e))
     }
 
     /// Runs `f` in one transaction.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
+    pub fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
         self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
     }
 }

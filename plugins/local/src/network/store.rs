@@ -2,12 +2,11 @@
 //! kind's change does alike: common attributes, revisions, and refreshing the servers a
 //! port, floating IP or network shows on.
 
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use super::repo::NetworkRepo;
 pub use super::repo::Scope;
 use super::{now, Ctx, Result};
+use crate::store::Tx;
 
 /// A new document's common attributes: id, project (and its old name tenant_id), name,
 /// description, tags, times and revision, from the request body where it gives them.
@@ -53,7 +52,7 @@ fn shown_on_servers(kind: &str) -> bool {
 }
 
 /// Refreshes the servers a document shows on (see compute's `servers::networking`).
-fn touch(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
+fn touch(c: &dyn Tx, kind: &str, doc: &Value) -> Result<()> {
     use crate::compute::servers::networking;
     for server in networking::devices_of(c, kind, doc)? {
         networking::refresh(c, &server)?;
@@ -61,7 +60,7 @@ fn touch(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
     Ok(())
 }
 
-pub fn insert(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
+pub fn insert(c: &dyn Tx, kind: &str, doc: &Value) -> Result<()> {
     insert_row(c, kind, doc)?;
     if shown_on_servers(kind) {
         touch(c, kind, doc)?;
@@ -69,12 +68,12 @@ pub fn insert(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
     Ok(())
 }
 
-fn insert_row(c: &Connection, kind: &str, doc: &Value) -> Result<()> {
+fn insert_row(c: &dyn Tx, kind: &str, doc: &Value) -> Result<()> {
     Ok(c.insert_doc(kind, doc, crate::time::now_ms())?)
 }
 
 /// Writes a changed document back, a revision later.
-pub fn save(c: &Connection, kind: &str, doc: &mut Value) -> Result<()> {
+pub fn save(c: &dyn Tx, kind: &str, doc: &mut Value) -> Result<()> {
     let before = if shown_on_servers(kind) {
         fetch(c, kind, doc["id"].as_str().unwrap_or_default())?
     } else {
@@ -91,7 +90,7 @@ pub fn save(c: &Connection, kind: &str, doc: &mut Value) -> Result<()> {
     Ok(())
 }
 
-pub fn remove(c: &Connection, kind: &str, id: &str) -> Result<()> {
+pub fn remove(c: &dyn Tx, kind: &str, id: &str) -> Result<()> {
     let before = if shown_on_servers(kind) {
         fetch(c, kind, id)?
     } else {
@@ -104,16 +103,16 @@ pub fn remove(c: &Connection, kind: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn fetch(c: &Connection, kind: &str, id: &str) -> Result<Option<Value>> {
+pub fn fetch(c: &dyn Tx, kind: &str, id: &str) -> Result<Option<Value>> {
     Ok(c.doc(kind, id)?)
 }
 
 /// Documents of a kind, oldest first.
-pub fn all(c: &Connection, kind: &str, scope: Scope) -> Result<Vec<Value>> {
+pub fn all(c: &dyn Tx, kind: &str, scope: Scope) -> Result<Vec<Value>> {
     Ok(c.docs(kind, scope)?)
 }
 
 /// How many documents of a kind a project has (quota).
-pub fn count(c: &Connection, kind: &str, project_id: &str) -> Result<i64> {
+pub fn count(c: &dyn Tx, kind: &str, project_id: &str) -> Result<i64> {
     Ok(i64::try_from(c.count_docs(kind, project_id)?).unwrap_or(i64::MAX))
 }

@@ -2,7 +2,6 @@
 //! for every kind with standard attributes.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::api::{get, Kind};
@@ -11,6 +10,7 @@ use super::resources::{
     security_groups::SecurityGroup, subnetpools::SubnetPool, subnets::Subnet,
 };
 use super::{store, Ctx, Result, Svc};
+use crate::store::Tx;
 
 endpoint!(Svc; Tags { on_get => list, on_put => replace, on_delete => clear });
 endpoint!(Svc; Tag { on_get => check, on_put => add, on_delete => remove });
@@ -28,11 +28,11 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
 const MAX_LEN: usize = 255;
 
 /// The document a tag request names, loaded as its kind shows it to the caller.
-fn document<K: Kind>(c: &Connection, ctx: &Ctx, id: &str) -> Result<(Value, &'static str)> {
+fn document<K: Kind>(c: &dyn Tx, ctx: &Ctx, id: &str) -> Result<(Value, &'static str)> {
     Ok((get::<K>(c, ctx, id)?, K::SINGULAR))
 }
 
-fn target(c: &Connection, ctx: &Ctx, req: &Request) -> Result<(Value, &'static str)> {
+fn target(c: &dyn Tx, ctx: &Ctx, req: &Request) -> Result<(Value, &'static str)> {
     let kind = req.param("resource_type").unwrap_or_default();
     let id = req.param("resource_id").unwrap_or_default();
     match kind {

@@ -8,7 +8,12 @@ pub(crate) mod sqlite;
 
 pub use sqlite::Store;
 
-use crate::compute::repo::KeypairRepo;
+use crate::compute::flavors::repo::FlavorRepo;
+use crate::compute::quotas::repo::ComputeQuotaRepo;
+use crate::compute::repo::{
+    AggregateRepo, HypervisorRepo, KeypairRepo, MigrationRepo, ServerBackupRepo, ServerGroupRepo,
+    ServerNetworkRepo, ServerVolumeRepo, ServiceRepo, UsageRepo,
+};
 use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
@@ -18,89 +23,45 @@ use crate::volume::repo::{
     VolumeRepo, VolumeTypeRepo,
 };
 
-/// Everything one transaction reaches: every service's repositories. A backend fills each
-/// trait for its transaction type and so has a `Tx`; services take `&dyn Tx` (or the one
-/// repository they need, which `&dyn Tx` upcasts to).
-pub trait Tx:
-    IdentityRepo
-    + ImageRepo
-    + NetworkRepo
-    + VolumeRepo
-    + VolumeTypeRepo
-    + VolumeQuotaRepo
-    + QosRepo
-    + GroupRepo
-    + SnapshotRepo
-    + MessageRepo
-    + BackupRepo
-    + TransferRepo
-    + ServerRepo
-    + KeypairRepo
-{
+/// Declares `Tx` over the repositories listed, once: the trait and its blanket impl.
+macro_rules! transaction {
+    ($($repo:ident),+ $(,)?) => {
+        /// Everything one transaction reaches: every service's repositories. A backend
+        /// fills each trait for its transaction type and so has a `Tx`; services take
+        /// `&dyn Tx` (or the one repository they need, which `&dyn Tx` upcasts to).
+        pub trait Tx: $($repo +)+ {}
+
+        impl<T: $($repo +)+ ?Sized> Tx for T {}
+    };
 }
 
-impl<T> Tx for T where
-    T: IdentityRepo
-        + ImageRepo
-        + NetworkRepo
-        + VolumeRepo
-        + VolumeTypeRepo
-        + VolumeQuotaRepo
-        + QosRepo
-        + GroupRepo
-        + SnapshotRepo
-        + MessageRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + MessageRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + GroupRepo
-        + SnapshotRepo
-        + MessageRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + MessageRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + QosRepo
-        + GroupRepo
-        + SnapshotRepo
-        + MessageRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + MessageRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + BackupRepo
-        + TransferRepo
-        + TransferRepo
-        + ServerRepo
-        + KeypairRepo
-        + ?Sized
-{
-}
+transaction!(
+    IdentityRepo,
+    ImageRepo,
+    NetworkRepo,
+    VolumeRepo,
+    VolumeTypeRepo,
+    VolumeQuotaRepo,
+    QosRepo,
+    GroupRepo,
+    SnapshotRepo,
+    MessageRepo,
+    BackupRepo,
+    TransferRepo,
+    ServerRepo,
+    KeypairRepo,
+    FlavorRepo,
+    ServerGroupRepo,
+    ComputeQuotaRepo,
+    ServerBackupRepo,
+    UsageRepo,
+    HypervisorRepo,
+    ServiceRepo,
+    ServerNetworkRepo,
+    ServerVolumeRepo,
+    MigrationRepo,
+    AggregateRepo,
+);
 
 /// A store error, for the log; handlers answer 500 for these.
 #[derive(Debug)]

@@ -1,15 +1,16 @@
 //! Flavors: the sizes a server can have. Seeded from `[flavors] flavor_list` (or Nova's
 //! classic m1 flavors), then managed through the API by admins.
 
+pub mod repo;
 mod routes;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{Compute, Result};
 use crate::settings::Settings;
+use repo::FlavorRepo;
 
 pub use routes::setup;
 
@@ -95,25 +96,16 @@ pub fn seed(svc: &Compute, settings: &Settings) -> std::result::Result<(), Error
     for f in &list {
         validate(f).map_err(|m| Error(format!("[flavors] flavor_list: {origin}: {m}")))?;
     }
-    svc.store
-        .write(|tx| -> Result<()> {
-            let now = crate::time::now_ms();
-            for f in &list {
-                let exists: bool = tx
-                    .query_row(
-                        "SELECT 1 FROM flavors WHERE id = ?1 OR name = ?2",
-                        params![f.id, f.name],
-                        |_| Ok(true),
-                    )
-                    .optional()?
-                    .unwrap_or(false);
-                if !exists {
-                    insert(tx, f, now)?;
-                }
+    svc.write(|tx| {
+        let now = crate::time::now_ms();
+        for f in &list {
+            if !tx.flavor_id_or_name_taken(&f.id, &f.name)? {
+                tx.insert_flavor(f, now)?;
             }
-            Ok(())
-        })
-        .map_err(|e| Error(format!("flavors: {}", svc.fault(e).message)))
+        }
+        Ok(())
+    })
+    .map_err(|f| Error(format!("flavors: {}", f.message)))
 }
 
 /// The limits Nova puts on a flavor's numbers and name.
@@ -158,89 +150,27 @@ pub fn validate(f: &Flavor) -> std::result::Result<(), String> {
     Ok(())
 }
 
-pub fn insert(c: &Connection, f: &Flavor, now_ms: i64) -> Result<()> {
-    c.execute(
-        "INSERT INTO flavors (id, name, vcpus, ram, disk, ephemeral, swap, rxtx_factor, is_public, disabled, description, extra_specs, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            f.id, f.name, f.vcpus, f.ram, f.disk, f.ephemeral, f.swap, f.rxtx_factor, f.is_public, f.disabled,
-            f.description, Value::Object(f.extra_specs.clone()).to_string(), now_ms
-        ],
-    )?;
-    Ok(())
-}
-
-fn row(r: &Row) -> rusqlite::Result<Flavor> {
-    let specs: String = r.get("extra_specs")?;
-    Ok(Flavor {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        vcpus: r.get("vcpus")?,
-        ram: r.get("ram")?,
-        disk: r.get("disk")?,
-        ephemeral: r.get("ephemeral")?,
-        swap: r.get("swap")?,
-        rxtx_factor: r.get("rxtx_factor")?,
-        is_public: r.get("is_public")?,
-        disabled: r.get("disabled")?,
-        description: r.get("description")?,
-        extra_specs: serde_json::from_str(&specs).unwrap_or_default(),
-    })
-}
-
 /// Nova's 404 for a flavor id it does not know.
 pub fn not_found(id: &str) -> Fault {
     Fault::not_found(format!("Flavor {id} could not be found."))
 }
 
 /// A flavor by id, or 404.
-pub fn get(c: &Connection, id: &str) -> Result<Flavor> {
-    Ok(find(c, id)?.ok_or_else(|| not_found(id))?)
-}
-
-pub fn find(c: &Connection, id: &str) -> Result<Option<Flavor>> {
-    Ok(
-        c.query_row("SELECT * FROM flavors WHERE id = ?1", [id], row)
-            .optional()?,
-    )
-}
-
-/// Every flavor, ordered by id as Nova's default sort (`flavorid`, ascending).
-pub fn all(c: &Connection) -> Result<Vec<Flavor>> {
-    let mut st = c.prepare("SELECT * FROM flavors ORDER BY id")?;
-    let rows = st
-        .query_map([], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// Projects a private flavor is shared with.
-pub fn access(c: &Connection, id: &str) -> Result<Vec<String>> {
-    let mut st =
-        c.prepare("SELECT project_id FROM flavor_access WHERE flavor_id = ?1 ORDER BY project_id")?;
-    let rows = st
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(rows)
+pub fn get(c: &dyn FlavorRepo, id: &str) -> Result<Flavor> {
+    Ok(c.flavor(id)?.ok_or_else(|| not_found(id))?)
 }
 
 /// Whether `project` may use (and see) `f`: public flavors, or private ones shared with it.
-pub fn usable(c: &Connection, f: &Flavor, project: &str, admin: bool) -> Result<bool> {
+pub fn usable(c: &dyn FlavorRepo, f: &Flavor, project: &str, admin: bool) -> Result<bool> {
     if f.is_public || admin {
         return Ok(true);
     }
-    Ok(c.query_row(
-        "SELECT 1 FROM flavor_access WHERE flavor_id = ?1 AND project_id = ?2",
-        params![f.id, project],
-        |_| Ok(true),
-    )
-    .optional()?
-    .unwrap_or(false))
+    Ok(c.flavor_shared_with(&f.id, project)?)
 }
 
 /// A flavor a server may be given: it exists, and the project may use it.
-pub fn for_server(c: &Connection, id: &str, project: &str, admin: bool) -> Result<Flavor> {
-    match find(c, id)? {
+pub fn for_server(c: &dyn FlavorRepo, id: &str, project: &str, admin: bool) -> Result<Flavor> {
+    match c.flavor(id)? {
         Some(f) if usable(c, &f, project, admin)? => Ok(f),
         _ => Err(Fault::bad_request(format!("Flavor {id} could not be found.")).into()),
     }

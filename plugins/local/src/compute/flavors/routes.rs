@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
-use super::{access, find, get, insert, not_found, usable, validate, Flavor};
+use super::repo::{FlavorPlace as Place, FlavorRepo};
+use super::{get, not_found, usable, validate, Flavor};
 use crate::compute::{body, param, reply, reply_empty, Call, Compute, Result, Urls};
 
 type Svc = Arc<Compute>;
@@ -129,21 +129,13 @@ fn object_body<'a>(
 
 /// A flavor the caller may see: admins every one, others public ones and private ones
 /// shared with their project (404 otherwise, as Nova).
-fn visible(c: &Connection, call: &Call, id: &str) -> Result<Flavor> {
+fn visible(c: &dyn FlavorRepo, call: &Call, id: &str) -> Result<Flavor> {
     let f = get(c, id)?;
     if usable(c, &f, &call.project_id, call.is_admin())? {
         Ok(f)
     } else {
         Err(not_found(id).into())
     }
-}
-
-fn save_specs(c: &Connection, f: &Flavor) -> Result<()> {
-    c.execute(
-        "UPDATE flavors SET extra_specs = ?2 WHERE id = ?1",
-        params![f.id, Value::Object(f.extra_specs.clone()).to_string()],
-    )?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------- list
@@ -166,14 +158,6 @@ const SORT_KEYS: &[&str] = &[
     "vcpu_weight",
     "vcpus",
 ];
-
-/// Where a flavor sits in the store: its creation time and row (Nova's internal id, the
-/// tie-breaker of every sort).
-#[derive(Clone, Copy, Default)]
-struct Place {
-    created_ms: i64,
-    row: i64,
-}
 
 fn compare(key: &str, a: &Flavor, b: &Flavor, pa: Place, pb: Place) -> Ordering {
     let by_key = match key {
@@ -294,32 +278,13 @@ fn list_flavors(svc: &Svc, req: &Request, resp: &mut Response, detailed: bool) -
 
     let project = call.project_id.clone();
     let page = svc.read(|c| {
-        let shared: HashSet<String> = {
-            let mut st = c.prepare("SELECT flavor_id FROM flavor_access WHERE project_id = ?1")?;
-            let rows = st
-                .query_map([&project], |r| r.get(0))?
-                .collect::<rusqlite::Result<HashSet<String>>>()?;
-            rows
-        };
-        let places: HashMap<String, Place> = {
-            let mut st = c.prepare("SELECT id, created_ms, rowid FROM flavors")?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        Place {
-                            created_ms: r.get(1)?,
-                            row: r.get(2)?,
-                        },
-                    ))
-                })?
-                .collect::<rusqlite::Result<HashMap<_, _>>>()?;
-            rows
-        };
+        let shared: HashSet<String> = c.flavors_shared_with(&project)?.into_iter().collect();
+        let places: HashMap<String, Place> = c.flavor_places()?.into_iter().collect();
         let place = |f: &Flavor| places.get(&f.id).copied().unwrap_or_default();
         // Every flavor the caller may see, in the order asked; the page is the matching
         // ones after the marker.
-        let mut seen: Vec<Flavor> = super::all(c)?
+        let mut seen: Vec<Flavor> = c
+            .flavors()?
             .into_iter()
             .filter(|f| admin || f.is_public || shared.contains(&f.id))
             .collect();
@@ -630,20 +595,15 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let body = body(req)?;
     let f = new_flavor(&call, object_body(&body, "flavor")?)?;
     svc.write(|c| {
-        if find(c, &f.id)?.is_some() {
+        if c.flavor(&f.id)?.is_some() {
             return Err(Fault::conflict(format!("Flavor with ID {} already exists.", f.id)).into());
         }
-        let named: Option<bool> = c
-            .query_row("SELECT 1 FROM flavors WHERE name = ?1", [&f.name], |_| {
-                Ok(true)
-            })
-            .optional()?;
-        if named.is_some() {
+        if c.flavor_named(&f.name)? {
             return Err(
                 Fault::conflict(format!("Flavor with name {} already exists.", f.name)).into(),
             );
         }
-        insert(c, &f, crate::time::now_ms())
+        Ok(c.insert_flavor(&f, crate::time::now_ms())?)
     })?;
     let urls = Urls::of(svc, req)?;
     reply(
@@ -676,10 +636,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     })?)?;
     let f = svc.write(|c| {
         let mut f = visible(c, &call, &id)?;
-        c.execute(
-            "UPDATE flavors SET description = ?2 WHERE id = ?1",
-            params![f.id, wanted],
-        )?;
+        c.set_flavor_description(&f.id, wanted.as_deref())?;
         f.description = wanted.clone();
         Ok(f)
     })?;
@@ -697,8 +654,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     call.admin("os_compute_api:os-flavor-manage:delete")?;
     let id = param(req, "flavor_id")?.to_string();
     svc.write(|c| {
-        c.execute("DELETE FROM flavor_access WHERE flavor_id = ?1", [&id])?;
-        if c.execute("DELETE FROM flavors WHERE id = ?1", [&id])? == 0 {
+        if !c.delete_flavor(&id)? {
             return Err(not_found(&id).into());
         }
         Ok(())
@@ -726,7 +682,7 @@ fn list_access(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
         if f.is_public {
             return Err(Fault::not_found("Access list not available for public flavors.").into());
         }
-        access(c, &id)
+        Ok(c.flavor_access(&id)?)
     })?;
     reply(resp, &call, 200, &access_view(&id, &projects))
 }
@@ -777,7 +733,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     };
     let projects = svc.write(|c| {
         let f = visible(c, &call, &id)?;
-        let granted = access(c, &id)?.contains(&tenant);
+        let granted = c.flavor_access(&id)?.contains(&tenant);
         if adding {
             // Nova refuses access to a public flavor from 2.7; before, it was recorded.
             if call.version.at_least(7) && f.is_public {
@@ -789,10 +745,7 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 ))
                 .into());
             }
-            c.execute(
-                "INSERT INTO flavor_access (flavor_id, project_id) VALUES (?1, ?2)",
-                params![id, tenant],
-            )?;
+            c.grant_flavor_access(&id, &tenant)?;
         } else {
             if !granted {
                 return Err(Fault::not_found(format!(
@@ -800,12 +753,9 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 ))
                 .into());
             }
-            c.execute(
-                "DELETE FROM flavor_access WHERE flavor_id = ?1 AND project_id = ?2",
-                params![id, tenant],
-            )?;
+            c.revoke_flavor_access(&id, &tenant)?;
         }
-        access(c, &id)
+        Ok(c.flavor_access(&id)?)
     })?;
     reply(resp, &call, 200, &access_view(&id, &projects))
 }
@@ -873,7 +823,7 @@ fn create_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
     svc.write(|c| {
         let mut f = visible(c, &call, &id)?;
         f.extra_specs.extend(specs);
-        save_specs(c, &f)
+        Ok(c.set_flavor_extra_specs(&f)?)
     })?;
     // Nova answers with the body it was given.
     reply(resp, &call, 200, &body)
@@ -920,7 +870,7 @@ fn update_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     svc.write(|c| {
         let mut f = visible(c, &call, &id)?;
         f.extra_specs.extend(specs);
-        save_specs(c, &f)
+        Ok(c.set_flavor_extra_specs(&f)?)
     })?;
     reply(resp, &call, 200, &body)
 }
@@ -935,7 +885,7 @@ fn delete_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
         if f.extra_specs.remove(&key).is_none() {
             return Err(no_key(&id, &key).into());
         }
-        save_specs(c, &f)
+        Ok(c.set_flavor_extra_specs(&f)?)
     })?;
     reply_empty(resp, &call, 200)
 }

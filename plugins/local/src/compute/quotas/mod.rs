@@ -2,9 +2,10 @@
 //! defaults as Nova's, usage counted from the store, checked inside the transaction that
 //! would exceed them.
 
+pub mod repo;
 mod routes;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use repo::ComputeQuotaRepo;
 
 use super::microversion::Version;
 use super::Result;
@@ -75,14 +76,8 @@ pub fn class_resources(v: Version) -> Vec<&'static str> {
 
 /// The default limit of `resource`: an admin's `PUT os-quota-class-sets/default` value,
 /// else Nova's.
-pub fn default_limit(c: &Connection, resource: &str) -> Result<i64> {
-    let set: Option<i64> = c
-        .query_row(
-            "SELECT hard_limit FROM compute_quota_defaults WHERE resource = ?1",
-            [resource],
-            |r| r.get(0),
-        )
-        .optional()?;
+pub fn default_limit(c: &dyn ComputeQuotaRepo, resource: &str) -> Result<i64> {
+    let set = c.quota_default(resource)?;
     Ok(set.unwrap_or_else(|| {
         DEFAULTS
             .iter()
@@ -94,17 +89,13 @@ pub fn default_limit(c: &Connection, resource: &str) -> Result<i64> {
 
 /// The limit that applies to `user_id` in `project_id`: the user's own, else the
 /// project's, else the default.
-pub fn limit(c: &Connection, project_id: &str, user_id: &str, resource: &str) -> Result<i64> {
-    let set: Option<i64> = c
-        .query_row(
-            "SELECT hard_limit FROM compute_quotas
-             WHERE project_id = ?1 AND resource = ?3 AND (user_id = ?2 OR user_id = '')
-             ORDER BY user_id DESC LIMIT 1",
-            params![project_id, user_id, resource],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match set {
+pub fn limit(
+    c: &dyn ComputeQuotaRepo,
+    project_id: &str,
+    user_id: &str,
+    resource: &str,
+) -> Result<i64> {
+    match c.applied_quota_limit(project_id, user_id, resource)? {
         Some(v) => Ok(v),
         None => default_limit(c, resource),
     }
@@ -112,42 +103,19 @@ pub fn limit(c: &Connection, project_id: &str, user_id: &str, resource: &str) ->
 
 /// What `project_id` uses of `resource` now (servers, their cores and RAM, the user's
 /// keypairs, the project's server groups).
-pub fn usage(c: &Connection, project_id: &str, user_id: &str, resource: &str) -> Result<i64> {
-    let n = match resource {
-        "instances" => c.query_row(
-            "SELECT count(*) FROM servers WHERE project_id = ?1 AND deleted = 0",
-            [project_id],
-            |r| r.get(0),
-        )?,
-        "cores" => c.query_row(
-            "SELECT ifnull(sum(json_extract(flavor, '$.vcpus')), 0) FROM servers WHERE project_id = ?1 AND deleted = 0",
-            [project_id],
-            |r| r.get(0),
-        )?,
-        "ram" => c.query_row(
-            "SELECT ifnull(sum(json_extract(flavor, '$.ram')), 0) FROM servers WHERE project_id = ?1 AND deleted = 0",
-            [project_id],
-            |r| r.get(0),
-        )?,
-        "key_pairs" => c.query_row(
-            "SELECT count(*) FROM keypairs WHERE user_id = ?1",
-            [user_id],
-            |r| r.get(0),
-        )?,
-        "server_groups" => c.query_row(
-            "SELECT count(*) FROM server_groups WHERE project_id = ?1",
-            [project_id],
-            |r| r.get(0),
-        )?,
-        _ => 0,
-    };
-    Ok(n)
+pub fn usage(
+    c: &dyn ComputeQuotaRepo,
+    project_id: &str,
+    user_id: &str,
+    resource: &str,
+) -> Result<i64> {
+    Ok(c.quota_usage(project_id, user_id, false, resource)?)
 }
 
 /// Checks that adding `deltas` keeps the project within its limits, else Nova's 403
 /// ("Quota exceeded for cores: Requested 4, but already used 18 of 20 cores").
 pub fn enforce(
-    c: &Connection,
+    c: &dyn ComputeQuotaRepo,
     project_id: &str,
     user_id: &str,
     deltas: &[(&str, i64)],
@@ -181,16 +149,8 @@ pub fn exceeded(resource: &str, requested: i64, used: i64, limit: i64) -> Fault 
 }
 
 /// The project's own limit of `resource` (its per-user ones aside), else the default.
-pub fn project_limit(c: &Connection, project_id: &str, resource: &str) -> Result<i64> {
-    let set: Option<i64> = c
-        .query_row(
-            "SELECT hard_limit FROM compute_quotas
-             WHERE project_id = ?1 AND user_id = '' AND resource = ?2",
-            params![project_id, resource],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match set {
+pub fn project_limit(c: &dyn ComputeQuotaRepo, project_id: &str, resource: &str) -> Result<i64> {
+    match c.project_quota_limit(project_id, resource)? {
         Some(v) => Ok(v),
         None => default_limit(c, resource),
     }
@@ -198,35 +158,25 @@ pub fn project_limit(c: &Connection, project_id: &str, resource: &str) -> Result
 
 /// What one user of a project uses of `resource`: Nova counts servers, cores, RAM and
 /// server groups per user for per-user quotas.
-pub fn user_usage(c: &Connection, project_id: &str, user_id: &str, resource: &str) -> Result<i64> {
-    let sql = match resource {
-        "instances" => "SELECT count(*) FROM servers WHERE project_id = ?1 AND user_id = ?2 AND deleted = 0",
-        "cores" => "SELECT ifnull(sum(json_extract(flavor, '$.vcpus')), 0) FROM servers WHERE project_id = ?1 AND user_id = ?2 AND deleted = 0",
-        "ram" => "SELECT ifnull(sum(json_extract(flavor, '$.ram')), 0) FROM servers WHERE project_id = ?1 AND user_id = ?2 AND deleted = 0",
-        "server_groups" => "SELECT count(*) FROM server_groups WHERE project_id = ?1 AND user_id = ?2",
-        _ => return usage(c, project_id, user_id, resource),
-    };
-    Ok(c.query_row(sql, params![project_id, user_id], |r| r.get(0))?)
+pub fn user_usage(
+    c: &dyn ComputeQuotaRepo,
+    project_id: &str,
+    user_id: &str,
+    resource: &str,
+) -> Result<i64> {
+    Ok(c.quota_usage(project_id, user_id, true, resource)?)
 }
 
 /// The sum of the per-user limits set in a project for `resource`, -1 when one of them
 /// is unlimited.
 fn user_limits_sum(
-    c: &Connection,
+    c: &dyn ComputeQuotaRepo,
     project_id: &str,
     except_user: Option<&str>,
     resource: &str,
 ) -> Result<i64> {
-    let mut stmt = c.prepare(
-        "SELECT user_id, hard_limit FROM compute_quotas
-         WHERE project_id = ?1 AND user_id != '' AND resource = ?2",
-    )?;
-    let rows = stmt.query_map(params![project_id, resource], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-    })?;
     let mut sum = 0;
-    for row in rows {
-        let (user, v) = row?;
+    for (user, v) in c.user_quota_limits(project_id, resource)? {
         if Some(user.as_str()) == except_user {
             continue;
         }
@@ -243,7 +193,7 @@ fn user_limits_sum(
 /// users were given; a user's not below what they use nor above what the project has
 /// left. -1 as maximum means no bound.
 pub fn settable(
-    c: &Connection,
+    c: &dyn ComputeQuotaRepo,
     project_id: &str,
     user_id: Option<&str>,
     resource: &str,
@@ -266,47 +216,6 @@ pub fn settable(
             Ok((used, max))
         }
     }
-}
-
-/// Sets a project's (or one of its users') limit of `resource`.
-pub fn set_limit(
-    c: &Connection,
-    project_id: &str,
-    user_id: Option<&str>,
-    resource: &str,
-    value: i64,
-) -> Result<()> {
-    c.execute(
-        "INSERT INTO compute_quotas (project_id, user_id, resource, hard_limit) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (project_id, user_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-        params![project_id, user_id.unwrap_or(""), resource, value],
-    )?;
-    Ok(())
-}
-
-/// Forgets a project's limits (with its users') or one user's: back to the defaults.
-pub fn clear(c: &Connection, project_id: &str, user_id: Option<&str>) -> Result<()> {
-    match user_id {
-        None => c.execute(
-            "DELETE FROM compute_quotas WHERE project_id = ?1",
-            [project_id],
-        )?,
-        Some(user) => c.execute(
-            "DELETE FROM compute_quotas WHERE project_id = ?1 AND user_id = ?2",
-            params![project_id, user],
-        )?,
-    };
-    Ok(())
-}
-
-/// Sets the default limit of `resource` (`PUT os-quota-class-sets/default`).
-pub fn set_default(c: &Connection, resource: &str, value: i64) -> Result<()> {
-    c.execute(
-        "INSERT INTO compute_quota_defaults (resource, hard_limit) VALUES (?1, ?2)
-         ON CONFLICT (resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-        params![resource, value],
-    )?;
-    Ok(())
 }
 
 /// A JSON value as Python prints it: Nova's validation messages quote the request's values
@@ -432,21 +341,21 @@ mod tests {
         store
             .write(|c| -> Result<()> {
                 assert_eq!(limit(c, "p", "u", "cores")?, 20);
-                set_default(c, "cores", 30)?;
+                c.set_quota_default("cores", 30)?;
                 assert_eq!(project_limit(c, "p", "cores")?, 30);
-                set_limit(c, "p", None, "cores", 40)?;
-                set_limit(c, "p", Some("u"), "cores", 8)?;
+                c.set_quota_limit("p", None, "cores", 40)?;
+                c.set_quota_limit("p", Some("u"), "cores", 8)?;
                 assert_eq!(limit(c, "p", "u", "cores")?, 8);
                 assert_eq!(limit(c, "p", "v", "cores")?, 40);
                 // A user may get what the project has left; the project no less than
                 // its users were given.
                 assert_eq!(settable(c, "p", Some("v"), "cores")?, (0, 32));
                 assert_eq!(settable(c, "p", None, "cores")?, (8, -1));
-                set_limit(c, "p", Some("w"), "cores", -1)?;
+                c.set_quota_limit("p", Some("w"), "cores", -1)?;
                 assert_eq!(settable(c, "p", Some("v"), "cores")?, (0, -1));
-                clear(c, "p", Some("u"))?;
+                c.clear_quota_limits("p", Some("u"))?;
                 assert_eq!(limit(c, "p", "u", "cores")?, 40);
-                clear(c, "p", None)?;
+                c.clear_quota_limits("p", None)?;
                 assert_eq!(limit(c, "p", "w", "cores")?, 30);
                 Ok(())
             })

@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::OptionalExtension;
 use serde_json::{json, Map, Value};
 
 use super::{
-    class_resources, clear, default_limit, invalid_input, limit, not_a_bool, nova_bool,
-    project_limit, py_repr, set_default, set_limit, set_resources, settable, unexpected, usage,
-    user_usage, NETWORK,
+    class_resources, default_limit, invalid_input, limit, not_a_bool, nova_bool, project_limit,
+    py_repr, set_resources, settable, unexpected, usage, user_usage, NETWORK,
 };
 use crate::compute::{body, reply, reply_empty, Call, Compute};
 
@@ -267,7 +265,7 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             }
         }
         for (resource, value) in &values {
-            set_limit(c, &project, user.as_deref(), resource, *value)?;
+            c.set_quota_limit(&project, user.as_deref(), resource, *value)?;
         }
         let mut out = Map::new();
         for &r in &resources {
@@ -287,7 +285,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     call.admin("os_compute_api:os-quota-sets:delete")?;
     let project = target(req);
     let user = user_param(req);
-    svc.write(|c| clear(c, &project, user.as_deref()))?;
+    svc.write(|c| Ok(c.clear_quota_limits(&project, user.as_deref())?))?;
     reply_empty(resp, &call, 202)
 }
 
@@ -303,13 +301,7 @@ fn class_values(
     svc.read(|c| {
         let mut out = Map::new();
         for &r in resources {
-            let set: Option<i64> = c
-                .prepare_cached(
-                    "SELECT hard_limit FROM compute_quota_classes
-                     WHERE class_name = ?1 AND resource = ?2",
-                )?
-                .query_row([class, r], |row| row.get(0))
-                .optional()?;
+            let set = c.quota_class_limit(class, r)?;
             let v = match set {
                 Some(v) if class != "default" => v,
                 _ => default_limit(c, r)?,
@@ -351,19 +343,14 @@ fn update_class(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
     if class == "default" {
         svc.write(|c| {
             for (r, v) in &values {
-                set_default(c, r, *v)?;
+                c.set_quota_default(r, *v)?;
             }
             Ok(())
         })?;
     } else {
         svc.write(|c| {
             for (r, v) in &values {
-                c.execute(
-                    "INSERT INTO compute_quota_classes (class_name, resource, hard_limit)
-                     VALUES (?1, ?2, ?3)
-                     ON CONFLICT (class_name, resource) DO UPDATE SET hard_limit = ?3",
-                    rusqlite::params![class, r, v],
-                )?;
+                c.set_quota_class_limit(&class, r, *v)?;
             }
             Ok(())
         })?;

@@ -2,7 +2,6 @@
 //! (`nova/compute/api.py` `check_instance_state`), else 409.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::model::{self, power, Move, Server};
@@ -11,9 +10,11 @@ use super::routes::{
 };
 use super::states::{self, Action};
 use super::views::Shape;
+use crate::compute::migrations::Resize;
 use crate::compute::{
     body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
 };
+use crate::store::Tx;
 use crate::time::now_ms;
 
 /// 409 unless a non-admin's server is unlocked (admins act on locked servers).
@@ -62,7 +63,9 @@ struct Act<'a> {
     svc: &'a Compute,
     call: &'a Call,
     urls: &'a Urls,
-    c: &'a Connection,
+    c: &'a dyn Tx,
+    /// The same transaction, for `Volumes::record_snapshot` (see `Compute::write_sqlite`).
+    sqlite: &'a rusqlite::Connection,
     s: Server,
     args: &'a Value,
     request_id: &'a str,
@@ -139,9 +142,11 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     } else {
         vec![]
     };
-    let answer = svc.write(|c| {
+    let answer = svc.write_sqlite(|sqlite| {
+        let c: &dyn Tx = sqlite;
         let s = target(&call, req, c)?;
         let mut a = Act {
+            sqlite,
             staged,
             svc,
             call: &call,
@@ -528,13 +533,10 @@ fn rebuild(a: &mut Act) -> crate::compute::Result<Answer> {
                 a.s.key_data = None;
             }
             Some(name) => {
-                let key: String =
-                    a.c.query_row(
-                        "SELECT public_key FROM keypairs WHERE user_id = ?1 AND name = ?2",
-                        [&a.call.caller.user_id, name],
-                        |r| r.get(0),
-                    )
-                    .map_err(|_| Fault::bad_request("Invalid key_name provided."))?;
+                let key =
+                    a.c.keypair(&a.call.caller.user_id, name)?
+                        .ok_or_else(|| Fault::bad_request("Invalid key_name provided."))?
+                        .public_key;
                 a.s.key_name = Some(name.into());
                 a.s.key_data = Some(key);
             }
@@ -628,7 +630,9 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
         }
     };
     check_state(Action::Resize, &a.s)?;
-    let new = flavors::find(a.c, &id)?
+    let new = a
+        .c
+        .flavor(&id)?
         .filter(|f| flavors::usable(a.c, f, &a.call.project_id, a.call.is_admin()).unwrap_or(false))
         .ok_or_else(|| Fault::bad_request(format!("Unable to find flavor with ID {id}")))?;
     if new.disabled {
@@ -667,12 +671,16 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
     let old_id = old["id"].as_str().unwrap_or_default().to_string();
     a.s.old_flavor = Some(old);
     a.s.flavor = new.snapshot();
-    a.c.execute(
-        "INSERT INTO compute_migrations (uuid, server_id, project_id, user_id, migration_type, status, source_compute,
-            dest_compute, old_flavor_id, new_flavor_id, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, 'resize', 'finished', ?5, ?5, ?6, ?7, ?8, ?8)",
-        rusqlite::params![uuid::Uuid::new_v4().to_string(), a.s.id, a.s.project_id, a.s.user_id, a.svc.host, old_id, new.id, a.now],
-    )?;
+    a.c.record_resize(&Resize {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        server_id: &a.s.id,
+        project_id: &a.s.project_id,
+        user_id: &a.s.user_id,
+        host: &a.svc.host,
+        old_flavor_id: &old_id,
+        new_flavor_id: &new.id,
+        now_ms: a.now,
+    })?;
     a.s.extra.insert("resized_from".into(), json!(a.s.vm_state));
     if let Some(d) = disk_config {
         a.s.disk_config = d;
@@ -695,11 +703,7 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
 
 /// Closes the server's open resize record as `confirmed` or `reverted`.
 fn close_migration(a: &Act, status: &str) -> crate::compute::Result<()> {
-    a.c.execute(
-        "UPDATE compute_migrations SET status = ?2, updated_ms = ?3 WHERE server_id = ?1 AND status = 'finished'",
-        rusqlite::params![a.s.id, status, a.now],
-    )?;
-    Ok(())
+    Ok(a.c.close_resize(&a.s.id, status, a.now)?)
 }
 
 fn confirm_resize(a: &mut Act) -> crate::compute::Result<Answer> {
@@ -821,7 +825,9 @@ fn create_image(a: &mut Act) -> crate::compute::Result<Answer> {
     check_state(Action::CreateImage, &a.s)?;
     if !a.staged.is_empty() {
         let staged = std::mem::take(&mut a.staged);
-        volume_attachments::image_mapping(a.svc, a.c, a.call, &a.s, staged, &name, &mut props)?;
+        volume_attachments::image_mapping(
+            a.svc, a.sqlite, a.call, &a.s, staged, &name, &mut props,
+        )?;
     }
     let image_id = snapshot(a, &name, props)?;
     let vm = a.s.vm_state.clone();
@@ -861,14 +867,7 @@ fn create_backup(a: &mut Act) -> crate::compute::Result<Answer> {
     props.insert("backup_type".into(), json!(backup_type));
     let image_id = snapshot(a, &name, props)?;
     // Rotation: keep the newest `rotation` backups of this type for this server.
-    let mut st = a.c.prepare(
-        "SELECT id FROM images WHERE json_extract(properties, '$.instance_uuid') = ?1
-           AND json_extract(properties, '$.image_type') = 'backup' AND json_extract(properties, '$.backup_type') = ?2
-         ORDER BY created_at DESC, rowid DESC",
-    )?;
-    let ids = st
-        .query_map([&a.s.id, &backup_type], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let ids = a.c.server_backups(&a.s.id, &backup_type)?;
     for old in ids.iter().skip(rotation.max(1) as usize) {
         let _ = a.svc.images.remove(a.c, old);
     }

@@ -166,6 +166,29 @@ pub fn record_action(
     )?)
 }
 
+/// An instance action (`os-instance-actions`), as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceAction {
+    pub id: i64,
+    pub action: String,
+    pub request_id: String,
+    pub user_id: String,
+    pub project_id: String,
+    pub start_ms: i64,
+    pub updated_ms: i64,
+    pub message: Option<String>,
+}
+
+/// One event of an instance action; unfinished until `finish_ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionEvent {
+    pub event: String,
+    pub start_ms: i64,
+    pub finish_ms: Option<i64>,
+    pub result: Option<String>,
+    pub host: String,
+}
+
 /// A remote console's token, as stored: only its hash, so the store cannot open consoles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsoleToken {

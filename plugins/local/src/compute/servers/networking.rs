@@ -3,7 +3,6 @@
 //! security groups' names in `extra`), refreshed by the network store on every write to a
 //! port, floating IP or network, so that listing servers reads no port.
 
-use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
 use crate::compute::{Call, Compute, Result};
@@ -11,6 +10,7 @@ use crate::network::api::Kind;
 use crate::network::resources::{ports, subnets::Subnet};
 use crate::network::store::{self, Scope};
 use crate::network::{Ctx, Net};
+use crate::store::Tx;
 use jumpgate_plugin_api::Fault;
 
 /// Nova's device owner for the ports it makes.
@@ -46,7 +46,7 @@ pub fn net_ctx(call: &Call) -> Ctx {
 /// own and shared ones, external ones included, as Nova lists them. An admin chooses
 /// among their own project's too, as Nova does: seeing every network does not make
 /// another project's network theirs.
-fn candidates(c: &Connection, ctx: &Ctx) -> Result<Vec<Value>> {
+fn candidates(c: &dyn Tx, ctx: &Ctx) -> Result<Vec<Value>> {
     Ok(store::all(c, "network", Scope::All)?
         .into_iter()
         .filter(|n| n["project_id"] == json!(ctx.project_id) || n["shared"] == json!(true))
@@ -56,7 +56,7 @@ fn candidates(c: &Connection, ctx: &Ctx) -> Result<Vec<Value>> {
 /// The network `auto` and the pre-2.37 default choose: the only candidate; several are
 /// ambiguous (409, as Nova). With none, `auto` allocates a network and subnet for the
 /// project (get-me-a-network); the default boots without networking.
-fn chosen(net: &Net, c: &Connection, ctx: &Ctx, allocate: bool) -> Result<Option<String>> {
+fn chosen(net: &Net, c: &dyn Tx, ctx: &Ctx, allocate: bool) -> Result<Option<String>> {
     let found = candidates(c, ctx)?;
     match found.len() {
         1 => Ok(found[0]["id"].as_str().map(str::to_string)),
@@ -88,7 +88,7 @@ fn chosen(net: &Net, c: &Connection, ctx: &Ctx, allocate: bool) -> Result<Option
 /// it), as opposed to ports the user passed in (only unbound on delete).
 pub fn attach(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     server_id: &str,
     wanted: &Networks,
@@ -166,7 +166,7 @@ pub fn attach(
 
 /// The project's security groups named (or with the ids) in `names`; `default` is made
 /// on first use, as Neutron does.
-fn groups_named(c: &Connection, project_id: &str, names: &[String]) -> Result<Vec<String>> {
+fn groups_named(c: &dyn Tx, project_id: &str, names: &[String]) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     let groups = store::all(c, "security_group", Scope::Project(project_id))?;
     for name in names {
@@ -192,7 +192,7 @@ fn groups_named(c: &Connection, project_id: &str, names: &[String]) -> Result<Ve
 
 /// Puts a new server's ports in the security groups its create asked for.
 pub fn set_security_groups(
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     server_id: &str,
     names: &[String],
@@ -207,7 +207,7 @@ pub fn set_security_groups(
 
 /// addSecurityGroup / removeSecurityGroup: on every port of the server, as Nova does.
 pub fn change_security_group(
-    c: &Connection,
+    c: &dyn Tx,
     project_id: &str,
     server_id: &str,
     name: &str,
@@ -261,7 +261,7 @@ pub fn change_security_group(
 }
 
 /// On delete: the ports made for the server go; ports the user passed in are unbound.
-pub fn detach_all(c: &Connection, server_id: &str, made: &[String]) -> Result<()> {
+pub fn detach_all(c: &dyn Tx, server_id: &str, made: &[String]) -> Result<()> {
     for mut p in store::all(c, "port", Scope::Device(server_id))? {
         let id = p["id"].as_str().unwrap_or_default().to_string();
         if made.contains(&id) {
@@ -281,7 +281,7 @@ pub fn detach_all(c: &Connection, server_id: &str, made: &[String]) -> Result<()
 /// Recomputes a server's copy of its addresses (in the form Nova's detail view shows them)
 /// and security groups from its ports and their floating IPs. A no-op for devices that
 /// are not servers.
-pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
+pub fn refresh(c: &dyn Tx, server_id: &str) -> Result<()> {
     if server_id.is_empty() {
         return Ok(());
     }
@@ -302,16 +302,7 @@ pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
                 .expect("array")
                 .push(json!({"version": version, "addr": addr, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}));
         }
-        let mut st = c.prepare_cached("SELECT body FROM net_objects WHERE kind = 'floatingip' AND json_extract(body, '$.port_id') = ?1")?;
-        let fips = st
-            .query_map([port["id"].as_str().unwrap_or_default()], |r| {
-                r.get::<_, String>(0)
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for f in fips
-            .iter()
-            .filter_map(|b| serde_json::from_str::<Value>(b).ok())
-        {
+        for f in c.floating_ips_of_port(port["id"].as_str().unwrap_or_default())? {
             let addr = f["floating_ip_address"].as_str().unwrap_or_default();
             entry
                 .as_array_mut()
@@ -332,16 +323,12 @@ pub fn refresh(c: &Connection, server_id: &str) -> Result<()> {
             }
         }
     }
-    c.execute(
-        "UPDATE servers SET addresses = ?2, extra = json_set(extra, '$.security_groups', json(?3)) WHERE id = ?1",
-        params![server_id, Value::Object(addresses).to_string(), json!(groups).to_string()],
-    )?;
-    Ok(())
+    Ok(c.set_server_networking(server_id, &addresses, &groups)?)
 }
 
 /// The servers a network document's change may show on: its own device, or the device of
 /// the port a floating IP points at, or every device on a renamed network.
-pub fn devices_of(c: &Connection, kind: &str, doc: &Value) -> Result<Vec<String>> {
+pub fn devices_of(c: &dyn Tx, kind: &str, doc: &Value) -> Result<Vec<String>> {
     let device = |p: &Value| {
         p["device_owner"]
             .as_str()

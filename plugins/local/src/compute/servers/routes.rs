@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use base64::Engine;
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::actions;
 use super::model::{self, power, Move, Server};
 use super::networking::{self, Networks, Requested};
+use super::repo::{ServerQuery, SortKey};
 use super::views::{self, Ctx, Shape};
 use crate::compute::{
     body, flavors, param, quotas, reply, reply_empty, server_groups, volume_attachments, Call,
     Compute, Urls, ZONE,
 };
+use crate::store::Tx;
 use crate::time::now_ms;
 
 pub type Svc = Arc<Compute>;
@@ -57,7 +58,7 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> Result<(), Error> {
 // ---------------------------------------------------------------- helpers
 
 /// The server named by the path that the caller may see (404 otherwise).
-pub fn target(call: &Call, req: &Request, c: &Connection) -> crate::compute::Result<Server> {
+pub fn target(call: &Call, req: &Request, c: &dyn Tx) -> crate::compute::Result<Server> {
     let id = param(req, "server_id").or_else(|_| param(req, "instance_id"))?;
     Ok(model::visible(c, id, &call.project_id, call.is_admin())?)
 }
@@ -181,7 +182,7 @@ pub fn check_metadata(v: &Value) -> Result<Map<String, Value>, Fault> {
 
 /// Nova's limit on metadata items (403, as its metadata quota).
 pub fn check_metadata_quota(
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     m: &Map<String, Value>,
 ) -> crate::compute::Result<()> {
@@ -243,7 +244,7 @@ pub fn image_ref(v: &Value) -> Result<String, Fault> {
 /// The image a server boots from, checked as Nova checks it against the flavor.
 pub fn boot_image(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     id: &str,
     flavor: &flavors::Flavor,
@@ -685,12 +686,9 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         let key_data = match &order.key_name {
             None => None,
             Some(k) => Some(
-                c.query_row(
-                    "SELECT public_key FROM keypairs WHERE user_id = ?1 AND name = ?2",
-                    [&call.caller.user_id, k],
-                    |r| r.get::<_, String>(0),
-                )
-                .map_err(|_| Fault::bad_request("Invalid key_name provided."))?,
+                c.keypair(&call.caller.user_id, k)?
+                    .ok_or_else(|| Fault::bad_request("Invalid key_name provided."))?
+                    .public_key,
             ),
         };
         check_metadata_quota(c, &call, &order.metadata)?;
@@ -781,10 +779,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             if !order.security_groups.is_empty() {
                 networking::set_security_groups(c, &call, &id, &order.security_groups)?;
             }
-            c.execute(
-                "UPDATE servers SET extra = json_set(extra, '$.ports_made', json(?2)) WHERE id = ?1",
-                rusqlite::params![id, json!(made).to_string()],
-            )?;
+            c.set_ports_made(&id, &made)?;
             if let Some(group) = &order.group {
                 server_groups::add_member(c, &call, group, &id)?;
             }
@@ -848,37 +843,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 // ---------------------------------------------------------------- list
-
-/// Nova's sort keys and the columns behind them.
-fn sort_column(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "created_at" => "created_ms",
-        "updated_at" => "updated_ms",
-        "launched_at" => "launched_ms",
-        "terminated_at" => "terminated_ms",
-        "display_name" => "name",
-        "hostname" => "hostname",
-        "uuid" => "id",
-        "vm_state" => "vm_state",
-        "task_state" => "task_state",
-        "power_state" => "power_state",
-        "project_id" => "project_id",
-        "user_id" => "user_id",
-        "image_ref" => "image_id",
-        "key_name" => "key_name",
-        "locked" => "locked",
-        "launch_index" => "launch_index",
-        "access_ip_v4" => "access_ipv4",
-        "access_ip_v6" => "access_ipv6",
-        "availability_zone" => "availability_zone",
-        "instance_type_id" => "json_extract(flavor, '$.id')",
-        "display_description" => "description",
-        "config_drive" => "config_drive",
-        "progress" | "kernel_id" | "ramdisk_id" | "root_device_name" | "vm_mode" | "locked_by"
-        | "host" | "node" => "id",
-        _ => return None,
-    })
-}
 
 /// Filters Nova accepts on a server list (others are ignored before 2.75, refused after).
 const FILTERS: &[&str] = &[
@@ -1032,7 +996,7 @@ fn select(
     svc: &Compute,
     call: &Call,
     req: &Request,
-    c: &Connection,
+    c: &dyn Tx,
 ) -> crate::compute::Result<(Vec<Server>, bool)> {
     let admin = call.is_admin();
     let q = |name: &str| req.query_param(name);
@@ -1069,15 +1033,7 @@ fn select(
             None
         }
     };
-    let mut sql = format!(
-        "SELECT {} FROM servers WHERE 1",
-        crate::store::sqlite::servers::COLUMNS
-    );
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
-        args.push(v);
-        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-    };
+    let mut query = ServerQuery::default();
     let all_tenants = allowed("all_tenants").is_some_and(|v| v.is_empty() || truthy(v));
     let project = allowed("project_id").or_else(|| allowed("tenant_id"));
     // An admin's project filter counts only with all_tenants (Nova's v2 rule).
@@ -1086,7 +1042,7 @@ fn select(
             Some(p) if admin && all_tenants => p,
             _ => &call.project_id,
         };
-        arg(&mut sql, " AND project_id = ?", p.to_string().into());
+        query.project_id = Some(p.to_string());
     }
     let changes_since = allowed("changes-since")
         .map(|v| time_filter("changes-since", v))
@@ -1103,17 +1059,13 @@ fn select(
         }
     }
     let deleted = allowed("deleted").map(truthy);
-    match deleted {
-        Some(true) => sql.push_str(" AND deleted = 1"),
-        _ if changes_since.is_some() || changes_before.is_some() => {}
-        _ => sql.push_str(" AND deleted = 0"),
-    }
-    if let Some(t) = changes_since {
-        arg(&mut sql, " AND updated_ms >= ?", t.into());
-    }
-    if let Some(t) = changes_before {
-        arg(&mut sql, " AND updated_ms <= ?", t.into());
-    }
+    query.deleted = match deleted {
+        Some(true) => Some(true),
+        _ if changes_since.is_some() || changes_before.is_some() => None,
+        _ => Some(false),
+    };
+    query.changed_since = changes_since;
+    query.changed_before = changes_before;
     if let Some(st) = q("status") {
         let states = super::states::vm_states_of(st);
         if states.is_empty() {
@@ -1121,43 +1073,23 @@ fn select(
             // would break clients that probe).
             return Ok((vec![], false));
         }
-        let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        sql.push_str(&format!(" AND vm_state IN ({})", list.join(",")));
+        query.vm_states = Some(states.iter().map(|s| s.as_str()).collect());
     }
     if let Some(image) = q("image") {
-        arg(
-            &mut sql,
-            " AND image_id = ?",
-            image.rsplit('/').next().unwrap_or(image).to_string().into(),
-        );
+        query.image_id = Some(image.rsplit('/').next().unwrap_or(image).to_string());
     }
     if let Some(flavor) = q("flavor") {
-        arg(
-            &mut sql,
-            " AND json_extract(flavor, '$.id') = ?",
-            flavor
-                .rsplit('/')
-                .next()
-                .unwrap_or(flavor)
-                .to_string()
-                .into(),
-        );
+        query.flavor_id = Some(flavor.rsplit('/').next().unwrap_or(flavor).to_string());
     }
-    for (name, col) in [
-        ("reservation_id", "reservation_id"),
-        ("key_name", "key_name"),
-        ("availability_zone", "availability_zone"),
-        ("user_id", "user_id"),
-    ] {
-        if let Some(v) = allowed(name) {
-            arg(&mut sql, &format!(" AND {col} = ?"), v.to_string().into());
-        }
-    }
+    query.reservation_id = allowed("reservation_id").map(str::to_string);
+    query.key_name = allowed("key_name").map(str::to_string);
+    query.availability_zone = allowed("availability_zone").map(str::to_string);
+    query.user_id = allowed("user_id").map(str::to_string);
     if let Some(host) = allowed("host").or_else(|| allowed("node")) {
         if host != svc.host {
             return Ok((vec![], false));
         }
-        sql.push_str(" AND vm_state != 'shelved_offloaded'");
+        query.on_host = true;
     }
     if call.version.at_least(73) {
         if let Some(l) = q("locked") {
@@ -1166,15 +1098,14 @@ fn select(
                 "false" | "0" | "no" | "f" | "off" | "n" => false,
                 _ => return Err(Fault::bad_request(format!("Unrecognized value '{l}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")).into()),
             };
-            arg(&mut sql, " AND locked = ?", (on as i64).into());
+            query.locked = Some(on);
         }
     }
     // Sorting: Nova's default is created_at desc; ids break ties.
     let keys: Vec<&str> = req.query_values("sort_key").collect();
     let dirs: Vec<&str> = req.query_values("sort_dir").collect();
-    let mut order = Vec::new();
     for (i, key) in keys.iter().enumerate() {
-        let col = sort_column(key).ok_or_else(|| {
+        let sort_key = SortKey::of(key).ok_or_else(|| {
             Fault::bad_request(format!(
                 "Invalid input for query parameters sort_key. Value: {key}."
             ))
@@ -1184,17 +1115,8 @@ fn select(
             "asc" | "desc" => dir,
             other => return Err(Fault::bad_request(format!("Invalid input for query parameters sort_dir. Value: {other}. '{other}' is not one of ['asc', 'desc']")).into()),
         };
-        order.push(format!("{col} {dir}"));
+        query.sort.push((sort_key, dir == "asc"));
     }
-    if order.is_empty() {
-        order.push("created_ms desc".into());
-    }
-    let tie = if order[0].ends_with("asc") {
-        "id asc"
-    } else {
-        "id desc"
-    };
-    sql.push_str(&format!(" ORDER BY {}, {tie}", order.join(", ")));
 
     let limit = match q("limit") {
         None => 1000,
@@ -1260,41 +1182,19 @@ fn select(
             && !not_tags_any.iter().any(|t| s.tags.contains(t))
     };
     let marker = q("marker");
-    // The common case pages in SQL by (created, id); the rest is sorted by SQLite and paged here.
+    // The common case pages in the store by (created, id); the rest is sorted by the store
+    // and paged here.
     let default_order = keys.is_empty() && !post_filter;
     if default_order {
         if let Some(m) = marker {
-            let at: Option<i64> = c
-                .query_row("SELECT created_ms FROM servers WHERE id = ?1", [m], |r| {
-                    r.get(0)
-                })
-                .ok();
-            let Some(at) = at else {
+            let Some(at) = c.server_created_ms(m)? else {
                 return Err(Fault::bad_request(format!("marker [{m}] not found")).into());
             };
-            let cut = sql.find(" ORDER BY").unwrap_or(sql.len());
-            let n = args.len();
-            sql.insert_str(
-                cut,
-                &format!(
-                    " AND (created_ms < ?{} OR (created_ms = ?{} AND id < ?{}))",
-                    n + 1,
-                    n + 1,
-                    n + 2
-                ),
-            );
-            args.push(at.into());
-            args.push(m.to_string().into());
+            query.after = Some((at, m.to_string()));
         }
-        sql.push_str(&format!(" LIMIT {}", limit + 1));
+        query.limit = Some(limit + 1);
     }
-    let mut st = c.prepare(&sql)?;
-    let mut rows = st
-        .query_map(
-            rusqlite::params_from_iter(args.iter()),
-            crate::store::sqlite::servers::row,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rows = c.servers(&query)?;
     if !default_order {
         rows.retain(|s| keep(s));
         if let Some(m) = marker {
@@ -1397,12 +1297,12 @@ pub fn show_body(
     svc: &Compute,
     call: &Call,
     urls: &Urls,
-    c: &Connection,
+    c: &dyn Tx,
     s: &Server,
     shape: Shape,
 ) -> crate::compute::Result<Value> {
     let groups = if call.version.at_least(71) && shape != Shape::Detail {
-        server_groups::groups_of(c, &s.id)?
+        c.groups_of_server(&s.id)?
     } else {
         vec![]
     };
@@ -1514,10 +1414,10 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("os_compute_api:servers:delete")?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
-    let deleted = svc.write(|c| {
-        let s = target(&call, req, c)?;
+    let deleted = svc.write_sqlite(|sqlite| {
+        let s = target(&call, req, sqlite)?;
         actions::check_lock(&call, &s)?;
-        destroy(svc, c, &call, &s, &request_id)
+        destroy(svc, sqlite, &call, &s, &request_id)
     })?;
     // The rows are gone with the transaction; now the files may go.
     volume_attachments::remove_released(svc, &deleted);
@@ -1529,13 +1429,14 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// whose files the caller removes once the transaction has committed.
 pub fn destroy(
     svc: &Compute,
-    c: &Connection,
+    sqlite: &rusqlite::Connection,
     call: &Call,
     s: &Server,
     request_id: &str,
 ) -> crate::compute::Result<Vec<String>> {
     let now = now_ms();
-    let deleted = volume_attachments::release_all(svc, c, &s.id)?;
+    let deleted = volume_attachments::release_all(svc, sqlite, &s.id)?;
+    let c: &dyn Tx = sqlite;
     if let Some(image) = s.extra.get("shelved_image_id").and_then(Value::as_str) {
         let _ = svc.images.remove(c, image);
     }
@@ -1825,22 +1726,20 @@ fn clear_password(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerR
 
 // ---------------------------------------------------------------- instance actions
 
-fn action_body(call: &Call, r: &rusqlite::Row, server_id: &str) -> rusqlite::Result<Value> {
-    let start: i64 = r.get("start_ms")?;
-    let updated: i64 = r.get("updated_ms")?;
+fn action_body(call: &Call, r: &model::InstanceAction, server_id: &str) -> Value {
     let mut a = json!({
-        "action": r.get::<_, String>("action")?,
-        "request_id": r.get::<_, String>("request_id")?,
-        "user_id": r.get::<_, String>("user_id")?,
-        "project_id": r.get::<_, String>("project_id")?,
-        "start_time": action_time(start),
-        "message": r.get::<_, Option<String>>("message")?,
+        "action": r.action,
+        "request_id": r.request_id,
+        "user_id": r.user_id,
+        "project_id": r.project_id,
+        "start_time": action_time(r.start_ms),
+        "message": r.message,
         "instance_uuid": server_id,
     });
     if call.version.at_least(58) {
-        a["updated_at"] = json!(action_time(updated));
+        a["updated_at"] = json!(action_time(r.updated_ms));
     }
-    Ok(a)
+    a
 }
 
 /// Instance-action times: microseconds, no zone, as Nova's objects print them.
@@ -1854,16 +1753,9 @@ fn action_time(ms: i64) -> String {
 }
 
 /// The server for os-instance-actions: from 2.21 a deleted server's actions still show.
-fn action_server(c: &Connection, call: &Call, req: &Request) -> crate::compute::Result<String> {
+fn action_server(c: &dyn Tx, call: &Call, req: &Request) -> crate::compute::Result<String> {
     let id = server_param(req)?;
-    let row: Option<(String, bool)> = c
-        .query_row(
-            "SELECT project_id, deleted FROM servers WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .ok();
-    match row {
+    match c.server_owner(id)? {
         Some((p, deleted))
             if (call.is_admin() || p == call.project_id)
                 && (!deleted || call.version.at_least(21)) =>
@@ -1878,13 +1770,10 @@ fn list_actions(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
     let call = Call::of(req)?;
     let out = svc.read(|c| {
         let id = action_server(c, &call, req)?;
-        let mut st = c.prepare(
-            "SELECT * FROM instance_actions WHERE server_id = ?1 ORDER BY start_ms DESC, id DESC",
-        )?;
-        let rows = st
-            .query_map([&id], |r| action_body(&call, r, &id))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(c.instance_actions(&id)?
+            .iter()
+            .map(|r| action_body(&call, r, &id))
+            .collect::<Vec<_>>())
     })?;
     reply(resp, &call, 200, &json!({"instanceActions": out}))
 }
@@ -1894,32 +1783,27 @@ fn show_action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     let request_id = param(req, "action_id")?.to_string();
     let out = svc.read(|c| {
         let id = action_server(c, &call, req)?;
-        let (action_id, mut body) = c
-            .query_row(
-                "SELECT * FROM instance_actions WHERE server_id = ?1 AND request_id = ?2",
-                [&id, &request_id],
-                |r| Ok((r.get::<_, i64>("id")?, action_body(&call, r, &id)?)),
-            )
-            .map_err(|_| Fault::not_found(format!("Action {request_id} not found")))?;
+        let action = c
+            .instance_action(&id, &request_id)?
+            .ok_or_else(|| Fault::not_found(format!("Action {request_id} not found")))?;
+        let mut body = action_body(&call, &action, &id);
         // Events: admins always; everyone from 2.51 (without traceback).
         if call.is_admin() || call.version.at_least(51) {
-            let mut st = c.prepare(
-                "SELECT * FROM instance_action_events WHERE action_id = ?1 ORDER BY start_ms",
-            )?;
-            let events = st
-                .query_map([action_id], |r| {
-                    let finish: Option<i64> = r.get("finish_ms")?;
+            let events = c
+                .action_events(action.id)?
+                .into_iter()
+                .map(|r| {
                     let mut e = json!({
-                        "event": r.get::<_, String>("event")?,
-                        "start_time": action_time(r.get("start_ms")?),
-                        "finish_time": finish.map(action_time),
-                        "result": r.get::<_, Option<String>>("result")?,
+                        "event": r.event,
+                        "start_time": action_time(r.start_ms),
+                        "finish_time": r.finish_ms.map(action_time),
+                        "result": r.result,
                     });
                     if call.is_admin() {
                         e["traceback"] = Value::Null;
                     }
                     if call.version.at_least(62) {
-                        let host: String = r.get("host")?;
+                        let host = r.host;
                         let mut d = sha2::Sha224::default();
                         use sha2::Digest;
                         d.update(call.project_id.as_bytes());
@@ -1936,9 +1820,9 @@ fn show_action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
                     if call.version.at_least(84) && call.is_admin() {
                         e["details"] = Value::Null;
                     }
-                    Ok(e)
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                    e
+                })
+                .collect::<Vec<_>>();
             body["events"] = json!(events);
         }
         Ok(body)

@@ -5,7 +5,6 @@
 //! starts with, as devstack makes it.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::network::api::{self, Kind};
@@ -16,6 +15,7 @@ use crate::network::resources::routers::{
 use crate::network::resources::{ports, quotas, subnets};
 use crate::network::store::{self, Scope};
 use crate::network::{bad_value, denied, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 pub struct FloatingIp;
 
@@ -40,7 +40,7 @@ struct Assoc {
 /// Neutron's `_get_assoc_data`: the port's fixed address to use and the router that
 /// reaches the floating IP's network from it.
 fn association(
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     fip: &Value,
     port_id: &str,
@@ -198,7 +198,7 @@ impl Kind for FloatingIp {
     const NAME: &'static str = "Floating IP";
     const MUTABLE: &'static [&'static str] = &["port_id", "fixed_ip_address", "description"];
 
-    fn create(net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         let mut odd: Vec<&str> = input
             .keys()
             .map(String::as_str)
@@ -321,7 +321,7 @@ impl Kind for FloatingIp {
 
     fn update(
         _net: &Net,
-        c: &Connection,
+        c: &dyn Tx,
         ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -349,13 +349,13 @@ impl Kind for FloatingIp {
         Ok(())
     }
 
-    fn delete(_net: &Net, c: &Connection, _ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, _ctx: &Ctx, doc: &Value) -> Result<()> {
         remove(c, doc)
     }
 }
 
 /// Removes a floating IP with its port and address.
-fn remove(c: &Connection, doc: &Value) -> Result<()> {
+fn remove(c: &dyn Tx, doc: &Value) -> Result<()> {
     for p in store::all(c, "port", Scope::Device(id_of(doc)))? {
         if p["device_owner"] == OWNER {
             ports::release(c, &p)?;
@@ -369,7 +369,7 @@ fn remove(c: &Connection, doc: &Value) -> Result<()> {
 
 /// A port is being deleted: floating IPs associated with it let go (for the ports kind to
 /// call).
-pub fn port_deleted(c: &Connection, port_id: &str) -> Result<()> {
+pub fn port_deleted(c: &dyn Tx, port_id: &str) -> Result<()> {
     for mut f in store::all(c, "floatingip", Scope::All)? {
         if f["port_id"].as_str() == Some(port_id) {
             apply(&mut f, None);
@@ -381,7 +381,7 @@ pub fn port_deleted(c: &Connection, port_id: &str) -> Result<()> {
 
 /// An external network is being deleted: its floating IPs (and their ports) go first (for
 /// the networks kind to call before it looks for ports in use).
-pub fn network_deleted(c: &Connection, network_id: &str) -> Result<()> {
+pub fn network_deleted(c: &dyn Tx, network_id: &str) -> Result<()> {
     for f in store::all(c, "floatingip", Scope::All)? {
         if f["floating_network_id"].as_str() == Some(network_id) {
             remove(c, &f)?;
@@ -443,7 +443,7 @@ pub fn bootstrap(net: &Net) -> Result<()> {
     net.store.write(|c| bootstrap_in(net, c))
 }
 
-fn bootstrap_in(net: &Net, c: &Connection) -> Result<()> {
+fn bootstrap_in(net: &Net, c: &dyn Tx) -> Result<()> {
     let exists = store::all(c, "network", Scope::All)?
         .iter()
         .any(|n| n["name"] == "public");

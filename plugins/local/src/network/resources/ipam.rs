@@ -6,12 +6,11 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
-use crate::network::repo::NetworkRepo;
 use serde_json::{json, Value};
 
 use crate::network::{bad, Result};
+use crate::store::Tx;
 
 /// A fault with Neutron's `type`.
 pub fn fault(status: u16, kind: &str, message: impl Into<String>) -> Fault {
@@ -323,14 +322,14 @@ pub fn n_of(a: u128) -> i64 {
     a as u64 as i64
 }
 
-fn exists(c: &Connection, subnet_id: &str, n: i64) -> Result<bool> {
+fn exists(c: &dyn Tx, subnet_id: &str, n: i64) -> Result<bool> {
     Ok(c.ip_held(subnet_id, n)?)
 }
 
 /// The first free address of a pool, or None. Pools are cut where `n` would not grow
 /// with the address (at each 2^63 of the low 64 bits), so each piece is one ordered span
 /// of `n` and the first gap is one indexed query.
-fn first_free(c: &Connection, subnet_id: &str, pool: &Range) -> Result<Option<u128>> {
+fn first_free(c: &dyn Tx, subnet_id: &str, pool: &Range) -> Result<Option<u128>> {
     let mut lo = pool.first;
     loop {
         let span_end = lo | 0x7fff_ffff_ffff_ffff;
@@ -352,7 +351,7 @@ fn first_free(c: &Connection, subnet_id: &str, pool: &Range) -> Result<Option<u1
 }
 
 /// Records `address` as the port's; false when another port holds it.
-fn claim(c: &Connection, subnet_id: &str, n: u128, v6: bool, port_id: &str) -> Result<bool> {
+fn claim(c: &dyn Tx, subnet_id: &str, n: u128, v6: bool, port_id: &str) -> Result<bool> {
     let stored = c.claim_ip(subnet_id, &show(n, v6), n_of(n), port_id)?;
     Ok(stored == crate::store::Unique::Stored)
 }
@@ -368,7 +367,7 @@ pub fn exhausted(network_id: &str) -> Fault {
 
 /// Allocates the first free address of a subnet's pools to a port, or None when they are
 /// all taken.
-pub fn allocate_any(c: &Connection, subnet: &Value, port_id: &str) -> Result<Option<String>> {
+pub fn allocate_any(c: &dyn Tx, subnet: &Value, port_id: &str) -> Result<Option<String>> {
     let id = subnet["id"].as_str().unwrap_or_default();
     let Some(cidr) = cidr_of(subnet) else {
         return Ok(None);
@@ -389,7 +388,7 @@ pub fn allocate_any(c: &Connection, subnet: &Value, port_id: &str) -> Result<Opt
 /// be one, 409 IpAddressAlreadyAllocated when another port has it. Returns its canonical
 /// spelling.
 pub fn allocate_ip(
-    c: &Connection,
+    c: &dyn Tx,
     subnet: &Value,
     ip: &str,
     port_id: &str,
@@ -423,7 +422,7 @@ pub fn allocate_ip(
 }
 
 /// Returns one address of a port to its subnet.
-pub fn release_ip(c: &Connection, subnet_id: &str, address: &str, port_id: &str) -> Result<()> {
+pub fn release_ip(c: &dyn Tx, subnet_id: &str, address: &str, port_id: &str) -> Result<()> {
     Ok(c.release_ip(subnet_id, address, port_id)?)
 }
 

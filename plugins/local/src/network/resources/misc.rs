@@ -5,13 +5,12 @@
 use std::net::IpAddr;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
-use crate::network::repo::NetworkRepo;
 use serde_json::{json, Value};
 
 use crate::network::store::{self, Scope};
 use crate::network::{Ctx, Result, Svc};
+use crate::store::Tx;
 
 fn reply(resp: &mut Response, v: &Value) -> HandlerResult {
     resp.set_status(200);
@@ -88,12 +87,12 @@ fn count(n: u128) -> Value {
     json!(u64::try_from(n).unwrap_or(u64::MAX))
 }
 
-fn used_in(c: &Connection, subnet_id: &str) -> Result<u128> {
+fn used_in(c: &dyn Tx, subnet_id: &str) -> Result<u128> {
     Ok(u128::from(c.ips_held(subnet_id)?))
 }
 
 /// One network's availability, its subnets optionally limited to one IP version.
-fn availability(c: &Connection, net: &Value, ip_version: Option<&str>) -> Result<Value> {
+fn availability(c: &dyn Tx, net: &Value, ip_version: Option<&str>) -> Result<Value> {
     let id = net["id"].as_str().unwrap_or_default();
     let (mut total, mut used) = (0u128, 0u128);
     let mut subnets = Vec::new();
@@ -192,6 +191,7 @@ pub fn setup(disp: &Dispatcher, svc: &Svc) -> std::result::Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::repo::NetworkRepo;
     use crate::store::Store;
 
     #[test]

@@ -2,13 +2,13 @@
 //! admins. A project sees its own networks, shared ones and external ones.
 
 use jumpgate_plugin_api::Fault;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::network::api::Kind;
 use crate::network::resources::{rbac, security_groups, subnets};
 use crate::network::store::{self, Scope};
 use crate::network::{bad_value, denied, in_use, Ctx, Net, Result};
+use crate::store::Tx;
 
 pub struct Network;
 
@@ -83,7 +83,7 @@ impl Kind for Network {
     }
 
     /// Also networks an RBAC policy shares with the caller's project.
-    fn visible_in(c: &Connection, ctx: &Ctx, doc: &Value) -> Result<bool> {
+    fn visible_in(c: &dyn Tx, ctx: &Ctx, doc: &Value) -> Result<bool> {
         if Self::visible(ctx, doc) {
             return Ok(true);
         }
@@ -92,7 +92,7 @@ impl Kind for Network {
             || rbac::external_for(c, id, &ctx.project_id)?)
     }
 
-    fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         if let Some(bad) = input.keys().find(|k| !CREATE.contains(&k.as_str())) {
             return Err(
                 Fault::bad_request(format!("Unrecognized attribute(s) '{bad}'"))
@@ -185,7 +185,7 @@ impl Kind for Network {
 
     fn update(
         _net: &Net,
-        c: &Connection,
+        c: &dyn Tx,
         ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -225,7 +225,7 @@ impl Kind for Network {
         Ok(())
     }
 
-    fn delete(net: &Net, c: &Connection, ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(net: &Net, c: &dyn Tx, ctx: &Ctx, doc: &Value) -> Result<()> {
         let id = doc["id"].as_str().unwrap_or_default();
         // An external network's floating IPs go with it (their ports would block it).
         crate::network::resources::floatingips::network_deleted(c, id)?;

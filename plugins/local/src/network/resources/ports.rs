@@ -4,9 +4,7 @@
 //! of every SLAAC subnet, as Neutron.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
-use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use super::ipam::{self, fault};
@@ -15,6 +13,7 @@ use super::subnets::{required, router_port, ROUTER_INTERFACE_OWNERS};
 use crate::network::api::{self, serve, Kind};
 use crate::network::store::{self, Scope};
 use crate::network::{bad, bad_value, denied, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 pub struct Port;
 
@@ -49,7 +48,7 @@ pub fn setup(disp: &Dispatcher, svc: &Svc) -> std::result::Result<(), Error> {
 }
 
 /// The security groups of a port that names none: its project's default group.
-fn default_security_groups(c: &Connection, project_id: &str) -> Result<Vec<String>> {
+fn default_security_groups(c: &dyn Tx, project_id: &str) -> Result<Vec<String>> {
     Ok(vec![
         crate::network::resources::security_groups::ensure_default(c, project_id)?,
     ])
@@ -76,12 +75,12 @@ fn mac_attr(attr: &str, v: &Value) -> Result<String> {
 
 /// Whether another port of the network has `mac` (an indexed lookup: schema 9 indexes
 /// ports' MACs per network).
-fn mac_taken(c: &Connection, network_id: &str, mac: &str, except: &str) -> Result<bool> {
+fn mac_taken(c: &dyn Tx, network_id: &str, mac: &str, except: &str) -> Result<bool> {
     Ok(c.mac_in_use(network_id, mac, except)?)
 }
 
 /// A free OpenStack MAC (fa:16:3e:xx:xx:xx) on the network.
-fn new_mac(c: &Connection, network_id: &str) -> Result<String> {
+fn new_mac(c: &dyn Tx, network_id: &str) -> Result<String> {
     for _ in 0..64 {
         let mut b = [0u8; 3];
         getrandom::getrandom(&mut b).map_err(|e| Fault::internal(format!("random: {e}")))?;
@@ -167,7 +166,7 @@ fn fixed_ips_attr(v: &Value) -> Result<Vec<Want>> {
 
 /// The subnet a fixed IP request is for, checked as Neutron's `_get_subnet_for_fixed_ip`.
 fn subnet_for<'s>(
-    c: &Connection,
+    c: &dyn Tx,
     network_id: &str,
     subnets: &'s [Value],
     w: &Want,
@@ -223,7 +222,7 @@ fn fixed(subnet: &Value, ip: &str) -> Value {
 /// Allocates one address of a subnet to a port: the one asked for, the EUI-64 one on an
 /// automatic subnet, or the first free one of its pools.
 fn allocate_on(
-    c: &Connection,
+    c: &dyn Tx,
     port_id: &str,
     mac: &str,
     owner: &str,
@@ -251,7 +250,7 @@ fn allocate_on(
 /// The addresses of a new port: those asked for, or Neutron's defaults; and on every
 /// automatic subnet its EUI-64 address (not for router ports).
 fn allocate_new(
-    c: &Connection,
+    c: &dyn Tx,
     network_id: &str,
     port_id: &str,
     mac: &str,
@@ -315,7 +314,7 @@ fn allocate_new(
 /// New `fixed_ips` for a port, as Neutron's `_get_changed_ips_for_port`: addresses named
 /// again are kept, a subnet named without an address keeps the port's address there,
 /// other addresses go unless they are automatic ones.
-fn change_ips(c: &Connection, port: &Value, wants: Vec<Want>) -> Result<Vec<Value>> {
+fn change_ips(c: &dyn Tx, port: &Value, wants: Vec<Want>) -> Result<Vec<Value>> {
     let network_id = port["network_id"].as_str().unwrap_or_default();
     let port_id = port["id"].as_str().unwrap_or_default();
     let mac = port["mac_address"].as_str().unwrap_or_default();
@@ -367,7 +366,7 @@ fn change_ips(c: &Connection, port: &Value, wants: Vec<Want>) -> Result<Vec<Valu
     Ok(keep)
 }
 
-fn security_groups_attr(c: &Connection, ctx: &Ctx, v: &Value) -> Result<Vec<String>> {
+fn security_groups_attr(c: &dyn Tx, ctx: &Ctx, v: &Value) -> Result<Vec<String>> {
     let Some(list) = v.as_array() else {
         return Err(bad_value("security_groups", v, "is not a list").into());
     };
@@ -601,7 +600,7 @@ impl Kind for Port {
         "qos_policy_id",
     ];
 
-    fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         text(&input, "name", 255)?;
         text(&input, "description", 255)?;
         let network_id = input
@@ -706,7 +705,7 @@ impl Kind for Port {
 
     fn update(
         _net: &Net,
-        c: &Connection,
+        c: &dyn Tx,
         ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -789,7 +788,7 @@ impl Kind for Port {
         Ok(())
     }
 
-    fn delete(_net: &Net, c: &Connection, _ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, _ctx: &Ctx, doc: &Value) -> Result<()> {
         let id = doc["id"].as_str().unwrap_or_default();
         // A live router's or floating IP's port goes only through their APIs.
         crate::network::resources::routers::prevent_l3_port_deletion(c, doc)?;
@@ -800,7 +799,7 @@ impl Kind for Port {
 }
 
 /// Returns a port's addresses to their subnets' pools.
-pub fn release(c: &Connection, port: &serde_json::Value) -> crate::network::Result<()> {
+pub fn release(c: &dyn Tx, port: &serde_json::Value) -> crate::network::Result<()> {
     Ok(c.release_port_ips(port["id"].as_str().unwrap_or_default(), None)?)
 }
 
@@ -808,7 +807,7 @@ pub fn release(c: &Connection, port: &serde_json::Value) -> crate::network::Resu
 /// given address or one allocated.
 pub fn create_for(
     net: &Net,
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     network_id: &str,
     fixed_ip: Option<&str>,
@@ -828,15 +827,11 @@ pub fn create_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::repo::NetworkRepo;
     use crate::store::Store;
 
     /// A network with one subnet made as `Subnet::create` would store it.
-    fn network_with(
-        c: &Connection,
-        cidr: &str,
-        pools: Value,
-        modes: Option<&str>,
-    ) -> (String, String) {
+    fn network_with(c: &dyn Tx, cidr: &str, pools: Value, modes: Option<&str>) -> (String, String) {
         let net = crate::network::new_id();
         store::insert(
             c,
@@ -848,13 +843,7 @@ mod tests {
         (net, sub)
     }
 
-    fn add_subnet(
-        c: &Connection,
-        net: &str,
-        cidr: &str,
-        pools: Value,
-        modes: Option<&str>,
-    ) -> String {
+    fn add_subnet(c: &dyn Tx, net: &str, cidr: &str, pools: Value, modes: Option<&str>) -> String {
         let id = crate::network::new_id();
         let v6 = cidr.contains(':');
         store::insert(

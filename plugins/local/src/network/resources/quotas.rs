@@ -2,13 +2,12 @@
 //! admin; the rest are the defaults), usage counted from the documents the project owns.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
-use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use crate::network::store;
 use crate::network::{bad, denied, object_body, Ctx, Result, Svc};
+use crate::store::Tx;
 
 /// Each resource with its default limit (-1: unlimited), as Neutron's configuration
 /// defaults. The resource names are also the document kinds that count against them.
@@ -28,7 +27,7 @@ pub const DEFAULTS: &[(&str, i64)] = &[
 const MAX_LIMIT: i64 = 2_147_483_647;
 
 /// A project's limit for one resource.
-pub fn limit(c: &Connection, project_id: &str, resource: &str) -> Result<i64> {
+pub fn limit(c: &dyn Tx, project_id: &str, resource: &str) -> Result<i64> {
     let set = c.quota(project_id, resource)?;
     Ok(set.unwrap_or_else(|| {
         DEFAULTS
@@ -39,7 +38,7 @@ pub fn limit(c: &Connection, project_id: &str, resource: &str) -> Result<i64> {
 }
 
 /// A project's limits for every resource.
-fn limits(c: &Connection, project_id: &str) -> Result<Map<String, Value>> {
+fn limits(c: &dyn Tx, project_id: &str) -> Result<Map<String, Value>> {
     let mut out = Map::new();
     for (resource, _) in DEFAULTS {
         out.insert((*resource).into(), json!(limit(c, project_id, resource)?));
@@ -48,13 +47,13 @@ fn limits(c: &Connection, project_id: &str) -> Result<Map<String, Value>> {
 }
 
 /// Checks that a project may have `n` more of `resource` (409 OverQuota otherwise).
-pub fn enforce(c: &Connection, ctx: &Ctx, resource: &str, n: i64) -> Result<()> {
+pub fn enforce(c: &dyn Tx, ctx: &Ctx, resource: &str, n: i64) -> Result<()> {
     enforce_for(c, &ctx.project_id, resource, n)
 }
 
 /// `enforce` for the project that will own the new resources (an admin may create them
 /// for another project).
-pub fn enforce_for(c: &Connection, project_id: &str, resource: &str, n: i64) -> Result<()> {
+pub fn enforce_for(c: &dyn Tx, project_id: &str, resource: &str, n: i64) -> Result<()> {
     let max = limit(c, project_id, resource)?;
     if max < 0 {
         return Ok(());
@@ -247,6 +246,7 @@ pub fn setup(disp: &Dispatcher, svc: &Svc) -> std::result::Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::repo::NetworkRepo;
     use crate::store::Store;
 
     #[test]

@@ -2,9 +2,6 @@
 //! external network (`access_as_external`) to one project or to all (`*`). A wildcard
 //! policy is what makes a network `shared` (or `router:external`) for everyone.
 
-use rusqlite::Connection;
-
-use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use jumpgate_plugin_api::prelude::*;
@@ -13,6 +10,7 @@ use crate::network::api::{self, Kind};
 use crate::network::resources::quotas;
 use crate::network::store::{self, Scope};
 use crate::network::{bad, denied, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 pub struct RbacPolicy;
 
@@ -20,26 +18,26 @@ const OBJECT_TYPES: &[&str] = &["network"];
 const ACTIONS: &[&str] = &["access_as_external", "access_as_shared"];
 
 /// Whether a policy lets `project_id` use a network as a shared one.
-pub fn shared_with(c: &Connection, network_id: &str, project_id: &str) -> Result<bool> {
+pub fn shared_with(c: &dyn Tx, network_id: &str, project_id: &str) -> Result<bool> {
     grants(c, network_id, "access_as_shared", project_id)
 }
 
 /// Whether a policy lets `project_id` use a network as an external one.
-pub fn external_for(c: &Connection, network_id: &str, project_id: &str) -> Result<bool> {
+pub fn external_for(c: &dyn Tx, network_id: &str, project_id: &str) -> Result<bool> {
     grants(c, network_id, "access_as_external", project_id)
 }
 
-fn grants(c: &Connection, object_id: &str, action: &str, project_id: &str) -> Result<bool> {
+fn grants(c: &dyn Tx, object_id: &str, action: &str, project_id: &str) -> Result<bool> {
     Ok(c.rbac_grants(object_id, action, project_id)?)
 }
 
 /// The policies on one object.
-fn policies_on(c: &Connection, object_id: &str) -> Result<Vec<Value>> {
+fn policies_on(c: &dyn Tx, object_id: &str) -> Result<Vec<Value>> {
     Ok(c.rbac_policies_on(object_id)?)
 }
 
 /// Removes every policy on an object (it is being deleted).
-pub fn remove_for_object(c: &Connection, object_id: &str) -> Result<()> {
+pub fn remove_for_object(c: &dyn Tx, object_id: &str) -> Result<()> {
     for p in policies_on(c, object_id)? {
         store::remove(c, "rbac_policy", p["id"].as_str().unwrap_or_default())?;
     }
@@ -49,7 +47,7 @@ pub fn remove_for_object(c: &Connection, object_id: &str) -> Result<()> {
 /// Makes a network's wildcard policies match its `shared` and `router:external` flags: a
 /// network created or changed with those flags gets (or loses) the policy Neutron makes
 /// for it.
-pub fn sync_network_flags(c: &Connection, network: &Value) -> Result<()> {
+pub fn sync_network_flags(c: &dyn Tx, network: &Value) -> Result<()> {
     let id = network["id"].as_str().unwrap_or_default();
     let owner = network["project_id"].as_str().unwrap_or_default();
     for (flag, action) in [
@@ -114,7 +112,7 @@ fn check_target(ctx: &Ctx, target: &str, action: &str) -> Result<()> {
 }
 
 /// The network a policy is about, which the caller must own unless an admin.
-fn network_for(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
+fn network_for(c: &dyn Tx, ctx: &Ctx, id: &str) -> Result<Value> {
     let net = store::fetch(c, "network", id)?.ok_or_else(|| {
         Fault::not_found(format!("Network {id} could not be found.")).kind("NetworkNotFound")
     })?;
@@ -136,7 +134,7 @@ fn network_for(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
 }
 
 /// Sets a network's `shared` and `router:external` from its wildcard policies.
-fn refresh_flags(c: &Connection, network_id: &str, policies: &[Value]) -> Result<()> {
+fn refresh_flags(c: &dyn Tx, network_id: &str, policies: &[Value]) -> Result<()> {
     let Some(mut net) = store::fetch(c, "network", network_id)? else {
         return Ok(());
     };
@@ -157,7 +155,7 @@ fn refresh_flags(c: &Connection, network_id: &str, policies: &[Value]) -> Result
 
 /// 409 if taking `policy` away (with `remaining` still in force) would strand another
 /// project's ports or subnets on the shared network.
-fn check_not_in_use(c: &Connection, policy: &Value, remaining: &[Value]) -> Result<()> {
+fn check_not_in_use(c: &dyn Tx, policy: &Value, remaining: &[Value]) -> Result<()> {
     if policy["action"] != "access_as_shared" {
         return Ok(());
     }
@@ -207,7 +205,7 @@ impl Kind for RbacPolicy {
     const NAME: &'static str = "RBAC policy";
     const MUTABLE: &'static [&'static str] = &["target_tenant"];
 
-    fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         let object_type = required(&input, "object_type")?;
         let object_id = required(&input, "object_id")?;
         let action = required(&input, "action")?;
@@ -251,7 +249,7 @@ impl Kind for RbacPolicy {
 
     fn update(
         _net: &Net,
-        c: &Connection,
+        c: &dyn Tx,
         ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -285,7 +283,7 @@ impl Kind for RbacPolicy {
         Ok(())
     }
 
-    fn delete(_net: &Net, c: &Connection, _ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, _ctx: &Ctx, doc: &Value) -> Result<()> {
         let id = doc["id"].as_str().unwrap_or_default();
         let object_id = doc["object_id"].as_str().unwrap_or_default();
         let others: Vec<Value> = policies_on(c, object_id)?

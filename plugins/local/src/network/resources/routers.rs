@@ -7,9 +7,7 @@
 use std::net::IpAddr;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
-use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use crate::network::api::{self, Kind};
@@ -17,6 +15,7 @@ use crate::network::resources::networks::{flag, text};
 use crate::network::resources::{floatingips, ipam, ports, quotas};
 use crate::network::store::{self, Scope};
 use crate::network::{bad_value, denied, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 pub struct Router;
 
@@ -128,7 +127,7 @@ fn network_not_found(id: &str) -> Fault {
 }
 
 /// A port the caller may see (its owner, or an admin), or 404.
-pub fn visible_port(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
+pub fn visible_port(c: &dyn Tx, ctx: &Ctx, id: &str) -> Result<Value> {
     match store::fetch(c, "port", id)? {
         Some(p) if ctx.owns(&p) => Ok(p),
         _ => Err(port_not_found(id).into()),
@@ -136,7 +135,7 @@ pub fn visible_port(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
 }
 
 /// A network the caller may see, or 404.
-pub fn visible_network(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
+pub fn visible_network(c: &dyn Tx, ctx: &Ctx, id: &str) -> Result<Value> {
     match store::fetch(c, "network", id)? {
         Some(n)
             if ctx.owns(&n)
@@ -150,7 +149,7 @@ pub fn visible_network(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
 }
 
 /// A subnet the caller may see (theirs, or on a network they may use), or 404.
-fn visible_subnet(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
+fn visible_subnet(c: &dyn Tx, ctx: &Ctx, id: &str) -> Result<Value> {
     if let Some(s) = store::fetch(c, "subnet", id)? {
         if ctx.owns(&s) {
             return Ok(s);
@@ -164,7 +163,7 @@ fn visible_subnet(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
     Err(subnet_not_found(id).into())
 }
 
-fn subnet(c: &Connection, id: &str) -> Result<Value> {
+fn subnet(c: &dyn Tx, id: &str) -> Result<Value> {
     store::fetch(c, "subnet", id)?.ok_or_else(|| subnet_not_found(id).into())
 }
 
@@ -189,28 +188,28 @@ fn fixed_ips(port: &Value) -> Vec<(String, String)> {
 }
 
 /// Every port of a router: interfaces and gateway.
-pub fn router_ports(c: &Connection, router_id: &str) -> Result<Vec<Value>> {
+pub fn router_ports(c: &dyn Tx, router_id: &str) -> Result<Vec<Value>> {
     Ok(store::all(c, "port", Scope::Device(router_id))?
         .into_iter()
         .filter(|p| matches!(p["device_owner"].as_str(), Some(INTERFACE | GATEWAY)))
         .collect())
 }
 
-fn interfaces(c: &Connection, router_id: &str) -> Result<Vec<Value>> {
+fn interfaces(c: &dyn Tx, router_id: &str) -> Result<Vec<Value>> {
     Ok(router_ports(c, router_id)?
         .into_iter()
         .filter(|p| p["device_owner"] == INTERFACE)
         .collect())
 }
 
-fn gateway_port(c: &Connection, router_id: &str) -> Result<Option<Value>> {
+fn gateway_port(c: &dyn Tx, router_id: &str) -> Result<Option<Value>> {
     Ok(router_ports(c, router_id)?
         .into_iter()
         .find(|p| p["device_owner"] == GATEWAY))
 }
 
 /// Deletes a port this module made or took over, with its addresses.
-fn drop_port(c: &Connection, port: &Value) -> Result<()> {
+fn drop_port(c: &dyn Tx, port: &Value) -> Result<()> {
     ports::release(c, port)?;
     store::remove(c, "port", id_of(port))
 }
@@ -225,7 +224,7 @@ pub fn elevated(ctx: &Ctx) -> Ctx {
 }
 
 /// Makes a port `create_for` gave this module belong to `project` and be up.
-fn adopt(c: &Connection, port: &mut Value, project: &str, status: &str) -> Result<()> {
+fn adopt(c: &dyn Tx, port: &mut Value, project: &str, status: &str) -> Result<()> {
     port["project_id"] = json!(project);
     port["tenant_id"] = json!(project);
     port["status"] = json!(status);
@@ -234,7 +233,7 @@ fn adopt(c: &Connection, port: &mut Value, project: &str, status: &str) -> Resul
 
 /// Moves a new port's addresses to one subnet (a request named the subnet, not the
 /// address): its first free address there.
-pub fn pin_to_subnet(c: &Connection, port: &mut Value, subnet: &Value) -> Result<()> {
+pub fn pin_to_subnet(c: &dyn Tx, port: &mut Value, subnet: &Value) -> Result<()> {
     let subnet_id = id_of(subnet).to_string();
     let ips = fixed_ips(port);
     if ips.len() == 1 && ips[0].0 == subnet_id {
@@ -256,7 +255,7 @@ pub fn pin_to_subnet(c: &Connection, port: &mut Value, subnet: &Value) -> Result
 /// on the subnet and its gateway on that network, the one whose interface is the subnet's
 /// gateway first.
 pub fn router_for(
-    c: &Connection,
+    c: &dyn Tx,
     network_id: &str,
     subnet_id: &str,
     external_network_id: &str,
@@ -397,7 +396,7 @@ fn gateway_request(ctx: &Ctx, action: &str, v: &Value) -> Result<Option<GatewayR
 }
 
 /// Floating IPs that go out through a router.
-fn router_floating_ips(c: &Connection, router_id: &str) -> Result<Vec<Value>> {
+fn router_floating_ips(c: &dyn Tx, router_id: &str) -> Result<Vec<Value>> {
     Ok(store::all(c, "floatingip", Scope::All)?
         .into_iter()
         .filter(|f| f["router_id"].as_str() == Some(router_id))
@@ -412,7 +411,7 @@ fn gateway_in_use(router_id: &str, net_id: &str) -> Fault {
 /// gateway port.
 fn set_gateway(
     net: &Net,
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     router: &mut Value,
     want: Option<GatewayRequest>,
@@ -493,7 +492,7 @@ fn set_gateway(
 /// A new gateway port on the external network, with the addresses asked for.
 fn gateway_port_for(
     net: &Net,
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     router_id: &str,
     want: &GatewayRequest,
@@ -601,7 +600,7 @@ fn parse_routes(v: &Value) -> Result<Vec<Value>> {
 
 /// Neutron's rules for a router's routes: at most `max_routes`, each next hop on a subnet
 /// the router is connected to and not one of the router's own addresses.
-fn check_routes(c: &Connection, router_id: &str, routes: &[Value]) -> Result<()> {
+fn check_routes(c: &dyn Tx, router_id: &str, routes: &[Value]) -> Result<()> {
     if routes.len() > MAX_ROUTES {
         return Err(Fault::bad_request(format!("Unable to complete operation for {router_id}. The number of routes exceeds the maximum {MAX_ROUTES}.")).kind("RoutesExhausted").into());
     }
@@ -681,7 +680,7 @@ impl Kind for Router {
         "ha",
     ];
 
-    fn create(net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         if input.contains_key("routes") {
             return Err(Fault::bad_request("Attribute 'routes' not allowed in POST")
                 .kind("HTTPBadRequest")
@@ -734,7 +733,7 @@ impl Kind for Router {
 
     fn update(
         net: &Net,
-        c: &Connection,
+        c: &dyn Tx,
         ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -772,7 +771,7 @@ impl Kind for Router {
         Ok(())
     }
 
-    fn delete(_net: &Net, c: &Connection, _ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, _ctx: &Ctx, doc: &Value) -> Result<()> {
         let id = id_of(doc);
         if !interfaces(c, id)?.is_empty() {
             return Err(Fault::conflict(format!("Router {id} still has ports"))
@@ -840,7 +839,7 @@ fn interface_body(
 
 /// Neutron's `_check_for_dup_router_subnets`: a subnet the router already has, or one that
 /// overlaps one of its interfaces' subnets, is refused.
-fn check_dup_subnets(c: &Connection, router_id: &str, new: &[Value]) -> Result<()> {
+fn check_dup_subnets(c: &dyn Tx, router_id: &str, new: &[Value]) -> Result<()> {
     let mut attached = Vec::new();
     for p in router_ports(c, router_id)? {
         for (s, _) in fixed_ips(&p) {
@@ -879,7 +878,7 @@ fn check_dup_subnets(c: &Connection, router_id: &str, new: &[Value]) -> Result<(
 }
 
 /// The router of an interface request, which the caller must own.
-fn owned_router(c: &Connection, ctx: &Ctx, router_id: &str, action: &str) -> Result<Value> {
+fn owned_router(c: &dyn Tx, ctx: &Ctx, router_id: &str, action: &str) -> Result<Value> {
     let router = api::get::<Router>(c, ctx, router_id)?;
     if !ctx.owns(&router) {
         return Err(denied(action).into());
@@ -890,7 +889,7 @@ fn owned_router(c: &Connection, ctx: &Ctx, router_id: &str, action: &str) -> Res
 /// `PUT /routers/{id}/add_router_interface`.
 pub fn add_interface(
     net: &Net,
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     router_id: &str,
     body: &Map<String, Value>,
@@ -975,7 +974,7 @@ pub fn add_interface(
 }
 
 /// Refuses to take away a subnet a floating IP or a route of the router needs.
-fn check_interface_unused(c: &Connection, router: &Value, subnet_id: &str) -> Result<()> {
+fn check_interface_unused(c: &dyn Tx, router: &Value, subnet_id: &str) -> Result<()> {
     let router_id = id_of(router);
     let sub = subnet(c, subnet_id)?;
     let cidr = sub["cidr"].as_str().unwrap_or("");
@@ -997,7 +996,7 @@ fn check_interface_unused(c: &Connection, router: &Value, subnet_id: &str) -> Re
 
 /// `PUT /routers/{id}/remove_router_interface`.
 pub fn remove_interface(
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     router_id: &str,
     body: &Map<String, Value>,
@@ -1074,7 +1073,7 @@ pub fn remove_interface(
 /// `PUT /routers/{id}/add_extraroutes` (or `remove_extraroutes`): the router with the
 /// routes of the body added to (taken from) its own, at once.
 pub fn change_routes(
-    c: &Connection,
+    c: &dyn Tx,
     ctx: &Ctx,
     router_id: &str,
     body: &Map<String, Value>,
@@ -1115,7 +1114,7 @@ pub fn change_routes(
 /// The ports API may not delete a router's or a floating IP's port (409 ServicePortInUse):
 /// for the ports kind to call before deleting one.
 #[allow(dead_code)] // until the ports kind calls it
-pub fn prevent_l3_port_deletion(c: &Connection, port: &Value) -> Result<()> {
+pub fn prevent_l3_port_deletion(c: &dyn Tx, port: &Value) -> Result<()> {
     let owner = port["device_owner"].as_str().unwrap_or("");
     let device = port["device_id"].as_str().unwrap_or("");
     let exists = match owner {
@@ -1330,6 +1329,7 @@ mod tests {
     use jumpgate_plugin_api::AuthContext;
 
     use super::*;
+    use crate::network::repo::NetworkRepo;
     use crate::network::resources::floatingips::FloatingIp;
 
     pub(crate) fn ctx(project: &str, admin: bool) -> Ctx {
@@ -1350,7 +1350,7 @@ mod tests {
         v.as_object().cloned().expect("object")
     }
 
-    fn network(c: &Connection, project: &str, external: bool) -> String {
+    fn network(c: &dyn Tx, project: &str, external: bool) -> String {
         let id = crate::network::new_id();
         let doc = json!({"id": id, "project_id": project, "tenant_id": project, "name": "n",
             "router:external": external, "shared": false, "subnets": [], "status": "ACTIVE",
@@ -1360,7 +1360,7 @@ mod tests {
     }
 
     fn subnet_on(
-        c: &Connection,
+        c: &dyn Tx,
         project: &str,
         network_id: &str,
         cidr: &str,
@@ -1388,7 +1388,7 @@ mod tests {
         }
     }
 
-    fn router(net: &Net, c: &Connection, ctx: &Ctx, body: Value) -> Value {
+    fn router(net: &Net, c: &dyn Tx, ctx: &Ctx, body: Value) -> Value {
         Router::create(net, c, ctx, obj(body)).unwrap()
     }
 

@@ -7,7 +7,6 @@
 use std::net::IpAddr;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::network::api::{self, Kind};
@@ -15,6 +14,7 @@ use crate::network::resources::networks::{flag, text};
 use crate::network::resources::quotas;
 use crate::network::store::{self, Scope};
 use crate::network::{bad, now, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 pub struct SecurityGroup;
 pub struct SecurityGroupRule;
@@ -81,7 +81,7 @@ fn conflict(kind: &str, message: impl Into<String>) -> Fault {
 /// The id of a project's `default` group, made (with Neutron's four rules: egress to
 /// anywhere and ingress from the group's own members, over IPv4 and IPv6) if the project
 /// has none yet.
-pub fn ensure_default(c: &Connection, project_id: &str) -> Result<String> {
+pub fn ensure_default(c: &dyn Tx, project_id: &str) -> Result<String> {
     if let Some(id) = default_id(c, project_id)? {
         return Ok(id);
     }
@@ -132,7 +132,7 @@ pub fn ensure_default(c: &Connection, project_id: &str) -> Result<String> {
     Ok(id)
 }
 
-fn default_id(c: &Connection, project_id: &str) -> Result<Option<String>> {
+fn default_id(c: &dyn Tx, project_id: &str) -> Result<Option<String>> {
     Ok(store::all(c, "security_group", Scope::Project(project_id))?
         .into_iter()
         .find(|g| g["name"] == DEFAULT)
@@ -158,7 +158,7 @@ fn check_name(input: &Map<String, Value>) -> Result<()> {
 }
 
 /// Ports that name a group among their `security_groups`.
-fn ports_using(c: &Connection, group_id: &str) -> Result<bool> {
+fn ports_using(c: &dyn Tx, group_id: &str) -> Result<bool> {
     Ok(store::all(c, "port", Scope::All)?.iter().any(|p| {
         p["security_groups"]
             .as_array()
@@ -172,13 +172,13 @@ impl Kind for SecurityGroup {
     const NAME: &'static str = "Security group";
     const MUTABLE: &'static [&'static str] = &["name", "description", "stateful"];
 
-    fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         new_group(c, ctx, input)
     }
 
     fn update(
         _net: &Net,
-        _c: &Connection,
+        _c: &dyn Tx,
         _ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -186,12 +186,12 @@ impl Kind for SecurityGroup {
         change_group(doc, input)
     }
 
-    fn delete(_net: &Net, c: &Connection, ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, ctx: &Ctx, doc: &Value) -> Result<()> {
         remove_group(c, ctx, doc)
     }
 }
 
-fn new_group(c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+fn new_group(c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
     check_name(&input)?;
     let stateful = flag(&input, "stateful", true)?;
     let mut doc = store::common(ctx, &input)?;
@@ -256,7 +256,7 @@ fn change_group(doc: &mut Value, input: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
-fn remove_group(c: &Connection, ctx: &Ctx, doc: &Value) -> Result<()> {
+fn remove_group(c: &dyn Tx, ctx: &Ctx, doc: &Value) -> Result<()> {
     let id = doc["id"].as_str().unwrap_or_default();
     if ports_using(c, id)? {
         return Err(conflict("SecurityGroupInUse", format!("Security Group {id} in use.")).into());
@@ -283,7 +283,7 @@ fn remove_group(c: &Connection, ctx: &Ctx, doc: &Value) -> Result<()> {
 }
 
 /// Removes a rule's copy from its group's document.
-fn detach_rule(c: &Connection, rule: &Value) -> Result<()> {
+fn detach_rule(c: &dyn Tx, rule: &Value) -> Result<()> {
     let gid = rule["security_group_id"].as_str().unwrap_or_default();
     if let Some(mut group) = store::fetch(c, "security_group", gid)? {
         if let Some(list) = group["security_group_rules"].as_array_mut() {
@@ -661,7 +661,7 @@ pub fn check_duplicate(group: &Value, rule: &Value) -> Result<()> {
 }
 
 /// A group the caller may use, or Neutron's 404.
-fn group_for(c: &Connection, ctx: &Ctx, id: &str) -> Result<Value> {
+fn group_for(c: &dyn Tx, ctx: &Ctx, id: &str) -> Result<Value> {
     match store::fetch(c, "security_group", id)? {
         Some(g) if SecurityGroup::visible(ctx, &g) => Ok(g),
         _ => Err(group_not_found(id).into()),
@@ -674,11 +674,11 @@ impl Kind for SecurityGroupRule {
     const NAME: &'static str = "Security group rule";
     const MUTABLE: &'static [&'static str] = &[];
 
-    fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         new_rule(c, ctx, input)
     }
 
-    fn delete(_net: &Net, c: &Connection, _ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, _ctx: &Ctx, doc: &Value) -> Result<()> {
         store::remove(
             c,
             "security_group_rule",
@@ -688,7 +688,7 @@ impl Kind for SecurityGroupRule {
     }
 }
 
-fn new_rule(c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+fn new_rule(c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
     let spec = rule_spec(&input)?;
     text(&input, "description", 255)?;
     let gid = shown(&input["security_group_id"]);

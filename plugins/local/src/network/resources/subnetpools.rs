@@ -3,7 +3,6 @@
 //! prefixes for the first aligned block no subnet of the pool overlaps.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::ipam::{self, fault, Cidr};
@@ -12,6 +11,7 @@ use super::subnets::{cidr_attr, required};
 use crate::network::api::{self, serve, Kind};
 use crate::network::store::{self, Scope};
 use crate::network::{bad, bad_value, denied, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 pub struct SubnetPool;
 
@@ -159,7 +159,7 @@ fn check_bounds(v6: bool, min: i64, default: i64, max: i64) -> Result<()> {
 }
 
 /// The subnets allocated from a pool.
-fn pool_subnets(c: &Connection, pool_id: &str) -> Result<Vec<Cidr>> {
+fn pool_subnets(c: &dyn Tx, pool_id: &str) -> Result<Vec<Cidr>> {
     Ok(store::all(c, "subnet", Scope::All)?
         .iter()
         .filter(|s| s["subnetpool_id"].as_str() == Some(pool_id))
@@ -181,7 +181,7 @@ fn allocation_error(reason: &str) -> crate::network::Error {
 /// A CIDR for a new subnet from a pool: the one asked for if it is free and inside the
 /// pool, or the first free block of `prefixlen` (default: the pool's).
 pub fn allocate(
-    c: &Connection,
+    c: &dyn Tx,
     pool: &Value,
     wanted: Option<Cidr>,
     prefixlen: Option<i64>,
@@ -259,7 +259,7 @@ pub fn allocate(
 }
 
 /// The project's default pool of a family, if there is one it can use.
-pub fn default_pool(c: &Connection, ctx: &Ctx, version: i64) -> Result<Option<String>> {
+pub fn default_pool(c: &dyn Tx, ctx: &Ctx, version: i64) -> Result<Option<String>> {
     Ok(store::all(c, "subnetpool", Scope::All)?
         .into_iter()
         .find(|p| {
@@ -270,7 +270,7 @@ pub fn default_pool(c: &Connection, ctx: &Ctx, version: i64) -> Result<Option<St
         .and_then(|p| p["id"].as_str().map(str::to_string)))
 }
 
-fn only_default(c: &Connection, version: i64, except: &str) -> Result<()> {
+fn only_default(c: &dyn Tx, version: i64, except: &str) -> Result<()> {
     let taken = store::all(c, "subnetpool", Scope::All)?.iter().any(|p| {
         p["is_default"] == json!(true)
             && p["ip_version"].as_i64() == Some(version)
@@ -283,7 +283,7 @@ fn only_default(c: &Connection, version: i64, except: &str) -> Result<()> {
 }
 
 /// A smaller prefix list must still hold every subnet of the pool.
-fn check_removal(c: &Connection, pool_id: &str, keep: &[Cidr]) -> Result<()> {
+fn check_removal(c: &dyn Tx, pool_id: &str, keep: &[Cidr]) -> Result<()> {
     for s in pool_subnets(c, pool_id)? {
         if !keep
             .iter()
@@ -320,7 +320,7 @@ impl Kind for SubnetPool {
         ctx.owns(doc) || doc["shared"] == json!(true)
     }
 
-    fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         text(&input, "name", 255)?;
         text(&input, "description", 255)?;
         let list = prefixes(input.get("prefixes").ok_or_else(|| required("prefixes"))?)?;
@@ -372,7 +372,7 @@ impl Kind for SubnetPool {
 
     fn update(
         _net: &Net,
-        c: &Connection,
+        c: &dyn Tx,
         ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -436,7 +436,7 @@ impl Kind for SubnetPool {
         Ok(())
     }
 
-    fn delete(_net: &Net, c: &Connection, _ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(_net: &Net, c: &dyn Tx, _ctx: &Ctx, doc: &Value) -> Result<()> {
         let id = doc["id"].as_str().unwrap_or_default();
         if !pool_subnets(c, id)?.is_empty() {
             return Err(fault(

@@ -3,9 +3,7 @@
 //! subnet pool. A project sees its own subnets and those of shared and external networks.
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 
-use crate::network::repo::NetworkRepo;
 use serde_json::{json, Map, Value};
 
 use super::ipam::{self, fault, Cidr};
@@ -14,6 +12,7 @@ use super::subnetpools;
 use crate::network::api::{self, serve, Kind};
 use crate::network::store::{self, Scope};
 use crate::network::{bad, bad_value, denied, Ctx, Net, Result, Svc};
+use crate::store::Tx;
 
 pub struct Subnet;
 
@@ -271,7 +270,7 @@ pub fn router_port(owner: &str) -> bool {
 
 /// Copies the network's sharing onto its subnets, which is what decides who sees them.
 /// Call after a network's `shared` or `router:external` changes.
-pub fn sync_network(c: &Connection, network: &Value) -> Result<()> {
+pub fn sync_network(c: &dyn Tx, network: &Value) -> Result<()> {
     let id = network["id"].as_str().unwrap_or_default();
     for mut s in store::all(c, "subnet", Scope::Network(id))? {
         let shared = json!(network["shared"] == json!(true));
@@ -286,7 +285,7 @@ pub fn sync_network(c: &Connection, network: &Value) -> Result<()> {
 }
 
 fn set_network_subnets(
-    c: &Connection,
+    c: &dyn Tx,
     network_id: &str,
     add: Option<&str>,
     drop: Option<&str>,
@@ -307,7 +306,7 @@ fn set_network_subnets(
 
 /// Gives each port on the network that is not a router's its EUI-64 address on a new
 /// SLAAC or DHCPv6-stateless subnet, as Neutron does.
-fn add_auto_addresses(c: &Connection, subnet: &Value) -> Result<()> {
+fn add_auto_addresses(c: &dyn Tx, subnet: &Value) -> Result<()> {
     let (Some(cidr), Some(sid)) = (ipam::cidr_of(subnet), subnet["id"].as_str()) else {
         return Ok(());
     };
@@ -351,7 +350,7 @@ impl Kind for Subnet {
         ctx.owns(doc) || doc["shared"] == json!(true) || doc["router:external"] == json!(true)
     }
 
-    fn create(_net: &Net, c: &Connection, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
+    fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
         text(&input, "name", 255)?;
         text(&input, "description", 255)?;
         let network_id = input
@@ -523,7 +522,7 @@ impl Kind for Subnet {
 
     fn update(
         _net: &Net,
-        _c: &Connection,
+        _c: &dyn Tx,
         _ctx: &Ctx,
         doc: &mut Value,
         input: &Map<String, Value>,
@@ -606,7 +605,7 @@ impl Kind for Subnet {
         Ok(())
     }
 
-    fn delete(net: &Net, c: &Connection, ctx: &Ctx, doc: &Value) -> Result<()> {
+    fn delete(net: &Net, c: &dyn Tx, ctx: &Ctx, doc: &Value) -> Result<()> {
         let id = doc["id"].as_str().unwrap_or_default();
         let network_id = doc["network_id"].as_str().unwrap_or_default();
         let auto = ipam::auto_address(doc);
@@ -645,7 +644,7 @@ impl Kind for Subnet {
 /// Removes a subnet with its addresses (its network is being deleted).
 pub fn remove(
     _net: &crate::network::Net,
-    c: &rusqlite::Connection,
+    c: &dyn Tx,
     _ctx: &crate::network::Ctx,
     doc: &serde_json::Value,
 ) -> crate::network::Result<()> {

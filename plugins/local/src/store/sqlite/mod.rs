@@ -8,11 +8,16 @@
 //! sees only its trait. Services not yet behind a trait still take the connection itself.
 
 mod compute;
+#[cfg(test)]
+pub(crate) mod fixtures;
+mod flavors;
+mod hosts;
 mod identity;
 mod image;
 mod migrations;
 mod network;
-pub(crate) mod servers;
+mod quotas;
+mod servers;
 mod timers;
 mod volume;
 mod volume_backups;

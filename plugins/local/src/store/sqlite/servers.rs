@@ -5,11 +5,11 @@ use rusqlite::{params, Connection, Row};
 use serde_json::{Map, Value};
 
 use super::Run;
-use crate::compute::servers::model::{ConsoleToken, Move, Server};
-use crate::compute::servers::repo::{Result, ServerRepo};
+use crate::compute::servers::model::{ActionEvent, ConsoleToken, InstanceAction, Move, Server};
+use crate::compute::servers::repo::{Result, ServerQuery, ServerRepo, SortKey};
 
 /// The columns `row` reads, in its order.
-pub const COLUMNS: &str = "id, project_id, user_id, name, hostname, vm_state, task_state, power_state, image_id, flavor, old_flavor, key_name, key_data, metadata, tags, addresses, access_ipv4, access_ipv6, description, availability_zone, pinned_availability_zone, user_data, admin_pass, reservation_id, launch_index, config_drive, disk_config, locked, locked_reason, locked_by, fault, trusted_image_certificates, extra, created_ms, updated_ms, launched_ms, terminated_ms";
+const COLUMNS: &str = "id, project_id, user_id, name, hostname, vm_state, task_state, power_state, image_id, flavor, old_flavor, key_name, key_data, metadata, tags, addresses, access_ipv4, access_ipv6, description, availability_zone, pinned_availability_zone, user_data, admin_pass, reservation_id, launch_index, config_drive, disk_config, locked, locked_reason, locked_by, fault, trusted_image_certificates, extra, created_ms, updated_ms, launched_ms, terminated_ms";
 
 fn json_col(r: &Row, i: usize) -> rusqlite::Result<Value> {
     let s: String = r.get(i)?;
@@ -23,7 +23,7 @@ fn opt_json_col(r: &Row, i: usize) -> rusqlite::Result<Option<Value>> {
 
 /// A server from a row of `SELECT {COLUMNS}`, by position: looking columns up by name
 /// cost more than the rest of a listing.
-pub fn row(r: &Row) -> rusqlite::Result<Server> {
+fn row(r: &Row) -> rusqlite::Result<Server> {
     Ok(Server {
         id: r.get(0)?,
         project_id: r.get(1)?,
@@ -68,6 +68,131 @@ pub fn row(r: &Row) -> rusqlite::Result<Server> {
         updated_ms: r.get(34)?,
         launched_ms: r.get(35)?,
         terminated_ms: r.get(36)?,
+    })
+}
+
+/// The column (or expression) behind a sort key.
+fn sort_column(key: SortKey) -> &'static str {
+    use SortKey::*;
+    match key {
+        CreatedAt => "created_ms",
+        UpdatedAt => "updated_ms",
+        LaunchedAt => "launched_ms",
+        TerminatedAt => "terminated_ms",
+        DisplayName => "name",
+        Hostname => "hostname",
+        Id => "id",
+        VmState => "vm_state",
+        TaskState => "task_state",
+        PowerState => "power_state",
+        ProjectId => "project_id",
+        UserId => "user_id",
+        ImageRef => "image_id",
+        KeyName => "key_name",
+        Locked => "locked",
+        LaunchIndex => "launch_index",
+        AccessIpV4 => "access_ipv4",
+        AccessIpV6 => "access_ipv6",
+        AvailabilityZone => "availability_zone",
+        InstanceTypeId => "json_extract(flavor, '$.id')",
+        DisplayDescription => "description",
+        ConfigDrive => "config_drive",
+    }
+}
+
+/// A listing's statement and its arguments, numbered in the order they are added.
+fn listing(q: &ServerQuery) -> (String, Vec<rusqlite::types::Value>) {
+    let mut sql = format!("SELECT {COLUMNS} FROM servers WHERE 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(p) = &q.project_id {
+        arg(&mut sql, " AND project_id = ?", p.clone().into());
+    }
+    match q.deleted {
+        Some(true) => sql.push_str(" AND deleted = 1"),
+        Some(false) => sql.push_str(" AND deleted = 0"),
+        None => {}
+    }
+    if let Some(t) = q.changed_since {
+        arg(&mut sql, " AND updated_ms >= ?", t.into());
+    }
+    if let Some(t) = q.changed_before {
+        arg(&mut sql, " AND updated_ms <= ?", t.into());
+    }
+    if let Some(states) = &q.vm_states {
+        let list: Vec<String> = states.iter().map(|s| format!("'{s}'")).collect();
+        sql.push_str(&format!(" AND vm_state IN ({})", list.join(",")));
+    }
+    if let Some(image) = &q.image_id {
+        arg(&mut sql, " AND image_id = ?", image.clone().into());
+    }
+    if let Some(flavor) = &q.flavor_id {
+        arg(
+            &mut sql,
+            " AND json_extract(flavor, '$.id') = ?",
+            flavor.clone().into(),
+        );
+    }
+    for (col, v) in [
+        ("reservation_id", &q.reservation_id),
+        ("key_name", &q.key_name),
+        ("availability_zone", &q.availability_zone),
+        ("user_id", &q.user_id),
+    ] {
+        if let Some(v) = v {
+            arg(&mut sql, &format!(" AND {col} = ?"), v.clone().into());
+        }
+    }
+    if q.on_host {
+        sql.push_str(" AND vm_state != 'shelved_offloaded'");
+    }
+    if let Some(on) = q.locked {
+        arg(&mut sql, " AND locked = ?", (on as i64).into());
+    }
+    if let Some((created_ms, id)) = &q.after {
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND (created_ms < ?{} OR (created_ms = ?{} AND id < ?{}))",
+            n + 1,
+            n + 1,
+            n + 2
+        ));
+        args.push((*created_ms).into());
+        args.push(id.clone().into());
+    }
+    let mut order: Vec<String> = q
+        .sort
+        .iter()
+        .map(|&(key, asc)| format!("{} {}", sort_column(key), if asc { "asc" } else { "desc" }))
+        .collect();
+    if order.is_empty() {
+        order.push("created_ms desc".into());
+    }
+    let tie = if order[0].ends_with("asc") {
+        "id asc"
+    } else {
+        "id desc"
+    };
+    sql.push_str(&format!(" ORDER BY {}, {tie}", order.join(", ")));
+    if let Some(limit) = q.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    (sql, args)
+}
+
+fn action_row(r: &Row) -> rusqlite::Result<InstanceAction> {
+    Ok(InstanceAction {
+        id: r.get("id")?,
+        action: r.get("action")?,
+        request_id: r.get("request_id")?,
+        user_id: r.get("user_id")?,
+        project_id: r.get("project_id")?,
+        start_ms: r.get("start_ms")?,
+        updated_ms: r.get("updated_ms")?,
+        message: r.get("message")?,
     })
 }
 
@@ -123,6 +248,59 @@ impl ServerRepo for Connection {
             [id],
             row,
         )
+    }
+
+    fn server_owner(&self, id: &str) -> Result<Option<(String, bool)>> {
+        self.one(
+            "SELECT project_id, deleted FROM servers WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    fn server_created_ms(&self, id: &str) -> Result<Option<i64>> {
+        self.one("SELECT created_ms FROM servers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+    }
+
+    fn servers(&self, q: &ServerQuery) -> Result<Vec<Server>> {
+        let (sql, args) = listing(q);
+        // Not cached: the statement differs with every set of filters.
+        let mut st = self.prepare(&sql)?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args.iter()), row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn set_ports_made(&self, id: &str, made: &[String]) -> Result<()> {
+        self.run(
+            "UPDATE servers SET extra = json_set(extra, '$.ports_made', json(?2)) WHERE id = ?1",
+            params![id, serde_json::json!(made).to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn set_server_networking(
+        &self,
+        id: &str,
+        addresses: &Map<String, Value>,
+        security_groups: &[String],
+    ) -> Result<()> {
+        self.run(
+            "UPDATE servers SET addresses = ?2, extra = json_set(extra, '$.security_groups', json(?3)) WHERE id = ?1",
+            params![id, Value::Object(addresses.clone()).to_string(), serde_json::json!(security_groups).to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn set_server_extra(&self, id: &str, extra: &Map<String, Value>) -> Result<()> {
+        self.run(
+            "UPDATE servers SET extra = ?2 WHERE id = ?1",
+            params![id, Value::Object(extra.clone()).to_string()],
+        )?;
+        Ok(())
     }
 
     fn begin_move(&self, id: &str, m: &Move, ready_ms: i64, now_ms: i64) -> Result<()> {
@@ -202,6 +380,38 @@ impl ServerRepo for Connection {
             params![action_id, event, now_ms, due_ms, host],
         )?;
         Ok(())
+    }
+
+    fn instance_actions(&self, server_id: &str) -> Result<Vec<InstanceAction>> {
+        self.all(
+            "SELECT * FROM instance_actions WHERE server_id = ?1 ORDER BY start_ms DESC, id DESC",
+            [server_id],
+            action_row,
+        )
+    }
+
+    fn instance_action(&self, server_id: &str, request_id: &str) -> Result<Option<InstanceAction>> {
+        self.one(
+            "SELECT * FROM instance_actions WHERE server_id = ?1 AND request_id = ?2",
+            [server_id, request_id],
+            action_row,
+        )
+    }
+
+    fn action_events(&self, action_id: i64) -> Result<Vec<ActionEvent>> {
+        self.all(
+            "SELECT * FROM instance_action_events WHERE action_id = ?1 ORDER BY start_ms",
+            [action_id],
+            |r| {
+                Ok(ActionEvent {
+                    event: r.get("event")?,
+                    start_ms: r.get("start_ms")?,
+                    finish_ms: r.get("finish_ms")?,
+                    result: r.get("result")?,
+                    host: r.get("host")?,
+                })
+            },
+        )
     }
 
     fn insert_console_token(&self, t: &ConsoleToken, now_ms: i64) -> Result<()> {
