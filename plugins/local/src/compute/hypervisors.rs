@@ -517,8 +517,7 @@ fn servers(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::repo::HypervisorRepo;
-    use crate::store::sqlite::fixtures::{self, TestServer};
+    use crate::store::sqlite::fixtures::TestServer;
     use crate::store::Store;
 
     #[test]
@@ -554,7 +553,7 @@ mod tests {
                         deleted: deleted == 1,
                         ..TestServer::default()
                     };
-                    fixtures::server(c, &s);
+                    c.test_server(&s);
                 }
                 Ok::<_, crate::compute::Error>(c.host_usage()?)
             })

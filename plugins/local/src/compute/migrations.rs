@@ -314,9 +314,7 @@ fn server_action(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::flavors::repo::FlavorRepo;
     use crate::compute::flavors::Flavor;
-    use crate::compute::repo::MigrationRepo;
     use crate::store::Store;
 
     #[test]

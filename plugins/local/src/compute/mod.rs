@@ -113,16 +113,6 @@ impl Compute {
     pub fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> std::result::Result<T, Fault> {
         self.store.write(|tx| f(tx)).map_err(|e| self.fault(e))
     }
-
-    /// `write`, for the two steps that call the volume service's methods still taking
-    /// SQLite's connection (`Volumes::delete_volume` when a server is deleted,
-    /// `Volumes::record_snapshot` in createImage): it goes when those take `&dyn Tx`.
-    pub fn write_sqlite<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T>,
-    ) -> std::result::Result<T, Fault> {
-        self.store.write(f).map_err(|e| self.fault(e))
-    }
 }
 
 /// What every compute handler starts from: the caller and the microversion.

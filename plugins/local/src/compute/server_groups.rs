@@ -329,8 +329,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 mod tests {
     use super::*;
     use crate::compute::microversion::Version;
-    use crate::compute::quotas::repo::ComputeQuotaRepo;
-    use crate::store::sqlite::fixtures::{self, TestServer};
+    use crate::store::sqlite::fixtures::TestServer;
     use crate::store::Store;
 
     fn call(minor: u16) -> Call {
@@ -361,7 +360,7 @@ mod tests {
                         id,
                         ..TestServer::default()
                     };
-                    fixtures::server(c, &s);
+                    c.test_server(&s);
                 }
                 let mut u = call(1);
                 u.caller.user_id = "u".into();

@@ -308,7 +308,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::fixtures::{self, TestServer};
+    use crate::store::sqlite::fixtures::TestServer;
     use crate::store::Store;
 
     const H: i64 = 3_600_000;
@@ -358,7 +358,7 @@ mod tests {
                         deleted: terminated.is_some(),
                         ..TestServer::default()
                     };
-                    fixtures::server(c, &s);
+                    c.test_server(&s);
                 }
                 servers_in_period(c, 0, 4 * H, None, 1000, None)
             })

@@ -206,9 +206,8 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::flavors::repo::FlavorRepo;
     use crate::compute::flavors::Flavor;
-    use crate::store::sqlite::fixtures::{self, TestServer};
+    use crate::store::sqlite::fixtures::TestServer;
     use crate::store::Store;
 
     #[test]
@@ -240,7 +239,7 @@ mod tests {
                     launched_ms: Some(1000),
                     ..TestServer::default()
                 };
-                fixtures::server(c, &s);
+                c.test_server(&s);
                 summary(
                     c,
                     "h",

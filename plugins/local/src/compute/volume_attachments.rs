@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use jumpgate_plugin_api::prelude::*;
-use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::interfaces::record;
@@ -450,7 +449,7 @@ pub fn volumes_attached(
 /// has committed (`remove_released`).
 pub fn release_all(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     server_id: &str,
 ) -> crate::compute::Result<Vec<String>> {
     let mut deleted = Vec::new();
@@ -519,7 +518,7 @@ pub fn stage_server_snapshots(
 /// naming them, so that booting the image makes the server's disks again.
 pub fn image_mapping(
     svc: &Compute,
-    c: &Connection,
+    c: &dyn Tx,
     call: &Call,
     s: &Server,
     staged: Vec<StagedSnapshot>,

@@ -64,8 +64,6 @@ struct Act<'a> {
     call: &'a Call,
     urls: &'a Urls,
     c: &'a dyn Tx,
-    /// The same transaction, for `Volumes::record_snapshot` (see `Compute::write_sqlite`).
-    sqlite: &'a rusqlite::Connection,
     s: Server,
     args: &'a Value,
     request_id: &'a str,
@@ -142,11 +140,9 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     } else {
         vec![]
     };
-    let answer = svc.write_sqlite(|sqlite| {
-        let c: &dyn Tx = sqlite;
+    let answer = svc.write(|c| {
         let s = target(&call, req, c)?;
         let mut a = Act {
-            sqlite,
             staged,
             svc,
             call: &call,
@@ -825,9 +821,7 @@ fn create_image(a: &mut Act) -> crate::compute::Result<Answer> {
     check_state(Action::CreateImage, &a.s)?;
     if !a.staged.is_empty() {
         let staged = std::mem::take(&mut a.staged);
-        volume_attachments::image_mapping(
-            a.svc, a.sqlite, a.call, &a.s, staged, &name, &mut props,
-        )?;
+        volume_attachments::image_mapping(a.svc, a.c, a.call, &a.s, staged, &name, &mut props)?;
     }
     let image_id = snapshot(a, &name, props)?;
     let vm = a.s.vm_state.clone();

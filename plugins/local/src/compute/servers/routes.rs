@@ -1414,10 +1414,10 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.writer("os_compute_api:servers:delete")?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
-    let deleted = svc.write_sqlite(|sqlite| {
-        let s = target(&call, req, sqlite)?;
+    let deleted = svc.write(|c| {
+        let s = target(&call, req, c)?;
         actions::check_lock(&call, &s)?;
-        destroy(svc, sqlite, &call, &s, &request_id)
+        destroy(svc, c, &call, &s, &request_id)
     })?;
     // The rows are gone with the transaction; now the files may go.
     volume_attachments::remove_released(svc, &deleted);
@@ -1429,14 +1429,13 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// whose files the caller removes once the transaction has committed.
 pub fn destroy(
     svc: &Compute,
-    sqlite: &rusqlite::Connection,
+    c: &dyn Tx,
     call: &Call,
     s: &Server,
     request_id: &str,
 ) -> crate::compute::Result<Vec<String>> {
     let now = now_ms();
-    let deleted = volume_attachments::release_all(svc, sqlite, &s.id)?;
-    let c: &dyn Tx = sqlite;
+    let deleted = volume_attachments::release_all(svc, c, &s.id)?;
     if let Some(image) = s.extra.get("shelved_image_id").and_then(Value::as_str) {
         let _ = svc.images.remove(c, image);
     }

@@ -827,7 +827,6 @@ pub fn create_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::repo::NetworkRepo;
     use crate::store::Store;
 
     /// A network with one subnet made as `Subnet::create` would store it.

@@ -246,7 +246,6 @@ pub fn setup(disp: &Dispatcher, svc: &Svc) -> std::result::Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::repo::NetworkRepo;
     use crate::store::Store;
 
     #[test]

@@ -1329,7 +1329,6 @@ mod tests {
     use jumpgate_plugin_api::AuthContext;
 
     use super::*;
-    use crate::network::repo::NetworkRepo;
     use crate::network::resources::floatingips::FloatingIp;
 
     pub(crate) fn ctx(project: &str, admin: bool) -> Ctx {

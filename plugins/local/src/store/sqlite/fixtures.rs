@@ -33,6 +33,19 @@ impl Default for TestServer<'_> {
     }
 }
 
+/// What tests write beside the repositories, in the same transaction (`Tx` has it in
+/// tests only).
+pub trait Fixtures {
+    fn test_server(&self, s: &TestServer);
+}
+
+impl Fixtures for Connection {
+    fn test_server(&self, s: &TestServer) {
+        server(self, s)
+    }
+}
+
+/// Writes the server row a test describes.
 pub fn server(c: &Connection, s: &TestServer) {
     c.execute(
         "INSERT INTO servers (id, project_id, user_id, name, hostname, vm_state, power_state,

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row};
 
-use super::{private_dir, StoreError, Unique};
+use super::{private_dir, StoreError, Tx, Unique};
 
 type Found<T> = std::result::Result<T, StoreError>;
 
@@ -193,10 +193,10 @@ impl Store {
     /// never writes (the connection is `query_only`).
     pub fn read<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
+        f: impl FnOnce(&dyn Tx) -> Result<T, E>,
     ) -> Result<T, E> {
         let Some(path) = &self.path else {
-            return f(&self.lock());
+            return f(&*self.lock());
         };
         let idle = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut conn = match idle {
@@ -210,7 +210,7 @@ impl Store {
         };
         let out = {
             let tx = conn.transaction().map_err(|e| E::from(e.into()))?;
-            f(&tx)
+            f(&*tx)
         };
         let mut idle = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < IDLE_READERS {
@@ -223,14 +223,14 @@ impl Store {
     /// due: everything it changes is committed together, or, on any error, nothing is.
     pub fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
+        f: impl FnOnce(&dyn Tx) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| E::from(e.into()))?;
         timers::settle(&tx, crate::time::now_ms()).map_err(|e| E::from(e.into()))?;
-        let out = f(&tx)?;
+        let out = f(&*tx)?;
         tx.commit().map_err(|e| E::from(e.into()))?;
         drop(conn);
         // The change may have started a timer: the settler waits for it from now.
