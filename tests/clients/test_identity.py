@@ -388,6 +388,158 @@ def test_ec2_credentials(osc, server, cleanup, unique):
     assert osc("ec2", "credentials", "list", env=member) == []
 
 
+# --- policies, OAuth1 consumers, endpoint groups (admin only) ---------------------------
+
+
+def test_policy_blobs(osc, server, cleanup, unique, tmp_path):
+    rules = tmp_path / "policy.json"
+    rules.write_text(json.dumps({"compute:start": "rule:admin"}))
+    made = osc("policy", "create", "--type", "application/json", rules)
+    try:
+        assert made["type"] == "application/json"
+        assert json.loads(made["rules"]) == {"compute:start": "rule:admin"}
+        assert made["id"] in {p["ID"] for p in osc("policy", "list")}
+        osc("policy", "set", "--type", "text/plain", made["id"], json=False)
+        shown = osc("policy", "show", made["id"])
+        assert shown["type"] == "text/plain" and shown["rules"] == made["rules"]
+        # Only an admin reads or writes them.
+        project, user, password = _project_user(osc, cleanup, unique, "member")
+        member = _user_env(server, user, password, project)
+        err = osc.fails("policy", "list", env=member)
+        assert err.status == 403, err
+        err = osc.fails("policy", "create", rules, env=member)
+        assert err.status == 403, err
+    finally:
+        osc("policy", "delete", made["id"], json=False)
+    err = osc.fails("policy", "show", made["id"])
+    assert "Could not find policy" in str(err), err
+
+
+def test_oauth_consumers(osc, server, cleanup, unique):
+    # (OSC's `consumer` commands need oauthlib, which the clients' venv does not have: the
+    # API directly, as keystoneclient would call it.)
+    token = osc("token", "issue")["id"]
+    base = "/v3/OS-OAUTH1/consumers"
+    r = server.request("POST", base, token=token, json={"consumer": {"description": "a client"}})
+    assert r.status_code == 201, r.text
+    made = r.json()["consumer"]
+    try:
+        # The secret is shown once, when the consumer is made.
+        assert made["secret"] and made["description"] == "a client"
+        assert made["links"]["self"].endswith(f"{base}/{made['id']}")
+        shown = server.request("GET", f"{base}/{made['id']}", token=token).json()["consumer"]
+        assert "secret" not in shown and shown["description"] == "a client"
+        listed = server.request("GET", base, token=token).json()["consumers"]
+        assert made["id"] in {c["id"] for c in listed}
+        r = server.request("PATCH", f"{base}/{made['id']}", token=token, json={"consumer": {"description": "renamed"}})
+        assert r.status_code == 200 and r.json()["consumer"]["description"] == "renamed", r.text
+        # Its secret never changes.
+        r = server.request("PATCH", f"{base}/{made['id']}", token=token, json={"consumer": {"secret": "mine"}})
+        assert r.status_code == 400, r.text
+        project, user, password = _project_user(osc, cleanup, unique, "member")
+        member = osc("token", "issue", env=_user_env(server, user, password, project))["id"]
+        for method, path in (("GET", base), ("POST", base), ("DELETE", f"{base}/{made['id']}")):
+            r = server.request(method, path, token=member, json={"consumer": {}})
+            assert r.status_code == 403, (method, r.text)
+    finally:
+        r = server.request("DELETE", f"{base}/{made['id']}", token=token)
+        assert r.status_code == 204, r.text
+    r = server.request("GET", f"{base}/{made['id']}", token=token)
+    assert r.status_code == 404 and r.json()["error"]["message"] == "Consumer not found", r.text
+
+
+def test_endpoint_groups(osc, server, cleanup, unique, tmp_path):
+    service = osc("service", "create", "--name", unique("svc"), unique("type"))
+    filters = tmp_path / "filters.json"
+    filters.write_text(json.dumps({"service_id": service["id"]}))
+    name = unique("epg")
+    try:
+        made = osc("endpoint", "group", "create", "--description", "one service", name, filters)
+        assert made["name"] == name and made["description"] == "one service"
+        assert made["filters"] == {"service_id": service["id"]}, made
+        assert name in {g["Name"] for g in osc("endpoint", "group", "list")}
+        filters.write_text(json.dumps({"interface": "public"}))
+        osc("endpoint", "group", "set", "--name", name + "-2", "--filters", filters, made["id"], json=False)
+        shown = osc("endpoint", "group", "show", made["id"])
+        assert shown["name"] == name + "-2" and shown["filters"] == {"interface": "public"}, shown
+        # Only endpoint attributes filter.
+        filters.write_text(json.dumps({"url": "http://x"}))
+        err = osc.fails("endpoint", "group", "create", unique("epg"), filters)
+        assert err.status == 400, err
+        project, user, password = _project_user(osc, cleanup, unique, "member")
+        member = _user_env(server, user, password, project)
+        err = osc.fails("endpoint", "group", "list", env=member)
+        assert err.status == 403, err
+        osc("endpoint", "group", "delete", made["id"], json=False)
+        err = osc.fails("endpoint", "group", "show", made["id"])
+        assert "No EndpointGroup found" in str(err), err
+    finally:
+        osc("service", "delete", service["id"], json=False)
+
+
+def test_project_acting_as_a_domain(osc, server, unique):
+    token = osc("token", "issue")["id"]
+    name = unique("dom")
+    r = server.request("POST", "/v3/projects", token=token, json={"project": {"name": name, "is_domain": True}})
+    assert r.status_code == 201, r.text
+    project = r.json()["project"]
+    assert project["is_domain"] is True and project["domain_id"] is None and project["parent_id"] is None
+    try:
+        # It is a domain, and a project only when one asks for domains among projects.
+        assert osc("domain", "show", project["id"])["name"] == name
+        assert name not in {p["Name"] for p in osc("project", "list")}
+        r = server.request("GET", "/v3/projects?is_domain=true", token=token)
+        assert project["id"] in {p["id"] for p in r.json()["projects"]}, r.text
+        # A project can be made in it.
+        inner = unique("proj")
+        osc("project", "create", "--domain", project["id"], inner)
+        osc("project", "delete", "--domain", project["id"], inner, json=False)
+        # Only a root may act as a domain.
+        r = server.request(
+            "POST", "/v3/projects", token=token,
+            json={"project": {"name": unique("dom"), "is_domain": True, "domain_id": js.DOMAIN_ID}},
+        )
+        assert r.status_code == 400, r.text
+        # Deleting it deletes the domain, once disabled.
+        r = server.request("DELETE", f"/v3/projects/{project['id']}", token=token)
+        assert r.status_code == 403, r.text
+    finally:
+        r = server.request(
+            "PATCH", f"/v3/projects/{project['id']}", token=token, json={"project": {"enabled": False}},
+        )
+        assert r.status_code == 200 and r.json()["project"]["enabled"] is False, r.text
+        r = server.request("DELETE", f"/v3/projects/{project['id']}", token=token)
+        assert r.status_code == 204, r.text
+    err = osc.fails("domain", "show", project["id"])
+    assert "No Domain found" in str(err), err
+
+
+def test_domain_configuration(osc, server, unique):
+    token = osc("token", "issue")["id"]
+    domain = osc("domain", "create", unique("dom"))
+    path = f"/v3/domains/{domain['id']}/config"
+    config = {"identity": {"driver": "ldap"}, "ldap": {"url": "ldap://x/", "password": "s3cret"}}
+    try:
+        r = server.request("PUT", path, token=token, json={"config": config})
+        assert r.status_code == 201, r.text
+        assert r.json()["config"] == {"identity": {"driver": "ldap"}, "ldap": {"url": "ldap://x/"}}
+        r = server.request("GET", f"{path}/ldap/url", token=token)
+        assert r.json() == {"config": {"url": "ldap://x/"}}, r.text
+        r = server.request("PATCH", f"{path}/identity", token=token, json={"config": {"identity": {"list_limit": 5}}})
+        assert r.json()["config"]["identity"] == {"driver": "ldap", "list_limit": 5}, r.text
+        r = server.request("PUT", path, token=token, json={"config": {"nova": {"x": 1}}})
+        assert r.status_code == 403, r.text
+        r = server.request("GET", "/v3/domains/config/ldap/url/default", token=token)
+        assert r.json() == {"config": {"url": "ldap://localhost"}}, r.text
+        r = server.request("DELETE", f"{path}/identity/driver", token=token)
+        assert r.status_code == 204, r.text
+        r = server.request("GET", f"{path}/identity/driver", token=token)
+        assert r.status_code == 404, r.text
+    finally:
+        osc("domain", "set", "--disable", domain["id"], json=False)
+        osc("domain", "delete", domain["id"], json=False)
+
+
 # --- token revocation ------------------------------------------------------------------
 
 

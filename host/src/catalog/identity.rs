@@ -33,6 +33,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep("v3_domain_group_roles", "/v3/domains/{domain_id}/groups/{group_id}/roles"),
         ep("v3_domain_group_role", "/v3/domains/{domain_id}/groups/{group_id}/role/{role_id}")
             .alias("/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}"),
+        // Domain configuration — api-ref v3 "Domain configuration" (added; the defaults before `{domain_id}`)
+        ep("v3_domain_config_default", "/v3/domains/config/default"),
+        ep("v3_domain_config_group_default", "/v3/domains/config/{group}/default"),
+        ep("v3_domain_config_option_default", "/v3/domains/config/{group}/{option}/default"),
+        ep("v3_domain_config", "/v3/domains/{domain_id}/config"),
+        ep("v3_domain_config_group", "/v3/domains/{domain_id}/config/{group}"),
+        ep("v3_domain_config_option", "/v3/domains/{domain_id}/config/{group}/{option}"),
         // Projects and project role grants — api-ref v3 "Projects"
         ep("v3_projects", "/v3/projects"),
         ep("v3_projects_with_id", "/v3/projects/{project_id}"),
@@ -116,6 +123,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         // Policies — api-ref v3 "Policies"
         ep("v3_policies", "/v3/policies"),
         ep("v3_policy", "/v3/policies/{policy_id}"),
+        // OAuth1 consumers — api-ref v3-ext "OS-OAUTH1" (added)
+        ep("v3_os_oauth1_consumers", "/v3/OS-OAUTH1/consumers"),
+        ep("v3_os_oauth1_consumer", "/v3/OS-OAUTH1/consumers/{consumer_id}"),
+        // Endpoint groups — api-ref v3-ext "OS-EP-FILTER" (added)
+        ep("v3_os_ep_filter_endpoint_groups", "/v3/OS-EP-FILTER/endpoint_groups"),
+        ep("v3_os_ep_filter_endpoint_group", "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}"),
         // Unified limits — api-ref v3 "Unified Limits" (added; `limits/model` before the `{limit_id}` item)
         ep("v3_registered_limits", "/v3/registered_limits"),
         ep("v3_registered_limit", "/v3/registered_limits/{registered_limit_id}"),

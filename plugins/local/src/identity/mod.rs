@@ -206,6 +206,7 @@ impl Identity {
             model::Error::NotFound(kind, id) => {
                 Fault::not_found(format!("Could not find {kind}: {id}."))
             }
+            model::Error::Missing(m) => Fault::not_found(m),
             model::Error::Conflict(m) => Fault::conflict(m),
             model::Error::Invalid(m) => Fault::bad_request(m),
             model::Error::Forbidden(m) => Fault::forbidden(m),

@@ -15,6 +15,8 @@ pub enum Error {
     Conflict(String),
     Invalid(String),
     Forbidden(String),
+    /// A 404 in Keystone's own words ("Consumer not found").
+    Missing(String),
     Store(StoreError),
 }
 
@@ -157,6 +159,46 @@ pub fn delete_project(c: Repo, id: &str) -> Result<()> {
         )));
     }
     Ok(c.delete_project(id)?)
+}
+
+/// What a project id names: a project, or a domain — Keystone's domains are projects
+/// acting as domains (`is_domain`), reachable through the projects API too.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProjectOrDomain {
+    Project(Project),
+    Domain(Domain),
+}
+
+pub fn get_project_or_domain(c: Repo, id: &str) -> Result<ProjectOrDomain> {
+    if let Some(p) = c.project(id)? {
+        return Ok(ProjectOrDomain::Project(p));
+    }
+    match c.domain(id)? {
+        Some(d) => Ok(ProjectOrDomain::Domain(d)),
+        None => Err(Error::NotFound("project", id.into())),
+    }
+}
+
+/// A project acting as a domain is a root: it has neither a domain nor a parent, and its
+/// name is unique among domains.
+pub fn create_domain_project(
+    c: Repo,
+    d: &Domain,
+    domain_id: Option<&str>,
+    parent_id: Option<&str>,
+) -> Result<()> {
+    if domain_id.is_some() || parent_id.is_some() {
+        return Err(Error::Invalid(
+            "only root projects are allowed to act as domains.".into(),
+        ));
+    }
+    match c.insert_domain(d)? {
+        Unique::Stored => Ok(()),
+        Unique::Taken => Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store project - it is not permitted to have two projects acting as domains with the same name: {}.",
+            d.name
+        ))),
+    }
 }
 
 // ---------------------------------------------------------------- users
@@ -677,6 +719,555 @@ pub fn delete_credential(c: Repo, id: &str) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- policies
+
+/// A policy blob Keystone keeps for other services (`/v3/policies`, deprecated since
+/// Queens): stored and shown back, never enforced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub id: String,
+    pub kind: String,
+    pub blob: String,
+    /// Attributes Keystone keeps without knowing them.
+    pub extra: Map<String, Value>,
+}
+
+/// Keystone's schema for a policy's `type`: at most 255 characters.
+fn policy_type(kind: &str) -> Result<()> {
+    if kind.chars().count() > 255 {
+        return Err(Error::Invalid(format!(
+            "Invalid input for field 'type': '{kind}' is too long"
+        )));
+    }
+    Ok(())
+}
+
+pub fn create_policy(c: Repo, p: &Policy) -> Result<()> {
+    policy_type(&p.kind)?;
+    Ok(c.insert_policy(p)?)
+}
+
+pub fn get_policy(c: Repo, id: &str) -> Result<Policy> {
+    found(c.policy(id)?, "policy", id)
+}
+
+pub fn list_policies(c: Repo, kind: Option<&str>) -> Result<Vec<Policy>> {
+    Ok(c.policies(kind)?)
+}
+
+pub fn update_policy(c: Repo, p: &Policy) -> Result<()> {
+    policy_type(&p.kind)?;
+    get_policy(c, &p.id)?;
+    Ok(c.update_policy(p)?)
+}
+
+pub fn delete_policy(c: Repo, id: &str) -> Result<()> {
+    if !c.delete_policy(id)? {
+        return Err(Error::NotFound("policy", id.into()));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- OAuth1 consumers
+
+/// An OAuth1 consumer (`OS-OAUTH1`): a client that may ask users to delegate their roles.
+/// Its secret is shown when it is made, never after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consumer {
+    pub id: String,
+    pub description: Option<String>,
+    pub secret: String,
+    /// Attributes Keystone keeps without knowing them.
+    pub extra: Map<String, Value>,
+}
+
+fn consumer_missing() -> Error {
+    Error::Missing("Consumer not found".into())
+}
+
+/// Records a consumer with a new secret.
+pub fn create_consumer(c: Repo, mut consumer: Consumer) -> Result<Consumer> {
+    consumer.secret = new_id();
+    c.insert_consumer(&consumer)?;
+    Ok(consumer)
+}
+
+pub fn get_consumer(c: Repo, id: &str) -> Result<Consumer> {
+    c.consumer(id)?.ok_or_else(consumer_missing)
+}
+
+pub fn list_consumers(c: Repo) -> Result<Vec<Consumer>> {
+    Ok(c.consumers()?)
+}
+
+/// Only its description and extra attributes change; its secret never does.
+pub fn update_consumer(c: Repo, consumer: &Consumer) -> Result<()> {
+    get_consumer(c, &consumer.id)?;
+    Ok(c.update_consumer(consumer)?)
+}
+
+pub fn delete_consumer(c: Repo, id: &str) -> Result<()> {
+    if !c.delete_consumer(id)? {
+        return Err(consumer_missing());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- endpoint groups
+
+/// An endpoint group (`OS-EP-FILTER`): a named filter on the catalog's endpoints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointGroup {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub filters: Map<String, Value>,
+}
+
+/// The endpoint attributes a group may filter on.
+const ENDPOINT_FILTERS: [&str; 3] = ["service_id", "region_id", "interface"];
+
+/// Keystone's `_require_valid_filter`: only endpoint attributes it knows.
+fn valid_filters(g: &EndpointGroup) -> Result<()> {
+    if g.filters
+        .keys()
+        .any(|k| !ENDPOINT_FILTERS.contains(&k.as_str()))
+    {
+        return Err(expecting(&ENDPOINT_FILTERS.join(" or "), "endpoint_group"));
+    }
+    Ok(())
+}
+
+/// A new group needs at least one filter, and only known ones.
+pub fn create_endpoint_group(c: Repo, g: &EndpointGroup) -> Result<()> {
+    if g.filters.is_empty() {
+        return Err(Error::Invalid(
+            "filters field is required and cannot be empty".into(),
+        ));
+    }
+    valid_filters(g)?;
+    Ok(c.insert_endpoint_group(g)?)
+}
+
+pub fn get_endpoint_group(c: Repo, id: &str) -> Result<EndpointGroup> {
+    found(c.endpoint_group(id)?, "endpoint group", id)
+}
+
+pub fn list_endpoint_groups(c: Repo) -> Result<Vec<EndpointGroup>> {
+    Ok(c.endpoint_groups()?)
+}
+
+pub fn update_endpoint_group(c: Repo, g: &EndpointGroup) -> Result<()> {
+    valid_filters(g)?;
+    get_endpoint_group(c, &g.id)?;
+    Ok(c.update_endpoint_group(g)?)
+}
+
+pub fn delete_endpoint_group(c: Repo, id: &str) -> Result<()> {
+    if !c.delete_endpoint_group(id)? {
+        return Err(Error::NotFound("endpoint group", id.into()));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- domain configuration
+
+/// One option of a domain's configuration (`[group] option = value`); a sensitive one (the
+/// LDAP bind password) is kept but never shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigOption {
+    pub group: String,
+    pub option: String,
+    pub value: Value,
+    pub sensitive: bool,
+}
+
+/// The options a domain may set, with Keystone's defaults (`keystone.conf`'s `[identity]`
+/// and `[ldap]`): only those the domain-specific identity drivers read.
+const CONFIG_DEFAULTS: &[(&str, &[(&str, DefaultValue)])] = &[
+    (
+        "identity",
+        &[
+            ("driver", DefaultValue::Str("sql")),
+            ("list_limit", DefaultValue::None),
+        ],
+    ),
+    (
+        "ldap",
+        &[
+            ("url", DefaultValue::Str("ldap://localhost")),
+            ("user", DefaultValue::None),
+            ("suffix", DefaultValue::Str("cn=example,cn=com")),
+            ("query_scope", DefaultValue::Str("one")),
+            ("page_size", DefaultValue::Int(0)),
+            ("alias_dereferencing", DefaultValue::Str("default")),
+            ("debug_level", DefaultValue::None),
+            ("chase_referrals", DefaultValue::None),
+            ("user_tree_dn", DefaultValue::None),
+            ("user_filter", DefaultValue::None),
+            ("user_objectclass", DefaultValue::Str("inetOrgPerson")),
+            ("user_id_attribute", DefaultValue::Str("cn")),
+            ("user_name_attribute", DefaultValue::Str("sn")),
+            ("user_mail_attribute", DefaultValue::Str("mail")),
+            (
+                "user_description_attribute",
+                DefaultValue::Str("description"),
+            ),
+            ("user_pass_attribute", DefaultValue::Str("userPassword")),
+            ("user_enabled_attribute", DefaultValue::Str("enabled")),
+            ("user_enabled_invert", DefaultValue::Bool(false)),
+            ("user_enabled_mask", DefaultValue::Int(0)),
+            ("user_enabled_default", DefaultValue::Str("True")),
+            (
+                "user_attribute_ignore",
+                DefaultValue::List(&["default_project_id"]),
+            ),
+            ("user_default_project_id_attribute", DefaultValue::None),
+            ("user_enabled_emulation", DefaultValue::Bool(false)),
+            ("user_enabled_emulation_dn", DefaultValue::None),
+            (
+                "user_enabled_emulation_use_group_config",
+                DefaultValue::Bool(false),
+            ),
+            ("user_additional_attribute_mapping", DefaultValue::List(&[])),
+            ("group_tree_dn", DefaultValue::None),
+            ("group_filter", DefaultValue::None),
+            ("group_objectclass", DefaultValue::Str("groupOfNames")),
+            ("group_id_attribute", DefaultValue::Str("cn")),
+            ("group_name_attribute", DefaultValue::Str("ou")),
+            ("group_members_are_ids", DefaultValue::Bool(false)),
+            ("group_member_attribute", DefaultValue::Str("member")),
+            ("group_desc_attribute", DefaultValue::Str("description")),
+            ("group_attribute_ignore", DefaultValue::List(&[])),
+            (
+                "group_additional_attribute_mapping",
+                DefaultValue::List(&[]),
+            ),
+            ("tls_cacertfile", DefaultValue::None),
+            ("tls_cacertdir", DefaultValue::None),
+            ("use_tls", DefaultValue::Bool(false)),
+            ("tls_req_cert", DefaultValue::Str("demand")),
+            ("use_pool", DefaultValue::Bool(true)),
+            ("pool_size", DefaultValue::Int(10)),
+            ("pool_retry_max", DefaultValue::Int(3)),
+            ("pool_retry_delay", DefaultValue::Float(0.1)),
+            ("pool_connection_timeout", DefaultValue::Int(-1)),
+            ("pool_connection_lifetime", DefaultValue::Int(600)),
+            ("use_auth_pool", DefaultValue::Bool(true)),
+            ("auth_pool_size", DefaultValue::Int(100)),
+            ("auth_pool_connection_lifetime", DefaultValue::Int(60)),
+        ],
+    ),
+];
+
+/// Options a domain may set that are never shown back.
+const CONFIG_SENSITIVE: &[(&str, &str)] = &[("ldap", "password")];
+
+/// The group whose two password options any domain's config shows (the default domain's).
+pub const SECURITY_COMPLIANCE: &str = "security_compliance";
+
+/// A `keystone.conf` default, as a constant.
+#[derive(Debug, Clone, Copy)]
+enum DefaultValue {
+    None,
+    Str(&'static str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    List(&'static [&'static str]),
+}
+
+impl DefaultValue {
+    fn json(self) -> Value {
+        match self {
+            DefaultValue::None => Value::Null,
+            DefaultValue::Str(s) => Value::from(s),
+            DefaultValue::Int(i) => Value::from(i),
+            DefaultValue::Float(f) => Value::from(f),
+            DefaultValue::Bool(b) => Value::from(b),
+            DefaultValue::List(l) => Value::from(l.to_vec()),
+        }
+    }
+}
+
+fn whitelisted(group: &str) -> Option<&'static [(&'static str, DefaultValue)]> {
+    CONFIG_DEFAULTS
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map(|(_, opts)| *opts)
+}
+
+fn is_sensitive(group: &str, option: &str) -> bool {
+    CONFIG_SENSITIVE.contains(&(group, option))
+}
+
+/// Keystone's `InvalidDomainConfig` (403).
+fn invalid_config(reason: &str) -> Error {
+    Error::Forbidden(format!("Invalid domain specific configuration: {reason}."))
+}
+
+/// Keystone's `DomainConfigNotFound`.
+fn config_not_found(domain_id: &str, group: Option<&str>, option: Option<&str>) -> Error {
+    let what = match (group, option) {
+        (Some(g), Some(o)) => format!("option {o} in group {g}"),
+        (Some(g), None) => format!("group {g}"),
+        _ => "any options".to_string(),
+    };
+    Error::Missing(format!(
+        "Could not find {what} in domain configuration for domain {domain_id}."
+    ))
+}
+
+fn valid_group_and_option(group: Option<&str>, option: Option<&str>) -> Result<()> {
+    let Some(group) = group else {
+        return Ok(());
+    };
+    let Some(known) = whitelisted(group) else {
+        return Err(invalid_config(&format!(
+            "Group {group} is not supported for domain specific configurations"
+        )));
+    };
+    if let Some(option) = option {
+        if !known.iter().any(|(o, _)| *o == option) && !is_sensitive(group, option) {
+            return Err(invalid_config(&format!(
+                "Option {option} in group {group} is not supported for domain specific configurations"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A config in a request: groups of options, each a known one.
+fn valid_config(config: &Map<String, Value>) -> Result<()> {
+    if config.is_empty() {
+        return Err(invalid_config("No options specified"));
+    }
+    for (group, options) in config {
+        let Some(options) = options.as_object().filter(|o| !o.is_empty()) else {
+            return Err(invalid_config(&format!(
+                "The value of group {group} specified in the config should be a dictionary of options"
+            )));
+        };
+        for option in options.keys() {
+            valid_group_and_option(Some(group), Some(option))?;
+        }
+    }
+    Ok(())
+}
+
+/// Options as Keystone shows them: `{group: {option: value}}`, or `{option: value}` when one
+/// option was asked for.
+fn config_json(options: &[ConfigOption], one: bool) -> Value {
+    let mut out = Map::new();
+    for o in options {
+        if one {
+            out.insert(o.option.clone(), o.value.clone());
+        } else if let Value::Object(g) = out
+            .entry(o.group.clone())
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
+            g.insert(o.option.clone(), o.value.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// The options set for a domain, of one group and one option when given.
+fn config_options(
+    c: Repo,
+    domain_id: &str,
+    group: Option<&str>,
+    option: Option<&str>,
+    sensitive: bool,
+) -> Result<Vec<ConfigOption>> {
+    Ok(c.domain_config(domain_id)?
+        .into_iter()
+        .filter(|o| sensitive || !o.sensitive)
+        .filter(|o| group.is_none_or(|g| o.group == g))
+        .filter(|o| option.is_none_or(|x| o.option == x))
+        .collect())
+}
+
+/// Python's truth of a value: Keystone treats an empty or zero option as not set.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// What a domain's config shows (never its sensitive options); 404 when nothing matches.
+pub fn get_domain_config(
+    c: Repo,
+    domain_id: &str,
+    group: Option<&str>,
+    option: Option<&str>,
+) -> Result<Value> {
+    valid_group_and_option(group, option)?;
+    let options = config_options(c, domain_id, group, option, false)?;
+    if options.is_empty() {
+        return Err(config_not_found(domain_id, group, option));
+    }
+    Ok(config_json(&options, option.is_some()))
+}
+
+/// Replaces a domain's whole config; also says whether it had none before (Keystone's 201).
+pub fn create_domain_config(
+    c: Repo,
+    domain_id: &str,
+    config: &Map<String, Value>,
+) -> Result<(Value, bool)> {
+    get_domain(c, domain_id)?;
+    valid_config(config)?;
+    let first = c.domain_config(domain_id)?.is_empty();
+    c.delete_domain_config(domain_id, None, None)?;
+    set_config(c, domain_id, config)?;
+    let shown = config_options(c, domain_id, None, None, false)?;
+    Ok((config_json(&shown, false), first))
+}
+
+fn set_config(c: Repo, domain_id: &str, config: &Map<String, Value>) -> Result<()> {
+    for (group, options) in config {
+        for (option, value) in options.as_object().into_iter().flatten() {
+            c.set_domain_config(
+                domain_id,
+                &ConfigOption {
+                    group: group.clone(),
+                    option: option.clone(),
+                    value: value.clone(),
+                    sensitive: is_sensitive(group, option),
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Merges into a domain's config: the whole of it, one group (which must be set, and the
+/// only one given) or one option (`config` is then `{option: value}`). Shows the result.
+pub fn update_domain_config(
+    c: Repo,
+    domain_id: &str,
+    config: &Map<String, Value>,
+    group: Option<&str>,
+    option: Option<&str>,
+) -> Result<Value> {
+    get_domain(c, domain_id)?;
+    let update = match (group, option) {
+        (Some(g), Some(_)) => {
+            let mut m = Map::new();
+            m.insert(g.to_string(), Value::Object(config.clone()));
+            m
+        }
+        _ => config.clone(),
+    };
+    valid_config(&update)?;
+    valid_group_and_option(group, option)?;
+    if let Some(group) = group {
+        let options_in = |g: &str| update.get(g).and_then(Value::as_object).map_or(0, Map::len);
+        if update.len() != 1 || (option.is_some() && options_in(group) != 1) {
+            return Err(invalid_config(&match option {
+                Some(o) => format!("Trying to update option {o} in group {group}, so that, and only that, option must be specified  in the config"),
+                None => format!("Trying to update group {group}, so that, and only that, group must be specified in the config"),
+            }));
+        }
+        if !update.contains_key(group) {
+            let other = update.keys().next().cloned().unwrap_or_default();
+            return Err(invalid_config(&format!(
+                "request to update group {group}, but config provided contains group {other} instead"
+            )));
+        }
+        if let Some(o) = option {
+            let given = &update[group];
+            if given.get(o).is_none() {
+                let other = given
+                    .as_object()
+                    .and_then(|m| m.keys().next().cloned())
+                    .unwrap_or_default();
+                return Err(invalid_config(&format!(
+                    "Trying to update option {o} in group {group}, but config provided contains option {other} instead"
+                )));
+            }
+        }
+        if config_options(c, domain_id, Some(group), option, true)?.is_empty() {
+            return Err(config_not_found(domain_id, Some(group), option));
+        }
+    }
+    set_config(c, domain_id, &update)?;
+    get_domain_config(c, domain_id, None, None)
+}
+
+/// Removes a domain's whole config, a group or an option; a group or option that is not
+/// set is 404.
+pub fn delete_domain_config(
+    c: Repo,
+    domain_id: &str,
+    group: Option<&str>,
+    option: Option<&str>,
+) -> Result<()> {
+    get_domain(c, domain_id)?;
+    valid_group_and_option(group, option)?;
+    if let Some(g) = group {
+        let current = config_options(c, domain_id, Some(g), None, true)?;
+        if current.is_empty() {
+            return Err(config_not_found(domain_id, Some(g), None));
+        }
+        if let Some(o) = option {
+            if !current.iter().any(|x| x.option == o && truthy(&x.value)) {
+                return Err(config_not_found(domain_id, Some(g), Some(o)));
+            }
+        }
+    }
+    c.delete_domain_config(domain_id, group, option)?;
+    Ok(())
+}
+
+/// The defaults a domain's config overrides: all groups, one, or one option.
+pub fn default_domain_config(group: Option<&str>, option: Option<&str>) -> Result<Value> {
+    valid_group_and_option(group, option)?;
+    let options: Vec<ConfigOption> = CONFIG_DEFAULTS
+        .iter()
+        .filter(|(g, _)| group.is_none_or(|x| *g == x))
+        .flat_map(|(g, opts)| {
+            opts.iter().map(|(o, v)| ConfigOption {
+                group: g.to_string(),
+                option: o.to_string(),
+                value: v.json(),
+                sensitive: false,
+            })
+        })
+        .filter(|o| option.is_none_or(|x| o.option == x))
+        .collect();
+    if let (Some(g), Some(o)) = (group, option) {
+        if options.is_empty() {
+            return Err(invalid_config(&format!(
+                "Reading the default for option {o} in group {g} is not supported"
+            )));
+        }
+    }
+    Ok(config_json(&options, option.is_some()))
+}
+
+/// The `security_compliance` group: its password rules, readable only through the default
+/// domain (this cloud sets none).
+pub fn security_compliance_config(domain_id: &str, option: Option<&str>) -> Result<Value> {
+    if domain_id != DEFAULT_DOMAIN {
+        return Err(invalid_config("Reading security compliance information for any domain other than the default domain is not allowed or supported."));
+    }
+    const READABLE: [&str; 2] = ["password_regex", "password_regex_description"];
+    match option {
+        Some(o) if !READABLE.contains(&o) => Err(invalid_config("Reading security compliance values other than password_regex and password_regex_description is not allowed.")),
+        Some(o) => Ok(serde_json::json!({ o: null })),
+        None => Ok(serde_json::json!({
+            SECURITY_COMPLIANCE: {"password_regex": null, "password_regex_description": null}
+        })),
+    }
+}
+
 // ---------------------------------------------------------------- catalog additions
 
 /// A region an admin created, beside the configured one.
@@ -969,6 +1560,262 @@ mod tests {
         );
         let groups = store.read(|c| list_groups(c)).unwrap();
         assert_eq!(groups.len(), 1, "the transaction rolled back");
+    }
+
+    #[test]
+    fn policies_are_kept_listed_by_type_changed_and_deleted() {
+        let store = Store::memory();
+        let policy = |id: &str, kind: &str| Policy {
+            id: id.into(),
+            kind: kind.into(),
+            blob: format!("{{\"{id}\": \"rule:admin\"}}"),
+            extra: Map::new(),
+        };
+        store
+            .write(|tx| -> Result<()> {
+                create_policy(tx, &policy("pol1", "application/json"))?;
+                create_policy(tx, &policy("pol2", "text/plain"))
+            })
+            .unwrap();
+        let json = store
+            .read(|c| list_policies(c, Some("application/json")))
+            .unwrap();
+        assert_eq!(json, vec![policy("pol1", "application/json")]);
+        assert_eq!(store.read(|c| list_policies(c, None)).unwrap().len(), 2);
+        let too_long = policy("pol3", &"t".repeat(256));
+        assert!(matches!(
+            store.write(|tx| create_policy(tx, &too_long)),
+            Err(Error::Invalid(_))
+        ));
+        let mut changed = policy("pol2", "application/yaml");
+        changed.extra.insert("note".into(), Value::from("kept"));
+        store.write(|tx| update_policy(tx, &changed)).unwrap();
+        assert_eq!(store.read(|c| get_policy(c, "pol2")).unwrap(), changed);
+        store.write(|tx| delete_policy(tx, "pol2")).unwrap();
+        assert!(matches!(
+            store.write(|tx| delete_policy(tx, "pol2")),
+            Err(Error::NotFound("policy", _))
+        ));
+        assert!(matches!(
+            store.write(|tx| update_policy(tx, &changed)),
+            Err(Error::NotFound("policy", _))
+        ));
+    }
+
+    #[test]
+    fn a_consumer_gets_a_secret_that_an_update_keeps() {
+        let store = Store::memory();
+        let made = store
+            .write(|tx| {
+                create_consumer(
+                    tx,
+                    Consumer {
+                        id: "c1".into(),
+                        description: Some("app".into()),
+                        secret: String::new(),
+                        extra: Map::new(),
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(made.secret.len(), 32, "a fresh secret");
+        let mut changed = made.clone();
+        changed.description = None;
+        changed.secret = "ignored".into();
+        store.write(|tx| update_consumer(tx, &changed)).unwrap();
+        let read = store.read(|c| get_consumer(c, "c1")).unwrap();
+        assert_eq!(read.description, None);
+        assert_eq!(read.secret, made.secret, "the secret never changes");
+        assert_eq!(store.read(|c| list_consumers(c)).unwrap().len(), 1);
+        store.write(|tx| delete_consumer(tx, "c1")).unwrap();
+        assert!(matches!(
+            store.read(|c| get_consumer(c, "c1")),
+            Err(Error::Missing(m)) if m == "Consumer not found"
+        ));
+        assert!(matches!(
+            store.write(|tx| delete_consumer(tx, "c1")),
+            Err(Error::Missing(_))
+        ));
+    }
+
+    #[test]
+    fn an_endpoint_group_filters_on_endpoint_attributes_only() {
+        let store = Store::memory();
+        let group = |filters: Value| EndpointGroup {
+            id: "eg1".into(),
+            name: "public".into(),
+            description: None,
+            filters: filters.as_object().cloned().unwrap_or_default(),
+        };
+        assert!(matches!(
+            store.write(|tx| create_endpoint_group(tx, &group(serde_json::json!({})))),
+            Err(Error::Invalid(m)) if m == "filters field is required and cannot be empty"
+        ));
+        assert!(matches!(
+            store.write(|tx| create_endpoint_group(tx, &group(serde_json::json!({"url": "x"})))),
+            Err(Error::Invalid(m)) if m.starts_with("Expecting to find service_id or region_id or interface in endpoint_group.")
+        ));
+        let made = group(serde_json::json!({"interface": "public"}));
+        store.write(|tx| create_endpoint_group(tx, &made)).unwrap();
+        assert_eq!(store.read(|c| get_endpoint_group(c, "eg1")).unwrap(), made);
+        let changed = group(serde_json::json!({"service_id": "s1", "region_id": "r1"}));
+        store
+            .write(|tx| update_endpoint_group(tx, &changed))
+            .unwrap();
+        assert_eq!(
+            store.read(|c| list_endpoint_groups(c)).unwrap(),
+            vec![changed]
+        );
+        store.write(|tx| delete_endpoint_group(tx, "eg1")).unwrap();
+        assert!(matches!(
+            store.read(|c| get_endpoint_group(c, "eg1")),
+            Err(Error::NotFound("endpoint group", _))
+        ));
+    }
+
+    #[test]
+    fn a_project_acting_as_a_domain_is_a_root_domain() {
+        let store = Store::memory();
+        seeded(&store);
+        let d = Domain {
+            id: "d2".into(),
+            name: "acme".into(),
+            description: String::new(),
+            enabled: true,
+            tags: vec![],
+        };
+        for (domain, parent) in [(Some(DEFAULT_DOMAIN), None), (None, Some("p1"))] {
+            assert!(matches!(
+                store.write(|tx| create_domain_project(tx, &d, domain, parent)),
+                Err(Error::Invalid(m)) if m == "only root projects are allowed to act as domains."
+            ));
+        }
+        store
+            .write(|tx| create_domain_project(tx, &d, None, None))
+            .unwrap();
+        assert!(matches!(
+            store.write(|tx| create_domain_project(tx, &Domain { id: "d3".into(), ..d.clone() }, None, None)),
+            Err(Error::Conflict(m)) if m.contains("two projects acting as domains with the same name: acme")
+        ));
+        assert_eq!(
+            store.read(|c| get_project_or_domain(c, "d2")).unwrap(),
+            ProjectOrDomain::Domain(d.clone())
+        );
+        assert!(matches!(
+            store.read(|c| get_project_or_domain(c, "p1")).unwrap(),
+            ProjectOrDomain::Project(p) if p.id == "p1"
+        ));
+        assert!(matches!(
+            store.read(|c| get_project_or_domain(c, "nope")),
+            Err(Error::NotFound("project", _))
+        ));
+        assert!(store.read(|c| list_domains(c)).unwrap().contains(&d));
+    }
+
+    #[test]
+    fn a_domain_config_keeps_known_options_and_hides_sensitive_ones() {
+        let store = Store::memory();
+        seeded(&store);
+        let config = |v: Value| v.as_object().cloned().unwrap();
+        let ldap = serde_json::json!({
+            "identity": {"driver": "ldap"},
+            "ldap": {"url": "ldap://x/", "password": "s3cret"}
+        });
+        let (shown, first) = store
+            .write(|tx| create_domain_config(tx, DEFAULT_DOMAIN, &config(ldap.clone())))
+            .unwrap();
+        assert!(first);
+        assert_eq!(
+            shown,
+            serde_json::json!({"identity": {"driver": "ldap"}, "ldap": {"url": "ldap://x/"}}),
+            "the password is never shown"
+        );
+        let (_, first) = store
+            .write(|tx| create_domain_config(tx, DEFAULT_DOMAIN, &config(ldap.clone())))
+            .unwrap();
+        assert!(!first, "a second create replaces (200)");
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"oops": {"x": 1}}),
+            serde_json::json!({"ldap": {"nope": 1}}),
+            serde_json::json!({"ldap": {}}),
+        ] {
+            assert!(
+                matches!(
+                    store.write(|tx| create_domain_config(tx, DEFAULT_DOMAIN, &config(bad.clone()))),
+                    Err(Error::Forbidden(m)) if m.starts_with("Invalid domain specific configuration: ")
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            store
+                .read(|c| get_domain_config(c, DEFAULT_DOMAIN, Some("ldap"), Some("url")))
+                .unwrap(),
+            serde_json::json!({"url": "ldap://x/"})
+        );
+        // A group update needs the group set already, and only that group.
+        let shown = store
+            .write(|tx| {
+                update_domain_config(
+                    tx,
+                    DEFAULT_DOMAIN,
+                    &config(serde_json::json!({"identity": {"driver": "sql", "list_limit": 5}})),
+                    Some("identity"),
+                    None,
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            shown["identity"],
+            serde_json::json!({"driver": "sql", "list_limit": 5})
+        );
+        assert!(matches!(
+            store.write(|tx| update_domain_config(tx, DEFAULT_DOMAIN, &config(serde_json::json!({"ldap": {"url": "y"}})), Some("identity"), None)),
+            Err(Error::Forbidden(m)) if m.contains("request to update group identity, but config provided contains group ldap instead")
+        ));
+        store
+            .write(|tx| delete_domain_config(tx, DEFAULT_DOMAIN, Some("identity"), Some("driver")))
+            .unwrap();
+        assert!(matches!(
+            store.read(|c| get_domain_config(c, DEFAULT_DOMAIN, Some("identity"), Some("driver"))),
+            Err(Error::Missing(m)) if m == "Could not find option driver in group identity in domain configuration for domain default."
+        ));
+        store
+            .write(|tx| delete_domain_config(tx, DEFAULT_DOMAIN, None, None))
+            .unwrap();
+        assert!(matches!(
+            store.read(|c| get_domain_config(c, DEFAULT_DOMAIN, None, None)),
+            Err(Error::Missing(m)) if m.starts_with("Could not find any options")
+        ));
+        assert!(matches!(
+            store.write(|tx| delete_domain_config(tx, DEFAULT_DOMAIN, Some("ldap"), None)),
+            Err(Error::Missing(_))
+        ));
+    }
+
+    #[test]
+    fn domain_config_defaults_are_keystones() {
+        let all = default_domain_config(None, None).unwrap();
+        assert_eq!(all["identity"]["driver"], "sql");
+        assert!(all["identity"]["list_limit"].is_null());
+        assert_eq!(all["ldap"]["url"], "ldap://localhost");
+        assert!(
+            all["ldap"].get("password").is_none(),
+            "not a whitelisted option"
+        );
+        assert_eq!(
+            default_domain_config(Some("ldap"), Some("pool_size")).unwrap(),
+            serde_json::json!({"pool_size": 10})
+        );
+        assert!(matches!(
+            default_domain_config(Some("ldap"), Some("password")),
+            Err(Error::Forbidden(m)) if m.contains("Reading the default for option password in group ldap is not supported")
+        ));
+        assert!(matches!(
+            security_compliance_config("other", None),
+            Err(Error::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! `store/` fills this trait.
 
 use super::model::{
-    Actor, AppCred, Assignment, Credential, Domain, Endpoint, Group, Project, Region, Role,
-    Service, Target, User,
+    Actor, AppCred, Assignment, ConfigOption, Consumer, Credential, Domain, Endpoint,
+    EndpointGroup, Group, Policy, Project, Region, Role, Service, Target, User,
 };
 use super::token::Revocation;
 use crate::store::{StoreError, Unique};
@@ -111,6 +111,46 @@ pub trait IdentityRepo {
     fn update_credential(&self, c: &Credential) -> Result<()>;
     /// Whether there was such a credential.
     fn delete_credential(&self, id: &str) -> Result<bool>;
+
+    // Policy blobs, by id.
+    fn insert_policy(&self, p: &Policy) -> Result<()>;
+    fn policy(&self, id: &str) -> Result<Option<Policy>>;
+    /// In creation order, of one type when given.
+    fn policies(&self, kind: Option<&str>) -> Result<Vec<Policy>>;
+    fn update_policy(&self, p: &Policy) -> Result<()>;
+    /// Whether there was such a policy.
+    fn delete_policy(&self, id: &str) -> Result<bool>;
+
+    // OAuth1 consumers, by id.
+    fn insert_consumer(&self, c: &Consumer) -> Result<()>;
+    fn consumer(&self, id: &str) -> Result<Option<Consumer>>;
+    /// In creation order.
+    fn consumers(&self) -> Result<Vec<Consumer>>;
+    fn update_consumer(&self, c: &Consumer) -> Result<()>;
+    /// Whether there was such a consumer.
+    fn delete_consumer(&self, id: &str) -> Result<bool>;
+
+    // Endpoint groups, by id.
+    fn insert_endpoint_group(&self, g: &EndpointGroup) -> Result<()>;
+    fn endpoint_group(&self, id: &str) -> Result<Option<EndpointGroup>>;
+    /// In creation order.
+    fn endpoint_groups(&self) -> Result<Vec<EndpointGroup>>;
+    fn update_endpoint_group(&self, g: &EndpointGroup) -> Result<()>;
+    /// Whether there was such a group.
+    fn delete_endpoint_group(&self, id: &str) -> Result<bool>;
+
+    // A domain's configuration options.
+    /// In the order they were first set.
+    fn domain_config(&self, domain_id: &str) -> Result<Vec<ConfigOption>>;
+    /// Sets an option, replacing its value if it was set.
+    fn set_domain_config(&self, domain_id: &str, o: &ConfigOption) -> Result<()>;
+    /// Removes all options, a group's, or one; how many there were.
+    fn delete_domain_config(
+        &self,
+        domain_id: &str,
+        group: Option<&str>,
+        option: Option<&str>,
+    ) -> Result<usize>;
 
     // Regions, services and endpoints an admin registered.
     fn insert_region(&self, r: &Region) -> Result<Unique>;

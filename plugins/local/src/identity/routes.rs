@@ -51,6 +51,15 @@ endpoint!(Id; Credentials { on_get => list_credentials, on_post => create_creden
 endpoint!(Id; CredentialItem { on_get => get_credential, on_patch => update_credential, on_delete => delete_credential });
 endpoint!(Id; Ec2Credentials { on_get => list_ec2_credentials, on_post => create_ec2_credential });
 endpoint!(Id; Ec2CredentialItem { on_get => get_ec2_credential, on_delete => delete_ec2_credential });
+endpoint!(Id; Policies { on_get => list_policies, on_post => create_policy });
+endpoint!(Id; PolicyItem { on_get => get_policy, on_patch => update_policy, on_delete => delete_policy });
+endpoint!(Id; Consumers { on_get => list_consumers, on_post => create_consumer });
+endpoint!(Id; ConsumerItem { on_get => get_consumer, on_patch => update_consumer, on_delete => delete_consumer });
+endpoint!(Id; EndpointGroups { on_get => list_endpoint_groups, on_post => create_endpoint_group });
+endpoint!(Id; EndpointGroupItem { on_get => get_endpoint_group, on_head => check_endpoint_group, on_patch => update_endpoint_group, on_delete => delete_endpoint_group });
+endpoint!(Id; DomainConfig { on_get => get_domain_config, on_head => get_domain_config, on_put => create_domain_config, on_patch => update_domain_config, on_delete => delete_domain_config });
+endpoint!(Id; DomainConfigPart { on_get => get_domain_config, on_head => get_domain_config, on_patch => update_domain_config, on_delete => delete_domain_config });
+endpoint!(Id; DomainConfigDefault { on_get => default_domain_config, on_head => default_domain_config });
 endpoint!(Id; Regions { on_get => list_regions, on_post => create_region });
 endpoint!(Id; RegionItem { on_get => get_region, on_put => put_region, on_patch => update_region, on_delete => delete_region });
 endpoint!(Id; Services { on_get => list_services, on_post => create_service });
@@ -117,6 +126,18 @@ pub fn setup(disp: &Dispatcher, id: Id) -> Result<(), Error> {
         "v3_credentail" => CredentialItem,
         "v3_user_credentials_os_ec2" => Ec2Credentials,
         "v3_user_credentials_os_ec2_credential" => Ec2CredentialItem,
+        "v3_policies" => Policies,
+        "v3_policy" => PolicyItem,
+        "v3_os_oauth1_consumers" => Consumers,
+        "v3_os_oauth1_consumer" => ConsumerItem,
+        "v3_os_ep_filter_endpoint_groups" => EndpointGroups,
+        "v3_os_ep_filter_endpoint_group" => EndpointGroupItem,
+        "v3_domain_config_default" => DomainConfigDefault,
+        "v3_domain_config_group_default" => DomainConfigDefault,
+        "v3_domain_config_option_default" => DomainConfigDefault,
+        "v3_domain_config" => DomainConfig,
+        "v3_domain_config_group" => DomainConfigPart,
+        "v3_domain_config_option" => DomainConfigPart,
         "v3_regions" => Regions,
         "v3_region" => RegionItem,
         "v3_services" => Services,
@@ -591,12 +612,22 @@ fn list_projects(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResu
     policy::admin(req, "identity:list_projects")?;
     let base = base(id, req)?;
     let l = Links(&base);
-    let projects = read(id, model::list_projects)?;
+    let (projects, domains) = read(id, |c| {
+        Ok((model::list_projects(c)?, model::list_domains(c)?))
+    })?;
+    // Domains are projects acting as domains, listed only when asked for (`is_domain`).
+    let all = projects
+        .iter()
+        .map(|p| views::project(&l, p))
+        .chain(domains.iter().map(|d| views::domain_project(&l, d)));
     let mut items = filter_eq(
         req,
-        projects.iter().map(|p| views::project(&l, p)).collect(),
+        all.collect(),
         &["name", "domain_id", "enabled", "parent_id", "is_domain"],
     );
+    if req.query_param("is_domain").is_none() {
+        items.retain(|p| p["is_domain"] == json!(false));
+    }
     if let Some(tags) = req.query_param("tags") {
         let want: Vec<&str> = tags.split(',').collect();
         items.retain(|p| {
@@ -619,9 +650,26 @@ fn create_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
     let body: Value = req.json()?;
     let p = views::object(&body, "project")?;
     if views::boolean(&p, "is_domain")? == Some(true) {
-        return Err(Fault::not_implemented(
-            "Projects acting as domains are not supported by this cloud.",
-        ));
+        let domain = model::Domain {
+            id: model::new_id(),
+            name: views::name(&p, "name", views::max_name("project"))?,
+            description: views::string(&p, "description")?.unwrap_or_default(),
+            enabled: views::boolean(&p, "enabled")?.unwrap_or(true),
+            tags: views::tags(&p)?.unwrap_or_default(),
+        };
+        let (domain_id, parent_id) = (
+            views::string(&p, "domain_id")?,
+            views::string(&p, "parent_id")?,
+        );
+        write(id, |tx| {
+            model::create_domain_project(tx, &domain, domain_id.as_deref(), parent_id.as_deref())
+        })?;
+        let base = base(id, req)?;
+        return ok_json(
+            resp,
+            201,
+            json!({"project": views::domain_project(&Links(&base), &domain)}),
+        );
     }
     let domain_id = views::string(&p, "domain_id")?
         .or(caller.project_domain_id.clone())
@@ -653,12 +701,12 @@ fn get_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult
             "You are not authorized to perform the requested action: identity:get_project.",
         ));
     }
-    let project = read(id, |c| model::get_project(c, pid))?;
+    let project = read(id, |c| model::get_project_or_domain(c, pid))?;
     let base = base(id, req)?;
     ok_json(
         resp,
         200,
-        json!({"project": views::project(&Links(&base), &project)}),
+        json!({"project": views::project_or_domain(&Links(&base), &project)}),
     )
 }
 
@@ -667,6 +715,10 @@ fn update_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
     let pid = param(req, "project_id")?.to_string();
     let body: Value = req.json()?;
     let p = views::object(&body, "project")?;
+    if let model::ProjectOrDomain::Domain(_) = read(id, |c| model::get_project_or_domain(c, &pid))?
+    {
+        return update_domain_project(id, req, resp, &pid, &p);
+    }
     if p.contains_key("domain_id") || p.contains_key("parent_id") || p.contains_key("is_domain") {
         let current = read(id, |c| model::get_project(c, &pid))?;
         let same = |k: &str, v: &str| p.get(k).is_none_or(|x| x.as_str() == Some(v));
@@ -720,6 +772,58 @@ fn update_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerRes
     )
 }
 
+/// A project acting as a domain changes as the domain it is: its name, description,
+/// enabled and tags; never its place (it stays a root and a domain).
+fn update_domain_project(
+    id: &Id,
+    req: &Request,
+    resp: &mut Response,
+    did: &str,
+    p: &Map<String, Value>,
+) -> HandlerResult {
+    let fixed = |k: &str, want: &Value| p.get(k).is_some_and(|v| v != want);
+    if fixed("domain_id", &Value::Null) || fixed("parent_id", &Value::Null) {
+        return Err(Fault::bad_request(
+            "Update of `domain_id` or `parent_id` is not allowed.",
+        ));
+    }
+    if fixed("is_domain", &json!(true)) {
+        return Err(Fault::bad_request("Update of `is_domain` is not allowed."));
+    }
+    let name = views::optional_name(p, "project")?;
+    let description = views::string(p, "description")?;
+    let enabled = views::boolean(p, "enabled")?;
+    let tags = views::tags(p)?;
+    let domain = write(id, |tx| {
+        let mut domain = model::get_domain(tx, did)?;
+        if let Some(n) = name {
+            domain.name = n;
+        }
+        if let Some(x) = description {
+            domain.description = x;
+        }
+        if let Some(e) = enabled {
+            if did == model::DEFAULT_DOMAIN && !e {
+                return Err(model::Error::Forbidden(
+                    "Cannot disable the default domain.".into(),
+                ));
+            }
+            domain.enabled = e;
+        }
+        if let Some(t) = tags {
+            domain.tags = t;
+        }
+        model::update_domain(tx, &domain)?;
+        Ok(domain)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"project": views::domain_project(&Links(&base), &domain)}),
+    )
+}
+
 fn revoke_project_in(id: &Identity, tx: model::Repo, project_id: &str) -> model::Result<()> {
     let event = super::token::Revocation {
         audit_id: None,
@@ -735,9 +839,13 @@ fn revoke_project_in(id: &Identity, tx: model::Repo, project_id: &str) -> model:
 fn delete_project(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
     policy::admin(req, "identity:delete_project")?;
     let pid = param(req, "project_id")?;
-    write(id, |tx| {
-        model::delete_project(tx, pid)?;
-        revoke_project_in(id, tx, pid)
+    write(id, |tx| match model::get_project_or_domain(tx, pid)? {
+        // A project acting as a domain goes as the domain does: disabled first.
+        model::ProjectOrDomain::Domain(_) => model::delete_domain(tx, pid),
+        model::ProjectOrDomain::Project(_) => {
+            model::delete_project(tx, pid)?;
+            revoke_project_in(id, tx, pid)
+        }
     })?;
     id.revocations_changed();
     no_content(resp)
@@ -1957,6 +2065,384 @@ fn delete_ec2_credential(id: &Id, req: &mut Request, resp: &mut Response) -> Han
     let cred = ec2_credential_for(id, req, "identity:ec2_delete_credential")?;
     write(id, |tx| model::delete_credential(tx, &cred.id))?;
     no_content(resp)
+}
+
+// ---------------------------------------------------------------- policies
+
+/// The attributes of a policy request other than Keystone's own.
+const POLICY_FIELDS: &[&str] = &["id", "type", "blob", "links"];
+
+fn list_policies(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_policies")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let policies = read(id, |c| model::list_policies(c, req.query_param("type")))?;
+    let items: Vec<Value> = policies.iter().map(|p| views::policy(&l, p)).collect();
+    ok_json(
+        resp,
+        200,
+        json!({"policies": items, "links": l.collection("policies")}),
+    )
+}
+
+fn create_policy(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_policy")?;
+    let body: Value = req.json()?;
+    let p = views::object(&body, "policy")?;
+    let required = |key: &str| {
+        views::string(&p, key)?
+            .ok_or_else(|| Fault::bad_request(format!("'{key}' is a required property")))
+    };
+    let new = model::Policy {
+        id: model::new_id(),
+        blob: required("blob")?,
+        kind: required("type")?,
+        extra: views::extra(&p, POLICY_FIELDS),
+    };
+    let base = base(id, req)?;
+    write(id, |tx| model::create_policy(tx, &new))?;
+    ok_json(
+        resp,
+        201,
+        json!({"policy": views::policy(&Links(&base), &new)}),
+    )
+}
+
+fn get_policy(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_policy")?;
+    let pid = param(req, "policy_id")?;
+    let found = read(id, |c| model::get_policy(c, pid))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"policy": views::policy(&Links(&base), &found)}),
+    )
+}
+
+fn update_policy(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_policy")?;
+    let pid = param(req, "policy_id")?.to_string();
+    let body: Value = req.json()?;
+    let p = views::object(&body, "policy")?;
+    if p.is_empty() {
+        return Err(views::invalid(
+            "policy",
+            "{} does not have enough properties",
+        ));
+    }
+    let (blob, kind) = (views::string(&p, "blob")?, views::string(&p, "type")?);
+    let changed = write(id, |tx| {
+        let mut current = model::get_policy(tx, &pid)?;
+        if let Some(b) = blob {
+            current.blob = b;
+        }
+        if let Some(k) = kind {
+            current.kind = k;
+        }
+        current.extra.extend(views::extra(&p, POLICY_FIELDS));
+        model::update_policy(tx, &current)?;
+        Ok(current)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"policy": views::policy(&Links(&base), &changed)}),
+    )
+}
+
+fn delete_policy(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_policy")?;
+    let pid = param(req, "policy_id")?;
+    write(id, |tx| model::delete_policy(tx, pid))?;
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- OAuth1 consumers
+
+/// The attributes of a consumer request other than Keystone's own.
+const CONSUMER_FIELDS: &[&str] = &["id", "description", "secret", "links"];
+
+fn list_consumers(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_consumers")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let consumers = read(id, model::list_consumers)?;
+    let items: Vec<Value> = consumers.iter().map(|c| views::consumer(&l, c)).collect();
+    ok_json(
+        resp,
+        200,
+        json!({"consumers": items, "links": l.collection("OS-OAUTH1/consumers")}),
+    )
+}
+
+fn create_consumer(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_consumer")?;
+    // Keystone reads the body leniently: none, or no `consumer`, is an empty consumer.
+    let body: Value = req.json().unwrap_or(Value::Null);
+    let c = match body.get("consumer") {
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => views::object(&body, "consumer")?,
+    };
+    let consumer = model::Consumer {
+        id: model::new_id(),
+        description: views::string(&c, "description")?,
+        secret: String::new(),
+        extra: views::extra(&c, CONSUMER_FIELDS),
+    };
+    let base = base(id, req)?;
+    let made = write(id, |tx| model::create_consumer(tx, consumer))?;
+    let mut v = views::consumer(&Links(&base), &made);
+    v["secret"] = json!(made.secret);
+    ok_json(resp, 201, json!({ "consumer": v }))
+}
+
+fn get_consumer(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_consumer")?;
+    let cid = param(req, "consumer_id")?;
+    let found = read(id, |c| model::get_consumer(c, cid))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"consumer": views::consumer(&Links(&base), &found)}),
+    )
+}
+
+fn update_consumer(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_consumer")?;
+    let cid = param(req, "consumer_id")?.to_string();
+    let body: Value = req.json().unwrap_or(Value::Null);
+    let c = match body.get("consumer") {
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => views::object(&body, "consumer")?,
+    };
+    if c.is_empty() {
+        return Err(views::invalid(
+            "consumer",
+            "{} does not have enough properties",
+        ));
+    }
+    if c.contains_key("secret") {
+        return Err(views::invalid(
+            "consumer",
+            &format!(
+                "{} should not be valid under {{'required': ['secret']}}",
+                Value::Object(c.clone())
+            ),
+        ));
+    }
+    let description = views::string(&c, "description")?;
+    if views::string(&c, "id")?.is_some_and(|new| new != cid) {
+        return Err(Fault::bad_request("Cannot change ID"));
+    }
+    let changed = write(id, |tx| {
+        let mut current = model::get_consumer(tx, &cid)?;
+        if c.contains_key("description") {
+            current.description = description;
+        }
+        current.extra.extend(views::extra(&c, CONSUMER_FIELDS));
+        model::update_consumer(tx, &current)?;
+        Ok(current)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"consumer": views::consumer(&Links(&base), &changed)}),
+    )
+}
+
+fn delete_consumer(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_consumer")?;
+    let cid = param(req, "consumer_id")?;
+    write(id, |tx| model::delete_consumer(tx, cid))?;
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- endpoint groups
+
+fn list_endpoint_groups(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:list_endpoint_groups")?;
+    let base = base(id, req)?;
+    let l = Links(&base);
+    let groups = read(id, model::list_endpoint_groups)?;
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| views::endpoint_group(&l, g))
+        .collect();
+    let items = filter_eq(req, items, &["name"]);
+    ok_json(
+        resp,
+        200,
+        json!({"endpoint_groups": items, "links": l.collection("OS-EP-FILTER/endpoint_groups")}),
+    )
+}
+
+/// A group's `filters`: an object.
+fn endpoint_filters(g: &Map<String, Value>) -> Result<Option<Map<String, Value>>, Fault> {
+    match g.get("filters") {
+        None => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m.clone())),
+        Some(other) => Err(views::invalid(
+            "filters",
+            &format!("{other} is not of type 'object'"),
+        )),
+    }
+}
+
+fn create_endpoint_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_endpoint_group")?;
+    let body: Value = req.json()?;
+    let g = views::object(&body, "endpoint_group")?;
+    let name = views::name(&g, "name", 255)?;
+    let filters = endpoint_filters(&g)?
+        .ok_or_else(|| Fault::bad_request("'filters' is a required property"))?;
+    let group = model::EndpointGroup {
+        id: model::new_id(),
+        name,
+        description: views::string(&g, "description")?,
+        filters,
+    };
+    let base = base(id, req)?;
+    write(id, |tx| model::create_endpoint_group(tx, &group))?;
+    ok_json(
+        resp,
+        201,
+        json!({"endpoint_group": views::endpoint_group(&Links(&base), &group)}),
+    )
+}
+
+fn get_endpoint_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_endpoint_group")?;
+    let gid = param(req, "endpoint_group_id")?;
+    let group = read(id, |c| model::get_endpoint_group(c, gid))?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"endpoint_group": views::endpoint_group(&Links(&base), &group)}),
+    )
+}
+
+fn check_endpoint_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_endpoint_group")?;
+    let gid = param(req, "endpoint_group_id")?;
+    read(id, |c| model::get_endpoint_group(c, gid))?;
+    resp.set_status(200);
+    Ok(())
+}
+
+fn update_endpoint_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_endpoint_group")?;
+    let gid = param(req, "endpoint_group_id")?.to_string();
+    let body: Value = req.json()?;
+    let g = views::object(&body, "endpoint_group")?;
+    if g.is_empty() {
+        return Err(views::invalid(
+            "endpoint_group",
+            "{} does not have enough properties",
+        ));
+    }
+    let name = views::optional_name(&g, "endpoint_group")?;
+    let description = views::string(&g, "description")?;
+    let filters = endpoint_filters(&g)?;
+    if views::string(&g, "id")?.is_some_and(|new| new != gid) {
+        return Err(Fault::bad_request("Cannot change ID"));
+    }
+    let changed = write(id, |tx| {
+        let mut current = model::get_endpoint_group(tx, &gid)?;
+        if let Some(n) = name {
+            current.name = n;
+        }
+        if g.contains_key("description") {
+            current.description = description;
+        }
+        if let Some(f) = filters {
+            current.filters = f;
+        }
+        model::update_endpoint_group(tx, &current)?;
+        Ok(current)
+    })?;
+    let base = base(id, req)?;
+    ok_json(
+        resp,
+        200,
+        json!({"endpoint_group": views::endpoint_group(&Links(&base), &changed)}),
+    )
+}
+
+fn delete_endpoint_group(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_endpoint_group")?;
+    let gid = param(req, "endpoint_group_id")?;
+    write(id, |tx| model::delete_endpoint_group(tx, gid))?;
+    no_content(resp)
+}
+
+// ---------------------------------------------------------------- domain configuration
+
+/// The `config` of a domain config request: its groups of options (anything else is
+/// none, which Keystone refuses as such).
+fn config_body(req: &Request) -> Result<Map<String, Value>, Fault> {
+    let body: Value = req.json()?;
+    Ok(body
+        .get("config")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default())
+}
+
+fn get_domain_config(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    let did = param(req, "domain_id")?;
+    let (group, option) = (req.param("group"), req.param("option"));
+    let config = if group == Some(model::SECURITY_COMPLIANCE) {
+        // Anyone may read the password rules, through the default domain only.
+        policy::caller(req)?;
+        model::security_compliance_config(did, option).map_err(|e| id.fault(e))?
+    } else {
+        policy::admin(req, "identity:get_domain_config")?;
+        read(id, |c| model::get_domain_config(c, did, group, option))?
+    };
+    ok_json(resp, 200, json!({ "config": config }))
+}
+
+fn create_domain_config(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:create_domain_config")?;
+    let did = param(req, "domain_id")?;
+    let config = config_body(req)?;
+    let (shown, first) = write(id, |tx| model::create_domain_config(tx, did, &config))?;
+    ok_json(
+        resp,
+        if first { 201 } else { 200 },
+        json!({ "config": shown }),
+    )
+}
+
+fn update_domain_config(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:update_domain_config")?;
+    let did = param(req, "domain_id")?;
+    let (group, option) = (req.param("group"), req.param("option"));
+    let config = config_body(req)?;
+    let shown = write(id, |tx| {
+        model::update_domain_config(tx, did, &config, group, option)
+    })?;
+    ok_json(resp, 200, json!({ "config": shown }))
+}
+
+fn delete_domain_config(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:delete_domain_config")?;
+    let did = param(req, "domain_id")?;
+    let (group, option) = (req.param("group"), req.param("option"));
+    write(id, |tx| model::delete_domain_config(tx, did, group, option))?;
+    no_content(resp)
+}
+
+fn default_domain_config(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResult {
+    policy::admin(req, "identity:get_domain_config_default")?;
+    let (group, option) = (req.param("group"), req.param("option"));
+    let config = model::default_domain_config(group, option).map_err(|e| id.fault(e))?;
+    ok_json(resp, 200, json!({ "config": config }))
 }
 
 // ---------------------------------------------------------------- catalog resources

@@ -4,7 +4,9 @@
 use jumpgate_plugin_api::Fault;
 use serde_json::{json, Map, Value};
 
-use super::model::{AppCred, Credential, Domain, Group, Project, Role, User};
+use super::model::{
+    AppCred, Consumer, Credential, Domain, EndpointGroup, Group, Policy, Project, Role, User,
+};
 
 /// `http://host/v3`, the prefix of every `links.self`.
 pub struct Links<'a>(pub &'a str);
@@ -47,6 +49,29 @@ pub fn project(l: &Links, p: &Project) -> Value {
     });
     merge_extra(&mut v, &p.extra);
     v
+}
+
+/// A domain as the projects API shows it: a root project acting as a domain.
+pub fn domain_project(l: &Links, d: &Domain) -> Value {
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "domain_id": null,
+        "description": d.description,
+        "enabled": d.enabled,
+        "parent_id": null,
+        "is_domain": true,
+        "tags": d.tags,
+        "options": {},
+        "links": l.of(&format!("projects/{}", d.id)),
+    })
+}
+
+pub fn project_or_domain(l: &Links, p: &super::model::ProjectOrDomain) -> Value {
+    match p {
+        super::model::ProjectOrDomain::Project(p) => project(l, p),
+        super::model::ProjectOrDomain::Domain(d) => domain_project(l, d),
+    }
 }
 
 pub fn user(l: &Links, u: &User) -> Value {
@@ -136,6 +161,38 @@ pub fn ec2_credential(l: &Links, c: &Credential) -> Value {
             c.user_id,
             blob["access"].as_str().unwrap_or_default()
         )),
+    })
+}
+
+pub fn policy(l: &Links, p: &Policy) -> Value {
+    let mut v = json!({
+        "id": p.id,
+        "type": p.kind,
+        "blob": p.blob,
+        "links": l.of(&format!("policies/{}", p.id)),
+    });
+    merge_extra(&mut v, &p.extra);
+    v
+}
+
+/// An OAuth1 consumer, without its secret (only its creation shows that).
+pub fn consumer(l: &Links, c: &Consumer) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "description": c.description,
+        "links": l.of(&format!("OS-OAUTH1/consumers/{}", c.id)),
+    });
+    merge_extra(&mut v, &c.extra);
+    v
+}
+
+pub fn endpoint_group(l: &Links, g: &EndpointGroup) -> Value {
+    json!({
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "filters": g.filters,
+        "links": l.of(&format!("OS-EP-FILTER/endpoint_groups/{}", g.id)),
     })
 }
 

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use super::Run;
 use crate::identity::model::{
-    Actor, AppCred, Assignment, Credential, Domain, Endpoint, Group, Project, Region, Role,
-    Service, Target, User,
+    Actor, AppCred, Assignment, ConfigOption, Consumer, Credential, Domain, Endpoint,
+    EndpointGroup, Group, Policy, Project, Region, Role, Service, Target, User,
 };
 use crate::identity::repo::{IdentityRepo, Result};
 use crate::identity::token::Revocation;
@@ -104,6 +104,51 @@ fn credential_row(r: &Row) -> rusqlite::Result<Credential> {
             Value::Object(m) => m,
             _ => Map::new(),
         },
+    })
+}
+
+fn policy_row(r: &Row) -> rusqlite::Result<Policy> {
+    Ok(Policy {
+        id: r.get("id")?,
+        kind: r.get("type")?,
+        blob: r.get("blob")?,
+        extra: match json_col(r, "extra")? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    })
+}
+
+fn consumer_row(r: &Row) -> rusqlite::Result<Consumer> {
+    Ok(Consumer {
+        id: r.get("id")?,
+        description: r.get("description")?,
+        secret: r.get("secret")?,
+        extra: match json_col(r, "extra")? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    })
+}
+
+fn endpoint_group_row(r: &Row) -> rusqlite::Result<EndpointGroup> {
+    Ok(EndpointGroup {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        description: r.get("description")?,
+        filters: match json_col(r, "filters")? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    })
+}
+
+fn config_option_row(r: &Row) -> rusqlite::Result<ConfigOption> {
+    Ok(ConfigOption {
+        group: r.get("grp")?,
+        option: r.get("option")?,
+        value: json_col(r, "value")?,
+        sensitive: r.get("sensitive")?,
     })
 }
 
@@ -590,6 +635,139 @@ impl IdentityRepo for Connection {
 
     fn delete_credential(&self, id: &str) -> Result<bool> {
         Ok(self.run("DELETE FROM credentials WHERE id = ?1", [id])? > 0)
+    }
+
+    fn insert_policy(&self, p: &Policy) -> Result<()> {
+        self.run(
+            "INSERT INTO policies (id, type, blob, extra) VALUES (?1, ?2, ?3, ?4)",
+            params![p.id, p.kind, p.blob, json_text(&p.extra)],
+        )?;
+        Ok(())
+    }
+
+    fn policy(&self, id: &str) -> Result<Option<Policy>> {
+        self.one("SELECT * FROM policies WHERE id = ?1", [id], policy_row)
+    }
+
+    fn policies(&self, kind: Option<&str>) -> Result<Vec<Policy>> {
+        self.all(
+            "SELECT * FROM policies WHERE (?1 IS NULL OR type = ?1) ORDER BY rowid",
+            params![kind],
+            policy_row,
+        )
+    }
+
+    fn update_policy(&self, p: &Policy) -> Result<()> {
+        self.run(
+            "UPDATE policies SET type = ?2, blob = ?3, extra = ?4 WHERE id = ?1",
+            params![p.id, p.kind, p.blob, json_text(&p.extra)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_policy(&self, id: &str) -> Result<bool> {
+        Ok(self.run("DELETE FROM policies WHERE id = ?1", [id])? > 0)
+    }
+
+    fn insert_consumer(&self, c: &Consumer) -> Result<()> {
+        self.run(
+            "INSERT INTO oauth_consumers (id, description, secret, extra) VALUES (?1, ?2, ?3, ?4)",
+            params![c.id, c.description, c.secret, json_text(&c.extra)],
+        )?;
+        Ok(())
+    }
+
+    fn consumer(&self, id: &str) -> Result<Option<Consumer>> {
+        self.one(
+            "SELECT * FROM oauth_consumers WHERE id = ?1",
+            [id],
+            consumer_row,
+        )
+    }
+
+    fn consumers(&self) -> Result<Vec<Consumer>> {
+        self.all(
+            "SELECT * FROM oauth_consumers ORDER BY rowid",
+            [],
+            consumer_row,
+        )
+    }
+
+    fn update_consumer(&self, c: &Consumer) -> Result<()> {
+        self.run(
+            "UPDATE oauth_consumers SET description = ?2, extra = ?3 WHERE id = ?1",
+            params![c.id, c.description, json_text(&c.extra)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_consumer(&self, id: &str) -> Result<bool> {
+        Ok(self.run("DELETE FROM oauth_consumers WHERE id = ?1", [id])? > 0)
+    }
+
+    fn insert_endpoint_group(&self, g: &EndpointGroup) -> Result<()> {
+        self.run(
+            "INSERT INTO endpoint_groups (id, name, description, filters) VALUES (?1, ?2, ?3, ?4)",
+            params![g.id, g.name, g.description, json_text(&g.filters)],
+        )?;
+        Ok(())
+    }
+
+    fn endpoint_group(&self, id: &str) -> Result<Option<EndpointGroup>> {
+        self.one(
+            "SELECT * FROM endpoint_groups WHERE id = ?1",
+            [id],
+            endpoint_group_row,
+        )
+    }
+
+    fn endpoint_groups(&self) -> Result<Vec<EndpointGroup>> {
+        self.all(
+            "SELECT * FROM endpoint_groups ORDER BY rowid",
+            [],
+            endpoint_group_row,
+        )
+    }
+
+    fn update_endpoint_group(&self, g: &EndpointGroup) -> Result<()> {
+        self.run(
+            "UPDATE endpoint_groups SET name = ?2, description = ?3, filters = ?4 WHERE id = ?1",
+            params![g.id, g.name, g.description, json_text(&g.filters)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_endpoint_group(&self, id: &str) -> Result<bool> {
+        Ok(self.run("DELETE FROM endpoint_groups WHERE id = ?1", [id])? > 0)
+    }
+
+    fn domain_config(&self, domain_id: &str) -> Result<Vec<ConfigOption>> {
+        self.all(
+            "SELECT * FROM domain_config WHERE domain_id = ?1 ORDER BY rowid",
+            [domain_id],
+            config_option_row,
+        )
+    }
+
+    fn set_domain_config(&self, domain_id: &str, o: &ConfigOption) -> Result<()> {
+        self.run(
+            "INSERT INTO domain_config (domain_id, grp, option, value, sensitive) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (domain_id, grp, option) DO UPDATE SET value = excluded.value, sensitive = excluded.sensitive",
+            params![domain_id, o.group, o.option, json_text(&o.value), o.sensitive],
+        )?;
+        Ok(())
+    }
+
+    fn delete_domain_config(
+        &self,
+        domain_id: &str,
+        group: Option<&str>,
+        option: Option<&str>,
+    ) -> Result<usize> {
+        self.run(
+            "DELETE FROM domain_config WHERE domain_id = ?1 AND (?2 IS NULL OR grp = ?2) AND (?3 IS NULL OR option = ?3)",
+            params![domain_id, group, option],
+        )
     }
 
     fn insert_region(&self, r: &Region) -> Result<Unique> {

@@ -744,6 +744,46 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX credentials_user ON credentials (user_id, type);
     ",
+    // 19: Keystone's policy blobs (/v3/policies): stored for other services, never enforced.
+    "
+    CREATE TABLE policies (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        blob TEXT NOT NULL,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    ",
+    // 20: OAuth1 consumers (/v3/OS-OAUTH1/consumers), with the secret Keystone shows once.
+    "
+    CREATE TABLE oauth_consumers (
+        id TEXT PRIMARY KEY,
+        description TEXT,
+        secret TEXT NOT NULL,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    ",
+    // 21: endpoint groups (/v3/OS-EP-FILTER/endpoint_groups): named filters on the catalog's
+    // endpoints (service_id, region_id, interface), as JSON.
+    "
+    CREATE TABLE endpoint_groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT,
+        filters TEXT NOT NULL DEFAULT '{}'
+    );
+    ",
+    // 22: domain-specific configuration (/v3/domains/{id}/config): one row per option, its
+    // value as JSON; sensitive ones (the LDAP password) are never shown. Gone with the domain.
+    "
+    CREATE TABLE domain_config (
+        domain_id TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        grp TEXT NOT NULL,
+        option TEXT NOT NULL,
+        value TEXT NOT NULL,
+        sensitive INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (domain_id, grp, option)
+    );
+    ",
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
