@@ -5,7 +5,7 @@
 //! libsqlite3 is linked, so every build of the driver in one process shares one SQLite.
 //!
 //! A connection fills each service's repository trait (`identity::repo`, …), so a model
-//! sees only its trait. Services not yet behind a trait still take the connection itself.
+//! sees only its trait: `read` and `write` hand out the transaction as `&dyn Tx`.
 
 mod compute;
 #[cfg(test)]
