@@ -1,20 +1,14 @@
 //! Compute from the local driver, over HTTP: microversion negotiation, the state machine
 //! on its timer, Nova's faults for bad input, quotas, and what another project sees.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use jumpgate_e2e::{workspace_driver, Jumpgate};
+use jumpgate_e2e::Jumpgate;
 use serde_json::{json, Value};
 
-fn start(data: &Path) -> Jumpgate {
-    let conf = format!(
-        "enabled_services = identity, image, compute, network\n[identity]\ndriver = local\n[image]\ndriver = local\n[compute]\ndriver = local\n[network]\ndriver = local\n[local]\ndata_dir = {}\nadmin_password = s3cret\npassword_hash_memory_kib = 1024\npassword_hash_iterations = 1\nboot_delay = 0.2\n",
-        data.display()
-    );
-    Jumpgate::start(&conf, &[("local", &workspace_driver("local"))])
-}
+const SERVICES: &[&str] = &["identity", "image", "compute", "network"];
 
+/// The admin calling Nova at a microversion.
 struct Client<'a> {
     jg: &'a Jumpgate,
     token: String,
@@ -22,21 +16,13 @@ struct Client<'a> {
 
 impl Client<'_> {
     fn admin(jg: &Jumpgate) -> Client<'_> {
-        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": "admin", "domain": {"id": "default"}, "password": "s3cret"}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
-        let r = jg.request(
-            "POST",
-            "/v3/auth/tokens",
-            &[("Content-Type", "application/json")],
-            Some(body.to_string().as_bytes()),
-        );
         Client {
             jg,
-            token: r.header("x-subject-token").unwrap().to_string(),
+            token: jg.admin_token(),
         }
     }
 
+    /// Status, body (`Null` when empty) and the microversion Nova answered with.
     fn call(
         &self,
         method: &str,
@@ -44,51 +30,18 @@ impl Client<'_> {
         version: &str,
         body: Option<Value>,
     ) -> (u16, Value, Option<String>) {
-        let text = body.map(|b| b.to_string());
-        let r = self.jg.request(
+        let r = self.jg.call(
             method,
             path,
-            &[
-                ("X-Auth-Token", &self.token),
-                ("Content-Type", "application/json"),
-                ("OpenStack-API-Version", &format!("compute {version}")),
-            ],
-            text.as_deref().map(str::as_bytes),
+            Some(&self.token),
+            body.as_ref(),
+            &[("OpenStack-API-Version", &format!("compute {version}"))],
         );
-        let v = if r.text().is_empty() {
-            Value::Null
-        } else {
-            r.json()
-        };
         (
             r.status,
-            v,
+            r.json_or_null(),
             r.header("openstack-api-version").map(str::to_string),
         )
-    }
-
-    fn image(&self) -> String {
-        let r = self.jg.request(
-            "POST",
-            "/image/v2/images",
-            &[
-                ("X-Auth-Token", &self.token),
-                ("Content-Type", "application/json"),
-            ],
-            Some(br#"{"name": "img", "disk_format": "raw", "container_format": "bare"}"#),
-        );
-        let id = r.json()["id"].as_str().unwrap().to_string();
-        let r = self.jg.request(
-            "PUT",
-            &format!("/image/v2/images/{id}/file"),
-            &[
-                ("X-Auth-Token", &self.token),
-                ("Content-Type", "application/octet-stream"),
-            ],
-            Some(&[7u8; 4096]),
-        );
-        assert_eq!(r.status, 204, "{}", r.text());
-        id
     }
 
     fn status(&self, id: &str) -> String {
@@ -115,7 +68,7 @@ impl Client<'_> {
 #[test]
 fn microversions_are_negotiated_as_nova_does() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
     let c = Client::admin(&jg);
     let (status, v, header) = c.call("GET", "/compute/v2.1/flavors", "2.60", None);
     assert_eq!(status, 200, "{v}");
@@ -135,9 +88,9 @@ fn microversions_are_negotiated_as_nova_does() {
 #[test]
 fn a_server_builds_then_moves_through_its_actions() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
     let c = Client::admin(&jg);
-    let image = c.image();
+    let image = jg.upload_image(&c.token, "img", None);
     let (status, v, _) = c.call(
         "POST",
         "/compute/v2.1/servers",
@@ -211,9 +164,9 @@ fn a_server_builds_then_moves_through_its_actions() {
 #[test]
 fn bad_input_gets_novas_faults_and_leaves_no_server() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
     let c = Client::admin(&jg);
-    let image = c.image();
+    let image = jg.upload_image(&c.token, "img", None);
     let create = |server: Value| {
         c.call(
             "POST",
@@ -287,9 +240,9 @@ fn bad_input_gets_novas_faults_and_leaves_no_server() {
 #[test]
 fn a_servers_security_groups_answer_past_the_proxy_cap() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
     let c = Client::admin(&jg);
-    let image = c.image();
+    let image = jg.upload_image(&c.token, "img", None);
     let (status, v, _) = c.call(
         "POST",
         "/compute/v2.1/servers",
@@ -330,26 +283,18 @@ fn a_servers_security_groups_answer_past_the_proxy_cap() {
 #[test]
 fn a_boot_without_networks_takes_the_only_one_and_refuses_to_guess() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
     let c = Client::admin(&jg);
-    let image = c.image();
+    let image = jg.upload_image(&c.token, "img", None);
     let net = |method: &str, path: &str, body: Option<Value>| {
-        let text = body.map(|b| b.to_string());
-        let r = jg.request(
+        let r = jg.call(
             method,
             &format!("/network/v2.0/{path}"),
-            &[
-                ("X-Auth-Token", &c.token),
-                ("Content-Type", "application/json"),
-            ],
-            text.as_deref().map(str::as_bytes),
+            Some(&c.token),
+            body.as_ref(),
+            &[],
         );
-        let v = if r.text().is_empty() {
-            Value::Null
-        } else {
-            r.json()
-        };
-        (r.status, v)
+        (r.status, r.json_or_null())
     };
     let boot = || {
         c.call(

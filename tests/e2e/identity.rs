@@ -1,64 +1,22 @@
 //! Identity from the local driver, over HTTP, as Keystone answers: tokens, revocation,
 //! faults, policy, v2.0, and tokens shared by hosts that share a secret and a store.
 
-use std::path::Path;
+use jumpgate_e2e::{password_auth, Jumpgate, Reply, ADMIN, ADMIN_PASSWORD};
+use serde_json::json;
 
-use jumpgate_e2e::{workspace_driver, Jumpgate, Reply};
-use serde_json::{json, Value};
+const SERVICES: &[&str] = &["identity"];
 
-/// Cheap password hashing: these tests log in many times.
-fn config(data: &Path, extra: &str) -> String {
-    format!(
-        "enabled_services = identity\nsecret_key = test-secret\n{extra}\n[identity]\ndriver = local\n[local]\ndata_dir = {}\nadmin_password = s3cret\npassword_hash_memory_kib = 1024\npassword_hash_iterations = 1\n",
-        data.display()
-    )
-}
-
-fn start(data: &Path, extra: &str) -> Jumpgate {
-    Jumpgate::start(
-        &config(data, extra),
-        &[("local", &workspace_driver("local"))],
-    )
-}
-
-fn password_auth(user: &str, password: &str, project: Option<&str>) -> Value {
-    let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"name": "Default"}, "password": password}}}});
-    if let Some(p) = project {
-        auth["scope"] = json!({"project": {"name": p, "domain": {"id": "default"}}});
-    }
-    json!({ "auth": auth })
-}
-
-fn post(jg: &Jumpgate, path: &str, token: Option<&str>, body: &Value) -> Reply {
-    let body = body.to_string();
-    let mut headers = vec![("Content-Type", "application/json")];
-    if let Some(t) = token {
-        headers.push(("X-Auth-Token", t));
-    }
-    jg.request("POST", path, &headers, Some(body.as_bytes()))
-}
+/// Hosts given the same secret (and store) accept each other's tokens.
+const SECRET: &str = "[DEFAULT]\nsecret_key = test-secret";
 
 fn get(jg: &Jumpgate, path: &str, token: &str) -> Reply {
     jg.request("GET", path, &[("X-Auth-Token", token)], None)
 }
 
-/// A project-scoped token: (token, body).
-fn login(jg: &Jumpgate, user: &str, password: &str, project: &str) -> (String, Value) {
-    let r = post(
-        jg,
-        "/v3/auth/tokens",
-        None,
-        &password_auth(user, password, Some(project)),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    (r.header("x-subject-token").unwrap().to_string(), r.json())
-}
-
 #[test]
 fn discovery_and_a_project_token_as_keystone_answers_them() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), "");
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
     let r = jg.get("/");
     assert_eq!(r.status, 300);
     let versions = &r.json()["versions"]["values"];
@@ -66,7 +24,16 @@ fn discovery_and_a_project_token_as_keystone_answers_them() {
     assert_eq!(versions[0]["links"][0]["href"], jg.url("/v3/"));
     assert_eq!(jg.get("/v3").json()["version"]["status"], "stable");
 
-    let (token, body) = login(&jg, "admin", "s3cret", "admin");
+    let r = jg.call(
+        "POST",
+        "/v3/auth/tokens",
+        None,
+        Some(&password_auth(ADMIN, ADMIN_PASSWORD, Some("admin"))),
+        &[],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let token = r.header("x-subject-token").unwrap().to_string();
+    let body = r.json();
     let t = &body["token"];
     assert_eq!(t["methods"], json!(["password"]));
     assert_eq!(t["project"]["name"], "admin");
@@ -110,18 +77,20 @@ fn discovery_and_a_project_token_as_keystone_answers_them() {
 #[test]
 fn failed_logins_all_look_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), "");
-    let wrong = post(
-        &jg,
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let wrong = jg.call(
+        "POST",
         "/v3/auth/tokens",
         None,
-        &password_auth("admin", "nope", Some("admin")),
+        Some(&password_auth("admin", "nope", Some("admin"))),
+        &[],
     );
-    let unknown = post(
-        &jg,
+    let unknown = jg.call(
+        "POST",
         "/v3/auth/tokens",
         None,
-        &password_auth("nobody", "nope", Some("admin")),
+        Some(&password_auth("nobody", "nope", Some("admin"))),
+        &[],
     );
     assert_eq!(wrong.status, 401);
     assert_eq!(unknown.status, 401);
@@ -132,11 +101,12 @@ fn failed_logins_all_look_the_same() {
     let r = jg.request("POST", "/v3/auth/tokens", &[], Some(b"{not json"));
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["title"], "Bad Request");
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         "/v3/auth/tokens",
         None,
-        &json!({"auth": {"identity": {"methods": ["kerberos"], "kerberos": {}}}}),
+        Some(&json!({"auth": {"identity": {"methods": ["kerberos"], "kerberos": {}}}})),
+        &[],
     );
     assert_eq!(r.status, 401);
 }
@@ -144,9 +114,9 @@ fn failed_logins_all_look_the_same() {
 #[test]
 fn a_revoked_token_is_refused_everywhere() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), "");
-    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
-    let (victim, _) = login(&jg, "admin", "s3cret", "admin");
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let admin = jg.admin_token();
+    let victim = jg.admin_token();
     assert_eq!(get(&jg, "/v3/auth/catalog", &victim).status, 200);
     let r = jg.request(
         "DELETE",
@@ -170,37 +140,41 @@ fn a_revoked_token_is_refused_everywhere() {
 #[test]
 fn crud_conflicts_not_found_and_a_reader_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), "");
-    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
-    let r = post(
-        &jg,
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let admin = jg.admin_token();
+    let r = jg.call(
+        "POST",
         "/v3/projects",
         Some(&admin),
-        &json!({"project": {"name": "demo"}}),
+        Some(&json!({"project": {"name": "demo"}})),
+        &[],
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let project = r.json()["project"]["id"].as_str().unwrap().to_string();
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         "/v3/projects",
         Some(&admin),
-        &json!({"project": {"name": "demo"}}),
+        Some(&json!({"project": {"name": "demo"}})),
+        &[],
     );
     assert_eq!(r.status, 409);
     assert_eq!(get(&jg, "/v3/projects/missing", &admin).status, 404);
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         "/v3/projects",
         Some(&admin),
-        &json!({"project": {"name": 5}}),
+        Some(&json!({"project": {"name": 5}})),
+        &[],
     );
     assert_eq!(r.status, 400);
 
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         "/v3/users",
         Some(&admin),
-        &json!({"user": {"name": "rita", "password": "pw"}}),
+        Some(&json!({"user": {"name": "rita", "password": "pw"}})),
+        &[],
     );
     assert_eq!(r.status, 201);
     let user = r.json()["user"]["id"].as_str().unwrap().to_string();
@@ -214,12 +188,13 @@ fn crud_conflicts_not_found_and_a_reader_changes_nothing() {
     );
     assert_eq!(r.status, 204);
 
-    let (rita, _) = login(&jg, "rita", "pw", "demo");
-    let r = post(
-        &jg,
+    let rita = jg.login("rita", "pw", "demo");
+    let r = jg.call(
+        "POST",
         "/v3/projects",
         Some(&rita),
-        &json!({"project": {"name": "mine"}}),
+        Some(&json!({"project": {"name": "mine"}})),
+        &[],
     );
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"]["title"], "Forbidden");
@@ -240,29 +215,32 @@ fn crud_conflicts_not_found_and_a_reader_changes_nothing() {
 #[test]
 fn a_password_change_revokes_the_old_tokens() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), "");
-    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
-    let r = post(
-        &jg,
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let admin = jg.admin_token();
+    let r = jg.call(
+        "POST",
         "/v3/users",
         Some(&admin),
-        &json!({"user": {"name": "pat", "password": "old"}}),
+        Some(&json!({"user": {"name": "pat", "password": "old"}})),
+        &[],
     );
     let user = r.json()["user"]["id"].as_str().unwrap().to_string();
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         "/v3/auth/tokens",
         None,
-        &password_auth("pat", "old", None),
+        Some(&password_auth("pat", "old", None)),
+        &[],
     );
     assert_eq!(r.status, 201, "an unscoped token: {}", r.text());
     let old = r.header("x-subject-token").unwrap().to_string();
     assert!(r.json()["token"].get("catalog").is_none());
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         &format!("/v3/users/{user}/password"),
         Some(&old),
-        &json!({"user": {"password": "new", "original_password": "old"}}),
+        Some(&json!({"user": {"password": "new", "original_password": "old"}})),
+        &[],
     );
     assert_eq!(r.status, 204, "{}", r.text());
     let r = jg.request(
@@ -272,11 +250,12 @@ fn a_password_change_revokes_the_old_tokens() {
         None,
     );
     assert_eq!(r.status, 401, "the old token is revoked");
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         "/v3/auth/tokens",
         None,
-        &password_auth("pat", "new", None),
+        Some(&password_auth("pat", "new", None)),
+        &[],
     );
     assert_eq!(r.status, 201, "a login right after the change works");
 }
@@ -284,14 +263,10 @@ fn a_password_change_revokes_the_old_tokens() {
 #[test]
 fn an_explicitly_unscoped_token_as_horizon_logs_in() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), "");
-    let (admin, _) = login(&jg, "admin", "s3cret", "admin");
-    let r = post(
-        &jg,
-        "/v3/users",
-        Some(&admin),
-        &json!({"user": {"name": "hz", "password": "pw", "default_project_id": admin_project(&jg, &admin)}}),
-    );
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let admin = jg.admin_token();
+    let body = json!({"user": {"name": "hz", "password": "pw", "default_project_id": admin_project(&jg, &admin)}});
+    let r = jg.call("POST", "/v3/users", Some(&admin), Some(&body), &[]);
     assert_eq!(r.status, 201, "{}", r.text());
     let user = r.json()["user"]["id"].as_str().unwrap().to_string();
     let role = get(&jg, "/v3/roles?name=member", &admin).json()["roles"][0]["id"]
@@ -307,18 +282,19 @@ fn an_explicitly_unscoped_token_as_horizon_logs_in() {
     );
     assert_eq!(r.status, 204, "{}", r.text());
     // Without a scope the default project applies ...
-    let r = post(
-        &jg,
+    let r = jg.call(
+        "POST",
         "/v3/auth/tokens",
         None,
-        &password_auth("hz", "pw", None),
+        Some(&password_auth("hz", "pw", None)),
+        &[],
     );
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["token"]["project"]["id"], json!(project));
     // ... and "unscoped" (Keystone's auth-password-explicit-unscoped-request) asks for none.
     let mut body = password_auth("hz", "pw", None);
     body["auth"]["scope"] = json!("unscoped");
-    let r = post(&jg, "/v3/auth/tokens", None, &body);
+    let r = jg.call("POST", "/v3/auth/tokens", None, Some(&body), &[]);
     assert_eq!(r.status, 201, "{}", r.text());
     let token = r.json()["token"].clone();
     assert!(token.get("project").is_none(), "{token}");
@@ -340,13 +316,9 @@ fn admin_project(jg: &Jumpgate, admin: &str) -> String {
 #[test]
 fn v2_password_auth_and_tenants() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), "");
-    let r = post(
-        &jg,
-        "/v2.0/tokens",
-        None,
-        &json!({"auth": {"passwordCredentials": {"username": "admin", "password": "s3cret"}, "tenantName": "admin"}}),
-    );
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let body = json!({"auth": {"passwordCredentials": {"username": "admin", "password": "s3cret"}, "tenantName": "admin"}});
+    let r = jg.call("POST", "/v2.0/tokens", None, Some(&body), &[]);
     assert_eq!(r.status, 200, "{}", r.text());
     let access = &r.json()["access"];
     assert_eq!(access["token"]["tenant"]["name"], "admin");
@@ -360,9 +332,9 @@ fn v2_password_auth_and_tenants() {
 #[test]
 fn hosts_sharing_secret_and_store_accept_each_others_tokens_and_rotation_keeps_old_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let a = start(dir.path(), "");
-    let b = start(dir.path(), "");
-    let (token, _) = login(&a, "admin", "s3cret", "admin");
+    let a = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let b = Jumpgate::start_local(dir.path(), SERVICES, SECRET);
+    let token = a.admin_token();
     assert_eq!(get(&b, "/v3/auth/catalog", &token).status, 200);
     // Revoked on one host, refused by the other within its cache's second.
     let r = b.request(
@@ -376,27 +348,17 @@ fn hosts_sharing_secret_and_store_accept_each_others_tokens_and_rotation_keeps_o
     assert_eq!(get(&a, "/v3/auth/catalog", &token).status, 401);
     drop((a, b));
 
-    let (token, _) = {
-        let c = start(dir.path(), "");
-        login(&c, "admin", "s3cret", "admin")
-    };
-    let new_key = Jumpgate::start(
-        &config(dir.path(), "")
-            .replace("secret_key = test-secret", "secret_key = next-secret")
-            .replace(
-                "[identity]\ndriver = local",
-                "[identity]\ndriver = local\nprevious_secret_keys = test-secret",
-            ),
-        &[("local", &workspace_driver("local"))],
+    let token = Jumpgate::start_local(dir.path(), SERVICES, SECRET).admin_token();
+    let new_key = Jumpgate::start_local(
+        dir.path(),
+        SERVICES,
+        "[DEFAULT]\nsecret_key = next-secret\n[identity]\nprevious_secret_keys = test-secret",
     );
     assert_eq!(
         get(&new_key, "/v3/auth/catalog", &token).status,
         200,
         "previous_secret_keys still validate"
     );
-    let other = Jumpgate::start(
-        &config(dir.path(), "").replace("secret_key = test-secret", "secret_key = unrelated"),
-        &[("local", &workspace_driver("local"))],
-    );
+    let other = Jumpgate::start_local(dir.path(), SERVICES, "[DEFAULT]\nsecret_key = unrelated");
     assert_eq!(get(&other, "/v3/auth/catalog", &token).status, 401);
 }

@@ -6,41 +6,20 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use jumpgate_e2e::{workspace_driver, Jumpgate};
+use jumpgate_e2e::{Jumpgate, ACCEPT_JSON};
 use serde_json::{json, Value};
 
-fn start(data: &Path, cap: u64) -> Jumpgate {
-    let conf = format!(
-        "enabled_services = identity, image\n[identity]\ndriver = local\n[image]\ndriver = local\nimage_size_cap = {cap}\n[local]\ndata_dir = {}\nadmin_password = s3cret\npassword_hash_memory_kib = 1024\npassword_hash_iterations = 1\n",
-        data.display()
-    );
-    Jumpgate::start(&conf, &[("local", &workspace_driver("local"))])
+const SERVICES: &[&str] = &["identity", "image"];
+
+/// The `[image]` section capping uploads at `bytes`, for [`Jumpgate::start_local`].
+fn size_cap(bytes: u64) -> String {
+    format!("[image]\nimage_size_cap = {bytes}")
 }
 
-fn token(jg: &Jumpgate) -> String {
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "domain": {"id": "default"}, "password": "s3cret"}}},
-        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
-    let r = jg.request(
-        "POST",
-        "/v3/auth/tokens",
-        &[("Content-Type", "application/json")],
-        Some(body.to_string().as_bytes()),
-    );
-    r.header("x-subject-token").unwrap().to_string()
-}
-
+/// A queued image (no data yet); its id.
 fn create(jg: &Jumpgate, token: &str) -> String {
     let body = json!({"name": "img", "disk_format": "raw", "container_format": "bare"});
-    let r = jg.request(
-        "POST",
-        "/image/v2/images",
-        &[
-            ("X-Auth-Token", token),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body.to_string().as_bytes()),
-    );
+    let r = jg.call("POST", "/image/v2/images", Some(token), Some(&body), &[]);
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["id"].as_str().unwrap().to_string()
 }
@@ -68,8 +47,8 @@ fn files_in(dir: &Path) -> Vec<String> {
 #[test]
 fn a_cut_upload_leaves_the_image_queued_and_no_partial_file() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), 1 << 30);
-    let t = token(&jg);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, &size_cap(1 << 30));
+    let t = jg.admin_token();
     let id = create(&jg, &t);
     // Promise 10 MB, send 1 MB, hang up.
     let mut s = TcpStream::connect(("127.0.0.1", jg.port)).unwrap();
@@ -142,8 +121,8 @@ fn a_cut_upload_leaves_the_image_queued_and_no_partial_file() {
 #[test]
 fn uploads_over_the_cap_or_not_octet_stream_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), 1000);
-    let t = token(&jg);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, &size_cap(1000));
+    let t = jg.admin_token();
     let id = create(&jg, &t);
     let r = jg.request(
         "PUT",
@@ -177,8 +156,8 @@ fn uploads_over_the_cap_or_not_octet_stream_are_refused() {
 #[test]
 fn reserved_attributes_and_unknown_images() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), 1 << 20);
-    let t = token(&jg);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, &size_cap(1 << 20));
+    let t = jg.admin_token();
     let body = json!({"name": "x", "status": "active"});
     let r = jg.request(
         "POST",
@@ -247,8 +226,8 @@ fn reserved_attributes_and_unknown_images() {
 #[test]
 fn v1_clients_read_images_and_their_headers() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), 1 << 20);
-    let t = token(&jg);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, &size_cap(1 << 20));
+    let t = jg.admin_token();
     let id = create(&jg, &t);
     let headers = [
         ("X-Auth-Token", t.as_str()),
@@ -292,8 +271,8 @@ fn v1_clients_read_images_and_their_headers() {
 #[test]
 fn list_filters_by_time_and_pages_with_next() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), 1 << 20);
-    let t = token(&jg);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, &size_cap(1 << 20));
+    let t = jg.admin_token();
     let ids: Vec<String> = (0..3).map(|_| create(&jg, &t)).collect();
     let list = |q: &str| {
         jg.request(
@@ -340,8 +319,8 @@ fn list_filters_by_time_and_pages_with_next() {
 #[test]
 fn schema_refusals_and_list_limits_as_glance_words_them() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), 1 << 20);
-    let t = token(&jg);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, &size_cap(1 << 20));
+    let t = jg.admin_token();
     let json_headers = [
         ("X-Auth-Token", t.as_str()),
         ("Content-Type", "application/json"),
@@ -419,86 +398,23 @@ fn schema_refusals_and_list_limits_as_glance_words_them() {
     }
 }
 
-/// `method path` with a token and, if any, a JSON body; JSON faults.
-fn call(
-    jg: &Jumpgate,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> jumpgate_e2e::Reply {
-    let body = body.map(|b| b.to_string());
-    jg.request(
-        method,
-        path,
-        &[
-            ("X-Auth-Token", token),
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json"),
-        ],
-        body.as_deref().map(str::as_bytes),
-    )
-}
-
-/// A token for a new user with `role` on a new project `project`.
-fn user_token(jg: &Jumpgate, admin: &str, project: &str, role: &str) -> String {
-    let r = call(
-        jg,
-        "POST",
-        "/v3/projects",
-        admin,
-        Some(json!({"project": {"name": project}})),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let pid = r.json()["project"]["id"].as_str().unwrap().to_string();
-    let user = format!("{project}-user");
-    let r = call(
-        jg,
-        "POST",
-        "/v3/users",
-        admin,
-        Some(json!({"user": {"name": user, "password": "pw"}})),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let uid = r.json()["user"]["id"].as_str().unwrap().to_string();
-    let roles = call(jg, "GET", &format!("/v3/roles?name={role}"), admin, None).json();
-    let rid = roles["roles"][0]["id"].as_str().unwrap().to_string();
-    let r = call(
-        jg,
-        "PUT",
-        &format!("/v3/projects/{pid}/users/{uid}/roles/{rid}"),
-        admin,
-        None,
-    );
-    assert_eq!(r.status, 204, "{}", r.text());
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": "pw"}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}});
-    let r = jg.request(
-        "POST",
-        "/v3/auth/tokens",
-        &[("Content-Type", "application/json")],
-        Some(body.to_string().as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.header("x-subject-token").unwrap().to_string()
-}
-
 #[test]
 fn metadefs_as_horizon_and_an_admin_use_them() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path(), 1 << 30);
-    let admin = token(&jg);
-    let member = user_token(&jg, &admin, "demo", "member");
-    let reader = user_token(&jg, &admin, "other", "reader");
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, &size_cap(1 << 30));
+    let admin = jg.admin_token();
+    let demo = jg.create_project(&admin, "demo");
+    let member = jg.create_user_with_role(&admin, "demo", &demo, "demo-user", "member");
+    let other = jg.create_project(&admin, "other");
+    let reader = jg.create_user_with_role(&admin, "other", &other, "other-user", "reader");
 
     // Horizon's Create Image: the namespaces for images, the seeded one among them.
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         "/image/v2/metadefs/namespaces?resource_types=OS::Glance::Image",
-        &member,
+        Some(&member),
         None,
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let list = r.json();
@@ -515,12 +431,12 @@ fn metadefs_as_horizon_and_an_admin_use_them() {
     assert_eq!(list["schema"], "/v2/schemas/metadefs/namespaces");
     // The schema python-glanceclient checks each namespace against: `properties` is a map
     // of property definitions, each an object with a title and a type, as in Glance.
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         "/image/v2/schemas/metadefs/namespace",
-        &member,
+        Some(&member),
         None,
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let schema = r.json();
@@ -533,12 +449,12 @@ fn metadefs_as_horizon_and_an_admin_use_them() {
     assert_eq!(definition["required"], json!(["title", "type"]));
     assert_eq!(definition["properties"]["enum"], json!({"type": "array"}));
     assert_eq!(schema["required"], json!(["namespace"]));
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         "/image/v2/schemas/metadefs/objects",
-        &member,
+        Some(&member),
         None,
+        &[ACCEPT_JSON],
     );
     let objects = r.json();
     assert_eq!(
@@ -546,20 +462,20 @@ fn metadefs_as_horizon_and_an_admin_use_them() {
         json!({"$ref": "#/definitions/property"})
     );
     assert!(objects["definitions"]["property"].is_object(), "{objects}");
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         "/image/v2/metadefs/namespaces?resource_types=OS::Nova::Aggregate",
-        &member,
+        Some(&member),
         None,
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.json()["namespaces"], json!([]));
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         "/image/v2/metadefs/resource_types",
-        &reader,
+        Some(&reader),
         None,
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200);
     assert!(r.json()["resource_types"]
@@ -568,12 +484,12 @@ fn metadefs_as_horizon_and_an_admin_use_them() {
         .iter()
         .any(|t| t["name"] == "OS::Cinder::Volume"));
 
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         "/image/v2/metadefs/namespaces/OS::Glance::CommonImageProperties",
-        &reader,
+        Some(&reader),
         None,
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let ns = r.json();
@@ -589,138 +505,187 @@ fn metadefs_as_horizon_and_an_admin_use_them() {
     // An admin makes a private namespace of the admin project, with contents.
     let body = json!({"namespace": "Test::Private", "display_name": "Private", "visibility": "private",
         "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "test_"}]});
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         "/image/v2/metadefs/namespaces",
-        &member,
-        Some(body.clone()),
+        Some(&member),
+        Some(&body),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         "/image/v2/metadefs/namespaces",
-        &admin,
-        Some(body.clone()),
+        Some(&admin),
+        Some(&body),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(
-        call(
-            &jg,
+        jg.call(
             "POST",
             "/image/v2/metadefs/namespaces",
-            &admin,
-            Some(body)
+            Some(&admin),
+            Some(&body),
+            &[ACCEPT_JSON]
         )
         .status,
         409
     );
     let base = "/image/v2/metadefs/namespaces/Test::Private";
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         &format!("{base}/properties"),
-        &admin,
-        Some(json!({"name": "speed", "title": "Speed", "type": "integer", "minimum": 1})),
+        Some(&admin),
+        Some(&json!({"name": "speed", "title": "Speed", "type": "integer", "minimum": 1})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["name"], "speed");
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         &format!("{base}/properties"),
-        &admin,
-        Some(json!({"name": "x", "type": "string"})),
+        Some(&admin),
+        Some(&json!({"name": "x", "type": "string"})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 400, "title is required");
-    let r = call(
-        &jg,
-        "POST",
-        &format!("{base}/objects"),
-        &admin,
-        Some(
-            json!({"name": "Engine", "required": ["power"], "properties": {"power": {"title": "Power", "type": "number"}}}),
-        ),
-    );
+    let r = jg.call("POST", &format!("{base}/objects"), Some(&admin), Some(&json!({"name": "Engine", "required": ["power"], "properties": {"power": {"title": "Power", "type": "number"}}})), &[ACCEPT_JSON]);
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(
         r.json()["self"],
         "/v2/metadefs/namespaces/Test::Private/objects/Engine"
     );
-    let r = call(&jg, "POST", &format!("{base}/tags/fast"), &admin, None);
+    let r = jg.call(
+        "POST",
+        &format!("{base}/tags/fast"),
+        Some(&admin),
+        None,
+        &[ACCEPT_JSON],
+    );
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = call(
-        &jg,
+    let r = jg.call(
         "PUT",
         &format!("{base}/tags/fast"),
-        &admin,
-        Some(json!({"name": "faster"})),
+        Some(&admin),
+        Some(&json!({"name": "faster"})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.json()["name"], "faster");
 
     // Shown with the resource type's prefix; the property by its prefixed name.
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         &format!("{base}?resource_type=OS::Glance::Image"),
-        &admin,
+        Some(&admin),
         None,
+        &[ACCEPT_JSON],
     );
     let ns = r.json();
     assert_eq!(ns["properties"]["test_speed"]["minimum"], 1, "{ns}");
     assert_eq!(ns["objects"][0]["required"], json!(["test_power"]));
     assert_eq!(ns["tags"][0]["name"], "faster");
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         &format!("{base}/properties/test_speed?resource_type=OS::Glance::Image"),
-        &admin,
+        Some(&admin),
         None,
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["name"], "speed");
 
     // Others neither see it nor change it.
     for t in [&member, &reader] {
-        assert_eq!(call(&jg, "GET", base, t, None).status, 404);
         assert_eq!(
-            call(&jg, "GET", &format!("{base}/objects/Engine"), t, None).status,
+            jg.call("GET", base, Some(t), None, &[ACCEPT_JSON]).status,
             404
         );
-        assert_eq!(call(&jg, "DELETE", base, t, None).status, 404);
-        let listed = call(&jg, "GET", "/image/v2/metadefs/namespaces", t, None).json();
+        assert_eq!(
+            jg.call(
+                "GET",
+                &format!("{base}/objects/Engine"),
+                Some(t),
+                None,
+                &[ACCEPT_JSON]
+            )
+            .status,
+            404
+        );
+        assert_eq!(
+            jg.call("DELETE", base, Some(t), None, &[ACCEPT_JSON])
+                .status,
+            404
+        );
+        let listed = jg
+            .call(
+                "GET",
+                "/image/v2/metadefs/namespaces",
+                Some(t),
+                None,
+                &[ACCEPT_JSON],
+            )
+            .json();
         assert!(!listed.to_string().contains("Test::Private"));
     }
     let seeded = "/image/v2/metadefs/namespaces/OS::Glance::CommonImageProperties";
-    let r = call(&jg, "POST", &format!("{seeded}/tags/mine"), &member, None);
+    let r = jg.call(
+        "POST",
+        &format!("{seeded}/tags/mine"),
+        Some(&member),
+        None,
+        &[ACCEPT_JSON],
+    );
     assert_eq!(r.status, 403);
     assert_eq!(
-        call(&jg, "DELETE", seeded, &admin, None).status,
+        jg.call("DELETE", seeded, Some(&admin), None, &[ACCEPT_JSON])
+            .status,
         403,
         "protected"
     );
 
     // Deleting the namespace takes its contents.
     assert_eq!(
-        call(
-            &jg,
+        jg.call(
             "DELETE",
             &format!("{base}/objects/Engine"),
-            &admin,
-            None
+            Some(&admin),
+            None,
+            &[ACCEPT_JSON]
         )
         .status,
         204
     );
     assert_eq!(
-        call(&jg, "GET", &format!("{base}/objects/Engine"), &admin, None).status,
+        jg.call(
+            "GET",
+            &format!("{base}/objects/Engine"),
+            Some(&admin),
+            None,
+            &[ACCEPT_JSON]
+        )
+        .status,
         404
     );
-    assert_eq!(call(&jg, "DELETE", base, &admin, None).status, 204);
-    assert_eq!(call(&jg, "GET", base, &admin, None).status, 404);
     assert_eq!(
-        call(&jg, "GET", &format!("{base}/tags"), &admin, None).status,
+        jg.call("DELETE", base, Some(&admin), None, &[ACCEPT_JSON])
+            .status,
+        204
+    );
+    assert_eq!(
+        jg.call("GET", base, Some(&admin), None, &[ACCEPT_JSON])
+            .status,
+        404
+    );
+    assert_eq!(
+        jg.call(
+            "GET",
+            &format!("{base}/tags"),
+            Some(&admin),
+            None,
+            &[ACCEPT_JSON]
+        )
+        .status,
         404
     );
 }

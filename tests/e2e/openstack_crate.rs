@@ -2,82 +2,29 @@
 //! service from the catalog and its version documents, then creates and waits for a
 //! network, a server and a volume, and reads the faults it is given as its error kinds.
 
-use jumpgate_e2e::{workspace_driver, Jumpgate};
+use jumpgate_e2e::{Jumpgate, ADMIN, ADMIN_PASSWORD};
 use openstack::block_storage::VolumeStatus;
 use openstack::waiter::Waiter;
 use openstack::ErrorKind;
 use osauth::common::IdOrName;
 
-const PASSWORD: &str = "s3cret";
-
-fn start(data: &std::path::Path) -> Jumpgate {
-    let conf = format!(
-        "enabled_services = identity, image, compute, network, volume\n\
-         [identity]\ndriver = local\n[image]\ndriver = local\n[compute]\ndriver = local\n\
-         [network]\ndriver = local\n[volume]\ndriver = local\n\
-         [local]\ndata_dir = {}\nadmin_password = {PASSWORD}\n\
-         password_hash_memory_kib = 1024\npassword_hash_iterations = 1\nboot_delay = 0.2\n",
-        data.display()
-    );
-    Jumpgate::start(&conf, &[("local", &workspace_driver("local"))])
-}
-
-fn admin_token(jg: &Jumpgate) -> String {
-    let body = format!(
-        r#"{{"auth": {{"identity": {{"methods": ["password"], "password": {{"user": {{"name": "admin", "domain": {{"id": "default"}}, "password": "{PASSWORD}"}}}}}}, "scope": {{"project": {{"name": "admin", "domain": {{"id": "default"}}}}}}}}}}"#
-    );
-    let r = jg.request(
-        "POST",
-        "/v3/auth/tokens",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.header("x-subject-token").unwrap().to_string()
-}
-
-/// A raw image of 4 KiB, uploaded over plain HTTP (the crate reads images, it does not
-/// upload them).
-fn upload_image(jg: &Jumpgate, token: &str) -> String {
-    let headers = [
-        ("X-Auth-Token", token),
-        ("Content-Type", "application/json"),
-    ];
-    let r = jg.request(
-        "POST",
-        "/image/v2/images",
-        &headers,
-        Some(br#"{"name": "cirros", "disk_format": "raw", "container_format": "bare"}"#),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    let r = jg.request(
-        "PUT",
-        &format!("/image/v2/images/{id}/file"),
-        &[
-            ("X-Auth-Token", token),
-            ("Content-Type", "application/octet-stream"),
-        ],
-        Some(&[7u8; 4096]),
-    );
-    assert_eq!(r.status, 204, "{}", r.text());
-    id
-}
+const SERVICES: &[&str] = &["identity", "image", "compute", "network", "volume"];
 
 #[test]
 fn the_openstack_crate_discovers_every_service_and_builds_a_server_with_a_volume() {
     let data = tempfile::tempdir().unwrap();
-    let jg = start(data.path());
+    let jg = Jumpgate::start_local(data.path(), SERVICES, "");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let auth = osauth::identity::Password::new(jg.url("/v3"), "admin", PASSWORD, "Default")
+        let auth = osauth::identity::Password::new(jg.url("/v3"), ADMIN, ADMIN_PASSWORD, "Default")
             .unwrap()
             .with_project_scope(IdOrName::from_name("admin"), IdOrName::from_id("default"));
         let os = openstack::Cloud::new(auth).await.expect("sign in");
-        let image = upload_image(&jg, &admin_token(&jg));
+        // A raw image over plain HTTP: the crate reads images, it does not upload them.
+        let image = jg.upload_image(&jg.admin_token(), "cirros", None);
 
         // Reads: each service found through the catalog and its version document.
         let flavors = os.list_flavors().await.expect("flavors");

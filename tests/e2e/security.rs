@@ -4,107 +4,12 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use jumpgate_e2e::{workspace_driver, Jumpgate, Reply};
+use jumpgate_e2e::{Jumpgate, ACCEPT_JSON};
 use serde_json::{json, Value};
 
-fn start(data: &Path) -> Jumpgate {
-    let conf = format!(
-        "enabled_services = identity, image, compute, network, volume\n[identity]\ndriver = local\n[image]\ndriver = local\n[compute]\ndriver = local\n[network]\ndriver = local\n[volume]\ndriver = local\n[local]\ndata_dir = {}\nadmin_password = s3cret\npassword_hash_memory_kib = 1024\npassword_hash_iterations = 1\nboot_delay = 0.2\n",
-        data.display()
-    );
-    Jumpgate::start(&conf, &[("local", &workspace_driver("local"))])
-}
-
-/// `method path` with a token, a JSON body if any, and `extra` headers.
-fn call(
-    jg: &Jumpgate,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-    extra: &[(&str, &str)],
-) -> Reply {
-    let body = body.map(|b| b.to_string());
-    let mut headers = vec![
-        ("X-Auth-Token", token),
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json"),
-    ];
-    for (n, v) in extra {
-        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(n));
-        headers.push((n, v));
-    }
-    jg.request(method, path, &headers, body.as_deref().map(str::as_bytes))
-}
-
-fn login(jg: &Jumpgate, user: &str, password: &str, project: &str) -> String {
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}});
-    let r = jg.request(
-        "POST",
-        "/v3/auth/tokens",
-        &[("Content-Type", "application/json")],
-        Some(body.to_string().as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.header("x-subject-token").unwrap().to_string()
-}
-
-fn admin(jg: &Jumpgate) -> String {
-    login(jg, "admin", "s3cret", "admin")
-}
-
-/// A new project; its id.
-fn project(jg: &Jumpgate, admin: &str, name: &str) -> String {
-    let r = call(
-        jg,
-        "POST",
-        "/v3/projects",
-        admin,
-        Some(json!({"project": {"name": name}})),
-        &[],
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["project"]["id"].as_str().unwrap().to_string()
-}
-
-/// A token for a new user `name` with `role` on project `project` (`pid`).
-fn user(jg: &Jumpgate, admin: &str, project: &str, pid: &str, name: &str, role: &str) -> String {
-    let r = call(
-        jg,
-        "POST",
-        "/v3/users",
-        admin,
-        Some(json!({"user": {"name": name, "password": "pw"}})),
-        &[],
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let uid = r.json()["user"]["id"].as_str().unwrap().to_string();
-    let roles = call(
-        jg,
-        "GET",
-        &format!("/v3/roles?name={role}"),
-        admin,
-        None,
-        &[],
-    )
-    .json();
-    let rid = roles["roles"][0]["id"].as_str().unwrap().to_string();
-    let r = call(
-        jg,
-        "PUT",
-        &format!("/v3/projects/{pid}/users/{uid}/roles/{rid}"),
-        admin,
-        None,
-        &[],
-    );
-    assert_eq!(r.status, 204, "{}", r.text());
-    login(jg, name, "pw", project)
-}
+const SERVICES: &[&str] = &["identity", "image", "compute", "network", "volume"];
 
 // ---------------------------------------------------------------- 1. a reader and images
 
@@ -120,33 +25,30 @@ type Refused<'a> = (
 #[test]
 fn a_reader_reads_images_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
-    let admin = admin(&jg);
-    let a = project(&jg, &admin, "a");
-    let member = user(&jg, &admin, "a", &a, "a-member", "member");
-    let reader = user(&jg, &admin, "a", &a, "a-reader", "reader");
-    let b = project(&jg, &admin, "b");
-    let outsider = user(&jg, &admin, "b", &b, "b-member", "member");
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
+    let admin = jg.admin_token();
+    let a = jg.create_project(&admin, "a");
+    let member = jg.create_user_with_role(&admin, "a", &a, "a-member", "member");
+    let reader = jg.create_user_with_role(&admin, "a", &a, "a-reader", "reader");
+    let b = jg.create_project(&admin, "b");
+    let outsider = jg.create_user_with_role(&admin, "b", &b, "b-member", "member");
 
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         "/image/v2/images",
-        &member,
-        Some(json!({"name": "private", "disk_format": "raw", "container_format": "bare"})),
-        &[],
+        Some(&member),
+        Some(&json!({"name": "private", "disk_format": "raw", "container_format": "bare"})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let queued = r.json()["id"].as_str().unwrap().to_string();
-    let r = call(
-        &jg,
+    let body = json!({"name": "shared", "disk_format": "raw", "container_format": "bare", "visibility": "shared"});
+    let r = jg.call(
         "POST",
         "/image/v2/images",
-        &member,
-        Some(
-            json!({"name": "shared", "disk_format": "raw", "container_format": "bare", "visibility": "shared"}),
-        ),
-        &[],
+        Some(&member),
+        Some(&body),
+        &[ACCEPT_JSON],
     );
     let shared = r.json()["id"].as_str().unwrap().to_string();
     let put_file = |token: &str, id: &str| {
@@ -161,45 +63,51 @@ fn a_reader_reads_images_and_changes_nothing() {
         )
     };
     assert_eq!(put_file(&member, &shared).status, 204);
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         &format!("/image/v2/images/{shared}/members"),
-        &member,
-        Some(json!({"member": b})),
-        &[],
+        Some(&member),
+        Some(&json!({"member": b})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
 
     // The reader sees the project's images…
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         &format!("/image/v2/images/{queued}"),
-        &reader,
+        Some(&reader),
         None,
-        &[],
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = call(&jg, "GET", "/image/v2/images", &reader, None, &[]);
+    let r = jg.call(
+        "GET",
+        "/image/v2/images",
+        Some(&reader),
+        None,
+        &[ACCEPT_JSON],
+    );
     assert_eq!(r.json()["images"].as_array().unwrap().len(), 2);
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         &format!("/image/v2/images/{shared}/members"),
-        &reader,
+        Some(&reader),
         None,
-        &[],
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
 
     // …and every change is Glance's 403 naming the policy (glance/policies/image.py:
     // ADMIN_OR_PROJECT_MEMBER; stage, import and tags ask modify_image).
     let patch = json!([{"op": "replace", "path": "/name", "value": "mine"}]);
-    let patch_type = [(
-        "Content-Type",
-        "application/openstack-images-v2.1-json-patch",
-    )];
+    let patch_type = [
+        ACCEPT_JSON,
+        (
+            "Content-Type",
+            "application/openstack-images-v2.1-json-patch",
+        ),
+    ];
     let refused: Vec<Refused> = vec![
         (
             "PATCH",
@@ -212,68 +120,68 @@ fn a_reader_reads_images_and_changes_nothing() {
             "PUT",
             format!("/image/v2/images/{queued}/tags/x"),
             None,
-            &[],
+            &[ACCEPT_JSON],
             "modify_image",
         ),
         (
             "DELETE",
             format!("/image/v2/images/{queued}/tags/x"),
             None,
-            &[],
+            &[ACCEPT_JSON],
             "modify_image",
         ),
         (
             "POST",
             format!("/image/v2/images/{queued}/import"),
             Some(json!({"method": {"name": "glance-direct"}})),
-            &[],
+            &[ACCEPT_JSON],
             "modify_image",
         ),
         (
             "DELETE",
             format!("/image/v2/images/{queued}"),
             None,
-            &[],
+            &[ACCEPT_JSON],
             "delete_image",
         ),
         (
             "POST",
             format!("/image/v2/images/{shared}/actions/deactivate"),
             None,
-            &[],
+            &[ACCEPT_JSON],
             "deactivate",
         ),
         (
             "POST",
             format!("/image/v2/images/{shared}/members"),
             Some(json!({"member": "someone"})),
-            &[],
+            &[ACCEPT_JSON],
             "add_member",
         ),
         (
             "DELETE",
             format!("/image/v2/images/{shared}/members/{b}"),
             None,
-            &[],
+            &[ACCEPT_JSON],
             "delete_member",
         ),
         (
             "GET",
             format!("/image/v2/images/{shared}/file"),
             None,
-            &[],
+            &[ACCEPT_JSON],
             "download_image",
         ),
         (
             "POST",
             "/image/v2/images".to_string(),
             Some(json!({"name": "new"})),
-            &[],
+            &[ACCEPT_JSON],
             "add_image",
         ),
     ];
     for (method, path, body, headers, rule) in &refused {
-        let r = call(&jg, method, path, &reader, body.clone(), headers);
+        let r = jg.call(method, path, Some(&reader), body.as_ref(), headers);
         assert_eq!(r.status, 403, "{method} {path}: {}", r.text());
         assert!(
             r.text().contains(&format!(
@@ -296,80 +204,73 @@ fn a_reader_reads_images_and_changes_nothing() {
         assert_eq!(r.status, 403, "{path}: {}", r.text());
         assert!(r.text().contains(rule), "{}", r.text());
     }
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         &format!("/image/v2/images/{queued}"),
-        &reader,
+        Some(&reader),
         None,
-        &[],
+        &[ACCEPT_JSON],
     );
     let image = r.json();
     assert_eq!(image["name"], "private");
     assert_eq!(image["status"], "queued");
     assert_eq!(image["tags"], json!([]));
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         &format!("/image/v2/images/{shared}"),
-        &reader,
+        Some(&reader),
         None,
-        &[],
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.json()["status"], "active");
 
     // Another project's member does not see the private image at all: 404, not 403.
-    let r = call(
-        &jg,
+    let r = jg.call(
         "PATCH",
         &format!("/image/v2/images/{queued}"),
-        &outsider,
-        Some(patch.clone()),
+        Some(&outsider),
+        Some(&patch),
         &patch_type,
     );
     assert_eq!(r.status, 404, "{}", r.text());
     assert_eq!(
-        call(
-            &jg,
+        jg.call(
             "DELETE",
             &format!("/image/v2/images/{queued}"),
-            &outsider,
+            Some(&outsider),
             None,
-            &[]
+            &[ACCEPT_JSON]
         )
         .status,
         404
     );
 
     // The member may do what the reader may not.
-    let r = call(
-        &jg,
+    let r = jg.call(
         "PATCH",
         &format!("/image/v2/images/{queued}"),
-        &member,
-        Some(patch),
+        Some(&member),
+        Some(&patch),
         &patch_type,
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["name"], "mine");
-    let r = call(
-        &jg,
+    let r = jg.call(
         "GET",
         &format!("/image/v2/images/{shared}/file"),
-        &member,
+        Some(&member),
         None,
-        &[],
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200);
     assert_eq!(r.body, b"bytes");
     assert_eq!(
-        call(
-            &jg,
+        jg.call(
             "DELETE",
             &format!("/image/v2/images/{queued}"),
-            &member,
+            Some(&member),
             None,
-            &[]
+            &[ACCEPT_JSON]
         )
         .status,
         204
@@ -381,44 +282,23 @@ fn a_reader_reads_images_and_changes_nothing() {
 #[test]
 fn another_projects_server_group_is_not_found() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
-    let admin = admin(&jg);
-    let a = project(&jg, &admin, "a");
-    let a_member = user(&jg, &admin, "a", &a, "a-member", "member");
-    let a_reader = user(&jg, &admin, "a", &a, "a-reader", "reader");
-    let b = project(&jg, &admin, "b");
-    let b_member = user(&jg, &admin, "b", &b, "b-member", "member");
-    let nova = [("OpenStack-API-Version", "compute 2.64")];
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
+    let admin = jg.admin_token();
+    let a = jg.create_project(&admin, "a");
+    let a_member = jg.create_user_with_role(&admin, "a", &a, "a-member", "member");
+    let a_reader = jg.create_user_with_role(&admin, "a", &a, "a-reader", "reader");
+    let b = jg.create_project(&admin, "b");
+    let b_member = jg.create_user_with_role(&admin, "b", &b, "b-member", "member");
+    let nova = [ACCEPT_JSON, ("OpenStack-API-Version", "compute 2.64")];
 
     // A public image anyone may boot.
-    let r = call(
-        &jg,
-        "POST",
-        "/image/v2/images",
-        &admin,
-        Some(
-            json!({"name": "img", "disk_format": "raw", "container_format": "bare", "visibility": "public"}),
-        ),
-        &[],
-    );
-    let image = r.json()["id"].as_str().unwrap().to_string();
-    let r = jg.request(
-        "PUT",
-        &format!("/image/v2/images/{image}/file"),
-        &[
-            ("X-Auth-Token", &admin),
-            ("Content-Type", "application/octet-stream"),
-        ],
-        Some(&[7u8; 4096]),
-    );
-    assert_eq!(r.status, 204, "{}", r.text());
+    let image = jg.upload_image(&admin, "img", Some("public"));
 
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         "/compute/v2.1/os-server-groups",
-        &a_member,
-        Some(json!({"server_group": {"name": "g", "policy": "anti-affinity"}})),
+        Some(&a_member),
+        Some(&json!({"server_group": {"name": "g", "policy": "anti-affinity"}})),
         &nova,
     );
     assert_eq!(r.status, 200, "{}", r.text());
@@ -428,15 +308,15 @@ fn another_projects_server_group_is_not_found() {
     // B cannot name A's group in a boot: Nova's get_by_uuid does not find it for B's
     // context, and server create answers InstanceGroupNotFound as a 400.
     let boot = |token: &str, name: &str| {
-        call(
-            &jg,
+        let body = json!({
+            "server": {"name": name, "imageRef": image, "flavorRef": "42", "networks": "none"},
+            "os:scheduler_hints": {"group": group},
+        });
+        jg.call(
             "POST",
             "/compute/v2.1/servers",
-            token,
-            Some(json!({
-                "server": {"name": name, "imageRef": image, "flavorRef": "42", "networks": "none"},
-                "os:scheduler_hints": {"group": group},
-            })),
+            Some(token),
+            Some(&body),
             &nova,
         )
     };
@@ -446,12 +326,12 @@ fn another_projects_server_group_is_not_found() {
         r.json()["badRequest"]["message"],
         format!("Instance group {group} could not be found.")
     );
-    let r = call(&jg, "GET", "/compute/v2.1/servers", &b_member, None, &nova);
+    let r = jg.call("GET", "/compute/v2.1/servers", Some(&b_member), None, &nova);
     assert_eq!(r.json()["servers"], json!([]), "no server was made");
 
     // Nor see or delete it: 404, as Nova's show and delete.
     for method in ["GET", "DELETE"] {
-        let r = call(&jg, method, &path, &b_member, None, &nova);
+        let r = jg.call(method, &path, Some(&b_member), None, &nova);
         assert_eq!(r.status, 404, "{method}: {}", r.text());
         assert_eq!(
             r.json()["itemNotFound"]["message"],
@@ -460,18 +340,22 @@ fn another_projects_server_group_is_not_found() {
     }
 
     // A's reader sees it but may not delete it; A's member boots into it.
-    assert_eq!(call(&jg, "GET", &path, &a_reader, None, &nova).status, 200);
     assert_eq!(
-        call(&jg, "DELETE", &path, &a_reader, None, &nova).status,
+        jg.call("GET", &path, Some(&a_reader), None, &nova).status,
+        200
+    );
+    assert_eq!(
+        jg.call("DELETE", &path, Some(&a_reader), None, &nova)
+            .status,
         403
     );
     let r = boot(&a_member, "mine");
     assert_eq!(r.status, 202, "{}", r.text());
     let server = r.json()["server"]["id"].as_str().unwrap().to_string();
-    let r = call(&jg, "GET", &path, &a_member, None, &nova);
+    let r = jg.call("GET", &path, Some(&a_member), None, &nova);
     assert_eq!(r.json()["server_group"]["members"], json!([server]));
     // An admin sees every project's group.
-    assert_eq!(call(&jg, "GET", &path, &admin, None, &nova).status, 200);
+    assert_eq!(jg.call("GET", &path, Some(&admin), None, &nova).status, 200);
 }
 
 // ---------------------------------------------------------------- 3. volume sizes
@@ -479,7 +363,15 @@ fn another_projects_server_group_is_not_found() {
 fn wait_volume(jg: &Jumpgate, token: &str, base: &str, id: &str, done: &[&str]) -> Value {
     let start = Instant::now();
     loop {
-        let v = call(jg, "GET", &format!("{base}/volumes/{id}"), token, None, &[]).json();
+        let v = jg
+            .call(
+                "GET",
+                &format!("{base}/volumes/{id}"),
+                Some(token),
+                None,
+                &[ACCEPT_JSON],
+            )
+            .json();
         let status = v["volume"]["status"]
             .as_str()
             .unwrap_or_default()
@@ -498,18 +390,23 @@ fn wait_volume(jg: &Jumpgate, token: &str, base: &str, id: &str, done: &[&str]) 
 #[test]
 fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
-    let admin = admin(&jg);
-    let r = call(&jg, "GET", "/v3/projects?name=admin", &admin, None, &[]);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
+    let admin = jg.admin_token();
+    let r = jg.call(
+        "GET",
+        "/v3/projects?name=admin",
+        Some(&admin),
+        None,
+        &[ACCEPT_JSON],
+    );
     let pid = r.json()["projects"][0]["id"].as_str().unwrap().to_string();
     let base = format!("/volume/v3/{pid}");
-    let r = call(
-        &jg,
+    let r = jg.call(
         "PUT",
         &format!("{base}/os-quota-sets/{pid}"),
-        &admin,
-        Some(json!({"quota_set": {"gigabytes": -1, "per_volume_gigabytes": -1}})),
-        &[],
+        Some(&admin),
+        Some(&json!({"quota_set": {"gigabytes": -1, "per_volume_gigabytes": -1}})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let files = dir.path().join("volumes");
@@ -527,13 +424,12 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
         json!("2147483648"),
         json!("99999999999999999999999999999999999999999"),
     ] {
-        let r = call(
-            &jg,
+        let r = jg.call(
             "POST",
             &format!("{base}/volumes"),
-            &admin,
-            Some(json!({"volume": {"size": size}})),
-            &[],
+            Some(&admin),
+            Some(&json!({"volume": {"size": size}})),
+            &[ACCEPT_JSON],
         );
         assert_eq!(r.status, 400, "{size}: {}", r.text());
         let text = size
@@ -547,18 +443,23 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
             )
         );
     }
-    let r = call(&jg, "GET", &format!("{base}/volumes"), &admin, None, &[]);
+    let r = jg.call(
+        "GET",
+        &format!("{base}/volumes"),
+        Some(&admin),
+        None,
+        &[ACCEPT_JSON],
+    );
     assert_eq!(r.json()["volumes"], json!([]), "nothing was recorded");
     assert_eq!(std::fs::read_dir(&files).unwrap().count(), 0, "nor written");
 
     // An accepted size is a file of exactly that size.
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         &format!("{base}/volumes"),
-        &admin,
-        Some(json!({"volume": {"size": 1}})),
-        &[],
+        Some(&admin),
+        Some(&json!({"volume": {"size": 1}})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 202, "{}", r.text());
     let small = r.json()["volume"]["id"].as_str().unwrap().to_string();
@@ -567,13 +468,12 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
 
     // os-extend's new_size has the same schema.
     let extend = |size: Value| {
-        call(
-            &jg,
+        jg.call(
             "POST",
             &format!("{base}/volumes/{small}/action"),
-            &admin,
-            Some(json!({"os-extend": {"new_size": size}})),
-            &[],
+            Some(&admin),
+            Some(&json!({"os-extend": {"new_size": size}})),
+            &[ACCEPT_JSON],
         )
     };
     for size in [
@@ -598,13 +498,12 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
     // volume is Cinder's unschedulable one (202, then `error` with no bytes, and a message);
     // where it can (xfs, btrfs), it is a sparse file of exactly that size.
     let big: u64 = 16384;
-    let r = call(
-        &jg,
+    let r = jg.call(
         "POST",
         &format!("{base}/volumes"),
-        &admin,
-        Some(json!({"volume": {"size": big}})),
-        &[],
+        Some(&admin),
+        Some(&json!({"volume": {"size": big}})),
+        &[ACCEPT_JSON],
     );
     assert_eq!(r.status, 202, "{}", r.text());
     let id = r.json()["volume"]["id"].as_str().unwrap().to_string();
@@ -612,13 +511,12 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
     assert_eq!(v["size"], big);
     if v["status"] == "error" {
         assert_eq!(file_len(&id), None);
-        let r = call(
-            &jg,
+        let r = jg.call(
             "GET",
             &format!("{base}/messages"),
-            &admin,
+            Some(&admin),
             None,
-            &[("OpenStack-API-Version", "volume 3.3")],
+            &[ACCEPT_JSON, ("OpenStack-API-Version", "volume 3.3")],
         );
         assert!(
             r.json()["messages"]
@@ -633,13 +531,12 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
         assert_eq!(file_len(&id), Some(big << 30));
     }
     assert_eq!(
-        call(
-            &jg,
+        jg.call(
             "DELETE",
             &format!("{base}/volumes/{id}"),
-            &admin,
+            Some(&admin),
             None,
-            &[]
+            &[ACCEPT_JSON]
         )
         .status,
         202
@@ -655,13 +552,12 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
     assert!(size == 1 || size == big, "{v}");
     assert_eq!(file_len(&small), Some(size << 30));
     if size == 1 {
-        let r = call(
-            &jg,
+        let r = jg.call(
             "GET",
             &format!("{base}/messages"),
-            &admin,
+            Some(&admin),
             None,
-            &[("OpenStack-API-Version", "volume 3.3")],
+            &[ACCEPT_JSON, ("OpenStack-API-Version", "volume 3.3")],
         );
         assert!(
             r.json()["messages"].as_array().unwrap().iter().any(|m| {
@@ -674,7 +570,13 @@ fn volume_sizes_past_cinders_limit_are_400_and_accepted_ones_are_exact() {
             "{}",
             r.text()
         );
-        let r = call(&jg, "GET", &format!("{base}/limits"), &admin, None, &[]);
+        let r = jg.call(
+            "GET",
+            &format!("{base}/limits"),
+            Some(&admin),
+            None,
+            &[ACCEPT_JSON],
+        );
         assert_eq!(
             r.json()["limits"]["absolute"]["totalGigabytesUsed"],
             1,
@@ -708,8 +610,8 @@ fn raw_get(jg: &Jumpgate, path: &str, token: &str) -> (u16, String) {
 #[test]
 fn dot_segments_are_the_services_404() {
     let dir = tempfile::tempdir().unwrap();
-    let jg = start(dir.path());
-    let admin = admin(&jg);
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
+    let admin = jg.admin_token();
     for path in [
         "/compute/v2.1/servers/../../../etc/passwd",
         // Each of these used to match with `..` or `.` taken for an id: a 200 list of

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value};
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -108,6 +110,15 @@ impl Reply {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The JSON body, or `Null` for an empty one (a 204, or a 202 without a body).
+    pub fn json_or_null(&self) -> Value {
+        if self.body.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
+    }
 }
 
 /// A running `jumpgate` with its own folder (config, plugins, data).
@@ -124,7 +135,55 @@ pub fn config_text(port: u16, body: &str) -> String {
     format!("[DEFAULT]\nlisten = 127.0.0.1:{port}\nplugin_dir = plugins\n{body}\n")
 }
 
+/// The admin the `local` driver seeds, with the password [`local_config`] gives it.
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "s3cret";
+/// The password of every user [`Jumpgate::create_user_with_role`] makes.
+pub const USER_PASSWORD: &str = "pw";
+
+/// Glance answers faults as an HTML page unless JSON is asked for (webob); tests that read
+/// a Glance fault as JSON send this.
+pub const ACCEPT_JSON: (&str, &str) = ("Accept", "application/json");
+
+/// The configuration of the `local` driver serving `services` (Keystone's type names) from
+/// `data`: the admin signs in with [`ADMIN_PASSWORD`], password hashing is cheap (the
+/// tests sign in many times) and servers and volumes build in 0.2 s. `extra` follows the
+/// `[local]` keys: more of them, or sections of its own; a section named again adds its
+/// keys to the first (as in oslo.config), e.g. `[image]\nimage_size_cap = 1000`.
+pub fn local_config(data: &Path, services: &[&str], extra: &str) -> String {
+    let mut conf = format!("enabled_services = {}\n", services.join(", "));
+    for service in services {
+        conf.push_str(&format!("[{service}]\ndriver = local\n"));
+    }
+    conf.push_str(&format!(
+        "[local]\ndata_dir = {}\nadmin_password = {ADMIN_PASSWORD}\n\
+         password_hash_memory_kib = 1024\npassword_hash_iterations = 1\nboot_delay = 0.2\n{extra}\n",
+        data.display()
+    ));
+    conf
+}
+
+/// Keystone v3 password authentication for `user` of the default domain (named, as
+/// `OS_USER_DOMAIN_NAME=Default` makes clients send it), scoped to `project` of that domain
+/// when given, unscoped otherwise.
+pub fn password_auth(user: &str, password: &str, project: Option<&str>) -> Value {
+    let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": "Default"}, "password": password}}}});
+    if let Some(p) = project {
+        auth["scope"] = json!({"project": {"name": p, "domain": {"id": "default"}}});
+    }
+    json!({ "auth": auth })
+}
+
 impl Jumpgate {
+    /// Starts jumpgate with the `local` driver as [`local_config`] configures it.
+    pub fn start_local(data: &Path, services: &[&str], extra: &str) -> Jumpgate {
+        Jumpgate::start(
+            &local_config(data, services, extra),
+            &[("local", &workspace_driver("local"))],
+        )
+    }
+
     /// Starts jumpgate with `drivers` (name, .so) installed and `body` as configuration.
     pub fn start(body: &str, drivers: &[(&str, &Path)]) -> Jumpgate {
         Jumpgate::start_with(body, drivers, &[])
@@ -270,6 +329,126 @@ impl Jumpgate {
 
     pub fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[], None)
+    }
+
+    /// `method path` as an API client sends it: `token` as `X-Auth-Token`, `body` as JSON
+    /// (the `Content-Type` goes with every request, as clients' sessions send it), then
+    /// `headers`, each replacing one of the same name (a microversion, `Accept`, a JSON
+    /// patch's own `Content-Type`).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut all = vec![("Content-Type", "application/json")];
+        if let Some(token) = token {
+            all.push(("X-Auth-Token", token));
+        }
+        for (name, value) in headers {
+            all.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            all.push((name, value));
+        }
+        let body = body.map(Value::to_string);
+        self.request(method, path, &all, body.as_deref().map(str::as_bytes))
+    }
+
+    /// A project-scoped token for `user` (see [`password_auth`]); the sign-in must succeed.
+    pub fn login(&self, user: &str, password: &str, project: &str) -> String {
+        let r = self.call(
+            "POST",
+            "/v3/auth/tokens",
+            None,
+            Some(&password_auth(user, password, Some(project))),
+            &[],
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.header("x-subject-token")
+            .expect("a token in X-Subject-Token")
+            .to_string()
+    }
+
+    /// A token of the seeded admin on the `admin` project.
+    pub fn admin_token(&self) -> String {
+        self.login(ADMIN, ADMIN_PASSWORD, "admin")
+    }
+
+    /// A new project `name`, made by `admin` (a token); its id.
+    pub fn create_project(&self, admin: &str, name: &str) -> String {
+        let r = self.call(
+            "POST",
+            "/v3/projects",
+            Some(admin),
+            Some(&json!({"project": {"name": name}})),
+            &[ACCEPT_JSON],
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["project"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// A new user `name` (password [`USER_PASSWORD`]) with `role` on the project named
+    /// `project` whose id is `project_id`, made by `admin`; the user's token on it.
+    pub fn create_user_with_role(
+        &self,
+        admin: &str,
+        project: &str,
+        project_id: &str,
+        name: &str,
+        role: &str,
+    ) -> String {
+        let r = self.call(
+            "POST",
+            "/v3/users",
+            Some(admin),
+            Some(&json!({"user": {"name": name, "password": USER_PASSWORD}})),
+            &[ACCEPT_JSON],
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let uid = r.json()["user"]["id"].as_str().unwrap().to_string();
+        let roles = self
+            .call(
+                "GET",
+                &format!("/v3/roles?name={role}"),
+                Some(admin),
+                None,
+                &[ACCEPT_JSON],
+            )
+            .json();
+        let rid = roles["roles"][0]["id"].as_str().unwrap().to_string();
+        let r = self.call(
+            "PUT",
+            &format!("/v3/projects/{project_id}/users/{uid}/roles/{rid}"),
+            Some(admin),
+            None,
+            &[ACCEPT_JSON],
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+        self.login(name, USER_PASSWORD, project)
+    }
+
+    /// A raw, bare image `name` with 4 KiB of data, active and ready to boot; its id.
+    /// `visibility` is Glance's (the default, `private`/`shared` by policy, when `None`).
+    pub fn upload_image(&self, token: &str, name: &str, visibility: Option<&str>) -> String {
+        let mut image = json!({"name": name, "disk_format": "raw", "container_format": "bare"});
+        if let Some(v) = visibility {
+            image["visibility"] = json!(v);
+        }
+        let r = self.call("POST", "/image/v2/images", Some(token), Some(&image), &[]);
+        assert_eq!(r.status, 201, "{}", r.text());
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let r = self.request(
+            "PUT",
+            &format!("/image/v2/images/{id}/file"),
+            &[
+                ("X-Auth-Token", token),
+                ("Content-Type", "application/octet-stream"),
+            ],
+            Some(&[7u8; 4096]),
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+        id
     }
 
     pub fn agent(&self) -> &ureq::Agent {
