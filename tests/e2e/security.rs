@@ -644,3 +644,64 @@ fn dot_segments_are_the_services_404() {
     let (status, _) = raw_get(&jg, "/compute/v2.1/servers/detail", &admin);
     assert_eq!(status, 200);
 }
+
+// ---------------------------------------------------------------- 5. roles of one's own
+
+/// A role an operator made (not `member`, nor implied by one) writes nothing: every
+/// service's default policy for a change is `role:member` on the project (Nova's and
+/// Cinder's PROJECT_MEMBER, Glance's and Neutron's ADMIN_OR_PROJECT_MEMBER); it still
+/// reads, as a reader does, and a member of the same project writes.
+#[test]
+fn a_role_of_an_operators_own_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
+    let admin = jg.admin_token();
+    let r = jg.call(
+        "POST",
+        "/v3/roles",
+        Some(&admin),
+        Some(&json!({"role": {"name": "auditor"}})),
+        &[],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let pid = jg.create_project(&admin, "audited");
+    let auditor = jg.create_user_with_role(&admin, "audited", &pid, "carol", "auditor");
+    let member = jg.create_user_with_role(&admin, "audited", &pid, "dave", "member");
+    let writes: Vec<(&str, String, Value)> = vec![
+        (
+            "POST",
+            "/network/v2.0/networks".into(),
+            json!({"network": {"name": "n"}}),
+        ),
+        (
+            "POST",
+            format!("/volume/v3/{pid}/volumes"),
+            json!({"volume": {"size": 1}}),
+        ),
+        (
+            "POST",
+            "/compute/v2.1/os-keypairs".into(),
+            json!({"keypair": {"name": "k"}}),
+        ),
+        (
+            "POST",
+            "/image/v2/images".into(),
+            json!({"name": "i", "disk_format": "raw", "container_format": "bare"}),
+        ),
+    ];
+    for (method, path, body) in &writes {
+        let r = jg.call(method, path, Some(&auditor), Some(body), &[ACCEPT_JSON]);
+        assert_eq!(r.status, 403, "{method} {path} as auditor: {}", r.text());
+        let r = jg.call(method, path, Some(&member), Some(body), &[ACCEPT_JSON]);
+        assert!(
+            r.status < 300,
+            "{method} {path} as member: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    for path in ["/network/v2.0/networks", "/compute/v2.1/servers"] {
+        let r = jg.call("GET", path, Some(&auditor), None, &[ACCEPT_JSON]);
+        assert_eq!(r.status, 200, "GET {path} as auditor: {}", r.text());
+    }
+}

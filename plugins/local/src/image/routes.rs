@@ -136,7 +136,7 @@ fn visible(svc: &Images, req: &Request, c: &AuthContext) -> Result<Image, Fault>
 /// a token without the member role (a reader's) is refused, naming the policy as Glance's
 /// enforcer does. Tokens carry implied roles, so `manager` includes `member`.
 fn member(c: &AuthContext, action: &str) -> Result<(), Fault> {
-    if c.is_admin || c.roles.iter().any(|r| r == "member") {
+    if c.is_admin || crate::policy::is_member(c) {
         Ok(())
     } else {
         Err(Fault::forbidden(format!(

@@ -76,9 +76,9 @@ impl Ctx {
         })
     }
 
-    /// Changes need a role besides `reader`.
+    /// Changes need the member role: Neutron's `ADMIN_OR_PROJECT_MEMBER` (neutron/conf/policies/base.py).
     pub fn writer(&self, action: &str) -> std::result::Result<(), Fault> {
-        if self.admin || self.caller.roles.iter().any(|r| r != "reader") {
+        if self.admin || crate::policy::is_member(&self.caller) {
             Ok(())
         } else {
             Err(denied(action))
