@@ -91,6 +91,38 @@ pub fn update_domain(c: Repo, d: &Domain) -> Result<()> {
     unique(c.update_domain(d)?, "domain", &d.name, None)
 }
 
+/// What a PATCH of a domain (or of a project acting as one) may change.
+pub struct DomainChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Applies `change` to domain `id`: the default domain is never disabled.
+pub fn change_domain(c: Repo, id: &str, change: DomainChange) -> Result<Domain> {
+    let mut domain = get_domain(c, id)?;
+    if let Some(n) = change.name {
+        domain.name = n;
+    }
+    if let Some(x) = change.description {
+        domain.description = x;
+    }
+    if let Some(e) = change.enabled {
+        if id == DEFAULT_DOMAIN && !e {
+            return Err(Error::Forbidden(
+                "Cannot disable the default domain.".into(),
+            ));
+        }
+        domain.enabled = e;
+    }
+    if let Some(t) = change.tags {
+        domain.tags = t;
+    }
+    update_domain(c, &domain)?;
+    Ok(domain)
+}
+
 pub fn delete_domain(c: Repo, id: &str) -> Result<()> {
     let d = get_domain(c, id)?;
     if d.enabled {

@@ -795,26 +795,16 @@ fn update_domain_project(
     let enabled = views::boolean(p, "enabled")?;
     let tags = views::tags(p)?;
     let domain = write(id, |tx| {
-        let mut domain = model::get_domain(tx, did)?;
-        if let Some(n) = name {
-            domain.name = n;
-        }
-        if let Some(x) = description {
-            domain.description = x;
-        }
-        if let Some(e) = enabled {
-            if did == model::DEFAULT_DOMAIN && !e {
-                return Err(model::Error::Forbidden(
-                    "Cannot disable the default domain.".into(),
-                ));
-            }
-            domain.enabled = e;
-        }
-        if let Some(t) = tags {
-            domain.tags = t;
-        }
-        model::update_domain(tx, &domain)?;
-        Ok(domain)
+        model::change_domain(
+            tx,
+            did,
+            model::DomainChange {
+                name,
+                description,
+                enabled,
+                tags,
+            },
+        )
     })?;
     let base = base(id, req)?;
     ok_json(
@@ -1012,26 +1002,16 @@ fn update_domain(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResu
     let enabled = views::boolean(&d, "enabled")?;
     let tags = views::tags(&d)?;
     let domain = write(id, |tx| {
-        let mut domain = model::get_domain(tx, &did)?;
-        if let Some(n) = name {
-            domain.name = n;
-        }
-        if let Some(x) = description {
-            domain.description = x;
-        }
-        if let Some(e) = enabled {
-            if did == model::DEFAULT_DOMAIN && !e {
-                return Err(model::Error::Forbidden(
-                    "Cannot disable the default domain.".into(),
-                ));
-            }
-            domain.enabled = e;
-        }
-        if let Some(t) = tags {
-            domain.tags = t;
-        }
-        model::update_domain(tx, &domain)?;
-        Ok(domain)
+        model::change_domain(
+            tx,
+            &did,
+            model::DomainChange {
+                name,
+                description,
+                enabled,
+                tags,
+            },
+        )
     })?;
     let base = base(id, req)?;
     ok_json(
