@@ -647,8 +647,8 @@ fn dot_segments_are_the_services_404() {
 
 // ---------------------------------------------------------------- 5. roles of one's own
 
-/// A role an operator made (not `member`, nor implied by one) writes nothing: every
-/// service's default policy for a change is `role:member` on the project (Nova's and
+/// A role an operator made (not `member`, nor implied by one) changes nothing of its
+/// project: every service's default policy for such a change is `role:member` on it (Nova's and
 /// Cinder's PROJECT_MEMBER, Glance's and Neutron's ADMIN_OR_PROJECT_MEMBER); it still
 /// reads, as a reader does, and a member of the same project writes.
 #[test]
@@ -680,8 +680,8 @@ fn a_role_of_an_operators_own_changes_nothing() {
         ),
         (
             "POST",
-            "/compute/v2.1/os-keypairs".into(),
-            json!({"keypair": {"name": "k"}}),
+            "/compute/v2.1/os-server-groups".into(),
+            json!({"server_group": {"name": "g", "policies": ["affinity"]}}),
         ),
         (
             "POST",
@@ -704,4 +704,22 @@ fn a_role_of_an_operators_own_changes_nothing() {
         let r = jg.call("GET", path, Some(&auditor), None, &[ACCEPT_JSON]);
         assert_eq!(r.status, 200, "GET {path} as auditor: {}", r.text());
     }
+    // Key pairs are the user's, not the project's: Nova's rule is `admin or
+    // user_id:%(user_id)s`, whatever the role.
+    let r = jg.call(
+        "POST",
+        "/compute/v2.1/os-keypairs",
+        Some(&auditor),
+        Some(&json!({"keypair": {"name": "carols"}})),
+        &[ACCEPT_JSON],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = jg.call(
+        "DELETE",
+        "/compute/v2.1/os-keypairs/carols",
+        Some(&auditor),
+        None,
+        &[ACCEPT_JSON],
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
 }
