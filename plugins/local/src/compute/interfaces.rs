@@ -362,15 +362,17 @@ pub fn record(
     let now = crate::time::now_ms();
     Ok(model::record_action(
         c,
-        &s.id,
-        action,
-        req.env("request_id").unwrap_or_default(),
-        &call.caller.user_id,
-        &s.project_id,
-        &format!("compute_{action}"),
-        &svc.host,
-        now,
-        now,
+        &model::ActionRecord {
+            server_id: &s.id,
+            action,
+            request_id: req.env("request_id").unwrap_or_default(),
+            user_id: &call.caller.user_id,
+            project_id: &s.project_id,
+            event: &format!("compute_{action}"),
+            host: &svc.host,
+            now_ms: now,
+            due_ms: now,
+        },
     )?)
 }
 

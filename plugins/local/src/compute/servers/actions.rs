@@ -83,15 +83,17 @@ impl Act<'_> {
     fn record(&self, action: &str, event: &str, delay: i64) -> crate::compute::Result<()> {
         Ok(model::record_action(
             self.c,
-            &self.s.id,
-            action,
-            self.request_id,
-            &self.call.caller.user_id,
-            &self.s.project_id,
-            event,
-            &self.svc.host,
-            self.now,
-            self.now + delay,
+            &model::ActionRecord {
+                server_id: &self.s.id,
+                action,
+                request_id: self.request_id,
+                user_id: &self.call.caller.user_id,
+                project_id: &self.s.project_id,
+                event,
+                host: &self.svc.host,
+                now_ms: self.now,
+                due_ms: self.now + delay,
+            },
         )?)
     }
 

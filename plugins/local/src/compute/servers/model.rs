@@ -146,24 +146,24 @@ pub fn delete(c: Repo, id: &str, now_ms: i64) -> Result<()> {
     Ok(c.leave_server_groups(id)?)
 }
 
-/// Records a request against a server for os-instance-actions, with its one event
-/// finishing when the move it started does.
-#[allow(clippy::too_many_arguments)]
-pub fn record_action(
-    c: Repo,
-    server_id: &str,
-    action: &str,
-    request_id: &str,
-    user_id: &str,
-    project_id: &str,
-    event: &str,
-    host: &str,
-    now_ms: i64,
-    due_ms: i64,
-) -> Result<()> {
-    Ok(c.record_action(
-        server_id, action, request_id, user_id, project_id, event, host, now_ms, due_ms,
-    )?)
+/// A request against a server, for os-instance-actions: the action, who asked, and its
+/// one event (Nova's compute method), on `host` from `now_ms` until `due_ms`, when the
+/// move it started ends.
+pub struct ActionRecord<'a> {
+    pub server_id: &'a str,
+    pub action: &'a str,
+    pub request_id: &'a str,
+    pub user_id: &'a str,
+    pub project_id: &'a str,
+    pub event: &'a str,
+    pub host: &'a str,
+    pub now_ms: i64,
+    pub due_ms: i64,
+}
+
+/// Records a request against a server for os-instance-actions.
+pub fn record_action(c: Repo, a: &ActionRecord) -> Result<()> {
+    Ok(c.record_action(a)?)
 }
 
 /// An instance action (`os-instance-actions`), as stored.

@@ -2,7 +2,7 @@
 //! actions and their server-group memberships. No rules live here (those are `model`'s
 //! and `states`'); each backend under `store/` fills this trait.
 
-use super::model::{ActionEvent, ConsoleToken, InstanceAction, Move, Server};
+use super::model::{ActionEvent, ActionRecord, ConsoleToken, InstanceAction, Move, Server};
 use crate::store::StoreError;
 use serde_json::{Map, Value};
 
@@ -46,19 +46,7 @@ pub trait ServerRepo {
     /// Takes the server out of every server group.
     fn leave_server_groups(&self, server_id: &str) -> Result<()>;
     /// Records an instance action with its one event, finishing at `due_ms`.
-    #[allow(clippy::too_many_arguments)]
-    fn record_action(
-        &self,
-        server_id: &str,
-        action: &str,
-        request_id: &str,
-        user_id: &str,
-        project_id: &str,
-        event: &str,
-        host: &str,
-        now_ms: i64,
-        due_ms: i64,
-    ) -> Result<()>;
+    fn record_action(&self, a: &ActionRecord) -> Result<()>;
 
     /// A server's instance actions, newest first.
     fn instance_actions(&self, server_id: &str) -> Result<Vec<InstanceAction>>;

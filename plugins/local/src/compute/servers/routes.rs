@@ -798,15 +798,17 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             )?;
             model::record_action(
                 c,
-                &id,
-                "create",
-                &request_id,
-                &call.caller.user_id,
-                &call.project_id,
-                "compute__do_build_and_run_instance",
-                &svc.host,
-                now,
-                now + delay,
+                &model::ActionRecord {
+                    server_id: &id,
+                    action: "create",
+                    request_id: &request_id,
+                    user_id: &call.caller.user_id,
+                    project_id: &call.project_id,
+                    event: "compute__do_build_and_run_instance",
+                    host: &svc.host,
+                    now_ms: now,
+                    due_ms: now + delay,
+                },
             )?;
             ids.push(id);
         }
@@ -1447,15 +1449,17 @@ pub fn destroy(
     networking::detach_all(c, &s.id, &made)?;
     model::record_action(
         c,
-        &s.id,
-        "delete",
-        request_id,
-        &call.caller.user_id,
-        &s.project_id,
-        "compute_terminate_instance",
-        &svc.host,
-        now,
-        now,
+        &model::ActionRecord {
+            server_id: &s.id,
+            action: "delete",
+            request_id,
+            user_id: &call.caller.user_id,
+            project_id: &s.project_id,
+            event: "compute_terminate_instance",
+            host: &svc.host,
+            now_ms: now,
+            due_ms: now,
+        },
     )?;
     model::delete(c, &s.id, now)?;
     Ok(deleted)

@@ -5,7 +5,9 @@ use rusqlite::{params, Connection, Row};
 use serde_json::{Map, Value};
 
 use super::Run;
-use crate::compute::servers::model::{ActionEvent, ConsoleToken, InstanceAction, Move, Server};
+use crate::compute::servers::model::{
+    ActionEvent, ActionRecord, ConsoleToken, InstanceAction, Move, Server,
+};
 use crate::compute::servers::repo::{Result, ServerQuery, ServerRepo, SortKey};
 
 /// The columns `row` reads, in its order.
@@ -357,27 +359,16 @@ impl ServerRepo for Connection {
         Ok(())
     }
 
-    fn record_action(
-        &self,
-        server_id: &str,
-        action: &str,
-        request_id: &str,
-        user_id: &str,
-        project_id: &str,
-        event: &str,
-        host: &str,
-        now_ms: i64,
-        due_ms: i64,
-    ) -> Result<()> {
+    fn record_action(&self, a: &ActionRecord) -> Result<()> {
         self.run(
             "INSERT INTO instance_actions (server_id, action, request_id, user_id, project_id, start_ms, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![server_id, action, request_id, user_id, project_id, now_ms],
+            params![a.server_id, a.action, a.request_id, a.user_id, a.project_id, a.now_ms],
         )?;
         let action_id = self.last_insert_rowid();
         self.run(
             "INSERT INTO instance_action_events (action_id, event, start_ms, due_ms, host) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![action_id, event, now_ms, due_ms, host],
+            params![action_id, a.event, a.now_ms, a.due_ms, a.host],
         )?;
         Ok(())
     }

@@ -259,15 +259,17 @@ fn extend(svc: &Volumes, call: &Call, id: &str, args: &Value) -> Result<(), Faul
             {
                 crate::compute::servers::model::record_action(
                     c,
-                    server,
-                    "extend_volume",
-                    &request_id,
-                    &call.caller.user_id,
-                    &call.project_id,
-                    "compute_extend_volume",
-                    &svc.host,
-                    now,
-                    now + svc.delay_ms,
+                    &crate::compute::servers::model::ActionRecord {
+                        server_id: server,
+                        action: "extend_volume",
+                        request_id: &request_id,
+                        user_id: &call.caller.user_id,
+                        project_id: &call.project_id,
+                        event: "compute_extend_volume",
+                        host: &svc.host,
+                        now_ms: now,
+                        due_ms: now + svc.delay_ms,
+                    },
                 )?;
             }
         }
