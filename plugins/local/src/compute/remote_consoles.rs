@@ -142,30 +142,43 @@ pub fn action(
         "os-getRDPConsole" => &[],
         _ => return None,
     };
-    Some((|| {
-        if call.version.at_least(6) {
-            return Err(not_at_this_version().into());
-        }
-        if name == "os-getRDPConsole" {
-            // Removed from Nova (29.0.0): a bare 400.
-            return Err(Fault::bad_request(
+    Some(console_action(svc, c, call, urls, s, name, args, wanted))
+}
+
+/// One of the legacy console actions, `wanted` its console types.
+#[allow(clippy::too_many_arguments)]
+fn console_action(
+    svc: &Compute,
+    c: &dyn Tx,
+    call: &Call,
+    urls: &Urls,
+    s: &Server,
+    name: &str,
+    args: &Value,
+    wanted: &[&str],
+) -> crate::compute::Result<Value> {
+    if call.version.at_least(6) {
+        return Err(not_at_this_version().into());
+    }
+    if name == "os-getRDPConsole" {
+        // Removed from Nova (29.0.0): a bare 400.
+        return Err(Fault::bad_request(
                 "The server could not comply with the request since it is either malformed or otherwise incorrect.",
             )
             .into());
-        }
-        let kind = strings(name, args, &[("type", wanted)])?[0];
-        let method = match name {
-            "os-getVNCConsole" => "get_vnc_console",
-            "os-getSPICEConsole" => "get_spice_console",
-            _ => "get_serial_console",
-        };
-        if name != "os-getVNCConsole" {
-            may_open(svc, s, method)?;
-            return Err(Fault::bad_request(format!("Unavailable console type {kind}.")).into());
-        }
-        let url = vnc_url(svc, c, urls, s, kind, method)?;
-        Ok(json!({"console": {"type": kind, "url": url}}))
-    })())
+    }
+    let kind = strings(name, args, &[("type", wanted)])?[0];
+    let method = match name {
+        "os-getVNCConsole" => "get_vnc_console",
+        "os-getSPICEConsole" => "get_spice_console",
+        _ => "get_serial_console",
+    };
+    if name != "os-getVNCConsole" {
+        may_open(svc, s, method)?;
+        return Err(Fault::bad_request(format!("Unavailable console type {kind}.")).into());
+    }
+    let url = vnc_url(svc, c, urls, s, kind, method)?;
+    Ok(json!({"console": {"type": kind, "url": url}}))
 }
 
 /// `POST /servers/{id}/remote-consoles` (2.6+): 200 and the `remote_console`.
