@@ -37,6 +37,15 @@ need_sqlite() {
     $sudo apt-get update -qq && $sudo apt-get install -y -qq libsqlite3-dev >/dev/null
 }
 
+# The HTTPS client tests make a CA and a server certificate with Debian's openssl CLI;
+# installs it when missing.
+need_openssl() {
+    command -v openssl >/dev/null && return 0
+    echo "installing openssl (the HTTPS tests make their certificates with it)" >&2
+    local sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq openssl >/dev/null
+}
+
 # The browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core;
 # installs it when missing. Node.js and npm come with the machine.
 need_chromium() {
