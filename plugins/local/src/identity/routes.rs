@@ -1870,10 +1870,7 @@ fn create_credential(id: &Id, req: &mut Request, resp: &mut Response) -> Handler
         c.get("user_id").and_then(Value::as_str),
         "identity:create_credential",
     )?;
-    let required = |key: &str| {
-        views::string(&c, key)?
-            .ok_or_else(|| Fault::bad_request(format!("'{key}' is a required property")))
-    };
+    let required = |key: &str| views::required_string(&c, key);
     let cred = model::Credential {
         id: model::new_id(),
         blob: required("blob")?,
@@ -2069,10 +2066,7 @@ fn create_policy(id: &Id, req: &mut Request, resp: &mut Response) -> HandlerResu
     policy::admin(req, "identity:create_policy")?;
     let body: Value = req.json()?;
     let p = views::object(&body, "policy")?;
-    let required = |key: &str| {
-        views::string(&p, key)?
-            .ok_or_else(|| Fault::bad_request(format!("'{key}' is a required property")))
-    };
+    let required = |key: &str| views::required_string(&p, key);
     let new = model::Policy {
         id: model::new_id(),
         blob: required("blob")?,

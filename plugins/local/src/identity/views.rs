@@ -256,6 +256,11 @@ pub fn string(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault
     }
 }
 
+/// A required string field.
+pub fn required_string(m: &Map<String, Value>, key: &str) -> Result<String, Fault> {
+    string(m, key)?.ok_or_else(|| Fault::bad_request(format!("'{key}' is a required property")))
+}
+
 /// Longest names Keystone's schemas take: 64 for projects, domains and groups, 255 for
 /// users and roles.
 pub fn max_name(kind: &str) -> usize {
@@ -267,8 +272,7 @@ pub fn max_name(kind: &str) -> usize {
 
 /// A required, non-empty name, at most `max` characters.
 pub fn name(m: &Map<String, Value>, key: &str, max: usize) -> Result<String, Fault> {
-    let n = string(m, key)?
-        .ok_or_else(|| Fault::bad_request(format!("'{key}' is a required property")))?;
+    let n = required_string(m, key)?;
     check_name(key, &n, max)?;
     Ok(n)
 }
