@@ -35,9 +35,12 @@ macro_rules! endpoint {
 }
 
 /// `routes!(disp, state; "nickname" => Handler, ...)`: sets each handler with its own
-/// clone of the service's state.
+/// clone of the service's state, behind its rows of the service's policy table.
 macro_rules! routes {
     ($disp:expr, $state:expr; $($nick:literal => $h:ident),* $(,)?) => {
-        $($disp.set_handler($nick, $h($state.clone()))?;)*
+        $($disp.set_handler(
+            $nick,
+            crate::policy::Policed::new(&$disp, $nick, $h($state.clone()))?,
+        )?;)*
     };
 }

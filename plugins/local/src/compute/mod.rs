@@ -152,7 +152,9 @@ impl Call {
 }
 
 /// Nova's 403 for a policy check that failed.
-pub use crate::policy::denied as policy_denied;
+pub fn policy_denied(rule: &str) -> Fault {
+    crate::policy::denied("compute", "POST", rule)
+}
 
 /// Where a resource's `links` point: `self` under the version the request used, `bookmark`
 /// without it, both with the project when the request's URL carried one (as Nova).

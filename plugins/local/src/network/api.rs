@@ -535,8 +535,14 @@ pub fn serve<K: Kind>(
     collection: &str,
     item: &str,
 ) -> std::result::Result<(), Error> {
-    disp.set_handler(collection, Collection::<K>(svc.clone(), PhantomData))?;
-    disp.set_handler(item, Item::<K>(svc.clone(), PhantomData))?;
+    use crate::policy::Policed;
+    let collection_handler = Collection::<K>(svc.clone(), PhantomData);
+    disp.set_handler(
+        collection,
+        Policed::new(disp, collection, collection_handler)?,
+    )?;
+    let item_handler = Item::<K>(svc.clone(), PhantomData);
+    disp.set_handler(item, Policed::new(disp, item, item_handler)?)?;
     Ok(())
 }
 

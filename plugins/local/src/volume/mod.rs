@@ -229,7 +229,9 @@ impl Call {
 }
 
 /// Cinder's 403 for a policy check that failed: the same words as Nova's.
-pub use crate::policy::denied as policy_denied;
+pub fn policy_denied(rule: &str) -> Fault {
+    crate::policy::denied("volume", "POST", rule)
+}
 
 /// A required path parameter.
 pub fn param<'a>(req: &'a Request, name: &str) -> std::result::Result<&'a str, Fault> {
