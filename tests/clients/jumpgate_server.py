@@ -247,6 +247,21 @@ def _kill_leftovers() -> None:
             proc.wait()
 
 
+def endpoints(server: Server) -> dict[str, dict[str, tuple[list[str], str]]]:
+    """Every endpoint a driver answers, from `jumpgate endpoints`:
+    service -> nickname -> (methods, path)."""
+    out = subprocess.run(
+        [str(binary()), "endpoints", "--config", str(server.workdir / "jumpgate.conf")],
+        cwd=server.workdir, capture_output=True, text=True, check=True,
+    ).stdout
+    found: dict[str, dict[str, tuple[list[str], str]]] = {}
+    for line in out.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) == 5 and cols[3] != "-":
+            found.setdefault(cols[0], {})[cols[1]] = (cols[2].split(","), cols[4])
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
