@@ -39,7 +39,7 @@ ACTORS = ("reader_a", "member_a", "admin", "member_b")
 EXCEPTIONS: dict[tuple[str, str, str, str, str], tuple[set[int], str]] = {}
 
 # Path parameters naming something project A owns: another project gets the service's 404.
-SCOPED = {"server_id", "volume_id", "snapshot_id", "network_id", "subnet_id", "port_id",
+SCOPED = {"server_id", "instance_id", "volume_id", "snapshot_id", "network_id", "subnet_id", "port_id",
           "router_id", "security_group_id", "image_id", "image_guid", "server_group_id"}
 
 
