@@ -184,7 +184,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("volume:attachment_create")?;
     let b = body(req)?;
     let o = b
         .get("attachment")
@@ -242,7 +241,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("volume:attachment_update")?;
     let id = param(req, "attachment_id")?;
     let b = body(req)?;
     let connector = b
@@ -266,7 +264,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("volume:attachment_delete")?;
     let id = param(req, "attachment_id")?;
     // Cinder answers with the volume's attachments that remain.
     let left = svc.write(|c| {
@@ -288,7 +285,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         .ok_or_else(|| Fault::bad_request("Malformed request body"))?;
     match name.as_str() {
         "os-complete" if call.version.at_least(44) => {
-            call.writer("volume:attachment_complete")?;
             svc.write(|c| {
                 let a = visible(c, id, &call)?;
                 Ok(model::complete(c, &a.id, None)?)

@@ -205,7 +205,6 @@ fn check_type(c: &dyn VolumeTypeRepo, id: &str) -> Outcome<()> {
 /// `GET /types/{type_id}/encryption`: the spec, or `{}` when the type has none.
 fn index(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:volume_type_encryption:get")?;
     let id = param(req, "type_id")?;
     let e = svc.read(|c| {
         check_type(c, id)?;
@@ -221,7 +220,6 @@ fn index(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:volume_type_encryption:create")?;
     let id = param(req, "type_id")?.to_string();
     let (f, mut echoed) = fields(&body(req)?, true)?;
     let now = crate::time::now_ms();
@@ -260,7 +258,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// `PUT /types/{type_id}/encryption/{encryption_id}`: changes the fields given.
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:volume_type_encryption:update")?;
     let id = param(req, "type_id")?.to_string();
     let (f, echoed) = fields(&body(req)?, false)?;
     svc.write(|c| {
@@ -294,7 +291,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// `GET /types/{type_id}/encryption/{key}`: one field of the spec, `{key: value}`.
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:volume_type_encryption:get")?;
     let id = param(req, "type_id")?;
     let key = param(req, "encryption_id")?;
     let e = svc.read(|c| {
@@ -311,7 +307,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:volume_type_encryption:delete")?;
     let id = param(req, "type_id")?;
     svc.write(|c| {
         types::unused(c, id, "Cannot delete encryption specs. Volume type in use.")?;

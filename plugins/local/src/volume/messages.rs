@@ -191,7 +191,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     call.requires(3)?;
-    call.writer("message:delete")?;
     let id = param(req, "message_id")?;
     svc.write(|c| {
         let m = visible(c, id, &call)?;

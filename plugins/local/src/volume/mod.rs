@@ -207,14 +207,14 @@ impl Call {
         self.caller.is_admin
     }
 
-    /// Changes need a role besides `reader`.
-    pub fn writer(&self, rule: &str) -> std::result::Result<(), Fault> {
-        crate::policy::writer(&self.caller, rule)
-    }
-
-    /// Admin-only operations.
+    /// An admin-only part of a request that the policy table cannot see (a query or body
+    /// field: `force`, `visibility: public`), refused in Cinder's words.
     pub fn admin(&self, rule: &str) -> std::result::Result<(), Fault> {
-        crate::policy::admin(&self.caller, rule)
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(crate::policy::denied("volume", "POST", rule))
+        }
     }
 
     /// A method that exists from `3.minor`: below it Cinder answers 404, as for a path it
@@ -226,11 +226,6 @@ impl Call {
             Err(Fault::not_found("The resource could not be found."))
         }
     }
-}
-
-/// Cinder's 403 for a policy check that failed: the same words as Nova's.
-pub fn policy_denied(rule: &str) -> Fault {
-    crate::policy::denied("volume", "POST", rule)
 }
 
 /// A required path parameter.
@@ -392,5 +387,99 @@ pub mod fixtures {
         };
         c.insert_volume(&v, None, None).unwrap();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::{parse, table_text, Role};
+
+    /// Each action an action endpoint's handler answers is policed by its own row (Cinder's
+    /// rule for it), not by the endpoint's `-` row, and the admin's actions are the admin's.
+    #[test]
+    fn every_action_the_handlers_answer_has_its_row() {
+        let rows = parse(table_text("volume").unwrap()).unwrap();
+        let role = |endpoint: &str, action: &str| {
+            rows.iter()
+                .find(|r| r.endpoint == endpoint && r.action.as_deref() == Some(action))
+                .map(|r| r.rule.role)
+                .unwrap_or_else(|| panic!("no row for {endpoint} {action}"))
+        };
+        let handled: &[(&str, &[&str])] = &[
+            (
+                "v2_volume_action",
+                &[
+                    "os-show_image_metadata",
+                    "os-set_image_metadata",
+                    "os-unset_image_metadata",
+                    "os-extend",
+                    "os-attach",
+                    "os-detach",
+                    "os-reserve",
+                    "os-unreserve",
+                    "os-begin_detaching",
+                    "os-roll_detaching",
+                    "os-initialize_connection",
+                    "os-terminate_connection",
+                    "os-set_bootable",
+                    "os-update_readonly_flag",
+                    "os-volume_upload_image",
+                    "os-retype",
+                    "revert",
+                    "os-reimage",
+                    "os-reset_status",
+                    "os-force_delete",
+                    "os-force_detach",
+                ],
+            ),
+            (
+                "v2_snapshot_action",
+                &[
+                    "os-update_snapshot_status",
+                    "os-reset_status",
+                    "os-force_delete",
+                ],
+            ),
+            ("v2_backup_action", &["os-reset_status", "os-force_delete"]),
+            ("v3_groups_action", &["create-from-src"]),
+            (
+                "v3_group_action",
+                &[
+                    "delete",
+                    "reset_status",
+                    "enable_replication",
+                    "disable_replication",
+                    "failover_replication",
+                    "list_replication_targets",
+                ],
+            ),
+            ("v3_group_snapshot_action", &["reset_status"]),
+            ("v3_attachment_action", &["os-complete"]),
+            (
+                "v2_volume_type_action",
+                &["addProjectAccess", "removeProjectAccess"],
+            ),
+        ];
+        for (endpoint, actions) in handled {
+            for action in *actions {
+                role(endpoint, action);
+            }
+        }
+        for (endpoint, action) in [
+            ("v2_volume_action", "os-reset_status"),
+            ("v2_volume_action", "os-force_delete"),
+            ("v2_volume_action", "os-force_detach"),
+            ("v2_snapshot_action", "os-reset_status"),
+            ("v2_backup_action", "os-force_delete"),
+            ("v3_group_action", "reset_status"),
+            ("v3_group_snapshot_action", "reset_status"),
+        ] {
+            assert_eq!(role(endpoint, action), Role::Admin, "{endpoint} {action}");
+        }
+        assert_eq!(role("v2_volume_action", "os-extend"), Role::Member);
+        assert_eq!(
+            role("v2_volume_action", "os-show_image_metadata"),
+            Role::Reader
+        );
     }
 }

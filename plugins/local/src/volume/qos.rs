@@ -160,13 +160,6 @@ pub fn setup(disp: &Dispatcher, svc: Svc) -> std::result::Result<(), Error> {
     Ok(())
 }
 
-/// Every QoS call is an admin's (`volume_extension:qos_specs_manage:*`).
-fn admin_call(req: &Request, action: &str) -> std::result::Result<Call, Fault> {
-    let call = Call::of(req)?;
-    call.admin(&format!("volume_extension:qos_specs_manage:{action}"))?;
-    Ok(call)
-}
-
 /// `{"qos_specs": {…}, "links": […]}`.
 fn answer(
     svc: &Svc,
@@ -188,7 +181,7 @@ fn answer(
 const FILTERS: [&str; 3] = ["id", "name", "consumer"];
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "get_all")?;
+    let call = Call::of(req)?;
     let sort = sort_of(
         req,
         &[
@@ -224,7 +217,7 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "create")?;
+    let call = Call::of(req)?;
     let b = body(req)?;
     let given = the_specs(&b)?;
     let name = match given.get("name") {
@@ -268,7 +261,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "get")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?;
     let q = svc.read(|c| find(c, id))?;
     answer(svc, req, resp, &call, &q)
@@ -276,7 +269,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 /// `PUT /qos-specs/{id}`: sets (or with `consumer`, changes) keys; answers the body.
 fn set_keys(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "update")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?.to_string();
     let b = body(req)?;
     let mut given = the_specs(&b)?.clone();
@@ -298,7 +291,7 @@ fn set_keys(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
 
 /// `PUT /qos-specs/{id}/delete_keys`: all the keys go, or (one missing) none.
 fn delete_keys(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "delete")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?.to_string();
     let b = body(req)?;
     let keys = one_key(&b, "keys")?;
@@ -342,7 +335,7 @@ fn delete_keys(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 /// `DELETE /qos-specs/{id}[?force=…]`: refused while types use the specs, unless forced
 /// (then they are disassociated first).
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "delete")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?.to_string();
     let force = req.query_param("force").is_some_and(truthy);
     svc.write(|c| {
@@ -358,7 +351,7 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 fn associations(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "get_all")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?;
     let types = svc.read(|c| {
         find(c, id)?;
@@ -382,7 +375,7 @@ fn vol_type_id(req: &Request) -> std::result::Result<String, Fault> {
 /// `GET /qos-specs/{id}/associate?vol_type_id=…`: a type already associated with other
 /// specs is refused; with these, nothing changes.
 fn associate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "update")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?.to_string();
     let type_id = vol_type_id(req)?;
     svc.write(|c| {
@@ -404,7 +397,7 @@ fn associate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 }
 
 fn disassociate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "update")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?.to_string();
     let type_id = vol_type_id(req)?;
     svc.write(|c| {
@@ -417,7 +410,7 @@ fn disassociate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 }
 
 fn disassociate_all(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let call = admin_call(req, "update")?;
+    let call = Call::of(req)?;
     let id = param(req, "qos_id")?.to_string();
     svc.write(|c| {
         find(c, &id)?;

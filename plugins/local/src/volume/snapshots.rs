@@ -617,7 +617,6 @@ impl Volumes {
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:create_snapshot")?;
     let b = body(req)?;
     let o = b
         .get("snapshot")
@@ -658,7 +657,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:update_snapshot")?;
     let id = param(req, "snapshot_id")?;
     let b = body(req)?;
     let o = b
@@ -691,7 +689,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:delete_snapshot")?;
     svc.delete_snapshot(&call, param(req, "snapshot_id")?, false)?;
     reply_empty(resp, &call, 202)
 }
@@ -718,7 +715,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         .ok_or_else(|| Fault::bad_request("Malformed request body"))?;
     match name.as_str() {
         "os-reset_status" => {
-            call.admin("volume_extension:snapshot_admin_actions:reset_status")?;
             // Any of Cinder's snapshot statuses.
             let status = arg
                 .get("status")
@@ -733,7 +729,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             reply_empty(resp, &call, 202)
         }
         "os-update_snapshot_status" => {
-            call.writer("snapshot_extension:snapshot_actions:update_snapshot_status")?;
             let status = arg
                 .get("status")
                 .and_then(Value::as_str)
@@ -761,7 +756,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             reply_empty(resp, &call, 202)
         }
         "os-force_delete" => {
-            call.admin("volume_extension:snapshot_admin_actions:force_delete")?;
             svc.delete_snapshot(&call, id, true)?;
             reply_empty(resp, &call, 202)
         }
@@ -793,7 +787,6 @@ fn metadata_show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 
 fn metadata_write(svc: &Svc, req: &Request, resp: &mut Response, merge: bool) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:update_snapshot_metadata")?;
     let id = param(req, "snapshot_id")?;
     let new = metadata_body(req, "metadata")?;
     let m = svc.write(|c| {
@@ -833,7 +826,6 @@ fn meta_show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 
 fn meta_set(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:update_snapshot_metadata")?;
     let id = param(req, "snapshot_id")?;
     let key = param(req, "key")?;
     let meta = metadata_body(req, "meta")?;
@@ -855,7 +847,6 @@ fn meta_set(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
 
 fn meta_delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:delete_snapshot_metadata")?;
     let id = param(req, "snapshot_id")?;
     let key = param(req, "key")?;
     svc.write(|c| {

@@ -149,7 +149,6 @@ fn create(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
     if api == Api::V3 {
         call.requires(55)?;
     }
-    call.writer("volume:create_transfer")?;
     let input = body(req)?;
     let Some(spec) = input.get("transfer").and_then(Value::as_object) else {
         return Err(Fault::bad_request(
@@ -216,7 +215,6 @@ fn delete(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
     if api == Api::V3 {
         call.requires(55)?;
     }
-    call.writer("volume:delete_transfer")?;
     let id = param(req, "transfer_id")?;
     svc.write(|c| {
         let t = visible(c, &call, id)?;
@@ -242,7 +240,6 @@ fn accept(svc: &Svc, req: &Request, resp: &mut Response, api: Api) -> HandlerRes
     if api == Api::V3 {
         call.requires(55)?;
     }
-    call.writer("volume:accept_transfer")?;
     let id = param(req, "transfer_id")?;
     let input = body(req)?;
     let Some(key) = input

@@ -309,7 +309,6 @@ fn show_default(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:types_manage")?;
     let b = body(req)?;
     let vt = the_object(&b, "volume_type")?;
     let name = match vt.get("name") {
@@ -356,7 +355,6 @@ fn exists(name: &str) -> Fault {
 
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:types_manage")?;
     let id = param(req, "type_id")?.to_string();
     let b = body(req)?;
     let vt = the_object(&b, "volume_type")?;
@@ -413,7 +411,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:types_manage")?;
     let id = param(req, "type_id")?;
     svc.write(|c| {
         let t = find(c, id)?.ok_or_else(|| not_found(id))?;
@@ -466,7 +463,6 @@ fn list_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 
 fn create_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:types_extra_specs:create")?;
     let id = param(req, "type_id")?.to_string();
     let b = body(req)?;
     let specs = match b.get("extra_specs") {
@@ -501,7 +497,6 @@ fn show_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 
 fn update_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:types_extra_specs:update")?;
     let id = param(req, "type_id")?.to_string();
     let key = param(req, "key")?.to_string();
     let b = body(req)?;
@@ -527,7 +522,6 @@ fn delete_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
     let key = param(req, "key")?.to_string();
     svc.write(|c| {
         let mut t = find(c, &id)?.ok_or_else(|| not_found(&id))?;
-        call.admin("volume_extension:types_extra_specs:delete")?;
         unused(c, &id, SPECS_IN_USE)?;
         if t.extra_specs.remove(&key).is_none() {
             return Err(spec_not_found(&id, &key).into());
@@ -541,7 +535,6 @@ fn delete_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn list_access(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("volume_extension:volume_type_access")?;
     let id = param(req, "type_id")?;
     let projects = svc.read(|c| {
         let t = find(c, id)?.ok_or_else(|| not_found(id))?;
@@ -569,11 +562,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         (None, Some(r)) => (false, r),
         _ => return Err(Fault::bad_request("There is no such action: None")),
     };
-    call.admin(if add {
-        "volume_extension:volume_type_access:addProjectAccess"
-    } else {
-        "volume_extension:volume_type_access:removeProjectAccess"
-    })?;
     let project = match args.get("project") {
         Some(Value::String(p)) if !p.is_empty() && p.len() <= 255 => p.clone(),
         Some(v) => {

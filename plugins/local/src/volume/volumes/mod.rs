@@ -564,7 +564,6 @@ fn new_volume(call: &Call, o: &Map<String, Value>) -> Result<NewVolume, Fault> {
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:create")?;
     let o = volume_object(req)?;
     let mut spec = new_volume(&call, &o)?;
     spec.request_id = req.env(env::REQUEST_ID).map(str::to_string);
@@ -605,7 +604,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:update")?;
     let id = param(req, "volume_id")?.to_string();
     let o = volume_object(req)?;
     let name = text_field(&o, "name")?;
@@ -700,7 +698,6 @@ impl Volumes {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("volume:delete")?;
     let id = param(req, "volume_id")?.to_string();
     let query_flag = |name: &str| flag(req.query_param(name).map(|s| json!(s)).as_ref(), name);
     let cascade = query_flag("cascade")?;
@@ -735,7 +732,6 @@ fn change_metadata(
     id: &str,
     f: impl FnOnce(&mut Map<String, Value>) -> Result<(), Fault>,
 ) -> Result<Map<String, Value>, Fault> {
-    call.writer("volume:update_volume_metadata")?;
     svc.write(|c| {
         let mut v = model::visible(c, id, &call.project_id, call.is_admin())?;
         model::check(c, &v, states::VolumeAction::UpdateMetadata)?;
