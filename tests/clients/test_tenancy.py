@@ -39,7 +39,7 @@ def refused(s: js.Server):
         assert r.status_code < 300, (r.status_code, r.text)
         return r.json() if r.content else None
 
-    admin, _ = sign_in("admin", s.admin_password, "admin")
+    admin, padmin = sign_in("admin", s.admin_password, "admin")
     A = {"X-Auth-Token": admin}
     roles = {r["name"]: r["id"] for r in ok(api.get(U + "/v3/roles", headers=A))["roles"]}
     tokens = {}
@@ -69,6 +69,16 @@ def refused(s: js.Server):
     wait(f"/volume/v3/{pa}/volumes/{vol}", HA, "volume", "available")
     snap = ok(api.post(U + f"/volume/v3/{pa}/snapshots", json={"snapshot": {"volume_id": vol}}, headers=HA))["snapshot"]["id"]
     ok(api.post(U + "/compute/v2.1/os-keypairs", json={"keypair": {"name": "ka"}}, headers=HA))
+    port = ok(api.post(U + "/network/v2.0/ports", json={"port": {"network_id": net}}, headers=HA))["port"]["id"]
+    backup = ok(api.post(U + f"/volume/v3/{pa}/backups", json={"backup": {"volume_id": vol}}, headers=HA))["backup"]["id"]
+    wait(f"/volume/v3/{pa}/backups/{backup}", HA, "backup", "available")
+    # A flavor and a volume type only A may use (the admin makes them, with A's access).
+    flavor = ok(api.post(U + "/compute/v2.1/flavors", json={"flavor": {"name": "fa", "ram": 64, "vcpus": 1, "disk": 1, "os-flavor-access:is_public": False}}, headers=A))["flavor"]["id"]
+    ok(api.post(U + f"/compute/v2.1/flavors/{flavor}/action", json={"addTenantAccess": {"tenant": pa}}, headers=A))
+    vtype = ok(api.post(U + f"/volume/v3/{padmin}/types", json={"volume_type": {"name": "ta", "os-volume-type-access:is_public": False}}, headers=A))["volume_type"]["id"]
+    ok(api.post(U + f"/volume/v3/{padmin}/types/{vtype}/action", json={"addProjectAccess": {"project": pa}}, headers=A))
+    ext = ok(api.post(U + "/network/v2.0/networks", json={"network": {"name": "ext", "router:external": True}}, headers=A))["network"]["id"]
+    ok(api.post(U + "/network/v2.0/subnets", json={"subnet": {"network_id": ext, "cidr": "172.24.9.0/24", "ip_version": 4}}, headers=A))
 
     # Project B's own, to boot and route with.
     netb = ok(api.post(U + "/network/v2.0/networks", json={"network": {"name": "nb"}}, headers=HB))["network"]["id"]
@@ -116,6 +126,22 @@ def refused(s: js.Server):
          404, f"Security group {sg} does not exist"),
         ("PUT", f"/network/v2.0/routers/{router}/add_router_interface", {"subnet_id": sub},
          404, f"Subnet {sub} could not be found."),
+        ("POST", "/compute/v2.1/servers", {"server": {**boot, "flavorRef": flavor}},
+         400, f"Flavor {flavor} could not be found."),
+        ("POST", "/compute/v2.1/servers", {"server": {**boot, "networks": [{"port": port}]}},
+         400, f"Port id {port} could not be found."),
+        ("POST", f"/compute/v2.1/servers/{srvb}/os-interface", {"interfaceAttachment": {"port_id": port}},
+         404, f"Port id {port} could not be found."),
+        ("POST", f"/volume/v3/{pb}/volumes", {"volume": {"size": 1, "volume_type": vtype}},
+         404, f"Volume type {vtype} could not be found."),
+        ("POST", f"/volume/v3/{pb}/volumes", {"volume": {"size": 1, "backup_id": backup}},
+         404, f"Backup {backup} could not be found."),
+        ("POST", f"/volume/v3/{pb}/backups/{backup}/restore", {"restore": {}},
+         404, f"Backup {backup} could not be found."),
+        ("POST", "/network/v2.0/floatingips", {"floatingip": {"floating_network_id": ext, "port_id": port}},
+         404, f"Port {port} could not be found."),
+        ("PUT", f"/network/v2.0/ports/{port}", {"port": {"name": "taken"}},
+         404, f"Port {port} could not be found."),
     ]
     wrong = []
     for method, path, body, status, message in cases:

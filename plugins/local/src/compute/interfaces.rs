@@ -69,7 +69,7 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 }
 
 fn port_not_found(id: &str) -> Fault {
-    Fault::not_found(format!("Port {id} could not be found."))
+    Fault::not_found(format!("Port id {id} could not be found."))
 }
 
 /// Neutron's show of a port as the caller: 404 for one they cannot see.
