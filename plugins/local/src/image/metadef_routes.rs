@@ -626,23 +626,11 @@ fn update_property(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handler
 }
 
 fn delete_property(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    remove_member(
-        svc,
-        req,
-        resp,
-        md::Member::Property,
-        Some("property_name"),
-    )
+    remove_member(svc, req, resp, md::Member::Property, Some("property_name"))
 }
 
 fn delete_properties(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    remove_member(
-        svc,
-        req,
-        resp,
-        md::Member::Property,
-        None,
-    )
+    remove_member(svc, req, resp, md::Member::Property, None)
 }
 
 // ---------------------------------------------------------------- objects
@@ -691,23 +679,11 @@ fn update_object(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 }
 
 fn delete_object(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    remove_member(
-        svc,
-        req,
-        resp,
-        md::Member::Object,
-        Some("object_name"),
-    )
+    remove_member(svc, req, resp, md::Member::Object, Some("object_name"))
 }
 
 fn delete_objects(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    remove_member(
-        svc,
-        req,
-        resp,
-        md::Member::Object,
-        None,
-    )
+    remove_member(svc, req, resp, md::Member::Object, None)
 }
 
 // ---------------------------------------------------------------- tags
@@ -779,13 +755,7 @@ fn update_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 }
 
 fn delete_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    remove_member(
-        svc,
-        req,
-        resp,
-        md::Member::Tag,
-        Some("tag_name"),
-    )
+    remove_member(svc, req, resp, md::Member::Tag, Some("tag_name"))
 }
 
 /// Deletes one member (`name_param` names it) or all members of `kind`, in a namespace the
