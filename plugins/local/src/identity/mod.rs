@@ -5,7 +5,6 @@ mod auth;
 mod catalog;
 pub mod model;
 mod password;
-mod policy;
 pub mod repo;
 mod routes;
 pub(crate) mod token;

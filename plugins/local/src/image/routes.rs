@@ -131,25 +131,11 @@ fn visible(svc: &Images, req: &Request, c: &AuthContext) -> Result<Image, Fault>
     Ok(image)
 }
 
-/// Glance's default rule for every change (`ADMIN_OR_PROJECT_MEMBER` in
-/// glance/policies/base.py: `role:admin or (role:member and project_id:%(project_id)s)`):
-/// a token without the member role (a reader's) is refused, naming the policy as Glance's
-/// enforcer does. Tokens carry implied roles, so `manager` includes `member`.
-fn member(c: &AuthContext, action: &str) -> Result<(), Fault> {
-    if c.is_admin || crate::policy::is_member(c) {
-        Ok(())
-    } else {
-        Err(Fault::forbidden(format!(
-            "You are not authorized to complete {action} action."
-        )))
-    }
-}
-
-/// An image the caller may change under policy `action`: visible (404 otherwise, as
-/// Glance hides what `get_image` refuses), allowed by the role (403), and theirs.
-fn owned(svc: &Images, req: &Request, c: &AuthContext, action: &str) -> Result<Image, Fault> {
+/// An image the caller may change: visible (404 otherwise, as Glance hides what `get_image`
+/// refuses) and theirs (403). The role the change needs (`ADMIN_OR_PROJECT_MEMBER`) the
+/// table has asked already, so a reader's change is 403 even of an image it cannot see.
+fn owned(svc: &Images, req: &Request, c: &AuthContext) -> Result<Image, Fault> {
     let image = visible(svc, req, c)?;
-    member(c, action)?;
     if !viewer(c).owns(&image) {
         return Err(Fault::forbidden(
             "You are not permitted to modify this image.",
@@ -413,7 +399,6 @@ const MAX_TAGS: usize = 128;
 
 fn create_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    member(&c, "add_image")?;
     let body: Value = req.json()?;
     let body = body
         .as_object()
@@ -745,7 +730,7 @@ fn update_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
     {
         return Err(Fault::new(415, format!("Unsupported Content-Type '{content_type}': use application/openstack-images-v2.1-json-patch")));
     }
-    let mut image = owned(svc, req, &c, "modify_image")?;
+    let mut image = owned(svc, req, &c)?;
     let ops: Value = req.json()?;
     let ops = ops
         .as_array()
@@ -793,7 +778,7 @@ fn update_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 
 fn delete_image(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let image = owned(svc, req, &c, "delete_image")?;
+    let image = owned(svc, req, &c)?;
     if image.protected {
         return Err(Fault::forbidden(format!(
             "Image {} is protected and cannot be deleted.",
@@ -865,7 +850,7 @@ fn begin(svc: &Images, folder: Folder, id: &str) -> Result<super::data::Upload, 
 fn upload(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     octet_stream(req)?;
-    let image = owned(svc, req, &c, "upload_image")?;
+    let image = owned(svc, req, &c)?;
     if image.status == "deactivated" {
         return Err(Fault::forbidden("The image is deactivated."));
     }
@@ -917,7 +902,6 @@ fn download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
     let image = visible(svc, req, &c)?;
     // `download_image` is ADMIN_OR_PROJECT_MEMBER_DOWNLOAD_IMAGE: a reader sees the
     // image but may not read its bytes.
-    member(&c, "download_image")?;
     send_file(svc, &c, &image, resp)
 }
 
@@ -950,7 +934,7 @@ fn stage(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     octet_stream(req)?;
     // Glance's stage has no policy of its own: it asks modify_image.
-    let image = owned(svc, req, &c, "modify_image")?;
+    let image = owned(svc, req, &c)?;
     let mut upload = begin(svc, Folder::Staging, &image.id)?;
     svc.write(|tx| model::transition(tx, &image.id, &["queued"], "uploading", &now_seconds_iso()))?;
     let w = receive(svc, req, &image.id, &mut upload)?;
@@ -971,7 +955,7 @@ fn stage(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn import(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     // glance-direct asks modify_image (copy-image, admin-only, is not served here).
-    let image = owned(svc, req, &c, "modify_image")?;
+    let image = owned(svc, req, &c)?;
     let body: Value = req.json()?;
     let method = body["method"]["name"].as_str().unwrap_or_default();
     match method {
@@ -1053,7 +1037,6 @@ fn set_status(svc: &Images, req: &Request, from: &[&str], to: &str) -> Result<()
     } else {
         "deactivate"
     };
-    member(&c, action)?;
     if !viewer(&c).owns(&image) {
         return Err(Fault::forbidden(format!(
             "You are not authorized to complete {action} action."
@@ -1089,7 +1072,7 @@ fn reactivate(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 
 fn add_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let mut image = owned(svc, req, &c, "modify_image")?;
+    let mut image = owned(svc, req, &c)?;
     let tag = param(req, "tag")?.to_string();
     if tag.chars().count() > 255 {
         return Err(bad("Tags can be at most 255 characters."));
@@ -1110,7 +1093,7 @@ fn add_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn remove_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let mut image = owned(svc, req, &c, "modify_image")?;
+    let mut image = owned(svc, req, &c)?;
     let tag = param(req, "tag")?.to_string();
     if !image.tags.contains(&tag) {
         return Err(Fault::not_found(format!("Tag {tag} not found")));
@@ -1149,7 +1132,7 @@ fn list_members(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 
 fn add_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
-    let image = owned(svc, req, &c, "add_member")?;
+    let image = owned(svc, req, &c)?;
     if image.visibility != "shared" {
         return Err(Fault::forbidden("Only shared images have members."));
     }
@@ -1205,7 +1188,6 @@ fn show_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 fn update_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let (image, member) = member_of(svc, req, &c)?;
-    self::member(&c, "modify_member")?;
     if c.project_id.as_deref() != Some(member.member_id.as_str()) {
         return Err(Fault::forbidden("Only the member may change its status."));
     }
@@ -1223,7 +1205,6 @@ fn update_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 fn remove_member(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let (image, member) = member_of(svc, req, &c)?;
-    self::member(&c, "delete_member")?;
     if !viewer(&c).owns(&image) {
         return Err(Fault::forbidden(
             "Only the image owner may remove a member.",
@@ -1277,7 +1258,6 @@ fn v1_head(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 fn v1_download(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let c = caller(req)?;
     let image = visible(svc, req, &c)?;
-    member(&c, "download_image")?;
     send_file(svc, &c, &image, resp)?;
     for (name, value) in views::v1_headers(&image) {
         resp.add_header(&name, &value);
@@ -1323,19 +1303,7 @@ fn new_task(
     }
 }
 
-/// Tasks are an admin API in current Glance (`tasks_api_access`).
-fn admin(req: &Request) -> Result<AuthContext, Fault> {
-    let c = caller(req)?;
-    if !c.is_admin {
-        return Err(Fault::forbidden(
-            "You are not authorized to complete tasks_api_access action.",
-        ));
-    }
-    Ok(c)
-}
-
 fn list_tasks(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    admin(req)?;
     let tasks = svc.read(model::list_tasks)?;
     let items: Vec<Value> = tasks
         .iter()
@@ -1351,7 +1319,6 @@ fn list_tasks(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 }
 
 fn show_task(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    admin(req)?;
     let id = param(req, "task_id")?;
     let task = svc.read(|c| model::get_task(c, id))?;
     ok_json(resp, 200, &views::task(&task, false))
@@ -1360,7 +1327,7 @@ fn show_task(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 /// `POST /v2/tasks` of type `import` fetches an image from a URL. This cloud reaches no
 /// other host, so the task is recorded and fails at once, saying so.
 fn create_task(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let c = admin(req)?;
+    let c = caller(req)?;
     let body: Value = req.json()?;
     let kind = body["type"].as_str().unwrap_or_default();
     if kind != "import" {

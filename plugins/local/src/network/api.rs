@@ -26,9 +26,10 @@ pub trait Kind: Send + Sync + 'static {
     /// Attributes a PUT may change (others → 400).
     const MUTABLE: &'static [&'static str];
 
-    /// Whether the caller may see a document (owner or admin, by default).
+    /// Whether the caller may see a document (a reader of its project or an admin, by
+    /// default: `ADMIN_OR_PROJECT_READER`).
     fn visible(ctx: &Ctx, doc: &Value) -> bool {
-        ctx.owns(doc)
+        ctx.sees(doc)
     }
 
     /// Whether the caller may see a document, when that depends on other documents (RBAC
@@ -411,7 +412,6 @@ pub fn show<K: Kind>(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handl
 
 pub fn create<K: Kind>(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let ctx = Ctx::of(req)?;
-    ctx.writer(&format!("create_{}", K::SINGULAR))?;
     let v: Value = if req.body.is_empty() {
         return Err(Fault::bad_request("Resource body required").kind("HTTPBadRequest"));
     } else {
@@ -450,7 +450,6 @@ pub fn create<K: Kind>(svc: &Svc, req: &mut Request, resp: &mut Response) -> Han
 
 pub fn update<K: Kind>(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let ctx = Ctx::of(req)?;
-    ctx.writer(&format!("update_{}", K::SINGULAR))?;
     let id = item_id(req)?.to_string();
     let input = object_body(req, K::SINGULAR)?;
     if let Some(bad) = input.keys().find(|k| !K::MUTABLE.contains(&k.as_str())) {
@@ -477,7 +476,6 @@ pub fn update<K: Kind>(svc: &Svc, req: &mut Request, resp: &mut Response) -> Han
 
 pub fn delete<K: Kind>(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let ctx = Ctx::of(req)?;
-    ctx.writer(&format!("delete_{}", K::SINGULAR))?;
     let id = item_id(req)?.to_string();
     svc.write(|c| {
         let doc = get::<K>(c, &ctx, &id)?;

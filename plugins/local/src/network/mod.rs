@@ -76,17 +76,25 @@ impl Ctx {
         })
     }
 
-    /// Changes need the member role: Neutron's `ADMIN_OR_PROJECT_MEMBER` (neutron/conf/policies/base.py).
-    pub fn writer(&self, action: &str) -> std::result::Result<(), Fault> {
-        if self.admin || crate::policy::is_member(&self.caller) {
-            Ok(())
-        } else {
-            Err(denied(action))
-        }
-    }
-
     pub fn owns(&self, doc: &Value) -> bool {
         self.admin || doc["project_id"].as_str() == Some(self.project_id.as_str())
+    }
+
+    /// Whether the token carries `reader` or a role implying it: what Neutron's get rules
+    /// (`ADMIN_OR_PROJECT_READER`, neutron/conf/policies/base.py) ask of a project's own
+    /// resources. A token with only an operator's own role reads nothing of its project.
+    pub fn reads(&self) -> bool {
+        self.admin
+            || ["reader", "member", "manager"]
+                .iter()
+                .any(|r| self.caller.has_role(r))
+    }
+
+    /// Whether `ADMIN_OR_PROJECT_READER` lets the caller see `doc`. The table asks no role
+    /// of a GET, since Neutron filters a list's items by their get rule rather than refuse
+    /// it, and some get rules (shared, external) ask none.
+    pub fn sees(&self, doc: &Value) -> bool {
+        self.admin || (self.reads() && self.owns(doc))
     }
 }
 

@@ -78,7 +78,6 @@ fn change(
     f: impl FnOnce(&mut Vec<String>) -> std::result::Result<(), Fault>,
 ) -> std::result::Result<Vec<String>, Fault> {
     let ctx = Ctx::of(req)?;
-    ctx.writer("update_tags")?;
     svc.write(|c| {
         let (mut doc, kind) = target(c, &ctx, req)?;
         if !ctx.owns(&doc) {

@@ -394,10 +394,14 @@ pub fn network_deleted(c: &dyn Tx, network_id: &str) -> Result<()> {
 
 /// `GET /floatingip_pools`: the IPv4 subnets of external networks.
 fn pools(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    Ctx::of(req)?;
+    // get_floatingip_pool is ADMIN_OR_PROJECT_READER: none for a token without a reader role.
+    let reads = Ctx::of(req)?.reads();
     let out = svc.read(|c| {
         let mut out = Vec::new();
-        for n in store::all(c, "network", Scope::All)? {
+        for n in store::all(c, "network", Scope::All)?
+            .into_iter()
+            .filter(|_| reads)
+        {
             if n["router:external"] != json!(true) {
                 continue;
             }

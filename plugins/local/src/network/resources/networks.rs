@@ -79,7 +79,7 @@ impl Kind for Network {
     ];
 
     fn visible(ctx: &Ctx, doc: &Value) -> bool {
-        ctx.owns(doc) || doc["shared"] == json!(true) || doc["router:external"] == json!(true)
+        ctx.sees(doc) || doc["shared"] == json!(true) || doc["router:external"] == json!(true)
     }
 
     /// Also networks an RBAC policy shares with the caller's project.

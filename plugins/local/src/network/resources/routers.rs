@@ -1158,7 +1158,6 @@ fn router_param(req: &Request) -> std::result::Result<String, Fault> {
 
 fn on_add_interface(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let ctx = Ctx::of(req)?;
-    ctx.writer("add_router_interface")?;
     let id = router_param(req)?;
     let body = action_body(req, false)?;
     let out = svc.write(|c| add_interface(svc, c, &ctx, &id, &body))?;
@@ -1169,7 +1168,6 @@ fn on_add_interface(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handle
 
 fn on_remove_interface(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let ctx = Ctx::of(req)?;
-    ctx.writer("remove_router_interface")?;
     let id = router_param(req)?;
     let body = action_body(req, false)?;
     let out = svc.write(|c| remove_interface(c, &ctx, &id, &body))?;
@@ -1180,11 +1178,6 @@ fn on_remove_interface(svc: &Svc, req: &mut Request, resp: &mut Response) -> Han
 
 fn routes_action(svc: &Svc, req: &mut Request, resp: &mut Response, add: bool) -> HandlerResult {
     let ctx = Ctx::of(req)?;
-    ctx.writer(if add {
-        "add_extraroutes"
-    } else {
-        "remove_extraroutes"
-    })?;
     let id = router_param(req)?;
     let body = action_body(req, true)?;
     let doc = svc.write(|c| change_routes(c, &ctx, &id, &body, add))?;

