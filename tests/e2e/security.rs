@@ -700,7 +700,25 @@ fn a_role_of_an_operators_own_changes_nothing() {
             r.text()
         );
     }
-    for path in ["/network/v2.0/networks", "/compute/v2.1/servers"] {
+    let path = "/network/v2.0/networks";
+    let r = jg.call("GET", path, Some(&auditor), None, &[ACCEPT_JSON]);
+    assert_eq!(r.status, 200, "GET {path} as auditor: {}", r.text());
+    // Nova's reads ask `role:reader` (PROJECT_READER_OR_ADMIN), which the role does not
+    // imply; Nova's lists without a policy (flavors) and its `@` rules (limits) answer.
+    let r = jg.call(
+        "GET",
+        "/compute/v2.1/servers",
+        Some(&auditor),
+        None,
+        &[ACCEPT_JSON],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.text().contains("os_compute_api:servers:index"),
+        "{}",
+        r.text()
+    );
+    for path in ["/compute/v2.1/flavors", "/compute/v2.1/limits"] {
         let r = jg.call("GET", path, Some(&auditor), None, &[ACCEPT_JSON]);
         assert_eq!(r.status, 200, "GET {path} as auditor: {}", r.text());
     }
