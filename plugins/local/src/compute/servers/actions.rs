@@ -112,6 +112,52 @@ impl Act<'_> {
     }
 }
 
+/// Every action `dispatch` answers (some only at some microversions). Each has its row in
+/// `policies/compute.policy`, which a test holds to this list: an action the table does not
+/// name would run under the endpoint's catch-all row, unpoliced.
+pub const ACTIONS: &[&str] = &[
+    "reboot",
+    "os-stop",
+    "os-start",
+    "pause",
+    "unpause",
+    "suspend",
+    "resume",
+    "shelve",
+    "shelveOffload",
+    "unshelve",
+    "rescue",
+    "unrescue",
+    "lock",
+    "unlock",
+    "rebuild",
+    "resize",
+    "confirmResize",
+    "revertResize",
+    "createImage",
+    "createBackup",
+    "changePassword",
+    "os-getConsoleOutput",
+    "os-getVNCConsole",
+    "os-getSPICEConsole",
+    "os-getSerialConsole",
+    "os-getRDPConsole",
+    "trigger_crash_dump",
+    "os-resetState",
+    "injectNetworkInfo",
+    "migrate",
+    "os-migrateLive",
+    "evacuate",
+    "restore",
+    "forceDelete",
+    "addSecurityGroup",
+    "removeSecurityGroup",
+    "addFloatingIp",
+    "removeFloatingIp",
+    "addFixedIp",
+    "removeFixedIp",
+];
+
 pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let b = body(req)?;
@@ -123,6 +169,12 @@ pub fn act(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             "Malformed request body: an action names exactly one action",
         ));
     };
+    // Nova answers an action it does not know before it looks for the server.
+    if !ACTIONS.contains(&name.as_str()) {
+        return Err(Fault::bad_request(format!(
+            "There is no such action: {name}"
+        )));
+    }
     let name = name.clone();
     let args = args.clone();
     let urls = Urls::of(svc, req)?;
@@ -1103,6 +1155,20 @@ fn migrate(a: &mut Act, name: &str) -> crate::compute::Result<Answer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_action_has_its_row_in_the_policy_table() {
+        let rows = crate::policy::parse(crate::policy::table_text("compute").unwrap()).unwrap();
+        let mut policed: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.endpoint == "v2_server_action")
+            .filter_map(|r| r.action.as_deref())
+            .collect();
+        let mut known = ACTIONS.to_vec();
+        policed.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(policed, known);
+    }
 
     #[test]
     fn power_follows_state() {
