@@ -370,3 +370,138 @@ fn a_boot_without_networks_takes_the_only_one_and_refuses_to_guess() {
     let third = v["server"]["id"].as_str().unwrap().to_string();
     assert_eq!(addresses(&third), json!({}));
 }
+
+/// Nova's default policy (`nova/policies/`, as `plugins/local/policies/compute.policy`
+/// writes it) decides by role: a reader reads, a member changes its project's servers, a
+/// project manager moves them, the admin does the rest. A role of an operator's own reads
+/// nothing of Nova's that asks `role:reader`; another project's quotas are the admin's, and
+/// its server is Nova's 404 to anyone else.
+#[test]
+fn novas_default_policy_decides_by_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let jg = Jumpgate::start_local(dir.path(), SERVICES, "");
+    let admin = Client::admin(&jg);
+    let r = jg.call(
+        "POST",
+        "/v3/roles",
+        Some(&admin.token),
+        Some(&json!({"role": {"name": "auditor"}})),
+        &[],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let a = jg.create_project(&admin.token, "a");
+    let b = jg.create_project(&admin.token, "b");
+    let user = |name: &str, project: &str, pid: &str, role: &str| Client {
+        jg: &jg,
+        token: jg.create_user_with_role(&admin.token, project, pid, name, role),
+    };
+    let member = user("a-member", "a", &a, "member");
+    let reader = user("a-reader", "a", &a, "reader");
+    let manager = user("a-manager", "a", &a, "manager");
+    let auditor = user("a-auditor", "a", &a, "auditor");
+    let outsider = user("b-member", "b", &b, "member");
+    let anonymous = Client {
+        jg: &jg,
+        token: String::new(),
+    };
+    let image = jg.upload_image(&admin.token, "img", Some("public"));
+    let (status, v, _) = member.call(
+        "POST",
+        "/compute/v2.1/servers",
+        "2.60",
+        Some(json!({"server": {"name": "s", "imageRef": image, "flavorRef": "42", "networks": "none"}})),
+    );
+    assert_eq!(status, 202, "{v}");
+    let id = v["server"]["id"].as_str().unwrap().to_string();
+    member.wait(&id, "ACTIVE");
+
+    let backup = json!({"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}});
+    let flavor = json!({"flavor": {"name": "f", "ram": 64, "vcpus": 1, "disk": 1}});
+    let soft = json!({"reboot": {"type": "SOFT"}});
+    // Who, method, path under /compute/v2.1 (`{id}` the server, `{a}` and `{b}` the
+    // projects), microversion, body; the status, and for a 403 the policy Nova names.
+    type Case<'a> = (
+        &'a Client<'a>,
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<Value>,
+        u16,
+        &'a str,
+    );
+    #[rustfmt::skip]
+    let cases: Vec<Case> = vec![
+        (&reader, "GET", "servers", "2.1", None, 200, ""),
+        (&reader, "GET", "servers/{id}", "2.1", None, 200, ""),
+        (&reader, "GET", "servers/{id}/os-instance-actions", "2.1", None, 200, ""),
+        (&reader, "POST", "servers/{id}/action", "2.1", Some(soft.clone()), 403, "os_compute_api:servers:reboot"),
+        (&reader, "POST", "servers/{id}/action", "2.1", Some(json!({"pause": null})), 403, "os_compute_api:os-pause-server:pause"),
+        (&reader, "POST", "servers/{id}/action", "2.1", Some(backup), 403, "os_compute_api:os-create-backup"),
+        (&reader, "POST", "servers/{id}/action", "2.1", Some(json!({"os-getConsoleOutput": {}})), 403, "os_compute_api:os-console-output"),
+        (&reader, "PUT", "servers/{id}/metadata", "2.1", Some(json!({"metadata": {"a": "b"}})), 403, "os_compute_api:server-metadata:update_all"),
+        (&reader, "DELETE", "servers/{id}", "2.1", None, 403, "os_compute_api:servers:delete"),
+        (&reader, "POST", "os-keypairs", "2.1", Some(json!({"keypair": {"name": "readers"}})), 200, ""),
+        (&reader, "GET", "limits", "2.1", None, 200, ""),
+        (&reader, "GET", "os-quota-sets/{a}", "2.1", None, 200, ""),
+        (&reader, "GET", "os-quota-sets/{b}", "2.1", None, 403, "os_compute_api:os-quota-sets:show"),
+        (&reader, "GET", "os-quota-sets/{b}/defaults", "2.1", None, 200, ""),
+        (&reader, "GET", "os-availability-zone", "2.1", None, 200, ""),
+        (&reader, "GET", "os-availability-zone/detail", "2.1", None, 403, "os_compute_api:os-availability-zone:detail"),
+        (&auditor, "GET", "servers", "2.1", None, 403, "os_compute_api:servers:index"),
+        (&auditor, "GET", "servers/{id}", "2.1", None, 403, "os_compute_api:servers:show"),
+        (&auditor, "GET", "flavors", "2.1", None, 200, ""),
+        (&auditor, "GET", "os-keypairs", "2.1", None, 200, ""),
+        (&member, "POST", "servers/{id}/action", "2.1", Some(json!({"lock": null})), 202, ""),
+        (&member, "POST", "servers/{id}/action", "2.1", Some(json!({"unlock": null})), 202, ""),
+        (&member, "POST", "servers/{id}/action", "2.1", Some(json!({"shelveOffload": null})), 403, "os_compute_api:os-shelve:shelve_offload"),
+        (&member, "POST", "servers/{id}/action", "2.1", Some(json!({"migrate": null})), 403, "os_compute_api:os-migrate-server:migrate"),
+        (&member, "POST", "servers/{id}/action", "2.1", Some(json!({"os-resetState": {"state": "error"}})), 403, "os_compute_api:os-admin-actions:reset_state"),
+        (&member, "GET", "servers/{id}/diagnostics", "2.1", None, 403, "os_compute_api:os-server-diagnostics"),
+        (&member, "GET", "servers?all_tenants=1", "2.1", None, 403, "os_compute_api:servers:index:get_all_tenants"),
+        (&member, "GET", "servers/detail?all_tenants", "2.1", None, 403, "os_compute_api:servers:detail:get_all_tenants"),
+        (&member, "GET", "os-migrations", "2.1", None, 403, "os_compute_api:os-migrations:index"),
+        (&member, "GET", "os-hypervisors", "2.1", None, 403, "os_compute_api:os-hypervisors:list"),
+        (&member, "POST", "flavors", "2.1", Some(flavor), 403, "os_compute_api:os-flavor-manage:create"),
+        // A project manager moves servers (the one host leaves nowhere to go), but not to
+        // a host of their choosing, and lists their own project's moves only.
+        (&manager, "POST", "servers/{id}/action", "2.1", Some(json!({"migrate": null})), 400, ""),
+        (&manager, "POST", "servers/{id}/action", "2.56", Some(json!({"migrate": {"host": "elsewhere"}})), 403, "os_compute_api:os-migrate-server:migrate:host"),
+        (&manager, "GET", "os-migrations?project_id={a}", "2.1", None, 200, ""),
+        (&manager, "GET", "os-migrations", "2.1", None, 403, "os_compute_api:os-migrations:index:all_projects"),
+        (&manager, "GET", "servers/{id}/migrations", "2.23", None, 200, ""),
+        (&manager, "GET", "servers/{id}/migrations/1", "2.23", None, 403, "os_compute_api:servers:migrations:show"),
+        (&manager, "GET", "os-hypervisors", "2.1", None, 403, "os_compute_api:os-hypervisors:list"),
+        (&outsider, "GET", "servers/{id}", "2.1", None, 404, ""),
+        (&outsider, "POST", "servers/{id}/action", "2.1", Some(soft), 404, ""),
+        (&outsider, "GET", "os-quota-sets/{a}", "2.1", None, 403, "os_compute_api:os-quota-sets:show"),
+        (&anonymous, "GET", "servers", "2.1", None, 401, ""),
+        (&admin, "GET", "os-hypervisors", "2.1", None, 200, ""),
+        (&admin, "GET", "os-quota-sets/{a}", "2.1", None, 200, ""),
+    ];
+    for (who, method, path, version, body, want, policy) in cases {
+        let path = format!("/compute/v2.1/{path}")
+            .replace("{id}", &id)
+            .replace("{a}", &a)
+            .replace("{b}", &b);
+        let (status, v, _) = who.call(method, &path, version, body.clone());
+        assert_eq!(status, want, "{method} {path} {body:?}: {v}");
+        if want == 403 {
+            assert_eq!(
+                v["forbidden"]["message"],
+                format!("Policy doesn't allow {policy} to be performed."),
+                "{method} {path}"
+            );
+        }
+    }
+    // The admin sees every project's servers when asking for them.
+    let (status, v, _) = admin.call("GET", "/compute/v2.1/servers?all_tenants=1", "2.1", None);
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        v["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == id),
+        "{v}"
+    );
+}

@@ -700,8 +700,9 @@ fn a_role_of_an_operators_own_changes_nothing() {
             r.text()
         );
     }
-    // Nova does refuse a list: os_compute_api:servers:index is PROJECT_READER_OR_ADMIN
-    // (nova/policies/servers.py), which a role of the operator's own does not imply.
+    // Nova's reads ask `role:reader` (PROJECT_READER_OR_ADMIN, nova/policies/servers.py),
+    // which the role does not imply; Nova's lists without a policy (flavors) and its `@`
+    // rules (limits) answer.
     let r = jg.call(
         "GET",
         "/compute/v2.1/servers",
@@ -709,7 +710,16 @@ fn a_role_of_an_operators_own_changes_nothing() {
         None,
         &[ACCEPT_JSON],
     );
-    assert_eq!(r.status, 403, "GET servers as auditor: {}", r.text());
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.text().contains("os_compute_api:servers:index"),
+        "{}",
+        r.text()
+    );
+    for path in ["/compute/v2.1/flavors", "/compute/v2.1/limits"] {
+        let r = jg.call("GET", path, Some(&auditor), None, &[ACCEPT_JSON]);
+        assert_eq!(r.status, 200, "GET {path} as auditor: {}", r.text());
+    }
     // Neutron never refuses a list: it filters the items by get_network
     // (ADMIN_OR_PROJECT_READER, or shared, or external). Without a reader role the project's
     // own network is hidden (its show is Neutron's 404); shared and external ones are seen.

@@ -325,7 +325,6 @@ fn safe_zone_change(
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-aggregates:index")?;
     let list = svc.read(|c| Ok(c.aggregates()?))?;
     let shown: Vec<Value> = list.iter().map(|a| a.view(&call, true)).collect();
     reply(resp, &call, 200, &json!({ "aggregates": shown }))
@@ -344,7 +343,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         None => None,
     };
     only(&agg, &["name", "availability_zone"])?;
-    call.admin("os_compute_api:os-aggregates:create")?;
     let a = svc.write(|c| {
         if c.aggregate_named(&name, 0)? {
             return Err(name_exists(&name).into());
@@ -376,7 +374,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-aggregates:show")?;
     let id = aggregate_id(req)?;
     let a = svc
         .read(|c| Ok(c.aggregate(id)?))?
@@ -408,7 +405,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             ),
         ));
     }
-    call.admin("os_compute_api:os-aggregates:update")?;
     let id = aggregate_id(req)?;
     let a = svc.write(|c| {
         let mut a = c.aggregate(id)?.ok_or_else(|| not_found(id))?;
@@ -440,7 +436,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-aggregates:delete")?;
     let id = aggregate_id(req)?;
     svc.write(|c| {
         let a = c.aggregate(id)?.ok_or_else(|| not_found(id))?;
@@ -486,7 +481,6 @@ fn add_host(
         None => return Err(Fault::bad_request("'host' is a required property")),
     };
     only(&inner, &["host"])?;
-    call.admin("os_compute_api:os-aggregates:add_host")?;
     let id = aggregate_id(req)?;
     let a = svc.write(|c| {
         if host != svc.host {
@@ -530,7 +524,6 @@ fn remove_host(
         None => return Err(Fault::bad_request("'host' is a required property")),
     };
     only(&inner, &["host"])?;
-    call.admin("os_compute_api:os-aggregates:remove_host")?;
     let id = aggregate_id(req)?;
     let a = svc.write(|c| {
         let missing = || Fault::not_found(format!("Cannot remove host {host} in aggregate {id}"));
@@ -558,7 +551,6 @@ fn set_metadata(
         None => return Err(Fault::bad_request("'metadata' is a required property")),
     };
     only(&inner, &["metadata"])?;
-    call.admin("os_compute_api:os-aggregates:set_metadata")?;
     let id = aggregate_id(req)?;
     let a = svc.write(|c| {
         let mut a = c.aggregate(id)?.ok_or_else(|| not_found(id))?;
@@ -640,7 +632,6 @@ fn images(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         }
         ids.push(id.as_str().unwrap_or_default().to_string());
     }
-    call.admin("compute:aggregates:images")?;
     let agg = aggregate_id(req)?;
     let mut unique = ids.clone();
     unique.sort();

@@ -225,7 +225,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let id = param(req, "server_id")?.to_string();
     let s = svc.read(|c| Ok(model::visible(c, &id, &call.project_id, call.is_admin())?))?;
-    call.admin("os_compute_api:os-server-diagnostics")?;
     // No host yet (still scheduling) or none any more (offloaded).
     let unplaced = (s.vm_state == "building"
         && matches!(s.task_state.as_deref(), None | Some("scheduling")))

@@ -52,7 +52,6 @@ fn topic(binary: &str) -> &str {
 
 fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.admin("os_compute_api:os-hosts:list")?;
     let zone_filter = req.query_param("zone").filter(|z| !z.is_empty());
     let (compute_zone, services) = svc.read(|c| {
         Ok((
@@ -140,7 +139,6 @@ fn detail(
 
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.admin("os_compute_api:os-hosts:show")?;
     let host = param(req, "host_name")?.to_string();
     if host != svc.host {
         return Err(host_not_found(&host));
@@ -205,7 +203,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let host = param(req, "host_name")?.to_string();
     let b = body(req)?;
     let obj = check_update(&b)?;
-    call.admin("os_compute_api:os-hosts:update")?;
     let mut out = json!({ "host": host });
     if obj.contains_key("status") || obj.contains_key("maintenance_mode") {
         if host != svc.host {
@@ -218,9 +215,8 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     reply(resp, &call, 200, &out)
 }
 
-fn power(svc: &Svc, req: &mut Request, action: &str) -> Result<(), Fault> {
-    let call = call_of(req)?;
-    call.admin(&format!("os_compute_api:os-hosts:{action}"))?;
+fn power(svc: &Svc, req: &mut Request) -> Result<(), Fault> {
+    call_of(req)?;
     let host = param(req, "host_name")?;
     if host != svc.host {
         return Err(host_not_found(host));
@@ -229,15 +225,15 @@ fn power(svc: &Svc, req: &mut Request, action: &str) -> Result<(), Fault> {
 }
 
 fn reboot(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerResult {
-    power(svc, req, "reboot")
+    power(svc, req)
 }
 
 fn shutdown(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerResult {
-    power(svc, req, "shutdown")
+    power(svc, req)
 }
 
 fn startup(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerResult {
-    power(svc, req, "start")
+    power(svc, req)
 }
 
 #[cfg(test)]

@@ -312,11 +312,6 @@ fn matches(host: &str, pattern: &str) -> bool {
 
 fn index(svc: &Svc, req: &mut Request, resp: &mut Response, detail: bool) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin(if detail {
-        "os_compute_api:os-hypervisors:list-detail"
-    } else {
-        "os_compute_api:os-hypervisors:list"
-    })?;
     let servers = with_servers(&call, req)?;
     let pattern = if call.version.at_least(53) {
         req.query_param("hypervisor_hostname_pattern")
@@ -401,7 +396,6 @@ fn check_id(svc: &Compute, call: &Call, id: &str) -> Result<(), Fault> {
 
 fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-hypervisors:show")?;
     let id = param(req, "hypervisor_id")?.to_string();
     // `/os-hypervisors/statistics` may reach this route when the router prefers it.
     if id == "statistics" {
@@ -422,7 +416,6 @@ fn uptime(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     if call.version.at_least(88) {
         return Err(no_such_route());
     }
-    call.admin("os_compute_api:os-hypervisors:uptime")?;
     let id = param(req, "hypervisor_id")?.to_string();
     check_id(svc, &call, &id)?;
     let f = facts(svc)?;
@@ -436,7 +429,6 @@ fn statistics(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
     if call.version.at_least(88) {
         return Err(no_such_route());
     }
-    call.admin("os_compute_api:os-hypervisors:statistics")?;
     let f = facts(svc)?;
     // Nova sums the compute nodes whose service is enabled.
     let (m, u) = if f.service.disabled {
@@ -471,18 +463,11 @@ fn statistics(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 }
 
 /// The pre-2.53 search routes: hypervisors whose name contains the pattern.
-fn by_pattern(
-    svc: &Svc,
-    req: &mut Request,
-    resp: &mut Response,
-    rule: &str,
-    servers: bool,
-) -> HandlerResult {
+fn by_pattern(svc: &Svc, req: &mut Request, resp: &mut Response, servers: bool) -> HandlerResult {
     let call = Call::of(req)?;
     if call.version.at_least(53) {
         return Err(no_such_route());
     }
-    call.admin(rule)?;
     let pattern = param(req, "hypervisor_hostname_pattern")?.to_string();
     if !matches(&svc.host, &pattern) {
         return Err(Fault::not_found(format!(
@@ -495,23 +480,11 @@ fn by_pattern(
 }
 
 fn search(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    by_pattern(
-        svc,
-        req,
-        resp,
-        "os_compute_api:os-hypervisors:search",
-        false,
-    )
+    by_pattern(svc, req, resp, false)
 }
 
 fn servers(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    by_pattern(
-        svc,
-        req,
-        resp,
-        "os_compute_api:os-hypervisors:servers",
-        true,
-    )
+    by_pattern(svc, req, resp, true)
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ struct Who<'a> {
     project: &'a str,
     user: &'a str,
     admin: bool,
-    /// Holds a role besides `reader` (Glance's policy for changes).
+    /// Holds the `member` role (Glance's ADMIN_OR_PROJECT_MEMBER for changes).
     writer: bool,
 }
 
@@ -60,7 +60,7 @@ impl Who<'_> {
             project: &call.project_id,
             user: &call.caller.user_id,
             admin: call.is_admin(),
-            writer: call.writer("").is_ok(),
+            writer: call.is_admin() || crate::policy::is_member(&call.caller),
         }
     }
 

@@ -79,6 +79,18 @@ fn view(m: &Migration, call: &Call, ip: &str) -> Value {
         v["user_id"] = json!(m.user_id);
         v["project_id"] = json!(m.project_id);
     }
+    // The hosts are the admin's (os-migrations:index:host); a project manager sees nulls.
+    if !call.is_admin() {
+        for key in [
+            "source_node",
+            "source_compute",
+            "dest_node",
+            "dest_compute",
+            "dest_host",
+        ] {
+            v[key] = Value::Null;
+        }
+    }
     v
 }
 
@@ -212,7 +224,14 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         f.user_id = text("user_id");
         f.project_id = text("project_id");
     }
-    call.admin("os_compute_api:os-migrations:index")?;
+    // A project manager lists their own project's moves, and must say so with
+    // `project_id` (Nova's index:all_projects otherwise, until a microversion changes it).
+    if req.query_param("project_id") != Some(call.project_id.as_str()) {
+        call.admin("os_compute_api:os-migrations:index:all_projects")?;
+    }
+    if !call.is_admin() {
+        f.project_id = Some(call.project_id.clone());
+    }
     let mut list: Vec<Migration> = svc
         .read(|c| Ok(c.migrations()?))?
         .into_iter()
@@ -241,26 +260,25 @@ fn list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     reply(resp, &call, 200, &out)
 }
 
-/// The server of a `/servers/{id}/migrations` route (404 before 2.23, and for a server the
-/// caller cannot see), then the policy.
-fn server_call(svc: &Svc, req: &Request, min: u16, rule: &str) -> Result<(Call, String), Fault> {
+/// The server of a `/servers/{id}/migrations` route (404 before `min`, and for a server
+/// the caller cannot see).
+fn server_call(svc: &Svc, req: &Request, min: u16) -> Result<(Call, String), Fault> {
     let call = Call::of(req)?;
     if !call.version.at_least(min) {
         return Err(Fault::not_found("The resource could not be found."));
     }
     let id = param(req, "server_id")?.to_string();
     svc.read(|c| Ok(model::visible(c, &id, &call.project_id, call.is_admin())?))?;
-    call.admin(rule)?;
     Ok((call, id))
 }
 
 fn server_list(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
-    let (call, _) = server_call(svc, req, 23, "os_compute_api:servers:migrations:index")?;
+    let (call, _) = server_call(svc, req, 23)?;
     reply(resp, &call, 200, &json!({ "migrations": [] }))
 }
 
 fn server_show(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerResult {
-    let (_, id) = server_call(svc, req, 23, "os_compute_api:servers:migrations:show")?;
+    let (_, id) = server_call(svc, req, 23)?;
     let migration = param(req, "migration_id")?;
     Err(Fault::not_found(format!(
         "In-progress live migration {migration} is not found for server {id}."
@@ -287,17 +305,12 @@ fn not_migrating(svc: &Svc, id: &str, action: &str, need_active: bool) -> Fault 
 }
 
 fn server_abort(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerResult {
-    let (_, id) = server_call(svc, req, 24, "os_compute_api:servers:migrations:delete")?;
+    let (_, id) = server_call(svc, req, 24)?;
     Err(not_migrating(svc, &id, "abort live migration", false))
 }
 
 fn server_action(svc: &Svc, req: &mut Request, _resp: &mut Response) -> HandlerResult {
-    let (_, id) = server_call(
-        svc,
-        req,
-        22,
-        "os_compute_api:servers:migrations:force_complete",
-    )?;
+    let (_, id) = server_call(svc, req, 22)?;
     let b = super::body(req)?;
     if b.get("force_complete").is_none() {
         let name = b

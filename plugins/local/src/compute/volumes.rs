@@ -207,7 +207,6 @@ fn size_of(v: &Value) -> Result<i64, Fault> {
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-volumes:create")?;
     let b = body(req)?;
     let vol = object_of(
         &b,
@@ -275,7 +274,6 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-volumes:delete")?;
     let id = param(req, "volume_id")?;
     let snapshots = svc.volumes.write(|c| {
         let v = vm::visible(c, id, &call.project_id, call.is_admin())?;
@@ -324,7 +322,6 @@ fn show_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 
 fn create_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-volumes:snapshots:create")?;
     let b = body(req)?;
     let o = object_of(
         &b,
@@ -358,7 +355,6 @@ fn create_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> Handler
 
 fn delete_snapshot(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = call_of(req)?;
-    call.writer("os_compute_api:os-volumes:snapshots:delete")?;
     let id = param(req, "snapshot_id")?;
     svc.volumes
         .delete_snapshot(&volume_call(&call), id, false)?;

@@ -591,7 +591,6 @@ fn new_flavor(call: &Call, o: &Map<String, Value>) -> std::result::Result<Flavor
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-flavor-manage:create")?;
     let body = body(req)?;
     let f = new_flavor(&call, object_body(&body, "flavor")?)?;
     svc.write(|c| {
@@ -620,7 +619,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     if !call.version.at_least(55) {
         return Err(Fault::not_found("The resource could not be found."));
     }
-    call.admin("os_compute_api:os-flavor-manage:update")?;
     let id = param(req, "flavor_id")?.to_string();
     let body = body(req)?;
     let o = object_body(&body, "flavor")?;
@@ -651,7 +649,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-flavor-manage:delete")?;
     let id = param(req, "flavor_id")?.to_string();
     svc.write(|c| {
         if !c.delete_flavor(&id)? {
@@ -675,7 +672,6 @@ fn access_view(id: &str, projects: &[String]) -> Value {
 
 fn list_access(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-flavor-access")?;
     let id = param(req, "flavor_id")?.to_string();
     let projects = svc.read(|c| {
         let f = visible(c, &call, &id)?;
@@ -704,12 +700,6 @@ fn action(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             )))
         }
     };
-    let rule = if adding {
-        "os_compute_api:os-flavor-access:add_tenant_access"
-    } else {
-        "os_compute_api:os-flavor-access:remove_tenant_access"
-    };
-    call.admin(rule)?;
     let o = object_body(&body, &name)?;
     if let Some(extra) = o.keys().find(|k| *k != "tenant") {
         return Err(additional(extra));
@@ -816,7 +806,6 @@ fn list_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResul
 
 fn create_specs(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-flavor-extra-specs:create")?;
     let id = param(req, "flavor_id")?.to_string();
     let body = body(req)?;
     let specs = spec_values(object_body(&body, "extra_specs")?)?;
@@ -844,7 +833,6 @@ fn show_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 
 fn update_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-flavor-extra-specs:update")?;
     let id = param(req, "flavor_id")?.to_string();
     let key = param(req, "key_id")?.to_string();
     let body = body(req)?;
@@ -877,7 +865,6 @@ fn update_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResu
 
 fn delete_spec(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.admin("os_compute_api:os-flavor-extra-specs:delete")?;
     let id = param(req, "flavor_id")?.to_string();
     let key = param(req, "key_id")?.to_string();
     svc.write(|c| {

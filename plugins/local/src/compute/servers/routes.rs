@@ -314,6 +314,8 @@ struct Order {
     security_groups: Vec<String>,
     trusted_certs: Option<Value>,
     hostname: Option<String>,
+    /// `host` or `hypervisor_hostname` (2.74): a destination of the admin's choosing.
+    requested_destination: bool,
     group: Option<String>,
     /// `block_device_mapping_v2` (or the legacy form).
     block_devices: Vec<volume_attachments::BlockDevice>,
@@ -621,6 +623,10 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
             .filter(|v| !v.is_null())
             .cloned(),
         hostname,
+        requested_destination: ["host", "hypervisor_hostname"].iter().any(|k| {
+            s.get(*k)
+                .is_some_and(|v| v.as_str() != Some("") && !v.is_null())
+        }),
         group: b
             .get("os:scheduler_hints")
             .or_else(|| b.get("OS-SCH-HNT:scheduler_hints"))
@@ -633,16 +639,21 @@ fn parse_order(call: &Call, b: &Value) -> Result<Order, Fault> {
 
 fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:servers:create")?;
     let order = parse_order(&call, &body(req)?)?;
     if let Some(az) = &order.availability_zone {
         // "nova", or Nova's admin forms "nova:host" / "nova::node".
-        let zone = az.split(':').next().unwrap_or("");
-        if zone != ZONE {
+        let mut parts = az.split(':');
+        if parts.next() != Some(ZONE) {
             return Err(Fault::bad_request(
                 "The requested availability zone is not available",
             ));
         }
+        if parts.any(|p| !p.is_empty()) {
+            call.admin("os_compute_api:servers:create:forced_host")?;
+        }
+    }
+    if order.requested_destination {
+        call.admin("compute:servers:create:requested_destination")?;
     }
     let urls = Urls::of(svc, req)?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
@@ -673,6 +684,13 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let made = volume_attachments::make_volumes(svc, &call, &block_devices, order.max_count)?;
     let created = svc.write(|c| {
         let flavor = flavors::for_server(c, &order.flavor_ref, &call.project_id, call.is_admin())?;
+        // A flavor without a disk boots only from a volume (servers:create:zero_disk_flavor).
+        if flavor.disk == 0 && !volume_backed && !call.is_admin() {
+            return Err(Fault::forbidden(
+                "Only volume-backed servers are allowed for flavors with zero disk.",
+            )
+            .into());
+        }
         let image = match &order.image_id {
             // A volume-backed server's root disk is its volume: the flavor's disk is moot.
             Some(id) if volume_backed => {
@@ -993,6 +1011,12 @@ fn truthy(v: &str) -> bool {
     )
 }
 
+/// Whether a listing asks for every project's servers (`all_tenants`, bare or true).
+fn asks_all_tenants(req: &Request) -> bool {
+    req.query_param("all_tenants")
+        .is_some_and(|v| v.is_empty() || truthy(v))
+}
+
 /// The servers a list request selects, in order, paged.
 fn select(
     svc: &Compute,
@@ -1036,7 +1060,7 @@ fn select(
         }
     };
     let mut query = ServerQuery::default();
-    let all_tenants = allowed("all_tenants").is_some_and(|v| v.is_empty() || truthy(v));
+    let all_tenants = admin && asks_all_tenants(req);
     let project = allowed("project_id").or_else(|| allowed("tenant_id"));
     // An admin's project filter counts only with all_tenants (Nova's v2 rule).
     if !(admin && all_tenants) || project.is_some() {
@@ -1215,6 +1239,14 @@ fn select(
 
 fn list_common(svc: &Svc, req: &mut Request, resp: &mut Response, detail: bool) -> HandlerResult {
     let call = Call::of(req)?;
+    // Every project's servers are the admin's: Nova refuses, it does not ignore, the ask.
+    if asks_all_tenants(req) {
+        call.admin(if detail {
+            "os_compute_api:servers:detail:get_all_tenants"
+        } else {
+            "os_compute_api:servers:index:get_all_tenants"
+        })?;
+    }
     let urls = Urls::of(svc, req)?;
     let (servers, more, mut attached) = svc.read(|c| {
         let (servers, more) = select(svc, &call, req, c)?;
@@ -1344,7 +1376,6 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:servers:update")?;
     let b = body(req)?;
     let u = object(&b, "server")?;
     let mut allowed = vec!["name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"];
@@ -1414,7 +1445,6 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:servers:delete")?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
     let deleted = svc.write(|c| {
         let s = target(&call, req, c)?;
@@ -1480,7 +1510,6 @@ fn change_metadata(
     replace: bool,
 ) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:server-metadata:update")?;
     let b = body(req)?;
     let m = check_metadata(b.get("metadata").ok_or_else(|| {
         Fault::bad_request("Malformed request body: 'metadata' is a required property")
@@ -1524,7 +1553,6 @@ fn show_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 
 fn set_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:server-metadata:update")?;
     let key = param(req, "key")?.to_string();
     let b = body(req)?;
     let meta = check_metadata(b.get("meta").ok_or_else(|| {
@@ -1549,7 +1577,6 @@ fn set_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult 
 
 fn delete_meta(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:server-metadata:delete")?;
     let key = param(req, "key")?.to_string();
     svc.write(|c| {
         let mut s = target(&call, req, c)?;
@@ -1631,7 +1658,6 @@ fn save_tags(
 
 fn replace_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = tags_call(req)?;
-    call.writer("os_compute_api:os-server-tags:update_all")?;
     let b = body(req)?;
     let new = super::tags::check(b.get("tags").unwrap_or(&Value::Null))?;
     let tags = save_tags(svc, &call, req, |t| {
@@ -1643,7 +1669,6 @@ fn replace_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRes
 
 fn delete_tags(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = tags_call(req)?;
-    call.writer("os_compute_api:os-server-tags:delete_all")?;
     save_tags(svc, &call, req, |t| {
         t.clear();
         Ok(())
@@ -1663,7 +1688,6 @@ fn check_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult
 
 fn add_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = tags_call(req)?;
-    call.writer("os_compute_api:os-server-tags:update")?;
     let tag = param(req, "tag")?.to_string();
     super::tags::check(&json!([tag]))?;
     let urls = Urls::of(svc, req)?;
@@ -1688,7 +1712,6 @@ fn add_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 fn delete_tag(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = tags_call(req)?;
-    call.writer("os_compute_api:os-server-tags:delete")?;
     let tag = param(req, "tag")?.to_string();
     save_tags(svc, &call, req, |t| {
         let before = t.len();
@@ -1718,7 +1741,6 @@ fn show_password(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerRe
 
 fn clear_password(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
-    call.writer("os_compute_api:os-server-password:clear")?;
     svc.write(|c| {
         let mut s = target(&call, req, c)?;
         s.extra.remove("password");
