@@ -121,7 +121,9 @@ pub fn attach(
         if let Some(port_id) = &r.port_id {
             let mut port = store::fetch(c, "port", port_id)?
                 .filter(|p| ctx.owns(p))
-                .ok_or_else(|| Fault::bad_request(format!("Port id {port_id} could not be found.")))?;
+                .ok_or_else(|| {
+                    Fault::bad_request(format!("Port id {port_id} could not be found."))
+                })?;
             if port["device_id"].as_str().is_some_and(|d| !d.is_empty()) {
                 return Err(Fault::conflict(format!("Port {port_id} is still in use.")).into());
             }
