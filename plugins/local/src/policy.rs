@@ -303,25 +303,6 @@ impl<H: Handler> Handler for Policed<H> {
     }
 }
 
-/// Changes need the `member` role (`PROJECT_MEMBER`); kept for checks inside handlers
-/// that the table cannot express.
-pub fn writer(caller: &AuthContext, rule: &str) -> Result<(), Fault> {
-    if caller.is_admin || is_member(caller) {
-        Ok(())
-    } else {
-        Err(denied("compute", "POST", rule))
-    }
-}
-
-/// Admin-only operations decided inside a handler.
-pub fn admin(caller: &AuthContext, rule: &str) -> Result<(), Fault> {
-    if caller.is_admin {
-        Ok(())
-    } else {
-        Err(denied("compute", "POST", rule))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,7 +143,11 @@ impl Call {
     /// What only an admin may do, when the body or the query says so: the policy table
     /// (`policies/compute.policy`) has decided everything else before the handler runs.
     pub fn admin(&self, rule: &str) -> std::result::Result<(), Fault> {
-        crate::policy::admin(&self.caller, rule)
+        if self.caller.is_admin {
+            Ok(())
+        } else {
+            Err(policy_denied(rule))
+        }
     }
 }
 
