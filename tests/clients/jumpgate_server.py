@@ -146,6 +146,16 @@ class Server:
         )
         return ks_session.Session(auth=auth, verify=self.verify)
 
+    def sign_in(self, api, user: str, password: str, project: str) -> tuple[str, dict]:
+        """A token scoped to `project` (both in the Default domain), asked over `api` (a
+        requests.Session): the token and Keystone's body for it."""
+        r = api.post(self.url + "/v3/auth/tokens", json={"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}})
+        assert r.status_code == 201, r.text
+        return r.headers["X-Subject-Token"], r.json()["token"]
+
     @property
     def verify(self) -> str | bool:
         """What `requests` and keystoneauth take as `verify`: the CA over HTTPS."""

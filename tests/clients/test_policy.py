@@ -124,14 +124,8 @@ def matrix(s: js.Server):
         return r.json() if r.content else None
 
     def sign_in(user, password, project):
-        r = api.post(U + "/v3/auth/tokens", json={"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": user, "domain": {"id": "default"}, "password": password}}},
-            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}})
-        assert r.status_code == 201, r.text
-        body = r.json()["token"]
-        return (r.headers["X-Subject-Token"], body["user"]["id"], body["project"]["id"],
-                {x["name"] for x in body["roles"]})
+        token, body = s.sign_in(api, user, password, project)
+        return token, body["user"]["id"], body["project"]["id"], {x["name"] for x in body["roles"]}
 
     admin_token, admin_uid, admin_pid, admin_roles = sign_in("admin", s.admin_password, "admin")
     H = {"X-Auth-Token": admin_token}

@@ -31,9 +31,8 @@ def refused(s: js.Server):
     api.verify = s.verify
 
     def sign_in(user, password, project):
-        r = api.post(U + "/v3/auth/tokens", json={"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": "default"}, "password": password}}}, "scope": {"project": {"name": project, "domain": {"id": "default"}}}}})
-        assert r.status_code == 201, r.text
-        return r.headers["X-Subject-Token"], r.json()["token"]["project"]["id"]
+        token, body = s.sign_in(api, user, password, project)
+        return token, body["project"]["id"]
 
     def ok(r):
         assert r.status_code < 300, (r.status_code, r.text)
