@@ -220,30 +220,30 @@ impl<H: Handler> Policed<H> {
     /// of every action its body names (an action the table does not know is left to the
     /// handler, which answers the service's 400).
     fn check(&self, req: &Request) -> Result<(), Fault> {
-        let rows = self.rows.iter().filter(|r| r.method == req.method.as_str());
-        let (plain, actions): (Vec<&Row>, Vec<&Row>) = rows.partition(|r| r.action.is_none());
-        let applicable: Vec<&Row> = if actions.is_empty() {
-            plain
+        let method = req.method.as_str();
+        let rows = || self.rows.iter().filter(move |r| r.method == method);
+        // Only an action endpoint reads its body here, and only the top-level keys.
+        let keys = if rows().any(|r| r.action.is_some()) {
+            body_keys(&req.body)
         } else {
-            let keys = body_keys(&req.body);
-            let named: Vec<&Row> = actions
-                .into_iter()
-                .filter(|r| keys.iter().any(|k| Some(k) == r.action.as_ref()))
-                .collect();
-            if named.is_empty() {
-                plain
-            } else {
-                named
-            }
+            Vec::new()
         };
+        let named = |r: &Row| r.action.as_ref().is_some_and(|a| keys.contains(a));
+        let by_action = rows().any(named);
         let caller = req.context();
-        for row in applicable {
+        for row in rows().filter(|r| {
+            if by_action {
+                named(r)
+            } else {
+                r.action.is_none()
+            }
+        }) {
             if !row.rule.allows(caller.as_ref(), |p| req.param(p)) {
                 return Err(match caller {
                     None => {
                         Fault::unauthorized("The request you have made requires authentication.")
                     }
-                    Some(_) => denied(&self.service, &req.method, &row.rule.name),
+                    Some(_) => denied(&self.service, method, &row.rule.name),
                 });
             }
         }
