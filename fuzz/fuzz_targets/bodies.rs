@@ -1,6 +1,6 @@
 //! Request bodies of every service, through the local driver's real handlers: the input
 //! is a written request (see cloud.rs), a method, a path under identity, compute, image,
-//! volume or network, headers and a JSON body; the seeds are real requests of each.
+//! volume, network or placement, headers and a JSON body; the seeds are real requests of each.
 //! No panic, no 500, whatever the body holds.
 #![no_main]
 

@@ -35,6 +35,7 @@ const SERVICES: &[(&str, &str)] = &[
     ("volume", "/volume"),
     ("compute", "/compute"),
     ("network", "/network"),
+    ("placement", "/placement"),
 ];
 
 const ADMIN_PASSWORD: &str = "fuzz-admin-password";
@@ -416,6 +417,29 @@ impl Cloud {
                 self.wait_for(&self.fill(path), pointer, wanted)?;
             }
         }
+        // Placement: a provider with an inventory, for the bodies of what it holds.
+        let rp = "f0220000-0000-4000-8000-00000000f022";
+        let latest = [("OpenStack-API-Version", "placement latest")];
+        let steps = [
+            (
+                "POST".to_string(),
+                "/placement/resource_providers".to_string(),
+                format!(r#"{{"name": "fuzz-rp", "uuid": "{rp}"}}"#),
+            ),
+            (
+                "PUT".to_string(),
+                format!("/placement/resource_providers/{rp}/inventories"),
+                r#"{"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 8}}}"#
+                    .to_string(),
+            ),
+        ];
+        for (method, path, body) in steps {
+            let resp = self.call(&method, &path, &latest, body.as_bytes());
+            if resp.status != 200 {
+                return Err(format!("{method} {path} → {}", resp.status));
+            }
+        }
+        self.ids.push(("provider", rp.into()));
         Ok(())
     }
 

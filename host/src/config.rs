@@ -55,6 +55,21 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub max_request_body_size: usize,
     pub shutdown_timeout: Duration,
+    /// How long a client has to send a request's headers, and how long a kept-alive
+    /// connection may sit idle (hyper's `header_read_timeout`).
+    pub header_timeout: Duration,
+    /// How long a request body may go without a byte arriving (nginx's
+    /// `client_body_timeout`): then 408, and the connection is closed.
+    pub body_timeout: Duration,
+    /// Connections open at once, in all (more wait in the listen backlog) and per client
+    /// address (more are closed at once); 0: no ceiling.
+    pub max_connections: usize,
+    pub max_connections_per_client: usize,
+    /// Handlers streaming a body (uploads, downloads) at once, each holding a thread; more
+    /// wait, holding none, so streams can never take every thread from other requests.
+    pub max_streams: usize,
+    /// Threads for handlers that block (tokio's blocking pool); read at start only.
+    pub max_threads: usize,
     /// `tls_cert_file` and `tls_key_file`: serve HTTPS on `listen` (both or neither).
     pub tls: Option<TlsFiles>,
     pub services: Vec<ServiceConfig>,
@@ -195,22 +210,69 @@ impl Config {
                 )
             })?,
         };
-        let shutdown_timeout = match get("shutdown_timeout") {
-            None => Duration::from_secs(30),
-            Some(v) => Duration::from_secs_f64(
-                v.trim()
+        // Bounded so that no setting overflows a deadline: a day is more than any wait.
+        let seconds = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+            match get(key) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => v
+                    .trim()
                     .parse::<f64>()
                     .ok()
-                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+                    .map(Duration::from_secs_f64)
                     .ok_or_else(|| {
                         err(
                             "DEFAULT",
-                            "shutdown_timeout",
-                            format!("'{v}' is not a number of seconds"),
+                            key,
+                            format!("'{v}' is not a number of seconds from 0 to 86400"),
                         )
-                    })?,
-            ),
+                    }),
+            }
         };
+        let count = |key: &str, default: usize| -> Result<usize, ConfigError> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| err("DEFAULT", key, format!("'{v}' is not a whole number"))),
+            }
+        };
+        let shutdown_timeout = seconds("shutdown_timeout", 30)?;
+        // nginx's defaults: 60 s for headers and between body bytes; hyper's 30 s for
+        // headers is kept, as the idle time of a kept-alive connection too.
+        let header_timeout = seconds("header_timeout", 30)?;
+        let body_timeout = seconds("body_timeout", 60)?;
+        if header_timeout.is_zero() || body_timeout.is_zero() {
+            return Err(err(
+                "DEFAULT",
+                if header_timeout.is_zero() {
+                    "header_timeout"
+                } else {
+                    "body_timeout"
+                },
+                "must be more than 0 seconds".into(),
+            ));
+        }
+        let max_connections = count("max_connections", 4096)?;
+        let max_connections_per_client = count("max_connections_per_client", 512)?;
+        let max_streams = count("max_streams", 128)?;
+        // tokio's own default; streams may hold at most part of it.
+        let max_threads = count("max_threads", 512)?;
+        if max_threads == 0 {
+            return Err(err("DEFAULT", "max_threads", "must be at least 1".into()));
+        }
+        if max_streams == 0 || max_streams >= max_threads {
+            return Err(err(
+                "DEFAULT",
+                "max_streams",
+                format!(
+                    "{max_streams}: must be from 1 to max_threads - 1 ({}), so that streams \
+                     always leave threads to other requests",
+                    max_threads - 1
+                ),
+            ));
+        }
 
         let enabled = list(
             &ini.get("default", "enabled_services")
@@ -289,6 +351,12 @@ impl Config {
             admin_token: get("admin_token").map(|t| t.trim().to_string()),
             max_request_body_size,
             shutdown_timeout,
+            header_timeout,
+            body_timeout,
+            max_connections,
+            max_connections_per_client,
+            max_streams,
+            max_threads,
             tls,
             services,
             ini,
@@ -298,6 +366,12 @@ impl Config {
     /// A raw value, with `[DEFAULT]` cascading, as drivers see it.
     pub fn get(&self, section: &str, key: &str) -> Option<String> {
         self.ini.get(section, key)
+    }
+
+    /// Sets a value as if the file had it, for a command that hands a driver one setting
+    /// of its own (`migrate-store --to`) without writing it to the file.
+    pub fn set(&mut self, section: &str, key: &str, value: &str) {
+        self.ini.set(section, key, Some(value.to_string()));
     }
 
     /// Every key of `section` (`[DEFAULT]`'s first, then the section's own, which win).
@@ -339,6 +413,7 @@ pub fn default_mount(service: &str) -> &'static str {
         "volume" => "/volume",
         "network" => "/network",
         "baremetal" => "/baremetal",
+        "placement" => "/placement",
         _ => "",
     }
 }
@@ -533,6 +608,29 @@ driver=jumpgate.baremetal.drivers.sl
     }
 
     #[test]
+    fn limits_are_bounded_and_leave_threads_to_other_requests() {
+        let base = "[DEFAULT]\nenabled_services = identity\n[identity]\ndriver = x\n";
+        let c = parse(base);
+        assert_eq!(c.header_timeout, Duration::from_secs(30));
+        assert_eq!(c.body_timeout, Duration::from_secs(60));
+        assert_eq!((c.max_streams, c.max_threads), (128, 512));
+        let with = |extra: &str| base.replace("[DEFAULT]\n", &format!("[DEFAULT]\n{extra}\n"));
+        assert_eq!(
+            parse(&with("body_timeout = 2.5")).body_timeout,
+            Duration::from_millis(2500)
+        );
+        assert!(parse_err(&with("header_timeout = 0")).contains("header_timeout: must be more"));
+        assert!(parse_err(&with("body_timeout = 1e300")).contains("from 0 to 86400"));
+        assert!(parse_err(&with("max_connections = -1")).contains("not a whole number"));
+        assert!(parse_err(&with("max_streams = 512")).contains("from 1 to max_threads - 1 (511)"));
+        assert!(parse_err(&with("max_streams = 0")).contains("max_streams"));
+        assert_eq!(
+            parse(&with("max_streams = 8\nmax_threads = 9")).max_streams,
+            8
+        );
+    }
+
+    #[test]
     fn tls_files_come_in_pairs_relative_to_the_config_folder() {
         let c = parse("[DEFAULT]\ntls_cert_file = tls/cert.pem\ntls_key_file = /k.pem\nenabled_services = identity\n[identity]\ndriver = x\n");
         assert_eq!(
@@ -591,5 +689,19 @@ driver=jumpgate.baremetal.drivers.sl
             "[DEFAULT]\nadmin_token =\nenabled_services = identity\n[identity]\ndriver = x\n",
         );
         assert_eq!(c.admin_token, None);
+    }
+
+    #[test]
+    fn a_set_value_reads_as_the_file_would_give_it() {
+        let mut c = parse(
+            "[DEFAULT]\nenabled_services = identity\n[identity]\ndriver = local\n[local]\ndata_dir = d\n",
+        );
+        c.set("local", "migrate_store_to", "postgresql://jg@db/cloud");
+        assert_eq!(
+            c.get("local", "migrate_store_to").as_deref(),
+            Some("postgresql://jg@db/cloud")
+        );
+        assert_eq!(c.get("local", "data_dir").as_deref(), Some("d"));
+        assert_eq!(c.get("identity", "migrate_store_to"), None);
     }
 }

@@ -1,5 +1,6 @@
 //! `jumpgate`: serves the OpenStack APIs, handing every endpoint to a driver `.so`.
-//! Commands: `serve` (the default), `endpoints`, `check-config`.
+//! Commands: `serve` (the default), `endpoints`, `check-config`, `bootstrap`,
+//! `migrate-store`.
 
 mod app;
 mod catalog;
@@ -8,6 +9,7 @@ mod config;
 mod dispatcher;
 mod gateway;
 mod hooks;
+mod limits;
 mod loader;
 mod router;
 mod server;
@@ -72,6 +74,14 @@ enum Command {
     /// Set up every configured driver once and exit: on an empty store the identity driver
     /// creates the Default domain, the admin project and user (as `serve` would).
     Bootstrap,
+    /// Copy the local driver's SQLite store (data_dir/jumpgate.db) into a new PostgreSQL
+    /// database, all or nothing; the image and volume files stay in data_dir. Afterwards set
+    /// `[local] database` to the URL and restart.
+    MigrateStore {
+        /// The destination: postgresql://user@host/db, holding no cloud yet.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// Requests allocate and free many small strings across worker threads; glibc's arenas
@@ -129,6 +139,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
+        Command::MigrateStore { to } => migrate_store(path, &to),
         Command::CheckConfig => match State::start(path.clone()) {
             Ok(state) => {
                 let gw = state.current();
@@ -149,6 +160,28 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         },
     }
+}
+
+/// The host knows no driver's store: it hands the destination to the `local` driver as
+/// `[local] migrate_store_to`, whose setup copies the store and logs what it copied (or
+/// fails the setup with the reason), and exits.
+fn migrate_store(path: PathBuf, to: &str) -> ExitCode {
+    let mut config = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    config.set("local", "migrate_store_to", to);
+    let state = match State::with_config(path, config) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let copied = state.current().drivers().iter().any(|d| d.name == "local");
+    state.teardown_all();
+    if !copied {
+        return fail("migrate-store: no service of this configuration uses the local driver");
+    }
+    println!("migrate-store complete: set [local] database to the new database and restart");
+    ExitCode::SUCCESS
 }
 
 fn fail(reason: &str) -> ExitCode {
@@ -189,8 +222,10 @@ fn serve(path: PathBuf, filter: FilterHandle) -> ExitCode {
         Ok(s) => Arc::new(s),
         Err(e) => return fail(&e),
     };
+    let max_threads = state.current().config.max_threads;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(max_threads)
         .build()
     {
         Ok(r) => r,

@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,17 +14,19 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{ROption, RResult, RSliceMut, RString};
 use bytes::{Buf, Bytes};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::{Body as _, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use jumpgate_plugin_api::abi::{BodyReader, BodyReaderBox, BodyReader_TO, Pair};
 use jumpgate_plugin_api::{Fault, FaultStyle, Request, Response};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
 
 use crate::gateway::{Gateway, Routed, INTERNAL_ERROR};
+use crate::limits::Slot;
 use crate::state::State;
 
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -44,6 +47,15 @@ pub async fn serve(state: Arc<State>, listener: TcpListener, shutdown: impl Futu
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // Past `max_connections` the next client waits in the listen backlog until one
+        // leaves; the ceiling is the current configuration's.
+        let room = state
+            .connections
+            .enter(state.current().config.max_connections);
+        let slot = tokio::select! {
+            slot = room => slot,
+            _ = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, remote) = match accepted {
@@ -55,18 +67,28 @@ pub async fn serve(state: Arc<State>, listener: TcpListener, shutdown: impl Futu
                         continue;
                     }
                 };
+                let gw = state.current();
+                // One address holding `max_connections_per_client` already: this one is
+                // closed at once, so no single client can take every connection.
+                let Some(client) = state.clients.admit(remote.ip(), gw.config.max_connections_per_client) else {
+                    tracing::debug!("connection from {remote} closed: it holds max_connections_per_client already");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 // The configuration current at accept time says whether this connection
-                // is HTTPS; the handshake runs in the connection's own task, so a slow
-                // client holds up no one.
-                let tls = state.current().tls.clone();
+                // is HTTPS and how long its client may take; the handshake runs in the
+                // connection's own task, so a slow client holds up no one.
+                let tls = gw.tls.clone();
+                let http = http1_builder(&gw.config);
+                drop(gw);
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
+                    let _held = (slot, client);
                     let result = match tls {
                         None => {
                             let service = service_fn(move |req| handle(state.clone(), req, remote, "http"));
-                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                            let conn = http.serve_connection(TokioIo::new(stream), service);
                             watcher.watch(conn).await
                         }
                         Some(acceptor) => {
@@ -82,7 +104,7 @@ pub async fn serve(state: Arc<State>, listener: TcpListener, shutdown: impl Futu
                                 }
                             };
                             let service = service_fn(move |req| handle(state.clone(), req, remote, "https"));
-                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                            let conn = http.serve_connection(TokioIo::new(stream), service);
                             watcher.watch(conn).await
                         }
                     };
@@ -105,6 +127,16 @@ pub async fn serve(state: Arc<State>, listener: TcpListener, shutdown: impl Futu
     }
 }
 
+/// HTTP/1.1 as this configuration has it: hyper closes a connection whose client takes
+/// longer than `header_timeout` to send a request's headers, or sits idle that long
+/// between requests.
+fn http1_builder(config: &crate::config::Config) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    http
+}
+
 async fn handle(
     state: Arc<State>,
     req: hyper::Request<Incoming>,
@@ -123,23 +155,19 @@ async fn handle(
     let handler = gw.handler(&routed, &request.method);
     let streams = handler.is_some_and(|h| h.responder.streams_body(&request));
     let mut early = None;
+    let idle = gw.config.body_timeout;
+    // A streaming handler holds a thread while its client sends: at most `max_streams`
+    // run at once, and the rest wait here without one.
+    let mut stream_slot = None;
     if streams {
-        request.body_stream = ROption::RSome(request_stream(body));
+        stream_slot = Some(state.streams.enter(gw.config.max_streams).await);
+        request.body_stream = ROption::RSome(request_stream(body, idle));
     } else {
-        match Limited::new(body, gw.config.max_request_body_size)
-            .collect()
-            .await
-        {
-            Ok(collected) => request.body = collected.to_bytes().to_vec().into(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                early = Some(Fault::too_large(format!(
-                    "Request is too large: the limit is {} bytes.",
-                    gw.config.max_request_body_size
-                )));
-            }
-            Err(e) => {
-                tracing::debug!("reading a request body from {remote}: {e}");
-                early = Some(Fault::bad_request("The request body could not be read."));
+        match read_whole(body, gw.config.max_request_body_size, idle).await {
+            Ok(bytes) => request.body = bytes.into(),
+            Err(fault) => {
+                tracing::debug!("reading a request body from {remote}: {}", fault.message);
+                early = Some(fault);
             }
         }
     }
@@ -148,8 +176,12 @@ async fn handle(
     let resp = if blocking {
         let gw = gw.clone();
         let service = gw.services[routed.service].name().to_string();
-        match tokio::task::spawn_blocking(move || gw.respond(&routed, request, early, start)).await
-        {
+        let answered = tokio::task::spawn_blocking(move || {
+            let resp = gw.respond(&routed, request, early, start);
+            drop(stream_slot);
+            resp
+        });
+        match answered.await {
             Ok(resp) => resp,
             Err(e) => {
                 tracing::error!("request thread failed: {e}");
@@ -161,7 +193,53 @@ async fn handle(
     } else {
         gw.respond(&routed, request, early, start)
     };
-    Ok(to_hyper(resp, head))
+    // A body streamed out holds a thread while its client reads: it takes a stream slot.
+    let out_slot = if resp.body_stream.is_some() && !head {
+        Some(state.streams.enter(gw.config.max_streams).await)
+    } else {
+        None
+    };
+    Ok(to_hyper(resp, head, out_slot, idle))
+}
+
+/// A whole request body, at most `limit` bytes, each part arriving within `idle`: else
+/// the fault to answer (413 before a byte is read when `Content-Length` is over the limit,
+/// 408 when the client stops sending).
+async fn read_whole(body: Incoming, limit: usize, idle: Duration) -> Result<Vec<u8>, Fault> {
+    let too_large =
+        || Fault::too_large(format!("Request is too large: the limit is {limit} bytes."));
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
+    }
+    let mut body = Limited::new(body, limit);
+    let mut out = Vec::new();
+    loop {
+        match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(body_timed_out(idle)),
+            Ok(None) => return Ok(out),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            Ok(Some(Err(e))) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(too_large())
+            }
+            Ok(Some(Err(_))) => {
+                return Err(Fault::bad_request("The request body could not be read."))
+            }
+        }
+    }
+}
+
+fn body_timed_out(idle: Duration) -> Fault {
+    Fault::new(
+        408,
+        format!(
+            "Request Timeout: no part of the request body arrived in {} seconds.",
+            idle.as_secs_f64()
+        ),
+    )
 }
 
 fn to_request(
@@ -206,7 +284,12 @@ fn to_request(
     req
 }
 
-fn to_hyper(resp: Response, head: bool) -> hyper::Response<Body> {
+fn to_hyper(
+    resp: Response,
+    head: bool,
+    slot: Option<Slot>,
+    idle: Duration,
+) -> hyper::Response<Body> {
     let Response {
         status,
         headers,
@@ -233,7 +316,7 @@ fn to_hyper(resp: Response, head: bool) -> hyper::Response<Body> {
         }
     }
     let body = match body_stream {
-        ROption::RSome(reader) if !head => response_stream(reader),
+        ROption::RSome(reader) if !head => response_stream(reader, slot, idle),
         _ => Full::new(Bytes::from(Vec::from(body)))
             .map_err(|never| match never {})
             .boxed(),
@@ -261,11 +344,20 @@ fn fault_response(fault: &Fault, style: FaultStyle) -> hyper::Response<Body> {
 
 /// A request body for a driver that streams it: frames are forwarded by a task as the
 /// driver reads, at most `STREAM_DEPTH` ahead.
-fn request_stream(mut body: Incoming) -> BodyReaderBox {
+fn request_stream(mut body: Incoming, idle: Duration) -> BodyReaderBox {
     let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(STREAM_DEPTH);
     tokio::spawn(async move {
         let mut drained = 0usize;
-        while let Some(frame) = body.frame().await {
+        loop {
+            let frame = match tokio::time::timeout(idle, body.frame()).await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(_) => {
+                    // The handler's read fails, and its thread is free again.
+                    let _ = tx.send(Err(body_timed_out(idle).message)).await;
+                    break;
+                }
+            };
             let item = match frame {
                 Ok(frame) => match frame.into_data() {
                     Ok(data) => Ok(data),
@@ -335,28 +427,48 @@ impl BodyReader for ChannelBody {
 }
 
 /// A response body a driver produces while it is sent: read on a blocking thread, in
-/// chunks, and handed to hyper through a bounded channel.
-fn response_stream(mut reader: BodyReaderBox) -> Body {
+/// chunks, and handed to hyper through a bounded channel. A client that reads nothing for
+/// `idle` is cut off, and its thread (and stream `slot`) freed; the body then ends in an
+/// error, never in a clean end a client would take for the whole file.
+fn response_stream(mut reader: BodyReaderBox, slot: Option<Slot>, idle: Duration) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(STREAM_DEPTH);
-    tokio::task::spawn_blocking(move || loop {
-        let mut chunk = vec![0u8; STREAM_CHUNK];
-        match reader.read(RSliceMut::from_mut_slice(&mut chunk)) {
-            RResult::ROk(0) => break,
-            RResult::ROk(n) => {
-                chunk.truncate(n);
-                if tx
-                    .blocking_send(Ok(Frame::data(Bytes::from(chunk))))
-                    .is_err()
-                {
-                    break; // the client went away
+    let complete = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Handle::current();
+    let finished = complete.clone();
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let send = |item| runtime.block_on(tokio::time::timeout(idle, tx.send(item)));
+        loop {
+            let mut chunk = vec![0u8; STREAM_CHUNK];
+            match reader.read(RSliceMut::from_mut_slice(&mut chunk)) {
+                RResult::ROk(0) => {
+                    finished.store(true, Ordering::Release);
+                    break;
                 }
-            }
-            RResult::RErr(e) => {
-                tracing::error!("streaming a response body failed: {e}");
-                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
-                break;
+                RResult::ROk(n) => {
+                    chunk.truncate(n);
+                    match send(Ok(Frame::data(Bytes::from(chunk)))) {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break, // the client went away
+                        Err(_) => {
+                            tracing::debug!(
+                                "a client read nothing of a response for {idle:?}: cut off"
+                            );
+                            break;
+                        }
+                    }
+                }
+                RResult::RErr(e) => {
+                    tracing::error!("streaming a response body failed: {e}");
+                    let _ = send(Err(std::io::Error::other(e.to_string())));
+                    break;
+                }
             }
         }
     });
-    BodyExt::boxed(StreamBody::new(ReceiverStream::new(rx)))
+    let cut_short = tokio_stream::once(()).filter_map(move |()| {
+        (!complete.load(Ordering::Acquire))
+            .then(|| Err(std::io::Error::other("the response body was cut short")))
+    });
+    BodyExt::boxed(StreamBody::new(ReceiverStream::new(rx).chain(cut_short)))
 }

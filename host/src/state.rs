@@ -8,10 +8,15 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::gateway::Gateway;
+use crate::limits::{Clients, Gate};
 use crate::loader::{Driver, Loader};
 
 pub struct State {
     gateway: ArcSwap<Gateway>,
+    /// Connections and streams held now, across reloads (`limits`).
+    pub connections: Arc<Gate>,
+    pub clients: Arc<Clients>,
+    pub streams: Arc<Gate>,
     loader: Loader,
     config_path: PathBuf,
     life: Mutex<Life>,
@@ -28,9 +33,15 @@ struct Life {
 impl State {
     /// Loads the configuration at `config_path` and builds the first gateway.
     pub fn start(config_path: PathBuf) -> Result<State, String> {
+        let config = Config::load(&config_path).map_err(|e| e.to_string())?;
+        Self::with_config(config_path, config)
+    }
+
+    /// Builds the first gateway from `config`, loaded from `config_path` (which a reload
+    /// reads again).
+    pub fn with_config(config_path: PathBuf, config: Config) -> Result<State, String> {
         let loader =
             Loader::new().map_err(|e| format!("cannot create a folder for driver copies: {e}"))?;
-        let config = Config::load(&config_path).map_err(|e| e.to_string())?;
         let mut life = Life::default();
         let built = Gateway::build(config, &loader, &mut life.set_up);
         let state = State {
@@ -43,6 +54,9 @@ impl State {
                     return Err(e);
                 }
             }),
+            connections: Arc::default(),
+            clients: Arc::default(),
+            streams: Arc::default(),
             loader,
             config_path,
             life: Mutex::new(life),

@@ -125,7 +125,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// `identity`, `compute`, `image`, `volume`, `network` or `baremetal`.
+    /// `identity`, `compute`, `image`, `volume`, `network`, `baremetal` or `placement`.
     pub fn service(&self) -> String {
         self.raw.service().into()
     }

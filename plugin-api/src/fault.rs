@@ -14,6 +14,9 @@ pub struct Fault {
     pub kind: Option<String>,
     /// Extra response headers, e.g. `WWW-Authenticate` on a 401.
     pub headers: Vec<(String, String)>,
+    /// Extra members of the error object where a service's document has them (Placement's
+    /// `max_version` and `min_version` on a microversion it cannot serve).
+    pub fields: Vec<(String, serde_json::Value)>,
 }
 
 /// How a service spells a fault body.
@@ -29,6 +32,11 @@ pub enum FaultStyle {
     Neutron,
     /// `{"error_message": "{\"faultstring\": …, \"faultcode\": \"Client\", \"debuginfo\": null}"}`
     Ironic,
+    /// The API-SIG errors document Placement writes (`placement/util.py`,
+    /// `json_error_formatter`): `{"errors": [{"status", "title", "detail", "code",
+    /// "request_id"}]}`, `detail` being webob's explanation then the message; `code` only
+    /// when the fault names one (`kind`, from 1.23).
+    Placement,
 }
 
 impl FaultStyle {
@@ -39,6 +47,7 @@ impl FaultStyle {
             "image" => FaultStyle::Glance,
             "network" => FaultStyle::Neutron,
             "baremetal" => FaultStyle::Ironic,
+            "placement" => FaultStyle::Placement,
             _ => FaultStyle::Nova,
         }
     }
@@ -51,6 +60,7 @@ impl Fault {
             message: message.into(),
             kind: None,
             headers: Vec::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -104,6 +114,12 @@ impl Fault {
         self
     }
 
+    /// Adds a member to the error object (styles that have an open one: Placement's).
+    pub fn field(mut self, name: impl Into<String>, value: serde_json::Value) -> Fault {
+        self.fields.push((name.into(), value));
+        self
+    }
+
     /// The JSON body of this fault in `style`.
     pub fn body(&self, style: FaultStyle) -> serde_json::Value {
         use serde_json::json;
@@ -139,6 +155,31 @@ impl Fault {
                 });
                 json!({"error_message": fault.to_string()})
             }
+            // keystonemiddleware answers a missing or bad token before Placement runs, in
+            // its own (Keystone's) words.
+            FaultStyle::Placement if self.status == 401 => self.body(FaultStyle::Keystone),
+            FaultStyle::Placement => {
+                // webob's body template `explanation<br /><br />\ndetail\n` after
+                // `strip_tags`: newlines to spaces, each `<br />` to a newline.
+                let explanation = webob_explanation(self.status);
+                // A bare webob error (a path Placement has not) has no detail of its own.
+                let message = match self.message.as_str() {
+                    m if m == explanation => "",
+                    m => m,
+                };
+                let detail = format!(
+                    "{explanation}\n\n {} ",
+                    message.replace('\n', " ").replace('\r', "")
+                );
+                let mut error = json!({"status": self.status, "title": reason, "detail": detail});
+                if let Some(code) = &self.kind {
+                    error["code"] = json!(code);
+                }
+                for (name, value) in &self.fields {
+                    error[name] = value.clone();
+                }
+                json!({"errors": [error]})
+            }
         }
     }
 
@@ -147,6 +188,29 @@ impl Fault {
     /// `*/*` or no `Accept`, as python-glanceclient relies on; JSON when JSON is preferred).
     pub fn write_for(&self, req: &Request, resp: &mut Response) {
         let style = FaultStyle::of(&req.service);
+        if style == FaultStyle::Placement && self.status != 401 {
+            // Placement's formatter adds the request id oslo's middleware gave the request.
+            let mut body = self.body(style);
+            // The code appears from 1.23 on, whoever raised the fault (a policy refusal
+            // too): the named one, or Placement's default.
+            match placement_codes(req) {
+                true => {
+                    let code = self.kind.as_deref().unwrap_or("placement.undefined_code");
+                    body["errors"][0]["code"] = serde_json::json!(code);
+                }
+                false => {
+                    if let Some(e) = body["errors"][0].as_object_mut() {
+                        e.remove("code");
+                    }
+                }
+            }
+            if let Some(id) = req.env(crate::env::REQUEST_ID) {
+                body["errors"][0]["request_id"] = serde_json::json!(id);
+            }
+            self.write_styled(style, resp);
+            resp.body = body.to_string().into_bytes().into();
+            return;
+        }
         if style != FaultStyle::Glance {
             return self.write_styled(style, resp);
         }
@@ -287,6 +351,49 @@ fn webob_media_type(accept: Option<&str>) -> WebobMedia {
     }
 }
 
+/// Whether `req` asked Placement for 1.23 or later (`latest` included), where errors carry
+/// a code. A version that does not parse is itself the error, written without one.
+fn placement_codes(req: &Request) -> bool {
+    let Some(h) = req.header("openstack-api-version") else {
+        return false;
+    };
+    h.split(',').any(|entry| {
+        let mut words = entry.split_whitespace();
+        if !words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("placement"))
+        {
+            return false;
+        }
+        match words.next() {
+            Some(v) if v.eq_ignore_ascii_case("latest") => true,
+            Some(v) => v
+                .split_once('.')
+                .and_then(|(major, minor)| {
+                    Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
+                })
+                .is_some_and(|(major, minor)| major == 1 && (23..=39).contains(&minor)),
+            None => false,
+        }
+    })
+}
+
+/// webob's `explanation` of each error class (`webob/exc.py`), which Placement's details
+/// begin with. 405, 406 and 415 have none (their wording is in an HTML-only template).
+fn webob_explanation(status: u16) -> &'static str {
+    match status {
+        400 => "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+        403 => "Access was denied to this resource.",
+        404 => "The resource could not be found.",
+        409 => "There was a conflict when trying to complete your request.",
+        413 => "The body of your request was too large for this server.",
+        500 => "The server has either erred or is incapable of performing the requested operation.",
+        501 => "The server has not implemented the requested operation.",
+        503 => "The server is currently unavailable. Please try again at a later time.",
+        _ => "",
+    }
+}
+
 /// Nova's and Cinder's fault keys (`nova/api/openstack/wsgi.py`, `Fault._fault_names`).
 fn nova_fault_name(status: u16) -> &'static str {
     match status {
@@ -313,6 +420,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         406 => "Not Acceptable",
+        408 => "Request Timeout",
         409 => "Conflict",
         410 => "Gone",
         411 => "Length Required",
@@ -375,6 +483,44 @@ mod tests {
             serde_json::from_str(body["error_message"].as_str().unwrap()).unwrap();
         assert_eq!(inner["faultcode"], "Client");
         assert_eq!(inner["faultstring"], "bad");
+    }
+
+    #[test]
+    fn placement_style_is_the_api_sig_errors_list() {
+        let body = Fault::not_found("No resource provider with uuid x found")
+            .kind("placement.undefined_code")
+            .body(FaultStyle::Placement);
+        let e = &body["errors"][0];
+        assert_eq!(e["status"], 404);
+        assert_eq!(e["title"], "Not Found");
+        assert_eq!(
+            e["detail"],
+            "The resource could not be found.\n\n No resource provider with uuid x found "
+        );
+        assert_eq!(e["code"], "placement.undefined_code");
+        // Before 1.23 there is no code; a 401 is keystonemiddleware's.
+        let body = Fault::bad_request("x").body(FaultStyle::Placement);
+        assert!(body["errors"][0].get("code").is_none());
+        let body = Fault::unauthorized("x").body(FaultStyle::Placement);
+        assert_eq!(body["error"]["code"], 401);
+    }
+
+    #[test]
+    fn placement_faults_carry_the_request_id() {
+        let mut req = Request::new("GET", "/resource_providers/x");
+        req.service = "placement".into();
+        req.set_env(crate::env::REQUEST_ID, "req-abc");
+        let mut resp = Response::default();
+        Fault::conflict("stale").write_for(&req, &mut resp);
+        let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        assert_eq!(body["errors"][0]["request_id"], "req-abc");
+        assert!(body["errors"][0].get("code").is_none(), "1.0 has no code");
+        assert_eq!(resp.status, 409);
+        req.headers
+            .push(Pair::new("OpenStack-API-Version", "placement 1.23"));
+        Fault::forbidden("no").write_for(&req, &mut resp);
+        let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        assert_eq!(body["errors"][0]["code"], "placement.undefined_code");
     }
 
     #[test]

@@ -10,6 +10,11 @@ Environment:
     JUMPGATE_PASSTHROUGH=1
                           talk to a second jumpgate in front of it, every service on the
                           `openstack` driver (libjumpgate_openstack.so in the same folder)
+    JUMPGATE_PG=postgresql://user@host:port
+                          every jumpgate started gets a new database there (the
+                          scripts' start_postgresql); otherwise SQLite in its folder
+    JUMPGATE_HOSTS=2      the session's cloud is two jumpgates on one database and one
+                          data_dir, behind nginx round robin (needs JUMPGATE_PG)
     JUMPGATE_EXTERNAL_URL, JUMPGATE_EXTERNAL_ADMIN_PASSWORD
                           test an already running server instead (tests marked
                           `jumpgate_only` are skipped)
@@ -138,7 +143,7 @@ def server():
     """The jumpgate under test (or the external server), for the whole session."""
     global _session_server
     try:
-        srv = jumpgate_server.start()
+        srv = jumpgate_server.start(hosts=jumpgate_server.hosts_wanted())
     except jumpgate_server.StartError as e:
         pytest.exit(f"cannot start the server under test: {e}", returncode=1)
     _session_server = srv

@@ -42,7 +42,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The services the `local` driver serves, in jumpgate.conf's `enabled_services` order.
 # Extend this one list as the driver grows (volume, network).
-ENABLED_SERVICES: tuple[str, ...] = ("identity", "image", "compute", "network", "volume")
+ENABLED_SERVICES: tuple[str, ...] = (
+    "identity", "image", "compute", "network", "volume", "placement",
+)
 
 # Extra `[local]` settings of the started jumpgate (env JUMPGATE_LOCAL_<KEY> overrides one,
 # e.g. JUMPGATE_LOCAL_BOOT_DELAY=1). `boot_delay`: seconds a server builds and each later
@@ -94,8 +96,11 @@ class Server:
         self.log_path = log_path
         self._keep = keep
         self._log_text: str | None = None
-        # JUMPGATE_PASSTHROUGH: the local-driver jumpgate this one passes requests to.
+        # JUMPGATE_PASSTHROUGH: the local-driver jumpgate this one passes requests to;
+        # JUMPGATE_HOSTS=2: the first of the jumpgates this nginx balances.
         self.upstream = upstream
+        # JUMPGATE_HOSTS=2: every jumpgate behind this nginx, the upstream first.
+        self.hosts: list[Server] = []
 
     # --- where and who -------------------------------------------------------------
 
@@ -207,8 +212,15 @@ class Server:
                 text = self.log_path.read_text(errors="replace")
             except OSError:
                 pass
+        if self.hosts and self.workdir is not None:
+            try:
+                text += (self.workdir / "error.log").read_text(errors="replace")
+            except OSError:
+                pass
         if self.upstream is not None:
             text += f"\n--- upstream {self.upstream.url}\n" + self.upstream.log()
+        for host in self.hosts[1:]:
+            text += f"\n--- host {host.url}\n" + host.log()
         return text
 
     def stop(self) -> int | None:
@@ -228,8 +240,11 @@ class Server:
         if self._log_text is None and self.log_path is not None:
             self._log_text = self.log()
         if self.workdir is not None and not self._keep:
+            drop_database(self.workdir)
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+        for host in self.hosts[1:]:
+            host.stop()
         if self.upstream is not None:
             self.upstream.stop()
         return code
@@ -305,6 +320,7 @@ def config_text(
     secret_key: str,
     local: dict[str, str] | None = None,
     tls: "Tls | None" = None,
+    defaults: dict[str, str] | None = None,
 ) -> str:
     lines = [
         "[DEFAULT]",
@@ -315,6 +331,7 @@ def config_text(
     ]
     if tls is not None:
         lines += [f"tls_cert_file = {tls.cert}", f"tls_key_file = {tls.key}"]
+    lines += [f"{key} = {value}" for key, value in (defaults or {}).items()]
     lines += [
         "",
     ]
@@ -351,18 +368,32 @@ def external_from_env() -> Server | None:
     return server
 
 
+def hosts_wanted() -> int:
+    """Env JUMPGATE_HOSTS: how many jumpgates serve the session's cloud, behind nginx
+    (2 needs JUMPGATE_PG: several hosts share one database)."""
+    n = int(os.environ.get("JUMPGATE_HOSTS", "1") or "1")
+    if n > 1 and postgresql() is None:
+        raise StartError("JUMPGATE_HOSTS > 1 needs JUMPGATE_PG (the hosts share a database)")
+    return n
+
+
 def start(
     services=ENABLED_SERVICES,
     *,
     keep: bool | None = None,
     local: dict[str, str] | None = None,
     tls: bool | None = None,
+    hosts: int = 1,
+    defaults: dict[str, str] | None = None,
 ) -> Server:
     """An external server (JUMPGATE_EXTERNAL_URL) or a new jumpgate with the local driver.
 
-    `local`: `[local]` settings besides LOCAL_SETTINGS (see `local_settings`). The
+    `local`: `[local]` settings besides LOCAL_SETTINGS (see `local_settings`); `defaults`:
+    `[DEFAULT]` settings (the host's: timeouts, limits). The
     jumpgate's folder is removed by `stop()` unless `keep` (or env JUMPGATE_KEEP=1).
-    `tls`: serve HTTPS (default: env JUMPGATE_TLS)."""
+    `tls`: serve HTTPS (default: env JUMPGATE_TLS). `hosts` > 1: that many jumpgates on
+    one database and one data_dir, behind nginx round robin (the Server is nginx's;
+    `.hosts` lists the jumpgates)."""
     server = external_from_env()
     if server is not None:
         return server
@@ -381,12 +412,19 @@ def start(
     last = None
     for _ in range(3):  # a free port can be taken between free_port() and the bind
         try:
-            server = _start_once(exe, so, tuple(services), keep, local_settings(local), tls)
+            server = _start_once(exe, so, tuple(services), keep, local_settings(local), tls,
+                                 defaults or {})
             break
         except _PortTaken as e:
             last = e
     else:
         raise StartError(f"no free port after 3 tries:\n{last}")
+    if hosts > 1:
+        try:
+            return _start_balancer(server, hosts, keep)
+        except BaseException:
+            server.stop()
+            raise
     if not passthrough():
         return server
     try:
@@ -496,13 +534,139 @@ def _start_front(exe: Path, upstream: Server, keep: bool) -> Server:
     raise StartError(f"no free port after 3 tries:\n{last}")
 
 
+def nginx_binary() -> str:
+    """Debian's nginx (scripts/lib.sh need_nginx installs it)."""
+    found = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(found).is_file():
+        raise StartError("nginx is not installed (scripts/lib.sh: need_nginx)")
+    return found
+
+
+def nginx_config_text(dir: Path, port: int, upstreams: list[int]) -> str:
+    """nginx round robin over jumpgates on `upstreams`, as an operator runs several hosts:
+    the client's Host passed on (the catalog's URLs are built from it), bodies streamed
+    both ways, no size limit (Glance and Cinder enforce theirs)."""
+    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in upstreams)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{user}worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream jumpgate {{
+{servers}
+        keepalive 32;
+        # Under jumpgate's header_timeout (30 s), which closes idle connections: nginx
+        # lets go of an idle one first and never sends on a connection being closed.
+        keepalive_timeout 20s;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 0;
+        location / {{
+            proxy_pass http://jumpgate;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_read_timeout 600s;
+            proxy_send_timeout 600s;
+        }}
+    }}
+}}
+"""
+
+
+def _start_balancer(first: Server, hosts: int, keep: bool) -> Server:
+    """`hosts` - 1 more jumpgates on `first`'s folder (same conf: database, data_dir,
+    secret key) and nginx in front of them all."""
+    others: list[Server] = []
+    try:
+        for _ in range(hosts - 1):
+            others.append(start_another(first.workdir))
+        exe = nginx_binary()
+        last = None
+        for _ in range(3):
+            workdir = Path(tempfile.mkdtemp(prefix="jumpgate-nginx-"))
+            port = free_port()
+            (workdir / "nginx.conf").write_text(
+                nginx_config_text(workdir, port, [first.port] + [o.port for o in others]))
+            log_path = workdir / "nginx.log"
+            with open(log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    [exe, "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
+                     "-g", "daemon off;"],
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            _running.add(proc)
+            front = Server(f"http://127.0.0.1:{port}", first.admin_password,
+                           services=first.services, external=False, proc=proc,
+                           workdir=workdir, log_path=log_path, keep=keep, upstream=first)
+            front.hosts = [first, *others]
+            try:
+                _wait_ready(front, START_TIMEOUT)
+                return front
+            except StartError as e:
+                text = front.log()
+                front.upstream, front.hosts = None, []
+                front.stop()
+                if "in use" not in text.lower():
+                    raise
+                last = e
+        raise StartError(f"no free port for nginx after 3 tries:\n{last}")
+    except BaseException:
+        for o in others:
+            o.stop()
+        raise
+
+
 class _PortTaken(StartError):
     pass
 
 
+def postgresql() -> str | None:
+    """Env JUMPGATE_PG: a PostgreSQL server (postgresql://user@host:port, the scripts'
+    start_postgresql) each started jumpgate gets a database of its own on."""
+    url = os.environ.get("JUMPGATE_PG", "").strip().rstrip("/")
+    return url or None
+
+
+def create_database(workdir: Path) -> str | None:
+    """A new database for the jumpgate in `workdir` on JUMPGATE_PG (its name kept in
+    workdir/database for drop_database); its URL, or None on SQLite."""
+    server = postgresql()
+    if server is None:
+        return None
+    name = "jg_" + secrets.token_hex(6)
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", f"{server}/postgres", "-c",
+                    f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    (workdir / "database").write_text(name)
+    return f"{server}/{name}"
+
+
+def drop_database(workdir: Path) -> None:
+    """Drops the database create_database made for `workdir`, if any."""
+    server, marker = postgresql(), workdir / "database"
+    if server is None or not marker.is_file():
+        return
+    subprocess.run(["psql", "-q", f"{server}/postgres", "-c",
+                    f"DROP DATABASE IF EXISTS {marker.read_text().strip()} WITH (FORCE)"],
+                   capture_output=True)
+
+
 def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str],
-                tls_on: bool) -> Server:
+                tls_on: bool, defaults: dict[str, str]) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="jumpgate-clients-"))
+    if "database" not in local:
+        database = create_database(workdir)
+        if database is not None:
+            local = {**local, "database": database}
     _install(so, workdir)
     data = workdir / "data"
     data.mkdir()
@@ -511,7 +675,8 @@ def _start_once(exe: Path, so: Path, services, keep: bool, local: dict[str, str]
     tls = make_certificate(workdir / "tls") if tls_on else None
     conf = workdir / "jumpgate.conf"
     conf.write_text(
-        config_text(port, services, data, admin_password, secrets.token_hex(32), local, tls)
+        config_text(port, services, data, admin_password, secrets.token_hex(32), local, tls,
+                    defaults)
     )
     server = _launch(exe, workdir, port, admin_password, services, keep,
                      cacert=tls.ca if tls else None)

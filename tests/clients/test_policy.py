@@ -31,7 +31,7 @@ import jumpgate_server as js
 pytestmark = pytest.mark.jumpgate_only
 
 POLICIES = Path(__file__).resolve().parents[2] / "plugins" / "local" / "policies"
-SERVICES = ("identity", "compute", "image", "volume", "network")
+SERVICES = ("identity", "compute", "image", "volume", "network", "placement")
 NOWHERE = "00000000-0000-0000-0000-000000000000"
 ACTORS = ("reader_a", "member_a", "admin", "member_b")
 

@@ -6,6 +6,7 @@ mod compute;
 mod identity;
 mod image;
 mod network;
+mod placement;
 mod volume;
 
 /// Methods that answer without a token: version documents are read before any login.
@@ -53,6 +54,7 @@ pub const SERVICES: &[&str] = &[
     "volume",
     "network",
     "baremetal",
+    "placement",
 ];
 
 /// The endpoint table of `service`, or `None` for a service Jumpgate does not know.
@@ -64,6 +66,7 @@ pub fn endpoints(service: &str) -> Option<Vec<Endpoint>> {
         "volume" => volume::endpoints(),
         "network" => network::endpoints(),
         "baremetal" => baremetal::endpoints(),
+        "placement" => placement::endpoints(),
         _ => return None,
     })
 }

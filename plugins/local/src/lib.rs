@@ -8,6 +8,7 @@ mod identity;
 mod image;
 mod microversion;
 mod network;
+mod placement;
 mod policy;
 mod settings;
 mod store;
@@ -30,11 +31,12 @@ use store::Store;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// What every service of this build shares for one `data_dir`: one store (one
+/// What every service of this build shares for one `data_dir` and database: one store (one
 /// connection to one database), and whether the files a crash left were put right — once
 /// per build, not once per service whose side owns files (image, compute, volume).
 struct Shared {
     data_dir: PathBuf,
+    database: Option<String>,
     store: Arc<Store>,
     images_recovered: Mutex<bool>,
     volumes_swept: Mutex<bool>,
@@ -43,14 +45,35 @@ struct Shared {
 /// Held until `teardown`: a retired build lets go of its database.
 static SHARED: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
 
-fn shared_for(settings: &Settings) -> Result<Arc<Shared>, Error> {
+fn shared_for(app: &App, settings: &Settings) -> Result<Arc<Shared>, Error> {
     let mut all = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(s) = all.iter().find(|s| s.data_dir == settings.data_dir) {
+    if let Some(s) = all
+        .iter()
+        .find(|s| s.data_dir == settings.data_dir && s.database == settings.database)
+    {
         return Ok(s.clone());
     }
-    let store = Arc::new(Store::open(&settings.data_dir).map_err(|e| Error(e.to_string()))?);
+    // `jumpgate migrate-store`: the copy runs once, before the first service is set up,
+    // and any failure fails the setup, so the command exits with the reason.
+    if let Some(to) = &settings.migrate_store_to {
+        if settings.database.is_some() {
+            return Err(Error(
+                "migrate-store copies the SQLite store in data_dir, but [local] database \
+                 already names another store"
+                    .into(),
+            ));
+        }
+        let report =
+            store::migrate::migrate_store(&settings.data_dir, to).map_err(|e| Error(e.0))?;
+        app.log(LogLevel::Info, &report.to_string());
+    }
+    let store = Arc::new(
+        Store::open(&settings.data_dir, settings.database.as_deref())
+            .map_err(|e| Error(e.to_string()))?,
+    );
     let shared = Arc::new(Shared {
         data_dir: settings.data_dir.clone(),
+        database: settings.database.clone(),
         store,
         images_recovered: Mutex::new(false),
         volumes_swept: Mutex::new(false),
@@ -89,7 +112,7 @@ impl Shared {
 
 fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
     let settings = Settings::read(app)?;
-    let shared = shared_for(&settings)?;
+    let shared = shared_for(app, &settings)?;
     let store = shared.store.clone();
     match disp.service().as_str() {
         "identity" => {
@@ -124,6 +147,15 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
                 .map_err(|e| Error(net.fault(e).message))?;
             network::setup(disp, net)
         }
+        "placement" => placement::setup(
+            disp,
+            Arc::new(placement::Placement::new(
+                app.clone(),
+                store,
+                disp.mount().to_string(),
+            )),
+            &settings,
+        ),
         other => Err(Error(format!(
             "the local driver does not serve {other} yet"
         ))),
@@ -137,7 +169,7 @@ fn teardown() {
 
 export_driver! {
     name: "local",
-    services: ["identity", "image", "compute", "network", "volume"],
+    services: ["identity", "image", "compute", "network", "volume", "placement"],
     setup_routes: setup_routes,
     teardown: teardown,
 }

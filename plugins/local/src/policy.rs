@@ -78,6 +78,7 @@ pub fn table_text(service: &str) -> Option<&'static str> {
         "image" => include_str!("../policies/image.policy"),
         "volume" => include_str!("../policies/volume.policy"),
         "network" => include_str!("../policies/network.policy"),
+        "placement" => include_str!("../policies/placement.policy"),
         _ => return None,
     })
 }
@@ -176,6 +177,8 @@ pub fn denied(service: &str, method: &str, name: &str) -> Fault {
         "image" => Fault::forbidden(format!("You are not authorized to complete {name} action.")),
         "network" => Fault::forbidden(format!("(rule:{name}) is disallowed by policy"))
             .kind("PolicyNotAuthorized"),
+        // placement/exception.py, PolicyNotAuthorized.
+        "placement" => Fault::forbidden(format!("Policy does not allow {name} to be performed.")),
         // oslo.policy's PolicyNotAuthorized, as Nova and Cinder word it.
         _ => Fault::forbidden(format!("Policy doesn't allow {name} to be performed.")),
     }
@@ -323,7 +326,14 @@ mod tests {
 
     #[test]
     fn every_table_parses_and_names_every_policy() {
-        for service in ["identity", "compute", "image", "volume", "network"] {
+        for service in [
+            "identity",
+            "compute",
+            "image",
+            "volume",
+            "network",
+            "placement",
+        ] {
             let rows = parse(table_text(service).unwrap()).unwrap();
             assert!(!rows.is_empty(), "{service}");
             for r in rows {

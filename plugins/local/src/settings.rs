@@ -7,6 +7,12 @@ use jumpgate_plugin_api::{App, Error};
 pub struct Settings {
     /// `[local] data_dir`: the database, volumes, images. Default `data`, beside the config.
     pub data_dir: PathBuf,
+    /// `[local] database`: a `postgresql://user:pass@host/db` URL when several hosts share
+    /// one cloud; unset, the state is SQLite's file in `data_dir`.
+    pub database: Option<String>,
+    /// `[local] migrate_store_to`: set by `jumpgate migrate-store --to URL`, never in a
+    /// file: setup copies the SQLite store into that PostgreSQL database first.
+    pub migrate_store_to: Option<String>,
     /// `[DEFAULT] secret_key`: tokens are sealed under a key derived from it. When unset,
     /// one is generated into `data_dir/secret_key` and kept.
     pub secret_key: String,
@@ -82,6 +88,14 @@ impl Settings {
         }
         Ok(Settings {
             data_dir,
+            database: app
+                .config("local", "database")
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty()),
+            migrate_store_to: app
+                .config("local", "migrate_store_to")
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty()),
             secret_key,
             previous_secret_keys,
             token_expiration,

@@ -20,7 +20,15 @@ use crate::settings::Settings;
 
 jumpgate_plugin_api::export_driver! {
     name: "openstack",
-    services: ["identity", "compute", "image", "volume", "network", "baremetal"],
+    services: [
+        "identity",
+        "compute",
+        "image",
+        "volume",
+        "network",
+        "baremetal",
+        "placement",
+    ],
     setup_routes: setup_routes,
 }
 

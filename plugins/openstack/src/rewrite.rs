@@ -165,6 +165,7 @@ fn service_of_type(kind: &str) -> Option<&'static str> {
         "volume" | "volumev2" | "volumev3" | "block-storage" => "volume",
         "network" => "network",
         "baremetal" => "baremetal",
+        "placement" => "placement",
         _ => return None,
     })
 }

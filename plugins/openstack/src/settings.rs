@@ -13,6 +13,7 @@ pub const SERVICES: &[&str] = &[
     "volume",
     "network",
     "baremetal",
+    "placement",
 ];
 
 pub struct Settings {
@@ -115,7 +116,10 @@ impl Settings {
             .timeout_per_write(Some(self.read_timeout))
             .max_idle_connections(self.pool_size * SERVICES.len())
             .max_idle_connections_per_host(self.pool_size)
-            .max_idle_age(Duration::from_secs(60))
+            // Under what servers keep an idle connection open (Apache's KeepAliveTimeout
+            // is 5 s, jumpgate's header_timeout 30 s): a pooled connection is never one
+            // the upstream is closing. Under load connections are reused long before.
+            .max_idle_age(Duration::from_secs(4))
             .build()
             .into()
     }

@@ -490,7 +490,7 @@ fn servers(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::fixtures::TestServer;
+    use crate::store::sql::fixtures::TestServer;
     use crate::store::Store;
 
     #[test]

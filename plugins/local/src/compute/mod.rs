@@ -95,6 +95,10 @@ impl Compute {
     pub fn fault(&self, e: Error) -> Fault {
         match e {
             Error::Fault(f) => f,
+            Error::Store(e) if e.unstorable_reason().is_some() => Fault::bad_request(format!(
+                "Invalid input for field/attribute: {}",
+                e.unstorable_reason().unwrap_or_default()
+            )),
             Error::Store(e) => {
                 self.app
                     .log(LogLevel::Error, &format!("compute store: {e}"));

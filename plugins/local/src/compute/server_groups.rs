@@ -327,7 +327,7 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 mod tests {
     use super::*;
     use crate::compute::microversion::Version;
-    use crate::store::sqlite::fixtures::TestServer;
+    use crate::store::sql::fixtures::TestServer;
     use crate::store::Store;
 
     fn call(minor: u16) -> Call {

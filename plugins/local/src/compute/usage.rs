@@ -304,7 +304,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::fixtures::TestServer;
+    use crate::store::sql::fixtures::TestServer;
     use crate::store::Store;
 
     const H: i64 = 3_600_000;

@@ -205,7 +205,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 mod tests {
     use super::*;
     use crate::compute::flavors::Flavor;
-    use crate::store::sqlite::fixtures::TestServer;
+    use crate::store::sql::fixtures::TestServer;
     use crate::store::Store;
 
     #[test]

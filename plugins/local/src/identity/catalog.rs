@@ -19,6 +19,7 @@ const BUILT_IN: &[(&str, &str, &str, &str, bool)] = &[
     ("volume", "volumev2", "cinderv2", "v2_index", true),
     ("network", "network", "neutron", "index", false),
     ("baremetal", "baremetal", "ironic", "index", false),
+    ("placement", "placement", "placement", "index", false),
 ];
 
 const INTERFACES: &[&str] = &["public", "internal", "admin"];

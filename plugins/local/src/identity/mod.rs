@@ -209,6 +209,12 @@ impl Identity {
             model::Error::Conflict(m) => Fault::conflict(m),
             model::Error::Invalid(m) => Fault::bad_request(m),
             model::Error::Forbidden(m) => Fault::forbidden(m),
+            model::Error::Store(e) if e.unstorable_reason().is_some() => {
+                Fault::bad_request(format!(
+                    "Invalid input: {}",
+                    e.unstorable_reason().unwrap_or_default()
+                ))
+            }
             model::Error::Store(e) => {
                 self.app
                     .log(LogLevel::Error, &format!("identity store: {e}"));

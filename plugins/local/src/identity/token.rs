@@ -156,7 +156,7 @@ struct Cached {
     checked: Option<Instant>,
 }
 
-const REFRESH: Duration = Duration::from_secs(1);
+const REFRESH: Duration = Duration::from_millis(500);
 
 impl Revocations {
     pub fn new() -> Revocations {

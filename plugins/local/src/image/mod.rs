@@ -105,6 +105,12 @@ impl Images {
             model::Error::NotFound(m) => Fault::not_found(m),
             model::Error::Conflict(m) => Fault::conflict(m),
             model::Error::Invalid(m) => Fault::bad_request(m),
+            model::Error::Store(e) if e.unstorable_reason().is_some() => {
+                Fault::bad_request(format!(
+                    "Invalid input: {}",
+                    e.unstorable_reason().unwrap_or_default()
+                ))
+            }
             model::Error::Store(e) => {
                 self.app.log(LogLevel::Error, &format!("image store: {e}"));
                 Fault::internal("The server encountered an unexpected error.")

@@ -36,6 +36,10 @@ impl Net {
     pub fn fault(&self, e: Error) -> Fault {
         match e {
             Error::Fault(f) => f,
+            Error::Store(e) if e.unstorable_reason().is_some() => Fault::bad_request(format!(
+                "Invalid input for operation: {}.",
+                e.unstorable_reason().unwrap_or_default()
+            )),
             Error::Store(e) => {
                 self.app
                     .log(LogLevel::Error, &format!("network store: {e}"));

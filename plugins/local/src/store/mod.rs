@@ -3,10 +3,15 @@
 //! today (one database under `data_dir`), and another backend can fill them beside it.
 //! `files` keeps the image and volume files every backend shares.
 
+pub(crate) mod db;
 pub mod files;
+pub(crate) mod migrate;
+mod postgres;
+mod settler;
+pub(crate) mod sql;
 pub(crate) mod sqlite;
 
-pub use sqlite::Store;
+use std::path::Path;
 
 use crate::compute::flavors::repo::FlavorRepo;
 use crate::compute::quotas::repo::ComputeQuotaRepo;
@@ -18,6 +23,7 @@ use crate::compute::servers::repo::ServerRepo;
 use crate::identity::repo::IdentityRepo;
 use crate::image::repo::ImageRepo;
 use crate::network::repo::NetworkRepo;
+use crate::placement::repo::PlacementRepo;
 use crate::volume::repo::{
     BackupRepo, GroupRepo, MessageRepo, QosRepo, SnapshotRepo, TransferRepo, VolumeQuotaRepo,
     VolumeRepo, VolumeTypeRepo,
@@ -36,9 +42,9 @@ macro_rules! transaction {
 
         // Tests also write records the repositories have no method for.
         #[cfg(test)]
-        pub trait Tx: $($repo +)+ sqlite::fixtures::Fixtures {}
+        pub trait Tx: $($repo +)+ sql::fixtures::Fixtures {}
         #[cfg(test)]
-        impl<T: $($repo +)+ sqlite::fixtures::Fixtures + ?Sized> Tx for T {}
+        impl<T: $($repo +)+ sql::fixtures::Fixtures + ?Sized> Tx for T {}
     };
 }
 
@@ -68,11 +74,85 @@ transaction!(
     ServerVolumeRepo,
     MigrationRepo,
     AggregateRepo,
+    PlacementRepo,
 );
+
+/// Where the cloud's state is kept: SQLite in `data_dir` (the default), or a PostgreSQL
+/// database several hosts share. Either way the files are under `data_dir`.
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl Store {
+    /// Opens the store `[local] database` names (a `postgresql://` URL), or SQLite's file
+    /// in `data_dir` when it names none; creates or upgrades its schema.
+    pub fn open(data_dir: &Path, database: Option<&str>) -> Result<Store, StoreError> {
+        match database {
+            None => Ok(Store::Sqlite(sqlite::SqliteStore::open(data_dir)?)),
+            Some(url) if url.starts_with("postgresql://") || url.starts_with("postgres://") => {
+                Ok(Store::Postgres(postgres::PgStore::open(url, data_dir)?))
+            }
+            Some(other) => Err(StoreError(format!(
+                "[local] database: '{other}' is not a postgresql:// URL (leave it unset for \
+                 SQLite in data_dir)"
+            ))),
+        }
+    }
+
+    /// A store for unit tests: SQLite in memory, or, with `JUMPGATE_TEST_DATABASE` set to
+    /// a PostgreSQL URL, a fresh schema there.
+    #[cfg(test)]
+    pub fn memory() -> Store {
+        match std::env::var("JUMPGATE_TEST_DATABASE") {
+            Ok(url) if !url.is_empty() => Store::Postgres(postgres::PgStore::for_tests(&url)),
+            _ => Store::Sqlite(sqlite::SqliteStore::memory()),
+        }
+    }
+
+    /// Reads one consistent snapshot; never waits for a write.
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&dyn Tx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            Store::Sqlite(s) => s.read(f),
+            Store::Postgres(s) => s.read(f),
+        }
+    }
+
+    /// Runs `f` in one transaction, after applying every clock-driven change that has come
+    /// due: everything it changes is committed together, or, on any error, nothing is.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&dyn Tx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            Store::Sqlite(s) => s.write(f),
+            Store::Postgres(s) => s.write(f),
+        }
+    }
+}
 
 /// A store error, for the log; handlers answer 500 for these.
 #[derive(Debug)]
 pub struct StoreError(pub String);
+
+/// What marks a value the database cannot hold (see `StoreError::unstorable`).
+const UNSTORABLE: &str = "unstorable value: ";
+
+impl StoreError {
+    /// A value from the request the database cannot hold (PostgreSQL's text has no NUL
+    /// character): the client's fault, answered 400 by every service, not a failure.
+    pub fn unstorable(why: &str) -> StoreError {
+        StoreError(format!("{UNSTORABLE}{why}"))
+    }
+
+    /// Why the request's value cannot be stored, if that is what this error is.
+    pub fn unstorable_reason(&self) -> Option<&str> {
+        self.0.strip_prefix(UNSTORABLE)
+    }
+}
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -140,6 +140,10 @@ impl Volumes {
     pub fn fault(&self, e: Error) -> Fault {
         match e {
             Error::Fault(f) => f,
+            Error::Store(e) if e.unstorable_reason().is_some() => Fault::bad_request(format!(
+                "Invalid input received: {}",
+                e.unstorable_reason().unwrap_or_default()
+            )),
             Error::Store(e) => {
                 self.app.log(LogLevel::Error, &format!("volume store: {e}"));
                 Fault::internal("The server has either erred or is incapable of performing the requested operation.")

@@ -7,38 +7,18 @@
 //! A connection fills each service's repository trait (`identity::repo`, …), so a model
 //! sees only its trait: `read` and `write` hand out the transaction as `&dyn Tx`.
 
-mod compute;
-#[cfg(test)]
-pub(crate) mod fixtures;
-mod flavors;
-mod hosts;
-mod identity;
-mod image;
 mod migrations;
-mod network;
-mod quotas;
-mod servers;
-mod timers;
-mod volume;
-mod volume_backups;
-mod volume_groups;
-mod volume_messages;
-mod volume_qos;
-mod volume_quotas;
-mod volume_snapshots;
-mod volume_transfers;
-mod volume_types;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row};
+use rusqlite::{Connection, OpenFlags};
 
+use super::db::{Args, Db, Dialect, Found, Row};
+use super::settler::{Settler, SETTLER_POLL};
+use super::sql::timers;
 use super::{private_dir, StoreError, Tx, Unique};
-
-type Found<T> = std::result::Result<T, StoreError>;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -46,88 +26,97 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-impl From<rusqlite::Error> for super::Failure {
-    fn from(e: rusqlite::Error) -> Self {
-        super::Failure::Store(e.into())
+/// Binds each `$N` of a prepared statement to `p[N-1]`. SQLite numbers named parameters
+/// in the order they first appear, so they are bound by name, not by position.
+fn bind(st: &mut rusqlite::Statement, sql: &str, p: Args) -> Found<()> {
+    for i in 1..=st.parameter_count() {
+        let arg = st
+            .parameter_name(i)
+            .and_then(|n| n.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|n| p.get(n))
+            .ok_or_else(|| {
+                StoreError(format!(
+                    "statement parameter {i} has no argument ({} given): {sql}",
+                    p.len()
+                ))
+            })?;
+        st.raw_bind_parameter(i, arg.value())?;
     }
+    Ok(())
 }
 
-/// The statements every repository method is made of, on prepared (cached) statements.
-trait Run {
-    /// An INSERT or UPDATE that may hit a unique name.
-    fn unique(&self, sql: &str, p: impl Params) -> Found<Unique>;
-    fn one<T>(
-        &self,
-        sql: &str,
-        p: impl Params,
-        row: impl FnOnce(&Row) -> rusqlite::Result<T>,
-    ) -> Found<Option<T>>;
-    fn all<T>(
-        &self,
-        sql: &str,
-        p: impl Params,
-        row: impl FnMut(&Row) -> rusqlite::Result<T>,
-    ) -> Found<Vec<T>>;
-    /// How many rows changed.
-    fn run(&self, sql: &str, p: impl Params) -> Found<usize>;
-    fn count(&self, sql: &str, p: impl Params) -> Found<u64>;
-    /// What a `SELECT EXISTS (…)` answers.
-    fn exists(&self, sql: &str, p: impl Params) -> Found<bool>;
-}
+/// The statements on SQLite, prepared once per connection (cached).
+impl Db for Connection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
 
-impl Run for Connection {
-    fn unique(&self, sql: &str, p: impl Params) -> Found<Unique> {
-        match self.prepare_cached(sql)?.execute(p) {
+    fn data_dir(&self) -> std::path::PathBuf {
+        // The folder of the main database file; "." for an in-memory one.
+        self.path()
+            .map(Path::new)
+            .and_then(Path::parent)
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    fn unique(&self, sql: &str, p: Args) -> Found<Unique> {
+        let mut st = self.prepare_cached(sql)?;
+        bind(&mut st, sql, p)?;
+        match st.raw_execute() {
             Ok(_) => Ok(Unique::Stored),
             Err(e) if is_duplicate(&e) => Ok(Unique::Taken),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn one<T>(
-        &self,
-        sql: &str,
-        p: impl Params,
-        row: impl FnOnce(&Row) -> rusqlite::Result<T>,
-    ) -> Found<Option<T>> {
-        Ok(self.prepare_cached(sql)?.query_row(p, row).optional()?)
-    }
-
-    fn all<T>(
-        &self,
-        sql: &str,
-        p: impl Params,
-        row: impl FnMut(&Row) -> rusqlite::Result<T>,
-    ) -> Found<Vec<T>> {
+    fn one<T>(&self, sql: &str, p: Args, row: impl FnOnce(&Row) -> Found<T>) -> Found<Option<T>> {
         let mut st = self.prepare_cached(sql)?;
-        let rows = st.query_map(p, row)?.collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        bind(&mut st, sql, p)?;
+        let mut rows = st.raw_query();
+        match rows.next()? {
+            Some(r) => row(&Row::Sqlite(r)).map(Some),
+            None => Ok(None),
+        }
     }
 
-    fn run(&self, sql: &str, p: impl Params) -> Found<usize> {
-        Ok(self.prepare_cached(sql)?.execute(p)?)
+    fn all<T>(&self, sql: &str, p: Args, mut row: impl FnMut(&Row) -> Found<T>) -> Found<Vec<T>> {
+        let mut st = self.prepare_cached(sql)?;
+        bind(&mut st, sql, p)?;
+        let mut rows = st.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(row(&Row::Sqlite(r))?);
+        }
+        Ok(out)
     }
 
-    fn count(&self, sql: &str, p: impl Params) -> Found<u64> {
-        let n: i64 = self.prepare_cached(sql)?.query_row(p, |r| r.get(0))?;
-        Ok(n.max(0) as u64)
+    fn run(&self, sql: &str, p: Args) -> Found<usize> {
+        let mut st = self.prepare_cached(sql)?;
+        bind(&mut st, sql, p)?;
+        Ok(st.raw_execute()?)
     }
+}
 
-    fn exists(&self, sql: &str, p: impl Params) -> Found<bool> {
-        Ok(self.prepare_cached(sql)?.query_row(p, |r| r.get(0))?)
-    }
+/// A migrated in-memory database, for the repositories' unit tests.
+#[cfg(test)]
+pub fn test_connection() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .expect("pragma");
+    migrations::apply(&mut conn).expect("migrations");
+    conn
 }
 
 /// Idle reader connections kept open; more are opened while more reads run at once.
 const IDLE_READERS: usize = 8;
 
-/// How often the settler looks for changes other hosts scheduled (its own are woken at
-/// once, and each waits exactly until it is due).
-const SETTLER_POLL: Duration = Duration::from_millis(250);
-
 /// The database: one writer connection (SQLite serializes writers anyway), a pool of
 /// reader connections, and the settler.
-pub struct Store {
+pub struct SqliteStore {
     writer: Mutex<Connection>,
     /// Where reader connections open; None for an in-memory store, which reads through
     /// the writer.
@@ -154,17 +143,21 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating) `data_dir/jumpgate.db`, brings its schema up to date and starts
     /// the settler.
-    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+    pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         private_dir(data_dir).map_err(StoreError)?;
         let path = data_dir.join("jumpgate.db");
         let mut conn = open_connection(&path)?;
         migrations::apply(&mut conn)?;
-        Ok(Store {
+        let theirs = path.clone();
+        let mut settler_conn = None;
+        Ok(SqliteStore {
             writer: Mutex::new(conn),
-            settler: Some(Settler::start(path.clone())),
+            settler: Some(Settler::start(move || {
+                settle_due(&theirs, &mut settler_conn)
+            })),
             path: Some(path),
             readers: Mutex::new(Vec::new()),
         })
@@ -172,13 +165,9 @@ impl Store {
 
     /// An in-memory store, for tests.
     #[cfg(test)]
-    pub fn memory() -> Store {
-        let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .expect("pragma");
-        migrations::apply(&mut conn).expect("migrations");
-        Store {
-            writer: Mutex::new(conn),
+    pub fn memory() -> SqliteStore {
+        SqliteStore {
+            writer: Mutex::new(test_connection()),
             path: None,
             readers: Mutex::new(Vec::new()),
             settler: None,
@@ -229,7 +218,7 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| E::from(e.into()))?;
-        timers::settle(&tx, crate::time::now_ms()).map_err(|e| E::from(e.into()))?;
+        timers::settle(&*tx, crate::time::now_ms()).map_err(E::from)?;
         let out = f(&*tx)?;
         tx.commit().map_err(|e| E::from(e.into()))?;
         drop(conn);
@@ -241,92 +230,36 @@ impl Store {
     }
 }
 
-/// The thread that applies clock-driven changes as they come due, on its own connection;
-/// it ends when the store is dropped (a retired build holds no thread).
-struct Settler {
-    signal: Arc<(Mutex<Signal>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
-}
-
-#[derive(Default)]
-struct Signal {
-    woken: bool,
-    stop: bool,
-}
-
-impl Settler {
-    fn start(path: PathBuf) -> Settler {
-        let signal = Arc::new((Mutex::new(Signal::default()), Condvar::new()));
-        let theirs = signal.clone();
-        let thread = std::thread::Builder::new()
-            .name("jumpgate-local-settler".into())
-            .spawn(move || Self::run(&path, &theirs))
-            .ok();
-        Settler { signal, thread }
-    }
-
-    fn wake(&self) {
-        let (lock, cvar) = &*self.signal;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).woken = true;
-        cvar.notify_one();
-    }
-
-    fn run(path: &Path, signal: &(Mutex<Signal>, Condvar)) {
-        let mut conn = None;
-        loop {
-            // On any error (the database busy beyond the timeout, a connection that could
-            // not open) it tries again after the poll interval.
-            let wait = Self::settle_due(path, &mut conn).unwrap_or(SETTLER_POLL);
-            let (lock, cvar) = signal;
-            let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
-            if !s.woken && !s.stop && !wait.is_zero() {
-                s = cvar
-                    .wait_timeout(s, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-            if s.stop {
-                return;
-            }
-            s.woken = false;
-        }
-    }
-
-    /// Applies what is due now; answers how long until the next change (at most the poll
-    /// interval).
-    fn settle_due(path: &Path, conn: &mut Option<Connection>) -> Result<Duration, StoreError> {
-        if conn.is_none() {
-            *conn = Some(open_connection(path)?);
-        }
-        let Some(c) = conn.as_mut() else {
-            return Ok(SETTLER_POLL);
-        };
-        let now = crate::time::now_ms();
-        match timers::next_due(c)? {
-            Some(due) if due <= now => {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                timers::settle(&tx, crate::time::now_ms())?;
-                tx.commit()?;
-                Ok(Duration::ZERO)
-            }
-            Some(due) => Ok(Duration::from_millis((due - now) as u64).min(SETTLER_POLL)),
-            None => Ok(SETTLER_POLL),
-        }
-    }
-}
-
-impl Drop for Settler {
-    fn drop(&mut self) {
-        let (lock, cvar) = &*self.signal;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
-        cvar.notify_one();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Whether an error is a UNIQUE constraint violation (a duplicate name).
-pub fn is_duplicate(e: &rusqlite::Error) -> bool {
+fn is_duplicate(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// Applies what is due now on the settler's own connection (opened on first use, again
+/// after an error); answers how long until the next change (at most the poll interval).
+fn settle_due(path: &Path, conn: &mut Option<Connection>) -> Result<Duration, StoreError> {
+    if conn.is_none() {
+        *conn = Some(open_connection(path)?);
+    }
+    let Some(c) = conn.as_mut() else {
+        return Ok(SETTLER_POLL);
+    };
+    let now = crate::time::now_ms();
+    let due = match timers::next_due(c) {
+        Ok(due) => due,
+        Err(e) => {
+            *conn = None;
+            return Err(e);
+        }
+    };
+    match due {
+        Some(due) if due <= now => {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            timers::settle(&*tx, crate::time::now_ms())?;
+            tx.commit()?;
+            Ok(Duration::ZERO)
+        }
+        Some(due) => Ok(Duration::from_millis((due - now) as u64).min(SETTLER_POLL)),
+        None => Ok(SETTLER_POLL),
+    }
 }
