@@ -184,6 +184,11 @@ impl Cloud {
             ("local", "here", data.as_str()),
             ("local", "data_dir", data.as_str()),
             ("local", "admin_password", ADMIN_PASSWORD),
+            // Room for every server the fuzzer makes: a full host is a 202 and an ERROR
+            // server, which would hide the create path's other answers.
+            ("local", "vcpus", "1000000"),
+            ("local", "memory_mb", "2000000000"),
+            ("local", "local_gb", "2000000000"),
         ]
         .into_iter()
         .map(|(s, k, v)| ((s.to_string(), k.to_string()), v.to_string()))

@@ -72,6 +72,24 @@ def cli_json(osc, *args, env=None):
         raise AssertionError(f"{' '.join(r.args)}: not JSON:\n{text}\n--- stderr\n{r.stderr}") from None
 
 
+def held(osc, server, consumer):
+    """What Placement holds for a consumer (a server or a migration): class -> amount, and
+    the providers it is on (`openstack resource provider allocation show`)."""
+    if "placement" not in server.services:
+        pytest.skip("the server under test does not serve placement")
+    rows = osc("--os-placement-api-version", "1.39",
+               "resource", "provider", "allocation", "show", consumer)
+    amounts = {k: v for r in rows for k, v in r["resources"].items()}
+    return amounts, {r["resource_provider"] for r in rows}
+
+
+def host_usage(osc, provider):
+    """What Placement counts as used on the compute host's provider, by class."""
+    return {u["resource_class"]: u["usage"] for u in
+            osc("--os-placement-api-version", "1.39",
+                "resource", "provider", "usage", "show", provider)}
+
+
 def settle(conn, server_id, status, *, timeout=SETTLE_TIMEOUT):
     """Polls (openstacksdk) until the server shows `status` with no task running; returns
     it. Fails with the last state seen, or at once when it went to ERROR instead."""
@@ -529,32 +547,48 @@ def test_rebuild_with_another_image(osc, conn, servers, images, unique):
     assert actions_of(osc, name)[0] == "rebuild"
 
 
-def test_resize_confirm_then_revert(osc, conn, servers, unique):
+def test_resize_confirm_then_revert(osc, server, conn, servers, unique):
+    """Nova's resize, and Placement following it: the server holds its flavor's resources
+    on the compute host; during a resize the migration holds the old flavor's and the
+    server the new one's; confirm frees the old, revert gives it back; delete frees all."""
     name = unique("s")
     s = servers.make(name, flavor="42")
+    amounts, (host,) = held(osc, server, s.id)
+    assert amounts == {"VCPU": 1, "MEMORY_MB": 128, "DISK_GB": 1}, amounts
+    before = host_usage(osc, host)
     out = osc("server", "resize", "--flavor", "m1.micro", "--wait", name, json=False)
     assert "Complete" in out
     shown = osc("server", "show", name)
     assert shown["status"] == "VERIFY_RESIZE", shown["status"]
     assert shown["OS-EXT-STS:vm_state"] == "resized"
     assert shown["flavor"]["original_name"] == "m1.micro"
+    assert held(osc, server, s.id)[0]["MEMORY_MB"] == 192
+    assert host_usage(osc, host)["MEMORY_MB"] == before["MEMORY_MB"] + 192, \
+        "the migration holds the old flavor's memory, the server the new one's"
     osc("server", "resize", "confirm", name, json=False)
     settle(conn, s.id, "ACTIVE")
     shown = osc("server", "show", name)
     assert shown["flavor"]["original_name"] == "m1.micro"
     assert shown["flavor"]["ram"] == 192
+    assert host_usage(osc, host)["MEMORY_MB"] == before["MEMORY_MB"] + 192 - 128
 
     osc("server", "resize", "--flavor", "m1.tiny", "--wait", name, json=False)
     shown = osc("server", "show", name)
     assert shown["status"] == "VERIFY_RESIZE"
     assert shown["flavor"]["original_name"] == "m1.tiny"
+    assert held(osc, server, s.id)[0]["MEMORY_MB"] == 512
     osc("server", "resize", "revert", name, json=False)
     settle(conn, s.id, "ACTIVE")
     shown = osc("server", "show", name)
     assert shown["flavor"]["original_name"] == "m1.micro"
     assert shown["flavor"]["ram"] == 192
+    assert held(osc, server, s.id)[0]["MEMORY_MB"] == 192
+    assert host_usage(osc, host)["MEMORY_MB"] == before["MEMORY_MB"] + 192 - 128
     actions = actions_of(osc, name)
     assert actions[:4] == ["revertResize", "resize", "confirmResize", "resize"], actions
+    osc("server", "delete", "--wait", name, json=False)
+    assert held(osc, server, s.id)[0] == {}
+    assert host_usage(osc, host)["MEMORY_MB"] == before["MEMORY_MB"] - 128
 
 
 def test_a_stopped_server_stays_stopped_through_rebuild_and_resize(osc, conn, servers, images,
@@ -586,14 +620,19 @@ def test_resize_to_the_same_flavor_is_refused(osc, servers, unique):
     assert osc("server", "show", name)["status"] == "ACTIVE"
 
 
-def test_shelve_and_unshelve(osc, conn, servers, unique):
+def test_shelve_and_unshelve(osc, server, conn, servers, unique):
     name = unique("s")
     s = servers.make(name)
+    wanted = held(osc, server, s.id)[0]
+    assert wanted, "an active server holds its flavor's resources"
     osc("server", "shelve", "--wait", name, json=False)
     shown = osc("server", "show", name)
-    # Nova offloads at once by default ([DEFAULT] shelved_offload_time = 0).
+    # Nova offloads at once by default ([DEFAULT] shelved_offload_time = 0), and an
+    # offloaded server holds nothing on the host.
     assert shown["status"] in ("SHELVED", "SHELVED_OFFLOADED"), shown["status"]
+    assert held(osc, server, s.id)[0] == {}
     osc("server", "unshelve", "--wait", name, json=False)
+    assert held(osc, server, s.id)[0] == wanted
     shown = osc("server", "show", name)
     assert shown["status"] == "ACTIVE"
     assert shown["OS-EXT-STS:power_state"] == 1

@@ -2,12 +2,14 @@
 it, and over plain HTTP for what a client library relies on: the version document,
 microversion negotiation, Placement's error document and its codes, generations.
 
-The compute host is a resource provider from the start (its inventory is the machine's);
+The compute host is a resource provider from the start (its inventory is `[local]`'s host
+size with Nova's ratios) and holds every server's flavor;
 every other provider, class, trait and consumer here is the test's own and is removed
 after it."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -76,7 +78,7 @@ def api(server, token, method, path, version=None, **kwargs):
 # --- the compute host ----------------------------------------------------------------------
 
 
-def test_the_compute_host_is_a_provider_with_the_machines_inventory(pl):
+def test_the_compute_host_is_a_provider_with_the_configured_inventory(pl, server):
     rps = pl("resource", "provider", "list")
     assert rps, "the compute host's provider is missing"
     host = rps[0]
@@ -84,6 +86,9 @@ def test_the_compute_host_is_a_provider_with_the_machines_inventory(pl):
                  pl("resource", "provider", "inventory", "list", host["uuid"])}
     assert {"VCPU", "MEMORY_MB"} <= set(inventory), inventory
     assert inventory["VCPU"]["allocation_ratio"] == 4.0
+    if server.workdir is not None:  # a jumpgate of ours: the harness's [local] size
+        assert inventory["VCPU"]["total"] == int(js.LOCAL_SETTINGS["vcpus"])
+        assert inventory["MEMORY_MB"]["total"] == int(js.LOCAL_SETTINGS["memory_mb"])
     assert inventory["VCPU"]["max_unit"] == inventory["VCPU"]["total"]
     assert inventory["MEMORY_MB"]["reserved"] <= 512
     usages = {u["resource_class"]: u["usage"] for u in
@@ -435,3 +440,74 @@ def test_placement_is_admin_only(osc, server, cleanup, unique):
 def test_the_catalog_names_placement(osc):
     types = {e["Type"] for e in osc("catalog", "list")}
     assert "placement" in types
+
+
+# --- Nova and Placement together --------------------------------------------------------------
+
+
+@pytest.mark.jumpgate_only
+def test_fifty_creates_race_for_a_host_with_room_for_ten():
+    """50 server creates at once (through nginx to every host when the suite runs with
+    several) against a compute host with room for 10 of the flavor (`[local] vcpus = 10`,
+    ratio 1): exactly 10 become ACTIVE and 40 ERROR with Nova's NoValidHost, holding
+    nothing; Placement's usages, each server's allocations and os-hypervisors agree; and
+    deleting them all gives the room back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_durability import Api, finish
+
+    cloud = js.start(hosts=js.hosts_wanted(),
+                     local={"vcpus": "10", "cpu_allocation_ratio": "1.0"})
+    try:
+        api = Api.admin(cloud)
+        api.unlimited_quotas()
+        net_id = api.network()
+        image_id = api.image(b"\0" * 4096)
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            answers = list(pool.map(lambda _: api.create_server(image_id, net_id), range(50)))
+        assert [r.status_code for r in answers] == [202] * 50, \
+            [(r.status_code, r.text[:200]) for r in answers if r.status_code != 202]
+        ids = [r.json()["server"]["id"] for r in answers]
+
+        def settled():
+            shown = [api.ok("GET", f"/compute/v2.1/servers/{i}")["server"] for i in ids]
+            return shown if all(s["status"] in ("ACTIVE", "ERROR") for s in shown) else None
+
+        until = time.monotonic() + 60
+        shown = settled()
+        while shown is None and time.monotonic() < until:
+            time.sleep(0.2)
+            shown = settled()
+        assert shown is not None, "servers still building after 60 s"
+        active = [s["id"] for s in shown if s["status"] == "ACTIVE"]
+        failed = [s for s in shown if s["status"] == "ERROR"]
+        assert (len(active), len(failed)) == (10, 40), (len(active), len(failed))
+        assert all(s["fault"]["message"].startswith("No valid host was found.")
+                   and s["fault"]["code"] == 500 for s in failed), failed[0].get("fault")
+
+        placement = {"OpenStack-API-Version": "placement 1.39"}
+        host = api.ok("GET", "/placement/resource_providers", headers=placement
+                      )["resource_providers"][0]["uuid"]
+        usages = api.ok("GET", f"/placement/resource_providers/{host}/usages",
+                        headers=placement)["usages"]
+        assert usages["VCPU"] == 10, usages
+        for sid in active:
+            got = api.ok("GET", f"/placement/allocations/{sid}", headers=placement)
+            assert got["allocations"][host]["resources"]["VCPU"] == 1, got
+        for s in failed:
+            got = api.ok("GET", f"/placement/allocations/{s['id']}", headers=placement)
+            assert got["allocations"] == {}, got
+        hyp = api.ok("GET", "/compute/v2.1/os-hypervisors/detail")["hypervisors"][0]
+        assert (hyp["vcpus"], hyp["vcpus_used"], hyp["running_vms"]) == (10, 10, 10), hyp
+        assert hyp["memory_mb_used"] == usages["MEMORY_MB"] + 512, (hyp, usages)
+
+        # Full: one more is refused too; after the deletes there is room for ten again.
+        for sid in ids:
+            api.ok("DELETE", f"/compute/v2.1/servers/{sid}")
+        usages = api.ok("GET", f"/placement/resource_providers/{host}/usages",
+                        headers=placement)["usages"]
+        assert usages["VCPU"] == 0, usages
+        assert api.ok("GET", "/compute/v2.1/os-hypervisors/detail"
+                      )["hypervisors"][0]["vcpus_used"] == 0
+    finally:
+        finish(cloud)

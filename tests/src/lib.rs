@@ -147,7 +147,8 @@ pub const ACCEPT_JSON: (&str, &str) = ("Accept", "application/json");
 
 /// The configuration of the `local` driver serving `services` (Keystone's type names) from
 /// `data`: the admin signs in with [`ADMIN_PASSWORD`], password hashing is cheap (the
-/// tests sign in many times) and servers and volumes build in 0.2 s. `extra` follows the
+/// tests sign in many times), servers and volumes build in 0.2 s and the compute host holds
+/// far more than the tests run at once (its size in Placement). `extra` follows the
 /// `[local]` keys: more of them, or sections of its own; a section named again adds its
 /// keys to the first (as in oslo.config), e.g. `[image]\nimage_size_cap = 1000`.
 pub fn local_config(data: &Path, services: &[&str], extra: &str) -> String {
@@ -157,7 +158,8 @@ pub fn local_config(data: &Path, services: &[&str], extra: &str) -> String {
     }
     conf.push_str(&format!(
         "[local]\ndata_dir = {}\nadmin_password = {ADMIN_PASSWORD}\n\
-         password_hash_memory_kib = 1024\npassword_hash_iterations = 1\nboot_delay = 0.2\n{extra}\n",
+         password_hash_memory_kib = 1024\npassword_hash_iterations = 1\nboot_delay = 0.2\n\
+         vcpus = 1024\nmemory_mb = 4194304\nlocal_gb = 1000000\n{extra}\n",
         data.display()
     ));
     conf

@@ -154,7 +154,6 @@ fn setup_routes(app: &App, disp: &Dispatcher) -> Result<(), Error> {
                 store,
                 disp.mount().to_string(),
             )),
-            &settings,
         ),
         other => Err(Error(format!(
             "the local driver does not serve {other} yet"

@@ -32,9 +32,75 @@ pub struct Settings {
     pub boot_delay_ms: i64,
     /// `[local] host`: the name of this cloud's one compute host (default: this machine's).
     pub host: String,
+    /// The compute host's size and Nova's ratios: its inventory in Placement, and what
+    /// os-hypervisors reports.
+    pub host_size: HostSize,
     /// `[flavors] flavor_list`: a JSON file of flavors (relative to the config's folder),
     /// added to the store when missing; none means Nova's classic m1 flavors.
     pub flavor_list: Option<PathBuf>,
+}
+
+/// `[local] vcpus`, `memory_mb`, `local_gb` (unset: this machine's CPUs, memory and the
+/// filesystem of `data_dir`), with Nova's `cpu_allocation_ratio` (4.0),
+/// `ram_allocation_ratio` (1.0), `disk_allocation_ratio` (1.0) and
+/// `reserved_host_memory_mb` (512), as nova-compute reports them to Placement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSize {
+    pub vcpus: Option<i64>,
+    pub memory_mb: Option<i64>,
+    pub local_gb: Option<i64>,
+    pub cpu_allocation_ratio: f64,
+    pub ram_allocation_ratio: f64,
+    pub disk_allocation_ratio: f64,
+    pub reserved_host_memory_mb: i64,
+}
+
+/// Placement's largest integer (a 32-bit column there): no inventory exceeds it.
+const MAX_SIZE: i64 = 2_147_483_647;
+/// Far beyond any real overcommit; keeps capacity arithmetic finite.
+const MAX_RATIO: f64 = 1_000_000.0;
+
+impl HostSize {
+    fn read(app: &App) -> Result<HostSize, Error> {
+        let size = |key: &str| -> Result<Option<i64>, Error> {
+            match app.config("local", key).filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(_) => {
+                    let n: i64 = number(app, "local", key, 0)?;
+                    if !(1..=MAX_SIZE).contains(&n) {
+                        return Err(Error(format!(
+                            "[local] {key}: must be between 1 and {MAX_SIZE}"
+                        )));
+                    }
+                    Ok(Some(n))
+                }
+            }
+        };
+        let ratio = |key: &str, default: f64| -> Result<f64, Error> {
+            let r: f64 = number(app, "local", key, default)?;
+            if !(r > 0.0 && r <= MAX_RATIO) {
+                return Err(Error(format!(
+                    "[local] {key}: must be above 0 and at most {MAX_RATIO}"
+                )));
+            }
+            Ok(r)
+        };
+        let reserved: i64 = number(app, "local", "reserved_host_memory_mb", 512)?;
+        if !(0..=MAX_SIZE).contains(&reserved) {
+            return Err(Error(format!(
+                "[local] reserved_host_memory_mb: must be between 0 and {MAX_SIZE}"
+            )));
+        }
+        Ok(HostSize {
+            vcpus: size("vcpus")?,
+            memory_mb: size("memory_mb")?,
+            local_gb: size("local_gb")?,
+            cpu_allocation_ratio: ratio("cpu_allocation_ratio", 4.0)?,
+            ram_allocation_ratio: ratio("ram_allocation_ratio", 1.0)?,
+            disk_allocation_ratio: ratio("disk_allocation_ratio", 1.0)?,
+            reserved_host_memory_mb: reserved,
+        })
+    }
 }
 
 fn number<T: std::str::FromStr>(
@@ -135,6 +201,7 @@ impl Settings {
                         .filter(|h| !h.is_empty())
                 })
                 .unwrap_or_else(|| "localhost".into()),
+            host_size: HostSize::read(app)?,
             flavor_list: app
                 .config("flavors", "flavor_list")
                 .map(|f| f.trim().to_string())

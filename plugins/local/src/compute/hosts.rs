@@ -145,7 +145,7 @@ fn show(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     }
     let (dir, used, servers) =
         svc.read(|c| Ok((c.data_dir(), c.host_usage()?, c.server_sizes_on_host()?)))?;
-    let machine = Machine::read(&dir);
+    let machine = super::hypervisors::host_size(svc, &dir);
     let rows = detail(&host, &machine, &used, &servers);
     reply(resp, &call, 200, &json!({ "host": rows }))
 }

@@ -1,6 +1,6 @@
-//! os-hypervisors: the one hypervisor of this cloud is this machine. Its size is read from
-//! the machine (CPUs available to this process, /proc/meminfo, the filesystem the database
-//! lives on); what is used is summed from the flavors of the servers placed on it.
+//! os-hypervisors: the one hypervisor of this cloud is this machine. Its size is `[local]`'s
+//! or read from the machine (CPUs available to this process, /proc/meminfo, the filesystem
+//! the database lives on); what is used is what Placement holds for the servers on it.
 
 use std::sync::Arc;
 
@@ -189,18 +189,54 @@ struct Facts {
     servers: Vec<(String, String)>,
 }
 
+/// The host's size as reported to Placement, with what is free on the filesystem now.
+pub fn host_size(svc: &Compute, data_dir: &std::path::Path) -> Machine {
+    Machine {
+        vcpus: svc.node.vcpus,
+        memory_mb: svc.node.memory_mb,
+        local_gb: svc.node.disk_gb,
+        disk_free_gb: Machine::read(data_dir).disk_free_gb,
+    }
+}
+
+/// The host as os-hypervisors shows it: its size as reported to Placement, and what is used
+/// as Placement counts it (memory with the host's reserve, as Nova's resource tracker
+/// counts it), so the two APIs agree. Servers that never got a place (NoValidHost) are not
+/// on the host.
 fn facts(svc: &Compute) -> Result<Facts, Fault> {
-    let (dir, used, servers, service) = svc.read(|c| {
+    let node = node_uuid(&svc.host);
+    let (dir, tasks, allocations, servers, service) = svc.read(|c| {
         Ok((
             c.data_dir(),
             c.host_usage()?,
+            c.provider_allocations(&node)?,
             c.servers_on_host()?,
             services::compute(c, &svc.host)?,
         ))
     })?;
+    let held: std::collections::BTreeSet<&str> = allocations
+        .iter()
+        .map(|(consumer, _, _)| consumer.as_str())
+        .collect();
+    let servers: Vec<(String, String)> = servers
+        .into_iter()
+        .filter(|(id, _)| held.contains(id.as_str()))
+        .collect();
+    let usage = |rc: &str| -> i64 {
+        allocations
+            .iter()
+            .filter(|(_, class, _)| class == rc)
+            .fold(0i64, |sum, (_, _, used)| sum.saturating_add(*used))
+    };
     Ok(Facts {
-        machine: Machine::read(&dir),
-        used,
+        machine: host_size(svc, &dir),
+        used: Used {
+            running_vms: servers.len() as i64,
+            vcpus: usage("VCPU"),
+            memory_mb: usage("MEMORY_MB").saturating_add(svc.node.reserved_host_memory_mb),
+            local_gb: usage("DISK_GB"),
+            workload: tasks.workload,
+        },
         service,
         servers,
     })

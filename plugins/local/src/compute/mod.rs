@@ -18,6 +18,7 @@ pub mod network_proxies;
 pub mod quotas;
 pub mod remote_consoles;
 pub mod repo;
+pub mod scheduler;
 pub mod server_groups;
 pub mod servers;
 pub mod services;
@@ -68,6 +69,9 @@ pub struct Compute {
     pub net: crate::network::Net,
     /// The block-storage service's state: servers attach and boot from its volumes.
     pub volumes: Arc<crate::volume::Volumes>,
+    /// The compute host's size and ratios: its inventory in Placement, os-hypervisors'
+    /// totals.
+    pub node: crate::placement::model::NodeSize,
 }
 
 impl Compute {
@@ -78,7 +82,11 @@ impl Compute {
         volumes: Arc<crate::volume::Volumes>,
         settings: &Settings,
     ) -> std::result::Result<Compute, jumpgate_plugin_api::Error> {
+        let data_dir = store
+            .read(|c| Ok::<_, crate::store::StoreError>(c.data_dir()))
+            .map_err(|e| jumpgate_plugin_api::Error(e.0))?;
         let compute = Compute {
+            node: scheduler::node_size(&settings.host_size, &data_dir),
             volumes,
             host: settings.host.clone(),
             boot_delay_ms: settings.boot_delay_ms,
@@ -88,6 +96,20 @@ impl Compute {
             images,
         };
         flavors::seed(&compute, settings)?;
+        let healed = compute
+            .write(|c| scheduler::report(c, &compute.host, &compute.node))
+            .map_err(|f| {
+                jumpgate_plugin_api::Error(format!(
+                    "the compute node's report to placement: {}",
+                    f.message
+                ))
+            })?;
+        if healed > 0 {
+            compute.app.log(
+                LogLevel::Info,
+                &format!("placement: allocations written for {healed} servers that had none"),
+            );
+        }
         Ok(compute)
     }
 

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 
 use crate::microversion::Version;
-use crate::settings::Settings;
 use crate::store::Store;
 
 pub struct Placement {
@@ -67,32 +66,10 @@ impl Placement {
     fn write<T>(&self, f: impl FnOnce(model::Repo) -> model::Result<T>) -> Result<T, Fault> {
         self.store.write(|c| f(c)).map_err(|e| self.fault(e))
     }
-
-    /// Makes the compute host a resource provider with the machine's inventory (uuid: the
-    /// hypervisor's, name: its hostname), in one transaction.
-    pub fn sync_compute_node(&self, host: &str) -> Result<(), Error> {
-        let uuid = crate::compute::hypervisors::node_uuid(host);
-        let store = self.store.clone();
-        let dir = store
-            .read(|c| Ok::<_, crate::store::StoreError>(c.data_dir()))
-            .map_err(|e| Error(e.0))?;
-        let m = crate::compute::hypervisors::Machine::read(&dir);
-        let size = model::NodeSize {
-            vcpus: m.vcpus,
-            memory_mb: m.memory_mb,
-            disk_gb: m.local_gb,
-        };
-        self.write(|c| model::sync_compute_node(c, &uuid, host, &size))
-            .map_err(|f| {
-                Error(format!(
-                    "placement: the compute node's provider: {}",
-                    f.message
-                ))
-            })
-    }
 }
 
-pub fn setup(disp: &Dispatcher, svc: Arc<Placement>, settings: &Settings) -> Result<(), Error> {
-    svc.sync_compute_node(&settings.host)?;
+/// Placement's routes. The compute node's provider is the local compute's to report
+/// (`compute::scheduler`): without it, Placement serves what its users write.
+pub fn setup(disp: &Dispatcher, svc: Arc<Placement>) -> Result<(), Error> {
     routes::setup(disp, svc)
 }

@@ -473,12 +473,7 @@ pub fn delete_provider(c: Repo, uuid: &str) -> Result<()> {
 
 /// What is used of each class on `provider`.
 pub fn usages(c: Repo, provider: &str) -> Result<BTreeMap<String, i64>> {
-    let mut out = BTreeMap::new();
-    for (_, rc, used) in c.provider_allocations(provider)? {
-        let slot = out.entry(rc).or_insert(0i64);
-        *slot = slot.saturating_add(used);
-    }
-    Ok(out)
+    Ok(c.provider_usages(provider)?.into_iter().collect())
 }
 
 /// Placement's capacity rule: `(total - reserved) * ratio` must be positive (before 1.26)
@@ -759,21 +754,26 @@ fn check_consumer_generation(c: Repo, r: &ConsumerRequest) -> Result<Option<Cons
     Ok(existing)
 }
 
-/// Writes the allocations of consumers whose generations were checked.
+/// Writes the allocations of consumers whose generations were checked. Every amount is
+/// checked first, against what the providers hold less what these consumers hold now (they
+/// are replaced); only when all fit is anything written, so a refusal leaves the
+/// transaction as it was.
 fn set_checked_allocations(
     c: Repo,
     consumers: Vec<(&ConsumerRequest, Option<Consumer>)>,
     mut touched: BTreeSet<String>,
 ) -> Result<()> {
-    // Free every consumer's allocations first, then check the new ones against what is left.
+    let mut held: HashMap<(String, String), i64> = HashMap::new();
     for (r, _) in &consumers {
-        c.replace_consumer_allocations(&r.consumer, &[])?;
+        for a in c.consumer_allocations(&r.consumer)? {
+            let slot = held.entry((a.provider, a.resource_class)).or_insert(0);
+            *slot = slot.saturating_add(a.used);
+        }
     }
-    let mut used: HashMap<(String, String), i64> = c
-        .all_usages()?
-        .into_iter()
-        .map(|(p, rc, u)| ((p, rc), u))
-        .collect();
+    // What is used of each touched provider, read when first needed (not the whole cloud's).
+    let mut used: HashMap<(String, String), i64> = HashMap::new();
+    let mut read: BTreeSet<String> = BTreeSet::new();
+    let mut plans = Vec::new();
     for (r, existing) in &consumers {
         let mut rows = Vec::new();
         for (provider, resources) in &r.allocations {
@@ -784,6 +784,13 @@ fn set_checked_allocations(
                 )));
             }
             let inventories = c.inventories(provider)?;
+            if read.insert(provider.clone()) {
+                for (rc, u) in c.provider_usages(provider)? {
+                    let key = (provider.clone(), rc);
+                    let mine = held.get(&key).copied().unwrap_or(0);
+                    used.insert(key, u.saturating_sub(mine));
+                }
+            }
             for (rc, amount) in resources {
                 let Some(inv) = inventories.iter().find(|i| &i.resource_class == rc) else {
                     if !class_exists(c, rc)? {
@@ -819,7 +826,11 @@ fn set_checked_allocations(
                 touched.insert(provider.clone());
             }
         }
+        plans.push((r, existing, rows));
+    }
+    for (r, existing, rows) in plans {
         if rows.is_empty() {
+            c.replace_consumer_allocations(&r.consumer, &[])?;
             // A consumer without allocations is no consumer (Placement deletes it).
             if existing.is_some() {
                 c.delete_consumer(&r.consumer)?;
@@ -890,6 +901,37 @@ pub fn reshape(
     set_allocations(c, allocations)?;
     for uuid in freed {
         if let Some(mut p) = c.provider(&uuid)? {
+            bump(c, &mut p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a consumer's allocations without asking whether they fit: for what already
+/// runs and was never recorded (Nova's `heal_allocations`), where refusing would only
+/// hide the usage. Amounts and providers are still the request's as given.
+pub fn force_allocations(c: Repo, r: &ConsumerRequest) -> Result<()> {
+    let existing = c.consumer(&r.consumer)?;
+    let mut rows = Vec::new();
+    for (provider, resources) in &r.allocations {
+        for (rc, amount) in resources {
+            rows.push(Allocation {
+                provider: provider.clone(),
+                resource_class: rc.clone(),
+                used: *amount,
+            });
+        }
+    }
+    c.save_consumer(&Consumer {
+        uuid: r.consumer.clone(),
+        project_id: r.project_id.clone(),
+        user_id: r.user_id.clone(),
+        consumer_type: r.consumer_type.clone(),
+        generation: existing.map_or(1, |e| e.generation.saturating_add(1)),
+    })?;
+    c.replace_consumer_allocations(&r.consumer, &rows)?;
+    for uuid in r.allocations.keys() {
+        if let Some(mut p) = c.provider(uuid)? {
             bump(c, &mut p)?;
         }
     }
@@ -1215,17 +1257,21 @@ pub fn candidate_resources(
 
 // --- the compute node -------------------------------------------------------------------
 
-/// What Nova's resource tracker reports for the compute node: its size and ratios.
+/// What Nova's resource tracker reports for the compute node: its size, its allocation
+/// ratios and the memory kept for the host itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeSize {
     pub vcpus: i64,
     pub memory_mb: i64,
     pub disk_gb: i64,
+    pub cpu_allocation_ratio: f64,
+    pub ram_allocation_ratio: f64,
+    pub disk_allocation_ratio: f64,
+    pub reserved_host_memory_mb: i64,
 }
 
-/// Nova's defaults: `initial_cpu_allocation_ratio` 4.0, `initial_ram_allocation_ratio`
-/// and `initial_disk_allocation_ratio` 1.0, `reserved_host_memory_mb` 512 (kept below
-/// the total so the inventory stays valid on a small machine).
+/// The compute node's inventories, as nova-compute reports them (the reserved memory kept
+/// below the total so the inventory stays valid on a small machine).
 pub fn node_inventories(size: &NodeSize) -> Vec<Inventory> {
     let mut out = Vec::new();
     let mut add = |rc: &str, total: i64, reserved: i64, ratio: f64| {
@@ -1239,9 +1285,14 @@ pub fn node_inventories(size: &NodeSize) -> Vec<Inventory> {
             });
         }
     };
-    add("DISK_GB", size.disk_gb, 0, 1.0);
-    add("MEMORY_MB", size.memory_mb, 512, 1.0);
-    add("VCPU", size.vcpus, 0, 4.0);
+    add("DISK_GB", size.disk_gb, 0, size.disk_allocation_ratio);
+    add(
+        "MEMORY_MB",
+        size.memory_mb,
+        size.reserved_host_memory_mb,
+        size.ram_allocation_ratio,
+    );
+    add("VCPU", size.vcpus, 0, size.cpu_allocation_ratio);
     out
 }
 

@@ -70,6 +70,8 @@ pub trait PlacementRepo {
     ) -> Result<()>;
     /// The allocations against a provider: (consumer, class, used), by consumer.
     fn provider_allocations(&self, provider: &str) -> Result<Vec<(String, String, i64)>>;
+    /// What is used of each class on one provider, by class.
+    fn provider_usages(&self, provider: &str) -> Result<Vec<(String, i64)>>;
     /// What is used of each (provider, class) across the cloud.
     fn all_usages(&self) -> Result<Vec<(String, String, i64)>>;
     /// Every allocation with its consumer, for the consumers of a project (and a user).

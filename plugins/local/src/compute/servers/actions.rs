@@ -12,7 +12,7 @@ use super::states::{self, Action};
 use super::views::Shape;
 use crate::compute::migrations::Resize;
 use crate::compute::{
-    body, flavors, quotas, reply, reply_empty, volume_attachments, Call, Compute, Urls,
+    body, flavors, quotas, reply, reply_empty, scheduler, volume_attachments, Call, Compute, Urls,
 };
 use crate::store::Tx;
 use crate::time::now_ms;
@@ -706,10 +706,27 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
         ],
     )?;
     let old_id = old["id"].as_str().unwrap_or_default().to_string();
+    // The migration holds the old flavor's resources, the server the new one's, until
+    // the resize is confirmed or reverted; a host without room for both refuses it.
+    let migration = uuid::Uuid::new_v4().to_string();
+    let owner = (a.s.project_id.clone(), a.s.user_id.clone());
+    if !scheduler::claim_resize(
+        a.c,
+        &a.svc.host,
+        &a.s.id,
+        &migration,
+        scheduler::resources(&old, volume_backed),
+        scheduler::resources(&new.snapshot(), volume_backed),
+        (&owner.0, &owner.1),
+    )? {
+        return Err(Fault::bad_request(scheduler::NO_HOST_FOR_RESIZE).into());
+    }
+    a.s.extra
+        .insert(routes::RESIZE_MIGRATION.into(), json!(migration));
     a.s.old_flavor = Some(old);
     a.s.flavor = new.snapshot();
     a.c.record_resize(&Resize {
-        uuid: uuid::Uuid::new_v4().to_string(),
+        uuid: migration.clone(),
         server_id: &a.s.id,
         project_id: &a.s.project_id,
         user_id: &a.s.user_id,
@@ -738,6 +755,12 @@ fn resize(a: &mut Act) -> crate::compute::Result<Answer> {
     Ok(Answer::Empty(202))
 }
 
+/// What the server's flavor asks of the host (its root disk not, when that is a volume).
+fn wants(a: &Act) -> crate::compute::Result<std::collections::BTreeMap<String, i64>> {
+    let volume_backed = volume_attachments::root_volume(a.c, &a.s.id)?.is_some();
+    Ok(scheduler::resources(&a.s.flavor, volume_backed))
+}
+
 /// Closes the server's open resize record as `confirmed` or `reverted`.
 fn close_migration(a: &Act, status: &str) -> crate::compute::Result<()> {
     Ok(a.c.close_resize(&a.s.id, status, a.now)?)
@@ -746,6 +769,10 @@ fn close_migration(a: &Act, status: &str) -> crate::compute::Result<()> {
 fn confirm_resize(a: &mut Act) -> crate::compute::Result<Answer> {
     check_state(Action::ConfirmResize, &a.s)?;
     close_migration(a, "confirmed")?;
+    // The old flavor's resources, which the migration held, are free.
+    if let Some(m) = a.s.extra.remove(routes::RESIZE_MIGRATION) {
+        scheduler::free(a.c, m.as_str().unwrap_or_default())?;
+    }
     let back =
         a.s.extra
             .remove("resized_from")
@@ -768,6 +795,19 @@ fn revert_resize(a: &mut Act) -> crate::compute::Result<Answer> {
             .unwrap_or_else(|| "active".into());
     if let Some(old) = a.s.old_flavor.take() {
         a.s.flavor = old;
+    }
+    // The server takes back what the migration held.
+    if let Some(m) = a.s.extra.remove(routes::RESIZE_MIGRATION) {
+        let wanted = wants(a)?;
+        let owner = (a.s.project_id.clone(), a.s.user_id.clone());
+        scheduler::revert_resize(
+            a.c,
+            &a.svc.host,
+            &a.s.id,
+            m.as_str().unwrap_or_default(),
+            wanted,
+            (&owner.0, &owner.1),
+        )?;
     }
     model::save(a.c, &a.s, a.now)?;
     a.go(
@@ -936,6 +976,9 @@ fn shelve(a: &mut Act) -> crate::compute::Result<Answer> {
         a.s.extra.insert("shelved_image_id".into(), json!(image_id));
         model::save(a.c, &a.s, a.now)?;
     }
+    // Offloaded, it holds nothing on the host (Nova frees its allocations then); the
+    // offload follows at once, so the host's room is given back now.
+    scheduler::free(a.c, &a.s.id)?;
     let vm = a.s.vm_state.clone();
     // Nova's default shelved_offload_time is 0: a shelved server is offloaded at once.
     a.go(
@@ -989,6 +1032,19 @@ fn unshelve(a: &mut Act) -> crate::compute::Result<Answer> {
         other => return Err(routes::invalid("unshelve", other, "is not of type 'null'").into()),
     }
     check_state(Action::Unshelve, &a.s)?;
+    // Scheduled again: when the host has no room, Nova's conductor leaves the server
+    // offloaded (the request was accepted; the action's event says it failed).
+    let wanted = wants(a)?;
+    let owner = (a.s.project_id.clone(), a.s.user_id.clone());
+    if !scheduler::claim(
+        a.c,
+        &a.svc.host,
+        &[(a.s.id.clone(), wanted)],
+        (&owner.0, &owner.1),
+    )? {
+        a.record("unshelve", "conductor_unshelve_instance", 0)?;
+        return Ok(Answer::Empty(202));
+    }
     volume_attachments::land(a.svc, a.c, &a.s.id)?;
     if let Some(image) =
         a.s.extra

@@ -13,8 +13,8 @@ use super::networking::{self, Networks, Requested};
 use super::repo::{ServerQuery, SortKey};
 use super::views::{self, Ctx, Shape};
 use crate::compute::{
-    body, flavors, param, quotas, reply, reply_empty, server_groups, volume_attachments, Call,
-    Compute, Urls, ZONE,
+    body, flavors, param, quotas, reply, reply_empty, scheduler, server_groups, volume_attachments,
+    Call, Compute, Urls, ZONE,
 };
 use crate::store::Tx;
 use crate::time::now_ms;
@@ -725,9 +725,21 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             }
         }
         let admin_pass = order.admin_pass.clone().unwrap_or_else(generate_password);
+        // The scheduler claims every server's resources on the host first, all or none: a
+        // request the host cannot hold makes servers that go straight to ERROR with Nova's
+        // NoValidHost, and nothing of them is built (no ports, volumes nor group).
+        let wanted = scheduler::resources(&flavor.snapshot(), volume_backed);
+        let planned: Vec<(String, _)> = (0..n)
+            .map(|_| (uuid::Uuid::new_v4().to_string(), wanted.clone()))
+            .collect();
+        let placed = scheduler::claim(
+            c,
+            &svc.host,
+            &planned,
+            (&call.project_id, &call.caller.user_id),
+        )?;
         let mut ids = Vec::new();
-        for i in 0..n {
-            let id = uuid::Uuid::new_v4().to_string();
+        for (i, (id, _)) in (0..n).zip(planned) {
             let name = if n > 1 {
                 format!("{}-{}", order.name, i + 1)
             } else {
@@ -782,6 +794,37 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
                 launched_ms: None,
                 terminated_ms: None,
             };
+            if !placed {
+                let failed = Server {
+                    vm_state: "error".into(),
+                    task_state: None,
+                    fault: Some(json!({
+                        "code": 500,
+                        "created": crate::time::iso_seconds(now / 1000),
+                        "message": scheduler::NO_VALID_HOST,
+                    })),
+                    ..server
+                };
+                model::insert(c, &failed)?;
+                // A new row has no fault: the update writes it.
+                model::save(c, &failed, now)?;
+                model::record_action(
+                    c,
+                    &model::ActionRecord {
+                        server_id: &id,
+                        action: "create",
+                        request_id: &request_id,
+                        user_id: &call.caller.user_id,
+                        project_id: &call.project_id,
+                        event: "conductor_schedule_and_build_instances",
+                        host: &svc.host,
+                        now_ms: now,
+                        due_ms: now,
+                    },
+                )?;
+                ids.push(id);
+                continue;
+            }
             model::insert(c, &server)?;
             if let Some(volumes) = made.get(i as usize) {
                 volume_attachments::attach_block_devices(
@@ -830,13 +873,15 @@ fn create(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
             )?;
             ids.push(id);
         }
-        Ok((ids, admin_pass))
+        Ok((ids, admin_pass, placed))
     });
     let (ids, admin_pass) = match created {
-        Ok(done) => {
-            // Fewer servers than asked (the quota): the unused volumes go again.
-            volume_attachments::discard(svc, made.get(done.0.len()..).unwrap_or_default());
-            done
+        Ok((ids, admin_pass, placed)) => {
+            // Fewer servers than asked (the quota), or none built (no valid host): the
+            // unused volumes go again.
+            let used = if placed { ids.len() } else { 0 };
+            volume_attachments::discard(svc, made.get(used..).unwrap_or_default());
+            (ids, admin_pass)
         }
         Err(f) => {
             volume_attachments::discard(svc, &made);
@@ -1443,6 +1488,10 @@ fn update(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     reply(resp, &call, 200, &json!({"server": body}))
 }
 
+/// The `extra` key of a resize not yet confirmed or reverted: its migration's uuid, the
+/// Placement consumer that holds the old flavor's resources meanwhile.
+pub const RESIZE_MIGRATION: &str = "resize_migration";
+
 fn delete(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let call = Call::of(req)?;
     let request_id = req.env("request_id").unwrap_or_default().to_string();
@@ -1477,6 +1526,11 @@ pub fn destroy(
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
     networking::detach_all(c, &s.id, &made)?;
+    // What it held on the host, and what an unconfirmed resize's migration held.
+    scheduler::free(c, &s.id)?;
+    if let Some(migration) = s.extra.get(RESIZE_MIGRATION).and_then(Value::as_str) {
+        scheduler::free(c, migration)?;
+    }
     model::record_action(
         c,
         &model::ActionRecord {

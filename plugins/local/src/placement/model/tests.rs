@@ -537,6 +537,10 @@ fn the_compute_node_is_synced_without_needless_generation_moves() {
         vcpus: 4,
         memory_mb: 8192,
         disk_gb: 100,
+        cpu_allocation_ratio: 4.0,
+        ram_allocation_ratio: 1.0,
+        disk_allocation_ratio: 1.0,
+        reserved_host_memory_mb: 512,
     };
     write(&s, |c| sync_compute_node(c, RP, "host1", &size)).unwrap();
     let p = read(&s, |c| get(c, RP)).unwrap();
@@ -555,10 +559,23 @@ fn the_compute_node_is_synced_without_needless_generation_moves() {
         1,
         "unchanged: no move"
     );
-    let smaller = NodeSize { disk_gb: 0, ..size };
+    let smaller = NodeSize {
+        disk_gb: 0,
+        ..size.clone()
+    };
     write(&s, |c| sync_compute_node(c, RP, "host1", &smaller)).unwrap();
     let inv = read(&s, |c| Ok(c.inventories(RP)?)).unwrap();
     assert!(inv.iter().all(|i| i.resource_class != "DISK_GB"));
+    // The operator's ratio is the inventory's.
+    let overcommitted = NodeSize {
+        cpu_allocation_ratio: 16.0,
+        ..size
+    };
+    write(&s, |c| sync_compute_node(c, RP, "host1", &overcommitted)).unwrap();
+    let inv = read(&s, |c| Ok(c.inventories(RP)?)).unwrap();
+    let vcpu = inv.iter().find(|i| i.resource_class == "VCPU").unwrap();
+    assert_eq!((vcpu.total, vcpu.allocation_ratio), (4, 16.0));
+    assert_eq!(vcpu.capacity(), 64);
 }
 
 #[test]

@@ -380,6 +380,15 @@ impl<D: Db + ?Sized> PlacementRepo for D {
         )
     }
 
+    fn provider_usages(&self, provider: &str) -> Result<Vec<(String, i64)>> {
+        self.all(
+            "SELECT resource_class, CAST(sum(used) AS BIGINT) FROM placement_allocations
+             WHERE provider_uuid = $1 GROUP BY resource_class ORDER BY resource_class",
+            args![provider],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     fn all_usages(&self) -> Result<Vec<(String, String, i64)>> {
         self.all(
             "SELECT provider_uuid, resource_class, CAST(sum(used) AS BIGINT)
