@@ -239,16 +239,15 @@ mod tests {
 
     fn used(s: &Store) -> i64 {
         let node = node_uuid(HOST);
-        s.read(|c| {
-            Ok::<_, Failure>(placement::usages(c, &node).map_err(|e| match e {
-                placement::Error::Store(e) => Failure::Store(e),
-                other => panic!("{other:?}"),
-            })?)
-        })
-        .unwrap()
-        .get("VCPU")
-        .copied()
-        .unwrap_or(0)
+        let usages = s
+            .read(|c| {
+                placement::usages(c, &node).map_err(|e| match e {
+                    placement::Error::Store(e) => Failure::Store(e),
+                    other => panic!("{other:?}"),
+                })
+            })
+            .unwrap();
+        usages.get("VCPU").copied().unwrap_or(0)
     }
 
     fn servers(ids: &[&str], each: i64) -> Vec<(String, BTreeMap<String, i64>)> {
