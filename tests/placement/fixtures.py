@@ -221,3 +221,136 @@ class GranularFixture(APIFixture):
         provider("SHR_NET", "shr_net", "C",
                  inventory={"SRIOV_NET_VF": 16, "CUSTOM_NET_MBPS": 40000},
                  traits=("MISC_SHARES_VIA_AGGREGATE",))
+
+
+class NUMANetworkFixture(APIFixture):
+    """Two compute hosts as trees: cn1 without inventory of its own, over two NUMA nodes
+    (VCPU, MEMORY_MB; FPGAs and a pGPU under them) and two network agents (bandwidth
+    devices under them); cn2 with VCPU, MEMORY_MB and DISK_GB, over three NICs of PFs with
+    VFs; a sharing DISK_GB provider in their aggregate. Placement's docstring draws it."""
+
+    def start_fixture(self):
+        super().start_fixture()
+        api = self.api
+        agg = os.environ["AGGA_UUID"] = _uuid()
+        project, user = _uuid(), _uuid()
+
+        def provider(var, name, *aggs, parent=None, traits=(), inventory=None):
+            rp = os.environ[var] = api.create_provider(name, *aggs, parent=parent)
+            for rc, (total, extra) in (inventory or {}).items():
+                api.add_inventory(rp, rc, total, **extra)
+            if traits:
+                api.set_traits(rp, *traits)
+            return rp
+
+        provider("SS1_UUID", "ss1", agg, traits=("MISC_SHARES_VIA_AGGREGATE",),
+                 inventory={"DISK_GB": (2000, {})})
+        cn1 = provider("CN1_UUID", "cn1", agg, traits=("COMPUTE_VOLUME_MULTI_ATTACH",))
+        numa0 = provider("NUMA0_UUID", "numa0", parent=cn1, traits=("HW_NUMA_ROOT",),
+                         inventory={"VCPU": (4, {}),
+                                    "MEMORY_MB": (2048, {"min_unit": 512, "step_size": 256})})
+        numa1 = provider("NUMA1_UUID", "numa1", parent=cn1,
+                         traits=("HW_NUMA_ROOT", "CUSTOM_FOO"),
+                         inventory={"VCPU": (4, {}),
+                                    "MEMORY_MB": (2048, {"min_unit": 256, "max_unit": 1024})})
+        api.set_allocation(numa0, _uuid(), project, user, {"VCPU": 2})
+        provider("FPGA0_UUID", "fpga0", parent=numa0, inventory={"FPGA": (1, {})})
+        provider("PGPU0_UUID", "pgpu0", parent=numa0, inventory={"VGPU": (8, {})})
+        for i in (0, 1):
+            provider(f"FPGA1_{i}_UUID", f"fpga1_{i}", parent=numa1, inventory={"FPGA": (1, {})})
+        sriov = provider("SRIOV_AGENT_UUID", "sriov_agent", parent=cn1,
+                         traits=("CUSTOM_VNIC_TYPE_DIRECT",))
+        for i in (1, 2):
+            provider(f"ESN{i}_UUID", f"esn{i}", parent=sriov, traits=(f"CUSTOM_PHYSNET{i}",),
+                     inventory={"NET_BW_EGR_KILOBIT_PER_SEC": (10000 * i, {})})
+        ovs = provider("OVS_AGENT_UUID", "ovs_agent", parent=cn1,
+                       traits=("CUSTOM_VNIC_TYPE_NORMAL",))
+        provider("BR_INT_UUID", "br_int", parent=ovs, traits=("CUSTOM_PHYSNET0",),
+                 inventory={"NET_BW_EGR_KILOBIT_PER_SEC": (1000, {})})
+        # cn2's VCPU is used before its other inventory exists, as in Placement's order.
+        cn2 = provider("CN2_UUID", "cn2", agg, inventory={"VCPU": (8, {})})
+        api.set_allocation(cn2, _uuid(), project, user, {"VCPU": 3})
+        api.add_inventory(cn2, "MEMORY_MB", 2048, min_unit=1024, step_size=128)
+        api.add_inventory(cn2, "DISK_GB", 1000)
+        api.set_traits(cn2, "CUSTOM_FOO")
+        nics = [provider(f"NIC{i}_UUID", f"nic{i}", parent=cn2,
+                         traits=("CUSTOM_HW_NIC_ROOT",)) for i in (1, 2, 3)]
+        pfs = [(f"1_{i}", nics[0], i, 4) for i in (1, 2)]
+        pfs += [(f"2_{i + 1}", nics[1], i % 2 + 1, 2) for i in range(4)]
+        pfs += [("3_1", nics[2], 1, 8)]
+        for suffix, nic, physnet, vfs in pfs:
+            provider(f"PF{suffix}_UUID", f"pf{suffix}", parent=nic,
+                     traits=(f"CUSTOM_PHYSNET{physnet}",), inventory={"CUSTOM_VF": (vfs, {})})
+
+
+class NUMAAggregateFixture(APIFixture):
+    """Two compute nodes without inventory, each over two NUMA nodes with VCPU; a sharing
+    DISK_GB provider in aggregate A with both, another in aggregate C with one NUMA node
+    only (cn2 is in B too)."""
+
+    def start_fixture(self):
+        super().start_fixture()
+        api = self.api
+        a, b, c = (_uuid() for _ in "ABC")
+        os.environ.update(AGGA_UUID=a, AGGB_UUID=b, AGGC_UUID=c)
+        rps = {"cn1": api.create_provider("cn1", a), "cn2": api.create_provider("cn2", a, b),
+               "ss1": api.create_provider("ss1", a), "ss2": api.create_provider("ss2", c)}
+        rps["numa1_1"] = api.create_provider("numa1_1", c, parent=rps["cn1"])
+        rps["numa1_2"] = api.create_provider("numa1_2", parent=rps["cn1"])
+        rps["numa2_1"] = api.create_provider("numa2_1", parent=rps["cn2"])
+        rps["numa2_2"] = api.create_provider("numa2_2", parent=rps["cn2"])
+        for name, rp in rps.items():
+            os.environ[f"{name.upper()}_UUID"] = rp
+        for numa in ("numa1_1", "numa1_2", "numa2_1", "numa2_2"):
+            api.add_inventory(rps[numa], "VCPU", 24, allocation_ratio=16.0)
+        for ss in ("ss1", "ss2"):
+            api.add_inventory(rps[ss], "DISK_GB", 2000, reserved=100, allocation_ratio=1.0)
+            api.set_traits(rps[ss], "MISC_SHARES_VIA_AGGREGATE")
+
+
+class NeutronQoSMultiSegmentFixture(APIFixture):
+    """Four compute trees as Neutron's QoS (minimum bandwidth and packet rate) reports
+    them: each compute with an OVS agent (packet rate) over bridges (bandwidth) and an
+    SR-IOV agent over PFs (bandwidth), each bridge and PF on a physnet; compute0 on
+    another network, compute1 and compute2 on segment 1 and 2, compute3 on both with
+    little bandwidth."""
+
+    DIRECT = ("CUSTOM_VNIC_TYPE_DIRECT", "CUSTOM_VNIC_TYPE_DIRECT_PHYSICAL",
+              "CUSTOM_VNIC_TYPE_MACVTAP")
+
+    def start_fixture(self):
+        super().start_fixture()
+        api = self.api
+        # compute: (its bridges' and PFs' physnets, their bandwidth)
+        computes = {
+            "compute0": (("OTHER",), ("OTHER",), 5000, 10000),
+            "compute1": (("MSN_S1",), ("MSN_S1",), 5000, 10000),
+            "compute2": (("MSN_S2",), ("MSN_S2",), 5000, 10000),
+            "compute3": (("MSN_S1", "MSN_S2"), ("MSN_S1", "MSN_S2"), 1000, 1000),
+        }
+        for cn, (bridge_nets, pf_nets, bridge_bw, pf_bw) in computes.items():
+            rp = os.environ[cn] = api.create_provider(cn)
+            for rc, total in (("VCPU", 8), ("MEMORY_MB", 4096), ("DISK_GB", 500)):
+                api.add_inventory(rp, rc, total)
+            ovs = os.environ[f"{cn}:ovs_agent"] = api.create_provider(
+                f"{cn}:Open vSwitch agent", parent=rp)
+            api.add_inventory(ovs, "NET_PACKET_RATE_KILOPACKET_PER_SEC", 1000)
+            api.set_traits(ovs, "CUSTOM_VNIC_TYPE_NORMAL")
+            for i, net in enumerate(bridge_nets):
+                suffix = str(i + 1) if i else ""
+                br = os.environ[f"{cn}:br_ex{suffix}"] = api.create_provider(
+                    f"{cn}:Open vSwitch agent:br-ex{suffix}", parent=ovs)
+                api.add_inventory(br, "NET_BW_EGR_KILOBIT_PER_SEC", bridge_bw)
+                api.add_inventory(br, "NET_BW_IGR_KILOBIT_PER_SEC", bridge_bw)
+                api.set_traits(br, "CUSTOM_VNIC_TYPE_NORMAL", f"CUSTOM_PHYSNET_{net}")
+            sriov = api.create_provider(f"{cn}:NIC Switch agent", parent=rp)
+            # Placement's fixture sets compute3's variable to compute2's agent: kept.
+            os.environ[f"{cn}:sriov_agent"] = (
+                os.environ["compute2:sriov_agent"] if cn == "compute3" else sriov)
+            api.set_traits(sriov, *self.DIRECT)
+            for i, net in enumerate(pf_nets):
+                pf = os.environ[f"{cn}:pf{i}"] = api.create_provider(
+                    f"{cn}:NIC Switch agent:enp129s0f{i}", parent=sriov)
+                api.add_inventory(pf, "NET_BW_EGR_KILOBIT_PER_SEC", pf_bw)
+                api.add_inventory(pf, "NET_BW_IGR_KILOBIT_PER_SEC", pf_bw)
+                api.set_traits(pf, *self.DIRECT, f"CUSTOM_PHYSNET_{net}")

@@ -72,18 +72,6 @@ NOT_RUN_PATTERNS = (
 )
 NOT_RUN = {
     "cors.yaml": "CORSFixture: the `[cors] allowed_origin` option of placement.conf",
-    "allocation-candidates-any-traits-groups.yaml":
-        "NeutronQoSMultiSegmentFixture: not emulated yet (a provider tree of a dozen "
-        "providers; possible over the API)",
-    "allocation-candidates-bug-1792503.yaml":
-        "NUMAAggregateFixture: not emulated yet (possible over the API)",
-    "allocation-candidates-mappings-numa.yaml":
-        "NUMANetworkFixture: not emulated yet (possible over the API)",
-    "allocation-candidates-root-required.yaml":
-        "NUMANetworkFixture: not emulated yet (possible over the API)",
-    "allocations-mappings.yaml": "NUMANetworkFixture: not emulated yet (possible over the API)",
-    "granular-same-subtree.yaml":
-        "NUMANetworkFixture: not emulated yet (possible over the API)",
     "same-subtree-deep.yaml": "DeepNUMANetworkFixture: not emulated yet (possible over the API)",
 }
 
