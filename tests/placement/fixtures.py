@@ -229,6 +229,9 @@ class NUMANetworkFixture(APIFixture):
     devices under them); cn2 with VCPU, MEMORY_MB and DISK_GB, over three NICs of PFs with
     VFs; a sharing DISK_GB provider in their aggregate. Placement's docstring draws it."""
 
+    # The parents of cn1 and cn2: roots here (DeepNUMANetworkFixture gives them some).
+    parents: tuple[str | None, str | None] = (None, None)
+
     def start_fixture(self):
         super().start_fixture()
         api = self.api
@@ -245,7 +248,8 @@ class NUMANetworkFixture(APIFixture):
 
         provider("SS1_UUID", "ss1", agg, traits=("MISC_SHARES_VIA_AGGREGATE",),
                  inventory={"DISK_GB": (2000, {})})
-        cn1 = provider("CN1_UUID", "cn1", agg, traits=("COMPUTE_VOLUME_MULTI_ATTACH",))
+        cn1 = provider("CN1_UUID", "cn1", agg, parent=self.parents[0],
+                       traits=("COMPUTE_VOLUME_MULTI_ATTACH",))
         numa0 = provider("NUMA0_UUID", "numa0", parent=cn1, traits=("HW_NUMA_ROOT",),
                          inventory={"VCPU": (4, {}),
                                     "MEMORY_MB": (2048, {"min_unit": 512, "step_size": 256})})
@@ -268,7 +272,8 @@ class NUMANetworkFixture(APIFixture):
         provider("BR_INT_UUID", "br_int", parent=ovs, traits=("CUSTOM_PHYSNET0",),
                  inventory={"NET_BW_EGR_KILOBIT_PER_SEC": (1000, {})})
         # cn2's VCPU is used before its other inventory exists, as in Placement's order.
-        cn2 = provider("CN2_UUID", "cn2", agg, inventory={"VCPU": (8, {})})
+        cn2 = provider("CN2_UUID", "cn2", agg, parent=self.parents[1],
+                       inventory={"VCPU": (8, {})})
         api.set_allocation(cn2, _uuid(), project, user, {"VCPU": 3})
         api.add_inventory(cn2, "MEMORY_MB", 2048, min_unit=1024, step_size=128)
         api.add_inventory(cn2, "DISK_GB", 1000)
@@ -281,6 +286,17 @@ class NUMANetworkFixture(APIFixture):
         for suffix, nic, physnet, vfs in pfs:
             provider(f"PF{suffix}_UUID", f"pf{suffix}", parent=nic,
                      traits=(f"CUSTOM_PHYSNET{physnet}",), inventory={"CUSTOM_VF": (vfs, {})})
+
+
+class DeepNUMANetworkFixture(NUMANetworkFixture):
+    """NUMANetworkFixture with cn1 and cn2 two levels down: under p1 and p2, both under
+    gp1 (same_subtree over a deeper tree)."""
+
+    def start_fixture(self):
+        gp1 = _api.create_provider("gp1")
+        self.parents = (_api.create_provider("p1", parent=gp1),
+                        _api.create_provider("p2", parent=gp1))
+        super().start_fixture()
 
 
 class NUMAAggregateFixture(APIFixture):

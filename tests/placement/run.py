@@ -72,7 +72,6 @@ NOT_RUN_PATTERNS = (
 )
 NOT_RUN = {
     "cors.yaml": "CORSFixture: the `[cors] allowed_origin` option of placement.conf",
-    "same-subtree-deep.yaml": "DeepNUMANetworkFixture: not emulated yet (possible over the API)",
 }
 
 _TOKEN = re.compile(r"^(\s*(?:-\s+)?x-auth-token:\s*)(admin:admin|admin|user)\s*$",
