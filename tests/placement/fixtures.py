@@ -22,12 +22,14 @@ import requests
 from gabbi import fixture
 
 _api: "_Placement | None" = None
+_environ: dict[str, str] = {}
 
 
-def bind(url: str, token: str) -> None:
-    """Placement at `url` (…/placement) with an admin `token`, for the next file."""
-    global _api
-    _api = _Placement(url, token)
+def bind(url: str, token: str, environ: dict[str, str]) -> None:
+    """Placement at `url` (…/placement) with an admin `token`, for the next file; `environ`:
+    $ENVIRON values that must be these (the Keystone projects of its callers' tokens)."""
+    global _api, _environ
+    _api, _environ = _Placement(url, token), dict(environ)
 
 
 def _uuid() -> str:
@@ -108,9 +110,15 @@ class APIFixture(fixture.GabbiFixture):
         os.environ["CUSTOM_RES_CLASS"] = "CUSTOM_IRON_NFV"
         os.environ["CUSTOM_RES_CLASS1"] = "CUSTOM_IRON_NFV1"
         os.environ["CUSTOM_RES_CLASS2"] = "CUSTOM_IRON_NFV2"
+        os.environ.update(_environ)
 
     def stop_fixture(self):
         pass
+
+
+class SecureRBACPolicyFixture(APIFixture):
+    """Placement's default policy (`[oslo_policy] enforce_new_defaults`), which is
+    Jumpgate's: nothing to set."""
 
 
 class AllocationFixture(APIFixture):

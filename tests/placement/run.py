@@ -17,8 +17,9 @@ unmodified, in memory rewritten only where Placement's test rig differs from a r
    The links they expect get the mount, /placement, in front (`for_jumpgate`).
 4. The fixtures the files name are tests/placement/fixtures.py's, which make the same
    providers, inventories, traits, aggregates and allocations through the API. Files
-   whose fixture or subject is Placement's configuration (policy files, noauth2 roles
-   headers, CORS) are not run: NOT_RUN says why.
+   whose fixture or subject is Placement's configuration (policy files, the deprecated
+   policies, CORS) are not run: NOT_RUN says why. The secure-RBAC files' callers, roles
+   in noauth2's headers, become Keystone users with those roles (`with_role_tokens`).
 5. Every test's result (file and test name) goes to .placement-gabbits/results.txt and
    failures.txt (the assertion of each failure); the default mode rewrites
    tests/placement/baseline.txt (the passing tests) and the section "Placement's gabbits"
@@ -33,6 +34,7 @@ import collections
 import concurrent.futures
 import multiprocessing
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -61,13 +63,14 @@ SECTION = "## Placement's gabbits"
 WORKSPACE = ROOT / ".placement-gabbits"
 SEP = " :: "  # file :: test name, in the baseline and the results
 
-_RBAC = ("roles and scopes come from noauth2's request headers (x-roles, x-project-id, "
-         "openstack-system-scope), which a Keystone token cannot carry")
+_LEGACY = ("LegacyRBACPolicyFixture: Placement's deprecated policy "
+           "(`[oslo_policy] enforce_new_defaults = False`); Jumpgate has the new defaults "
+           "only, which the -secure-rbac files check")
 _OPEN = ("OpenPolicyFixture: a policy file that lets any user do everything; Jumpgate's "
-         "policy is not configurable per service")
+         "policy tables are built into the driver (plugins/local/policies)")
 # Files not run, and why: each is about Placement's own configuration or test rig.
 NOT_RUN_PATTERNS = (
-    (re.compile(r"-(legacy|secure)-rbac\.yaml$"), _RBAC),
+    (re.compile(r"-legacy-rbac\.yaml$"), _LEGACY),
     (re.compile(r"-policy\.yaml$"), _OPEN),
 )
 NOT_RUN = {
@@ -76,6 +79,7 @@ NOT_RUN = {
 
 _TOKEN = re.compile(r"^(\s*(?:-\s+)?x-auth-token:\s*)(admin:admin|admin|user)\s*$",
                     re.IGNORECASE | re.MULTILINE)
+ROLE_HEADERS = "x-roles"
 # An expected link: `$.links[?rel = "self"].href: /resource_providers/...`.
 _HREF = re.compile(r"^(\s*\$[^:\n]*\.href:\s*['\"]?)/(?!placement/)", re.MULTILINE)
 
@@ -226,13 +230,15 @@ def run_file(path: Path) -> tuple[dict[str, tuple[str, str]], float]:
     """Every test of the file: name -> (status, why); and the seconds it took."""
     started = time.monotonic()
     with js.start(services=("identity", "placement")) as server:
-        http = requests.Session()
-        admin, _ = server.sign_in(http, js.ADMIN_USER, server.admin_password, js.ADMIN_PROJECT)
-        user = member_token(server, http, admin)
-        fixtures.bind(server.url + "/placement", admin)
+        keystone = Keystone(server)
+        text = for_jumpgate(path.read_text(), keystone.admin,
+                            keystone.token("member", "gabbits"))
+        if ROLE_HEADERS in text:
+            text = with_role_tokens(text, keystone)
+        fixtures.bind(server.url + "/placement", keystone.admin, keystone.environ)
         with tempfile.TemporaryDirectory() as tmp:
             # One file a folder: gabbi loads every *.yaml of the folder it is given.
-            (Path(tmp) / path.name).write_text(for_jumpgate(path.read_text(), admin, user))
+            (Path(tmp) / path.name).write_text(text)
             suite = driver.build_tests(tmp, unittest.TestLoader(),
                                        url=server.url + "/placement",
                                        test_loader_name="gabbits", fixture_module=fixtures)
@@ -244,25 +250,79 @@ def run_file(path: Path) -> tuple[dict[str, tuple[str, str]], float]:
              for name in test_names(path)}, time.monotonic() - started)
 
 
-def member_token(server: js.Server, http: requests.Session, admin: str) -> str:
-    """A token of a user with only the `member` role on a project of its own: what
-    Placement's tests call `user` (not an admin)."""
-    def call(method, path, body=None):
-        r = http.request(method, server.url + path, json=body,
-                         headers={"X-Auth-Token": admin}, timeout=30)
+class Keystone:
+    """The jumpgate's Keystone as its admin: projects, and users with one role each."""
+
+    def __init__(self, server: js.Server):
+        self.server = server
+        self.http = requests.Session()
+        self.admin, _ = server.sign_in(self.http, js.ADMIN_USER, server.admin_password,
+                                       js.ADMIN_PROJECT)
+        self.projects: dict[str, str] = {}
+        self.tokens: dict[tuple[str, str | None], str] = {}
+        # $ENVIRON values the fixtures must use: the ids of the projects the tokens are for.
+        self.environ: dict[str, str] = {}
+
+    def call(self, method: str, path: str, body=None):
+        r = self.http.request(method, self.server.url + path, json=body,
+                              headers={"X-Auth-Token": self.admin}, timeout=30)
         r.raise_for_status()
         return r.json() if r.content else None
 
-    project = call("POST", "/v3/projects", {"project": {"name": "gabbits",
-                                                        "domain_id": js.DOMAIN_ID}})["project"]
-    password = "gabbits-member"
-    user = call("POST", "/v3/users", {"user": {"name": "gabbits-member", "password": password,
-                                               "domain_id": js.DOMAIN_ID}})["user"]
-    roles = call("GET", "/v3/roles?name=member")["roles"]
-    role = roles[0] if roles else call("POST", "/v3/roles", {"role": {"name": "member"}})["role"]
-    call("PUT", f"/v3/projects/{project['id']}/users/{user['id']}/roles/{role['id']}")
-    token, _ = server.sign_in(http, user["name"], password, project["name"])
-    return token
+    def project(self, name: str) -> str:
+        if name not in self.projects:
+            self.projects[name] = self.call("POST", "/v3/projects", {"project": {
+                "name": name, "domain_id": js.DOMAIN_ID}})["project"]["id"]
+        return self.projects[name]
+
+    def token(self, role: str, project: str | None) -> str:
+        """A token of a new user with `role` (and the roles it implies) on `project`, or
+        on the system when `project` is None, scoped to it."""
+        if (role, project) in self.tokens:
+            return self.tokens[role, project]
+        found = self.call("GET", f"/v3/roles?name={role}")["roles"]
+        role_id = (found[0] if found else
+                   self.call("POST", "/v3/roles", {"role": {"name": role}})["role"])["id"]
+        name, password = f"gabbits-{role}-{project or 'system'}", secrets.token_urlsafe(12)
+        user = self.call("POST", "/v3/users", {"user": {
+            "name": name, "password": password, "domain_id": js.DOMAIN_ID}})["user"]["id"]
+        if project is None:
+            self.call("PUT", f"/v3/system/users/{user}/roles/{role_id}")
+            scope = {"system": {"all": True}}
+        else:
+            self.call("PUT", f"/v3/projects/{self.project(project)}/users/{user}/roles/{role_id}")
+            scope = {"project": {"name": project, "domain": {"id": js.DOMAIN_ID}}}
+        r = self.http.post(self.server.url + "/v3/auth/tokens", timeout=30, json={"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": name, "domain": {"id": js.DOMAIN_ID}, "password": password}}},
+            "scope": scope}})
+        r.raise_for_status()
+        self.tokens[role, project] = r.headers["X-Subject-Token"]
+        return self.tokens[role, project]
+
+
+def with_role_tokens(text: str, keystone: Keystone) -> str:
+    """The secure-RBAC files' callers, which noauth2 reads from request headers (x-roles,
+    x-project-id, openstack-system-scope), as Keystone users with those roles: each set
+    of headers becomes the token of a user with the first role listed (it implies the
+    others) on that project or the system. The projects the files name by $ENVIRON
+    are real ones, whose ids the fixtures put there."""
+    doc = yaml.safe_load(text)
+    for var, name in (("PROJECT_ID", "gabbits-project"), ("PROJECT_ID_ALT", "gabbits-alt")):
+        keystone.environ[var] = keystone.project(name)
+    projects = {f"$ENVIRON['{var}']": name for var, name in (
+        ("PROJECT_ID", "gabbits-project"), ("PROJECT_ID_ALT", "gabbits-alt"))}
+    for headers in [doc.get("defaults", {}).get("request_headers")] + [
+            t.get("request_headers") for t in doc.get("tests") or []]:
+        if not headers or ROLE_HEADERS not in headers:
+            continue
+        role = headers.pop(ROLE_HEADERS).split(",")[0].strip()
+        project = headers.pop("x-project-id", None)
+        system = headers.pop("openstack-system-scope", None)
+        # Project ids the files give literally (`admin_project_id`) name a project too.
+        headers["x-auth-token"] = keystone.token(
+            role, None if system and not project else projects.get(project, project))
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 # --- results ----------------------------------------------------------------------------
