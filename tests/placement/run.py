@@ -15,7 +15,7 @@ unmodified, in memory rewritten only where Placement's test rig differs from a r
 3. The gabbits authenticate with noauth2's fake tokens: `x-auth-token: admin` (and
    `admin:admin`) becomes the admin's Keystone token, `x-auth-token: user` the member's.
    The links they expect get the mount, /placement, in front (`for_jumpgate`).
-4. The fixtures the files name are tests/placement/fixtures.py's, which make the same
+4. The fixtures the files name are tests/placement/gabbit_fixtures.py's, which make the same
    providers, inventories, traits, aggregates and allocations through the API. Files
    whose fixture or subject is Placement's configuration (policy files, the deprecated
    policies, CORS) are not run: NOT_RUN says why. The secure-RBAC files' callers, roles
@@ -51,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "clients"))
 sys.path.insert(0, str(HERE))
-import fixtures  # noqa: E402
+import gabbit_fixtures  # noqa: E402
 import jumpgate_server as js  # noqa: E402
 
 PLACEMENT_VERSION = "16.0.0"
@@ -79,6 +79,8 @@ NOT_RUN = {
 
 _TOKEN = re.compile(r"^(\s*(?:-\s+)?x-auth-token:\s*)(admin:admin|admin|user)\s*$",
                     re.IGNORECASE | re.MULTILINE)
+_DETAIL = re.compile(r'"detail": "(?:[^"\\]|\\.)*?\\n\\n((?:[^"\\]|\\.)*)"')
+# The header that makes a set of noauth2's caller headers (with_role_tokens).
 ROLE_HEADERS = "x-roles"
 # An expected link: `$.links[?rel = "self"].href: /resource_providers/...`.
 _HREF = re.compile(r"^(\s*\$[^:\n]*\.href:\s*['\"]?)/(?!placement/)", re.MULTILINE)
@@ -235,13 +237,14 @@ def run_file(path: Path) -> tuple[dict[str, tuple[str, str]], float]:
                             keystone.token("member", "gabbits"))
         if ROLE_HEADERS in text:
             text = with_role_tokens(text, keystone)
-        fixtures.bind(server.url + "/placement", keystone.admin, keystone.environ)
+        gabbit_fixtures.bind(server.url + "/placement", keystone.admin, keystone.environ)
         with tempfile.TemporaryDirectory() as tmp:
             # One file a folder: gabbi loads every *.yaml of the folder it is given.
             (Path(tmp) / path.name).write_text(text)
             suite = driver.build_tests(tmp, unittest.TestLoader(),
                                        url=server.url + "/placement",
-                                       test_loader_name="gabbits", fixture_module=fixtures)
+                                       test_loader_name="gabbits",
+                                       fixture_module=gabbit_fixtures)
             result = Collect()
             suite.run(result)
         if not server.alive():
@@ -308,10 +311,11 @@ def with_role_tokens(text: str, keystone: Keystone) -> str:
     others) on that project or the system. The projects the files name by $ENVIRON
     are real ones, whose ids the fixtures put there."""
     doc = yaml.safe_load(text)
+    projects = {}
     for var, name in (("PROJECT_ID", "gabbits-project"), ("PROJECT_ID_ALT", "gabbits-alt")):
         keystone.environ[var] = keystone.project(name)
-    projects = {f"$ENVIRON['{var}']": name for var, name in (
-        ("PROJECT_ID", "gabbits-project"), ("PROJECT_ID_ALT", "gabbits-alt"))}
+        projects[f"$ENVIRON['{var}']"] = name
+    # Tests share a set by YAML alias (one dict): the first rewrites it for all.
     for headers in [doc.get("defaults", {}).get("request_headers")] + [
             t.get("request_headers") for t in doc.get("tests") or []]:
         if not headers or ROLE_HEADERS not in headers:
@@ -336,20 +340,24 @@ def read_baseline() -> list[str]:
 
 
 def short_reason(why: str) -> str:
-    """A failure in a line: gabbi's own message of its assertion (what was expected and
-    what came), a response body in it cut short."""
+    """A failure in a line: what gabbi expected and what came (a status, a JSON path's
+    value, a header, or a message: then the `detail` of Placement's error document)."""
     lines = [line.strip() for line in why.strip().splitlines() if line.strip()]
     at = next((i for i, line in enumerate(lines) if line.startswith("AssertionError")),
               max(len(lines) - 2, 0))
-    text = " ".join(lines[at:])
-    text = text.removeprefix("AssertionError: ")
+    text = " ".join(lines[at:]).removeprefix("AssertionError: ")
     # assertEqual's diff comes first, gabbi's message after " : ".
     if " : Unable to match" in text:
-        text = text.split(" : ", 1)[1]
+        return text.split(" : ", 1)[1][:300]
+    # An error document's detail: "<the status's sentence>\n\n <the message> ".
+    detail = _DETAIL.search(text)
+    got = f": {detail.group(1).strip()[:200]}" if detail else ""
     status = re.match(r"'(\d+)' not found in \[([^]]*)\]", text)
     if status:
-        return f"status {status.group(1)}, expected {status.group(2)}"
-    text = re.sub(r"(not found in|response:) (.{100}).*", r"\1 \2...", text)
+        return f"status {status.group(1)}, expected {status.group(2)}{got}"
+    message = re.match(r"(.*?) not found in [{\[]", text)
+    if message:
+        return f"message {message.group(1)} expected, got{got or ' another body'}"
     return text[:300]
 
 
@@ -373,7 +381,7 @@ def write_doc(results, skipped: dict[str, str], every: list[str]) -> None:
         f"Placement's own API tests, the gabbits of openstack-placement {PLACEMENT_VERSION} "
         "(`placement/tests/functional/gabbits/`), run unmodified by gabbi against jumpgate "
         "with the local driver serving identity and placement, a fresh one per file. Their "
-        "fixtures are made through the API (tests/placement/fixtures.py); noauth2's fake "
+        "fixtures are made through the API (tests/placement/gabbit_fixtures.py); noauth2's fake "
         "tokens `admin` and `user` become an admin's and a member's Keystone tokens. "
         "`scripts/gabbits --check` fails when a test listed in `tests/placement/baseline.txt` "
         "no longer passes.",

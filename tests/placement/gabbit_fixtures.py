@@ -3,14 +3,15 @@
 Placement's own gabbits (placement/tests/functional/gabbits/*.yaml) name fixture classes
 of placement/tests/functional/fixtures/gabbits.py, which write the database directly and
 set `os.environ` variables the YAML reads as `$ENVIRON[...]`. gabbi looks those names up
-in the module it is given; this is that module for tests/placement/run.py. Each class here
-sets the same variables and makes the same providers, inventories, traits, aggregates and
-allocations, but through the Placement API as an operator would (a jumpgate's database is
-its own). Cleanup is the runner's: every file gets a fresh jumpgate, so `stop_fixture`
-has nothing to undo.
+in the module it is given; this is that module for tests/placement/run.py (not named
+`fixtures`: testtools imports the package of that name). Each class here sets the same
+variables and makes the same providers, inventories, traits, aggregates and allocations,
+but through the Placement API as an operator would (a jumpgate's database is its own).
+Cleanup is the runner's: every file gets a fresh jumpgate, so `stop_fixture` has nothing
+to undo.
 
-`bind()` tells the fixtures where Placement is and which admin token to use, before a
-file's suite runs.
+`bind()` tells the fixtures where Placement is, which admin token to use and which
+$ENVIRON values are given (real project ids), before a file's suite runs.
 """
 
 from __future__ import annotations
