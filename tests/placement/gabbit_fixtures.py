@@ -7,8 +7,9 @@ in the module it is given; this is that module for tests/placement/run.py (not n
 `fixtures`: testtools imports the package of that name). Each class here sets the same
 variables and makes the same providers, inventories, traits, aggregates and allocations,
 but through the Placement API as an operator would (a jumpgate's database is its own).
-Cleanup is the runner's: every file gets a fresh jumpgate, so `stop_fixture` has nothing
-to undo.
+Cleanup is the runner's: every file gets a fresh jumpgate, so there is no `stop_fixture`.
+One difference in what they make: a provider's generation moves on with its aggregates
+here (the API's rule), not in Placement's direct `set_aggregates`.
 
 `bind()` tells the fixtures where Placement is, which admin token to use and which
 $ENVIRON values are given (real project ids), before a file's suite runs.
@@ -112,9 +113,6 @@ class APIFixture(fixture.GabbiFixture):
         os.environ["CUSTOM_RES_CLASS1"] = "CUSTOM_IRON_NFV1"
         os.environ["CUSTOM_RES_CLASS2"] = "CUSTOM_IRON_NFV2"
         os.environ.update(_environ)
-
-    def stop_fixture(self):
-        pass
 
 
 class SecureRBACPolicyFixture(APIFixture):
