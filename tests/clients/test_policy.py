@@ -99,7 +99,7 @@ class Actor:
             return True
         role = {"public": True, "any": True, "reader": "reader" in self.roles,
                 "member": "member" in self.roles, "manager": "manager" in self.roles,
-                "admin": False}[row.role]
+                "admin": False, "service": "service" in self.roles}[row.role]
         if not role or row.binding is None:
             return role
         kind, param = row.binding

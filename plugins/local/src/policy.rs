@@ -40,6 +40,9 @@ pub enum Role {
     Manager,
     /// `admin`.
     Admin,
+    /// `admin` or `service` (Placement's `ADMIN_OR_SERVICE`: the services' own users, such
+    /// as Nova's, hold the `service` role).
+    Service,
 }
 
 /// A rule may bind the caller to a path parameter: the user the path names must be the
@@ -115,6 +118,7 @@ pub fn parse(text: &str) -> Result<Vec<Row>, String> {
             "member" => Role::Member,
             "manager" => Role::Manager,
             "admin" => Role::Admin,
+            "service" => Role::Service,
             other => return Err(format!("line {}: unknown role {other:?}", n + 1)),
         };
         if !matches!(method, "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE") {
@@ -154,6 +158,7 @@ impl Rule {
             Role::Member => c.has_role("member"),
             Role::Manager => c.has_role("manager"),
             Role::Admin => false,
+            Role::Service => c.has_role("service"),
         };
         role && match &self.binding {
             Binding::None => true,
@@ -383,6 +388,12 @@ mod tests {
         let adm = rule("e POST - admin x");
         assert!(!adm.allows(Some(&member), none));
         assert!(adm.allows(Some(&admin), none));
+        // Placement's ADMIN_OR_SERVICE: a service user (Nova's) without admin passes.
+        let svc = rule("e POST - service x");
+        assert!(svc.allows(Some(&token(&["service"], false)), none));
+        assert!(svc.allows(Some(&admin), none));
+        assert!(!svc.allows(Some(&member), none));
+        assert!(!adm.allows(Some(&token(&["service"], false)), none));
     }
 
     #[test]

@@ -714,16 +714,12 @@ pub struct ConsumerRequest {
 /// its inventory's units and capacity (the consumers' own earlier allocations freed
 /// first), every touched provider's generation moved on, and the consumers' generations.
 pub fn set_allocations(c: Repo, requests: &[ConsumerRequest]) -> Result<()> {
-    let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut consumers = Vec::new();
     for r in requests {
         let existing = check_consumer_generation(c, r)?;
-        for a in c.consumer_allocations(&r.consumer)? {
-            touched.insert(a.provider);
-        }
         consumers.push((r, existing));
     }
-    set_checked_allocations(c, consumers, touched)
+    set_checked_allocations(c, consumers)
 }
 
 /// The consumer a request names, after checking the generation it names (from 1.28).
@@ -757,12 +753,13 @@ fn check_consumer_generation(c: Repo, r: &ConsumerRequest) -> Result<Option<Cons
 /// Writes the allocations of consumers whose generations were checked. Every amount is
 /// checked first, against what the providers hold less what these consumers hold now (they
 /// are replaced); only when all fit is anything written, so a refusal leaves the
-/// transaction as it was.
+/// transaction as it was. The generations that move are those of the providers the new
+/// allocations are on (Placement's `_set_allocations`): a provider only freed keeps its.
 fn set_checked_allocations(
     c: Repo,
     consumers: Vec<(&ConsumerRequest, Option<Consumer>)>,
-    mut touched: BTreeSet<String>,
 ) -> Result<()> {
+    let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut held: HashMap<(String, String), i64> = HashMap::new();
     for (r, _) in &consumers {
         for a in c.consumer_allocations(&r.consumer)? {
@@ -938,21 +935,15 @@ pub fn force_allocations(c: Repo, r: &ConsumerRequest) -> Result<()> {
     Ok(())
 }
 
-/// Deletes every allocation of a consumer, and the consumer.
+/// Deletes every allocation of a consumer, and the consumer. No provider's generation moves
+/// (Placement's `delete_all` leaves them).
 pub fn delete_allocations(c: Repo, consumer: &str) -> Result<()> {
-    let allocations = c.consumer_allocations(consumer)?;
-    if allocations.is_empty() {
+    if c.consumer_allocations(consumer)?.is_empty() {
         return Err(Error::NotFound(format!(
             "No allocations for consumer '{consumer}'"
         )));
     }
     c.delete_consumer(consumer)?;
-    let touched: BTreeSet<String> = allocations.into_iter().map(|a| a.provider).collect();
-    for uuid in touched {
-        if let Some(mut p) = c.provider(&uuid)? {
-            bump(c, &mut p)?;
-        }
-    }
     Ok(())
 }
 
