@@ -23,6 +23,9 @@ pub mod code {
     pub const PROVIDER_IN_USE: &str = "placement.resource_provider.inuse";
     pub const PROVIDER_CANNOT_DELETE_PARENT: &str =
         "placement.resource_provider.cannot_delete_parent";
+    pub const QUERYPARAM_BAD_VALUE: &str = "placement.query.bad_value";
+    pub const QUERYPARAM_MISSING_VALUE: &str = "placement.query.missing_value";
+    pub const QUERYPARAM_DUPLICATE: &str = "placement.query.duplicate_key";
 }
 
 #[derive(Debug)]
@@ -1097,154 +1100,8 @@ pub fn list_providers(c: Repo, f: &ProviderFilter) -> Result<Vec<Provider>> {
         .collect())
 }
 
-/// One request group of `GET /allocation_candidates` (the unsuffixed one, or `resourcesN`).
-#[derive(Debug, Default, Clone)]
-pub struct Group {
-    pub suffix: String,
-    pub resources: Vec<(String, i64)>,
-    pub traits: TraitFilter,
-    pub member_of: AggregateFilter,
-    pub in_tree: Option<String>,
-}
-
-/// A candidate: for each group, the provider that satisfies it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub picks: Vec<(String, String)>,
-}
-
-/// Allocation candidates: every way to give each group one provider that has room for it
-/// and matches its filters, where providers shared by several groups have room for their
-/// sum. With `isolate`, the groups' providers differ. Providers of one candidate are in one
-/// tree (nested providers, 1.29); no sharing providers are modelled.
-pub fn candidates(
-    c: Repo,
-    groups: &[Group],
-    isolate: bool,
-    root_required: &TraitFilter,
-    limit: Option<usize>,
-) -> Result<(Vec<Candidate>, World)> {
-    for g in groups {
-        check_query_names(c, &g.resources, &g.traits)?;
-    }
-    let w = World::read(c)?;
-    let mut out: Vec<Candidate> = Vec::new();
-    let roots: BTreeSet<String> = w.providers.iter().map(|p| p.root.clone()).collect();
-    for root in roots {
-        if !w.has_traits(&root, root_required) {
-            continue;
-        }
-        let tree: Vec<&Provider> = w.providers.iter().filter(|p| p.root == root).collect();
-        // Which providers of this tree each group could use on its own.
-        let options: Vec<Vec<&str>> = groups
-            .iter()
-            .map(|g| {
-                let tree_root = g
-                    .in_tree
-                    .as_ref()
-                    .and_then(|t| w.providers.iter().find(|p| &p.uuid == t))
-                    .map(|p| p.root.clone());
-                tree.iter()
-                    .filter(|p| g.in_tree.is_none() || tree_root.as_deref() == Some(&p.root))
-                    .filter(|p| w.has_room(&p.uuid, &g.resources))
-                    .filter(|p| w.has_traits(&p.uuid, &g.traits))
-                    .filter(|p| w.in_aggregates(&p.uuid, &g.member_of))
-                    .map(|p| p.uuid.as_str())
-                    .collect()
-            })
-            .collect();
-        let mut pick: Vec<&str> = Vec::new();
-        combine(&w, groups, &options, isolate, &mut pick, &mut out, limit);
-        if limit.is_some_and(|l| out.len() >= l) {
-            break;
-        }
-    }
-    Ok((out, w))
-}
-
-/// Extends `pick` (one provider per group so far) in every way that fits.
-fn combine<'a>(
-    w: &World,
-    groups: &[Group],
-    options: &[Vec<&'a str>],
-    isolate: bool,
-    pick: &mut Vec<&'a str>,
-    out: &mut Vec<Candidate>,
-    limit: Option<usize>,
-) {
-    if limit.is_some_and(|l| out.len() >= l) {
-        return;
-    }
-    let i = pick.len();
-    if i == groups.len() {
-        // Providers used by several groups must have room for the sum.
-        let mut need: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
-        for (g, p) in groups.iter().zip(pick.iter()) {
-            for (rc, n) in &g.resources {
-                let slot = need.entry(p).or_default().entry(rc).or_insert(0);
-                *slot = slot.saturating_add(*n);
-            }
-        }
-        let fits = need.iter().all(|(p, rcs)| {
-            let res: Vec<(String, i64)> = rcs.iter().map(|(rc, n)| (rc.to_string(), *n)).collect();
-            w.has_room(p, &res)
-        });
-        let candidate = Candidate {
-            picks: groups
-                .iter()
-                .zip(pick.iter())
-                .map(|(g, p)| (g.suffix.clone(), p.to_string()))
-                .collect(),
-        };
-        // The same providers with the same amounts is one candidate, however the groups
-        // map onto them.
-        if fits && !out.iter().any(|c| same_request(groups, c, &candidate)) {
-            out.push(candidate);
-        }
-        return;
-    }
-    for p in &options[i] {
-        if isolate && pick.contains(p) {
-            continue;
-        }
-        pick.push(p);
-        combine(w, groups, options, isolate, pick, out, limit);
-        pick.pop();
-    }
-}
-
-fn same_request(groups: &[Group], a: &Candidate, b: &Candidate) -> bool {
-    let sum = |c: &Candidate| {
-        let mut m: BTreeMap<(String, String), i64> = BTreeMap::new();
-        for (g, (_, p)) in groups.iter().zip(c.picks.iter()) {
-            for (rc, n) in &g.resources {
-                let slot = m.entry((p.clone(), rc.clone())).or_insert(0i64);
-                *slot = slot.saturating_add(*n);
-            }
-        }
-        m
-    };
-    sum(a) == sum(b)
-}
-
-/// The resources of a candidate, provider → class → amount.
-pub fn candidate_resources(
-    groups: &[Group],
-    c: &Candidate,
-) -> BTreeMap<String, BTreeMap<String, i64>> {
-    let mut m: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for (g, (_, p)) in groups.iter().zip(c.picks.iter()) {
-        for (rc, n) in &g.resources {
-            let slot = m
-                .entry(p.clone())
-                .or_default()
-                .entry(rc.clone())
-                .or_insert(0);
-            *slot = slot.saturating_add(*n);
-        }
-    }
-    m
-}
+mod candidates;
+pub use candidates::{candidates, Found, Group, RequestWide};
 
 // --- the compute node -------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use jumpgate_plugin_api::prelude::*;
 use serde_json::{json, Value};
 
-use super::model::{self, AggregateFilter, ConsumerRequest, Group, Inventory, TraitFilter};
+use super::model::{
+    self, code, AggregateFilter, ConsumerRequest, Group, Inventory, RequestWide, TraitFilter,
+};
 use super::{views, Placement, MAX, MIN};
 use crate::microversion::Version;
 
@@ -345,61 +347,113 @@ fn parse_resources(qs: &str) -> Result<Vec<(String, i64)>, Fault> {
     Ok(out)
 }
 
-/// `required=A,!B` (forbidden from 1.22), or `in:A,B` (1.39); each `required` a filter.
+/// `required=A,!B` (forbidden from 1.22), or `in:A,B` (1.39), as
+/// `normalize_traits_qs_params` reads them: before 1.39 only the last `required` counts,
+/// from 1.39 each is a further condition.
 fn parse_required(values: &[&str], v: Version, key: &str) -> Result<TraitFilter, Fault> {
-    let mut f = TraitFilter::default();
-    for val in values {
-        let form = || {
-            Fault::bad_request(format!(
-                "Invalid query string parameters: Expected '{key}' parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {val}"
-            ))
-        };
-        if let Some(any) = val.strip_prefix("in:") {
-            if !v.at_least(39) {
-                return Err(Fault::bad_request(format!(
-                    "The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since microversion 1.39. Got: {val}"
-                )));
-            }
-            let names: Vec<String> = any.split(',').map(|s| s.trim().to_string()).collect();
-            if names.iter().any(|n| n.is_empty() || n.starts_with('!')) {
-                return Err(form());
-            }
-            f.any_of.push(names);
-            continue;
+    let f = parse_required_unchecked(values, v)?;
+    if v.at_least(22) {
+        let conflicts = conflicting_traits(&f, key);
+        if !conflicts.is_empty() {
+            return Err(Fault::bad_request(format!(
+                "Conflicting required and forbidden traits found in the following traits keys: {}",
+                conflicts.join(", ")
+            )));
         }
-        for t in val.split(',').map(str::trim) {
-            if t.is_empty() {
-                return Err(form());
-            }
-            match t.strip_prefix('!') {
-                Some(forbidden) if v.at_least(22) && !forbidden.is_empty() => {
-                    f.forbidden.push(forbidden.to_string())
-                }
-                _ => f.required.push(t.to_string()),
-            }
-        }
-    }
-    let overlap: Vec<&String> = f
-        .required
-        .iter()
-        .filter(|t| f.forbidden.contains(t))
-        .collect();
-    if !overlap.is_empty() {
-        let names: Vec<&str> = overlap.iter().map(|s| s.as_str()).collect();
-        return Err(Fault::bad_request(format!(
-            "Conflicting required and forbidden traits found in the following traits keys: {key}: ({})",
-            names.join(", ")
-        )));
     }
     Ok(f)
 }
 
-/// `member_of=<uuid>` or `in:<uuid>,<uuid>`; repeated from 1.24; `!` from 1.32.
-fn parse_member_of(values: &[&str], v: Version) -> Result<AggregateFilter, Fault> {
+/// `required` values read, without the check for traits both required and forbidden.
+fn parse_required_unchecked(values: &[&str], v: Version) -> Result<TraitFilter, Fault> {
+    let values = if v.at_least(39) {
+        values
+    } else {
+        &values[values.len().saturating_sub(1)..]
+    };
+    let mut f = TraitFilter::default();
+    for val in values {
+        if let Some(any) = val.strip_prefix("in:") {
+            if !v.at_least(39) {
+                return Err(Fault::bad_request(format!(
+                    "Invalid query string parameters: The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since microversion 1.39. Got: {val}"
+                )));
+            }
+            let mut names: Vec<String> = any.split(',').map(|s| s.trim().to_string()).collect();
+            if names.iter().any(String::is_empty) {
+                return Err(Fault::bad_request(format!(
+                    "Invalid query string parameters: Expected 'required' parameter value of the form: in:HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty trait in: {val}"
+                )));
+            }
+            if names.iter().any(|n| n.starts_with('!')) {
+                return Err(Fault::bad_request(format!(
+                    "Invalid query string parameters: The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' does not support forbidden traits. Got: {val}"
+                )));
+            }
+            names.sort();
+            names.dedup();
+            f.any_of.push(names);
+            continue;
+        }
+        let all: Vec<&str> = val.split(',').map(str::trim).collect();
+        // Any run of `!` marks a forbidden trait (Placement's `lstrip('!')`).
+        let forbidden: Vec<&str> = all
+            .iter()
+            .filter(|t| t.starts_with('!'))
+            .map(|t| t.trim_start_matches('!'))
+            .collect();
+        if all.iter().chain(&forbidden).any(|t| t.is_empty()) {
+            let form = if v.at_least(22) {
+                "HW_CPU_X86_VMX,!CUSTOM_MAGIC"
+            } else {
+                "HW_CPU_X86_VMX,CUSTOM_MAGIC"
+            };
+            return Err(Fault::bad_request(format!(
+                "Invalid query string parameters: Expected 'required' parameter value of the form: {form}. Got an empty trait in: {val}"
+            )));
+        }
+        if !forbidden.is_empty() && !v.at_least(22) {
+            return Err(Fault::bad_request(format!(
+                "Invalid query string parameters: Expected 'required' parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {val}"
+            )));
+        }
+        for t in all.iter().filter(|t| !t.starts_with('!')) {
+            if !f.required.iter().any(|r| r == t) {
+                f.required.push(t.to_string());
+            }
+        }
+        for t in forbidden {
+            if !f.forbidden.iter().any(|r| r == t) {
+                f.forbidden.push(t.to_string());
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// `_check_forbidden`: a required trait (or every trait of an `in:` list) also forbidden.
+fn conflicting_traits(f: &TraitFilter, key: &str) -> Vec<String> {
+    let mut sets: Vec<Vec<String>> = f.required.iter().map(|t| vec![t.clone()]).collect();
+    sets.extend(f.any_of.iter().cloned());
+    let mut out: Vec<String> = sets
+        .into_iter()
+        .filter(|s| s.iter().all(|t| f.forbidden.contains(t)))
+        .map(|mut s| {
+            s.sort();
+            format!("{key}: ({})", s.join(", "))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `member_of=<uuid>` or `in:<uuid>,<uuid>`; repeated from 1.24; `!` from 1.32
+/// (`normalize_member_of_qs_params`); `key` is the parameter's name with its suffix.
+fn parse_member_of(values: &[&str], v: Version, key: &str) -> Result<AggregateFilter, Fault> {
     if values.len() > 1 && !v.at_least(24) {
-        return Err(Fault::bad_request(
-            "Invalid query string parameters: Query parameter 'member_of' may only be specified once",
-        ));
+        return Err(Fault::bad_request(format!(
+            "Multiple {key} parameters are not supported"
+        )));
     }
     let mut f = AggregateFilter::default();
     for val in values {
@@ -410,8 +464,8 @@ fn parse_member_of(values: &[&str], v: Version) -> Result<AggregateFilter, Fault
             )));
         }
         let (negated, list) = match val.strip_prefix('!') {
-            Some(r) if v.at_least(32) => (true, r.strip_prefix("in:").unwrap_or(r)),
-            _ => (false, val.strip_prefix("in:").unwrap_or(val)),
+            Some(r) => (true, r.strip_prefix("in:").unwrap_or(r)),
+            None => (false, val.strip_prefix("in:").unwrap_or(val)),
         };
         let mut uuids = Vec::new();
         for u in list.split(',') {
@@ -425,6 +479,11 @@ fn parse_member_of(values: &[&str], v: Version) -> Result<AggregateFilter, Fault
             }
         }
         if negated {
+            if !v.at_least(32) {
+                return Err(Fault::bad_request(format!(
+                    "Forbidden {key} parameters are not supported in the specified microversion"
+                )));
+            }
             f.forbidden.extend(uuids);
         } else {
             f.any_of.push(uuids);
@@ -490,13 +549,9 @@ fn list_providers(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerR
         f.resources = parse_resources(r)?;
     }
     let member_of: Vec<&str> = req.query_values("member_of").collect();
-    f.member_of = parse_member_of(&member_of, v)?;
+    f.member_of = parse_member_of(&member_of, v, "member_of")?;
+    // Repeated: the last counts before 1.39, each is a further condition from 1.39.
     let required: Vec<&str> = req.query_values("required").collect();
-    if required.len() > 1 {
-        return Err(Fault::bad_request(
-            "Invalid query string parameters: Query parameter 'required' may only be specified once",
-        ));
-    }
     f.traits = parse_required(&required, v, "required")?;
     let found = svc.read(|c| model::list_providers(c, &f))?;
     reply(resp, v, 200, &views::providers(&svc.prefix, &found, v))
@@ -1424,147 +1479,320 @@ fn reshape(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
 
 // --- allocation candidates -------------------------------------------------------------------
 
-/// The request groups of the query: the unsuffixed one and, from 1.25, `resources<N>` …
-/// (any `[a-zA-Z0-9_-]{1,64}` suffix from 1.33).
-/// What `GET /allocation_candidates` asks: its groups, `group_policy` and `root_required`.
+/// What `GET /allocation_candidates` asks: its groups and the request-wide parameters.
 struct CandidateQuery {
     groups: Vec<Group>,
-    group_policy: Option<String>,
-    root_required: TraitFilter,
+    wide: RequestWide,
 }
 
-fn candidate_groups(req: &Request, v: Version) -> Result<CandidateQuery, Fault> {
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    let mut group_policy = None;
-    let mut root_required = Vec::new();
+const GROUP_PARAMS: [&str; 4] = ["resources", "required", "member_of", "in_tree"];
+
+/// The schema's check of a group key's suffix: a number from 1.25, any
+/// `[a-zA-Z0-9_-]{1,64}` from 1.33.
+fn group_key(name: &str, v: Version) -> Option<(&'static str, &str)> {
+    let (base, suffix) = GROUP_PARAMS
+        .iter()
+        .find_map(|b| name.strip_prefix(b).map(|s| (*b, s)))?;
+    if base == "in_tree" && !v.at_least(31) {
+        return None;
+    }
+    if suffix.is_empty() {
+        return Some((base, suffix));
+    }
+    let ok = if v.at_least(33) {
+        suffix.len() <= 64
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    } else {
+        v.at_least(25) && !suffix.starts_with('0') && suffix.bytes().all(|b| b.is_ascii_digit())
+    };
+    ok.then_some((base, suffix))
+}
+
+/// The query's schema (`schemas/allocation_candidate.py`): which names it takes and the
+/// values it checks (jsonschema sees the last of repeated values).
+fn candidate_schema(req: &Request, v: Version) -> Result<(), Fault> {
+    let bad = |why: String| Fault::bad_request(format!("Invalid query string parameters: {why}"));
     for p in req.query_params.iter() {
         let name = p.name.as_str();
-        let value = p.value.as_str();
-        let unknown = || {
-            Fault::bad_request(format!(
-                "Invalid query string parameters: Additional properties are not allowed ('{name}' was unexpected)"
-            ))
+        let known = match name {
+            "limit" => v.at_least(16),
+            "group_policy" => v.at_least(25),
+            "root_required" => v.at_least(35),
+            "same_subtree" => v.at_least(36),
+            "required" if !v.at_least(25) => v.at_least(17),
+            "member_of" if !v.at_least(25) => v.at_least(21),
+            "resources" if !v.at_least(25) => true,
+            _ if !v.at_least(25) => false,
+            _ => group_key(name, v).is_some(),
         };
-        let (base, suffix) = ["resources", "required", "member_of", "in_tree"]
-            .iter()
-            .find_map(|b| name.strip_prefix(b).map(|s| (*b, s)))
-            .unwrap_or((name, ""));
-        if !suffix.is_empty() {
-            let ok = if v.at_least(33) {
-                suffix.len() <= 64
-                    && suffix
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            } else {
-                v.at_least(25)
-                    && !suffix.starts_with('0')
-                    && suffix.bytes().all(|b| b.is_ascii_digit())
-            };
-            if !ok {
-                return Err(unknown());
-            }
+        if known {
+            continue;
         }
+        if !v.at_least(25) {
+            return Err(bad(format!(
+                "Additional properties are not allowed ('{name}' was unexpected)"
+            )));
+        }
+        let suffix = if v.at_least(33) {
+            "[a-zA-Z0-9_-]{1,64}"
+        } else {
+            "[1-9][0-9]*"
+        };
+        let bases: &[&str] = if v.at_least(31) {
+            &["in_tree", "member_of", "required", "resources"]
+        } else {
+            &["member_of", "required", "resources"]
+        };
+        let patterns: Vec<String> = bases
+            .iter()
+            .map(|b| format!("'^{b}({suffix})?$'"))
+            .collect();
+        return Err(bad(format!(
+            "'{name}' does not match any of the regexes: {}",
+            patterns.join(", ")
+        )));
+    }
+    if !v.at_least(25) && req.query_values("resources").next().is_none() {
+        return Err(bad("'resources' is a required property".into()));
+    }
+    if let Some(l) = req.query_values("limit").last() {
+        if !(l.starts_with(|c: char| ('1'..='9').contains(&c))
+            && l.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(bad(format!(
+                "'{l}' does not match '^[1-9][0-9]*$'\n\nFailed validating 'pattern' in schema['properties']['limit']"
+            )));
+        }
+    }
+    if let Some(g) = req.query_values("group_policy").last() {
+        if g != "none" && g != "isolate" {
+            return Err(bad(format!(
+                "'{g}' is not one of ['none', 'isolate']\n\nFailed validating 'enum' in schema['properties']['group_policy']"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A list as Python prints it, for messages that quote one.
+fn py_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = items.into_iter().map(|s| format!("'{s}'")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// `RequestWideParams.from_request`: the first `limit` and `group_policy` count;
+/// `root_required` once; `same_subtree` names suffixed groups only.
+fn request_wide(req: &Request, v: Version) -> Result<RequestWide, Fault> {
+    let limit = match req.query_values("limit").next() {
+        None => None,
+        Some(l) => Some(l.parse::<usize>().map_err(|_| {
+            Fault::bad_request(format!(
+                "Invalid query string parameters: '{l}' does not match '^[1-9][0-9]*$'"
+            ))
+        })?),
+    };
+    let isolate = req.query_values("group_policy").next() == Some("isolate");
+    let roots: Vec<&str> = req.query_values("root_required").collect();
+    if roots.len() > 1 {
+        return Err(Fault::bad_request(
+            "Query parameter 'root_required' may be specified only once.",
+        )
+        .kind(code::QUERYPARAM_DUPLICATE));
+    }
+    let mut root_required = TraitFilter::default();
+    if let Some(r) = roots.first() {
+        if r.starts_with("in:") && !v.at_least(39) {
+            return Err(Fault::bad_request(format!(
+                "Invalid query string parameters: The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since microversion 1.39. Got: {r}"
+            )));
+        }
+        // Placement reads root_required as the legacy form (no `in:` lists), `!` allowed.
+        root_required = parse_required_unchecked(&[r], Version(1, 22))?;
+        let conflicts: Vec<&str> = root_required
+            .required
+            .iter()
+            .filter(|t| root_required.forbidden.contains(t))
+            .map(String::as_str)
+            .collect();
+        if !conflicts.is_empty() {
+            return Err(Fault::bad_request(format!(
+                "Conflicting required and forbidden traits found in root_required: {}",
+                conflicts.join(", ")
+            ))
+            .kind(code::QUERYPARAM_BAD_VALUE));
+        }
+    }
+    let mut same_subtrees = Vec::new();
+    for val in req.query_values("same_subtree") {
+        let suffixes: BTreeSet<String> = val.split(',').map(|s| s.trim().to_string()).collect();
+        if suffixes.contains("") {
+            return Err(Fault::bad_request(
+                "Empty string (unsuffixed group) can not be specified in `same_subtree` ",
+            )
+            .kind(code::QUERYPARAM_BAD_VALUE));
+        }
+        same_subtrees.push(suffixes);
+    }
+    Ok(RequestWide {
+        isolate,
+        root_required,
+        same_subtrees,
+        limit,
+        nested_aware: v.at_least(29),
+    })
+}
+
+fn candidate_query(req: &Request, v: Version) -> Result<CandidateQuery, Fault> {
+    candidate_schema(req, v)?;
+    let wide = request_wide(req, v)?;
+    // `RequestGroup._parse_request_items`: groups in the order their suffixes first appear.
+    let mut groups: Vec<Group> = Vec::new();
+    for p in req.query_params.iter() {
+        let Some((base, suffix)) = group_key(&p.name, v) else {
+            continue;
+        };
+        let at = match groups.iter().position(|g| g.suffix == suffix) {
+            Some(i) => i,
+            None => {
+                groups.push(Group {
+                    suffix: suffix.to_string(),
+                    ..Default::default()
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[at];
+        let values: Vec<&str> = req.query_values(&p.name).collect();
         match base {
-            "limit" if v.at_least(16) => {}
-            "group_policy" if v.at_least(25) => {
-                if value != "none" && value != "isolate" {
-                    return Err(Fault::bad_request(format!(
-                        "Invalid query string parameters: '{value}' is not one of ['isolate', 'none']"
-                    )));
-                }
-                group_policy = Some(value.to_string());
-            }
-            "root_required" if v.at_least(35) => root_required.push(value),
-            "same_subtree" if v.at_least(36) => {
-                return Err(Fault::bad_request(
-                    "Invalid query string parameters: same_subtree is not supported by this cloud",
-                ))
-            }
-            "resources" => {
-                let g = groups.entry(suffix.to_string()).or_default();
-                if !g.resources.is_empty() {
-                    return Err(Fault::bad_request(format!(
-                        "Invalid query string parameters: Query parameter '{name}' may only be specified once"
-                    )));
-                }
-                g.resources = parse_resources(value)?;
-            }
-            "required" if v.at_least(17) => {
-                let f = parse_required(&[value], v, name)?;
-                let g = groups.entry(suffix.to_string()).or_default();
-                g.traits.required.extend(f.required);
-                g.traits.forbidden.extend(f.forbidden);
-                g.traits.any_of.extend(f.any_of);
-            }
-            "member_of" if v.at_least(21) => {
-                let f = parse_member_of(&[value], v)?;
-                let g = groups.entry(suffix.to_string()).or_default();
-                g.member_of.any_of.extend(f.any_of);
-                g.member_of.forbidden.extend(f.forbidden);
-            }
-            "in_tree" if v.at_least(31) => {
-                let u = uuid_like(value).ok_or_else(|| {
+            // Repeated, the last one counts (each overwrites the group's resources).
+            "resources" => g.resources = parse_resources(&p.value)?,
+            "required" => g.traits = parse_required_unchecked(&values, v)?,
+            "member_of" => g.member_of = parse_member_of(&values, v, &p.name)?,
+            _ => {
+                let u = uuid_like(&p.value).ok_or_else(|| {
                     Fault::bad_request(format!(
-                        "Invalid query string parameters: Expected '{name}' parameter to be a format of uuid. Got: {value}"
+                        "Invalid query string parameters: Expected '{}' parameter to be a format of uuid. Got: {}",
+                        p.name, p.value
                     ))
                 })?;
-                groups.entry(suffix.to_string()).or_default().in_tree = Some(u);
+                g.in_tree = Some(u);
             }
-            _ => return Err(unknown()),
         }
     }
-    let mut out = Vec::new();
-    for (suffix, mut g) in groups {
-        if g.resources.is_empty() {
-            return Err(Fault::bad_request(if suffix.is_empty() {
-                "All traits parameters must be associated with resources.  Found the following orphaned traits keys: required".to_string()
-            } else {
-                format!("Resourceless suffixed group request should be specified in `same_subtree` query param: bad group(s) - ['{suffix}'].")
-            }));
+    if v.at_least(36) {
+        let resourceless: Vec<&str> = groups
+            .iter()
+            .filter(|g| g.resources.is_empty())
+            .map(|g| g.suffix.as_str())
+            .collect();
+        if resourceless.len() == groups.len() {
+            return Err(Fault::bad_request(
+                "There must be at least one resources or resources[$S] parameter.",
+            )
+            .kind(code::QUERYPARAM_MISSING_VALUE));
         }
-        g.suffix = suffix;
-        out.push(g);
+        let named: BTreeSet<&str> = wide
+            .same_subtrees
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let bad: Vec<&str> = resourceless
+            .iter()
+            .copied()
+            .filter(|s| !named.contains(s))
+            .collect();
+        if !bad.is_empty() {
+            return Err(Fault::bad_request(format!(
+                "Resourceless suffixed group request should be specified in `same_subtree` query param: bad group(s) - {}.",
+                py_list(bad)
+            ))
+            .kind(code::QUERYPARAM_BAD_VALUE));
+        }
+        let unknown: Vec<&str> = named
+            .iter()
+            .copied()
+            .filter(|s| !groups.iter().any(|g| g.suffix == *s))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Fault::bad_request(format!(
+                "Real suffixes should be specified in `same_subtree`: {} not found in {}.",
+                py_list(unknown),
+                py_list(groups.iter().map(|g| g.suffix.as_str()))
+            ))
+            .kind(code::QUERYPARAM_BAD_VALUE));
+        }
+    } else {
+        // `_check_for_orphans`.
+        let orphans = |what: fn(&Group) -> bool, key: &str| -> Vec<String> {
+            groups
+                .iter()
+                .filter(|g| g.resources.is_empty() && what(g))
+                .map(|g| format!("{key}{}", g.suffix))
+                .collect()
+        };
+        let traits = orphans(|g| !g.traits.names().is_empty(), "required");
+        if !traits.is_empty() {
+            return Err(Fault::bad_request(format!(
+                "All traits parameters must be associated with resources.  Found the following orphaned traits keys: {}",
+                traits.join(", ")
+            )));
+        }
+        let aggs = orphans(
+            |g| !g.member_of.any_of.is_empty() || !g.member_of.forbidden.is_empty(),
+            "member_of",
+        );
+        if !aggs.is_empty() {
+            return Err(Fault::bad_request(format!(
+                "All member_of parameters must be associated with resources. Found the following orphaned member_of keys: {}",
+                aggs.join(", ")
+            )));
+        }
+        if groups.iter().any(|g| g.resources.is_empty()) {
+            return Err(Fault::bad_request(
+                "All request groups must specify resources.",
+            ));
+        }
+        if groups.is_empty() {
+            return Err(Fault::bad_request(
+                "At least one request group (`resources` or `resources{$S}`) is required.",
+            ));
+        }
     }
-    if out.is_empty() {
+    if v.at_least(22) {
+        let mut conflicts: Vec<String> = groups
+            .iter()
+            .flat_map(|g| conflicting_traits(&g.traits, &format!("required{}", g.suffix)))
+            .collect();
+        conflicts.sort();
+        if !conflicts.is_empty() {
+            return Err(Fault::bad_request(format!(
+                "Conflicting required and forbidden traits found in the following traits keys: {}",
+                conflicts.join(", ")
+            )));
+        }
+    }
+    let granular = groups.iter().filter(|g| !g.suffix.is_empty()).count();
+    if granular > 1 && req.query_values("group_policy").next().is_none() {
         return Err(Fault::bad_request(
-            "At least one of the following query parameters must be specified: resources, resources[$S]",
+            "The \"group_policy\" parameter is required when specifying more than one \"resources{N}\" parameter.",
         ));
     }
-    if out.iter().filter(|g| !g.suffix.is_empty()).count() > 1 && group_policy.is_none() {
-        return Err(Fault::bad_request(
-            "The \"group_policy\" parameter is required when specifying more than one \"resources[$S]\" parameter.",
-        ));
-    }
-    Ok(CandidateQuery {
-        groups: out,
-        group_policy,
-        root_required: parse_required(&root_required, v, "root_required")?,
-    })
+    Ok(CandidateQuery { groups, wide })
 }
 
 fn allocation_candidates(svc: &Svc, req: &mut Request, resp: &mut Response) -> HandlerResult {
     let v = call(req, resp)?;
     since(v, 10)?;
-    let limit = match single(req, "limit")? {
-        None => None,
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if n >= 1 => Some(n),
-            _ => {
-                return Err(Fault::bad_request(format!(
-                    "Invalid query string parameters: '{l}' does not match '^[1-9][0-9]*$'"
-                )))
-            }
-        },
-    };
-    let q = candidate_groups(req, v)?;
-    let isolate = q.group_policy.as_deref() == Some("isolate");
-    let (found, world) =
-        svc.read(|c| model::candidates(c, &q.groups, isolate, &q.root_required, limit))?;
+    let q = candidate_query(req, v)?;
+    let found = svc.read(|c| model::candidates(c, &q.groups, &q.wide))?;
     reply(
         resp,
         v,
         200,
-        &views::allocation_candidates(&q.groups, &found, &world, v),
+        &views::allocation_candidates(&q.groups, &found, v),
     )
 }
 
@@ -1647,9 +1875,13 @@ mod tests {
             (f.required, f.forbidden),
             (vec!["A".to_string()], vec!["B".to_string()])
         );
-        // Before 1.22 a `!` is part of the (unknown) name.
-        let f = parse_required(&["!B"], Version(1, 21), "required").unwrap();
-        assert_eq!(f.required, vec!["!B".to_string()]);
+        // Before 1.22 a `!` is a malformed value.
+        assert!(parse_required(&["!B"], Version(1, 21), "required").is_err());
+        // Before 1.39 the last `required` counts; from 1.39 each adds to the filter.
+        let f = parse_required(&["A", "B"], Version(1, 38), "required").unwrap();
+        assert_eq!(f.required, vec!["B".to_string()]);
+        let f = parse_required(&["A", "B"], Version(1, 39), "required").unwrap();
+        assert_eq!(f.required, vec!["A".to_string(), "B".to_string()]);
         let f = parse_required(&["in:A,B"], Version(1, 39), "required").unwrap();
         assert_eq!(f.any_of, vec![vec!["A".to_string(), "B".to_string()]]);
         assert!(parse_required(&["in:A,B"], Version(1, 38), "required").is_err());
@@ -1661,19 +1893,23 @@ mod tests {
     fn member_of_takes_uuids_in_groups_and_negations_from_1_32() {
         let a = "a0000000-0000-4000-8000-000000000001";
         let b = "b0000000-0000-4000-8000-000000000002";
-        let f = parse_member_of(&[&format!("in:{a},{b}")], Version(1, 3)).unwrap();
+        let f = parse_member_of(&[&format!("in:{a},{b}")], Version(1, 3), "member_of").unwrap();
         assert_eq!(f.any_of, vec![vec![a.to_string(), b.to_string()]]);
-        assert!(parse_member_of(&[a, b], Version(1, 23)).is_err());
+        assert!(parse_member_of(&[a, b], Version(1, 23), "member_of").is_err());
         assert_eq!(
-            parse_member_of(&[a, b], Version(1, 24))
+            parse_member_of(&[a, b], Version(1, 24), "member_of")
                 .unwrap()
                 .any_of
                 .len(),
             2
         );
-        let f = parse_member_of(&[&format!("!{a}")], Version(1, 32)).unwrap();
+        let f = parse_member_of(&[&format!("!{a}")], Version(1, 32), "member_of").unwrap();
         assert_eq!(f.forbidden, vec![a.to_string()]);
-        assert!(parse_member_of(&["not-a-uuid"], Version(1, 39)).is_err());
-        assert!(parse_member_of(&[&format!("!{a},{b}")], Version(1, 32)).is_err());
+        assert!(parse_member_of(&["not-a-uuid"], Version(1, 39), "member_of").is_err());
+        assert!(parse_member_of(&[&format!("!{a},{b}")], Version(1, 32), "member_of").is_err());
+        let old = parse_member_of(&[&format!("!{a}")], Version(1, 31), "member_of").unwrap_err();
+        assert!(old
+            .message
+            .starts_with("Forbidden member_of parameters are not supported"));
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::model::{Candidate, Consumer, Group, Inventory, Provider, World};
+use super::model::{Consumer, Found, Group, Inventory, Provider};
 use crate::microversion::Version;
 
 /// The links of a provider: itself and its sub-resources, as many as the version has.
@@ -141,63 +141,35 @@ pub fn provider_allocations(
 }
 
 /// `GET /allocation_candidates`.
-pub fn allocation_candidates(
-    groups: &[Group],
-    candidates: &[Candidate],
-    w: &World,
-    v: Version,
-) -> Value {
+pub fn allocation_candidates(groups: &[Group], found: &Found, v: Version) -> Value {
+    let w = &found.world;
     let mut requests = Vec::new();
-    let mut in_summary: Vec<String> = Vec::new();
-    for c in candidates {
-        let resources = super::model::candidate_resources(groups, c);
+    for c in &found.candidates {
         let allocations: Value = if v.at_least(12) {
-            let m: Map<String, Value> = resources
+            let m: Map<String, Value> = c
+                .allocations
                 .iter()
                 .map(|(p, r)| (p.clone(), json!({ "resources": r })))
                 .collect();
             Value::Object(m)
         } else {
-            resources
+            c.allocations
                 .iter()
                 .map(|(p, r)| json!({"resource_provider": {"uuid": p}, "resources": r}))
                 .collect()
         };
         let mut request = json!({ "allocations": allocations });
         if v.at_least(34) {
-            let mut mappings: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for (suffix, p) in &c.picks {
-                let slot = mappings.entry(suffix.as_str()).or_default();
-                if !slot.contains(&p.as_str()) {
-                    slot.push(p.as_str());
-                }
-            }
-            request["mappings"] = json!(mappings);
+            request["mappings"] = json!(c.mappings);
         }
         requests.push(request);
-        for p in resources.keys() {
-            if !in_summary.contains(p) {
-                in_summary.push(p.clone());
-            }
-        }
-        // From 1.29 the summaries cover every provider of the candidates' trees.
-        if v.at_least(29) {
-            for p in resources.keys() {
-                let root = w.providers.iter().find(|x| &x.uuid == p).map(|x| &x.root);
-                for q in &w.providers {
-                    if Some(&q.root) == root && !in_summary.contains(&q.uuid) {
-                        in_summary.push(q.uuid.clone());
-                    }
-                }
-            }
-        }
     }
     let requested: Vec<&str> = groups
         .iter()
         .flat_map(|g| g.resources.iter().map(|(rc, _)| rc.as_str()))
         .collect();
     let mut summaries = Map::new();
-    for p in &in_summary {
+    for p in &found.summaries {
         let mut resources = Map::new();
         for i in w.inventories.get(p).map(Vec::as_slice).unwrap_or(&[]) {
             // Before 1.27 only the requested classes are summarised.
@@ -211,11 +183,13 @@ pub fn allocation_candidates(
         }
         let mut summary = json!({ "resources": resources });
         if v.at_least(17) {
-            let traits: Vec<&String> = w
+            let mut traits: Vec<&String> = w
                 .traits
                 .get(p)
                 .map(|t| t.iter().collect())
                 .unwrap_or_default();
+            // Placement lists them by row id: the standard traits were made first.
+            traits.sort_by_key(|t| (t.starts_with("CUSTOM_"), *t));
             summary["traits"] = json!(traits);
         }
         if v.at_least(29) {

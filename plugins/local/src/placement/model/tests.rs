@@ -467,6 +467,53 @@ fn lists_filter_by_resources_traits_aggregates_and_tree() {
     assert_eq!(names(&f).len(), 2);
 }
 
+fn group(suffix: &str, rs: &[(&str, i64)]) -> Group {
+    Group {
+        suffix: suffix.into(),
+        resources: rs.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+        ..Default::default()
+    }
+}
+
+fn nested() -> RequestWide {
+    RequestWide {
+        nested_aware: true,
+        ..Default::default()
+    }
+}
+
+/// Provider → class → amount of each candidate, sorted.
+fn taken(f: &Found) -> Vec<Vec<(String, String, i64)>> {
+    let mut out: Vec<Vec<(String, String, i64)>> = f
+        .candidates
+        .iter()
+        .map(|c| {
+            c.allocations
+                .iter()
+                .flat_map(|(p, rcs)| rcs.iter().map(move |(rc, n)| (p.clone(), rc.clone(), *n)))
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn provider(s: &Store, uuid: &str, parent: Option<&str>, inventory: Vec<Inventory>) {
+    write(s, |c| create_provider(c, uuid, uuid, parent)).unwrap();
+    write(s, |c| set_inventories(c, uuid, 0, inventory, false)).unwrap();
+}
+
+fn traits_of(s: &Store, uuid: &str, traits: &[&str]) {
+    let g = read(s, |c| get(c, uuid)).unwrap().generation;
+    let t: Vec<String> = traits.iter().map(|t| t.to_string()).collect();
+    write(s, |c| set_provider_traits(c, uuid, g, &t)).unwrap();
+}
+
+fn aggregates_of(s: &Store, uuid: &str, aggs: &[&str]) {
+    let a: Vec<String> = aggs.iter().map(|t| t.to_string()).collect();
+    write(s, |c| set_provider_aggregates(c, uuid, None, &a)).unwrap();
+}
+
 #[test]
 fn candidates_are_providers_with_room_for_every_group() {
     let s = store_with_provider();
@@ -485,49 +532,244 @@ fn candidates_are_providers_with_room_for_every_group() {
         set_inventories(c, RP2, 0, vec![inv("VCPU", 8)], false)
     })
     .unwrap();
-    let group = |rs: &[(&str, i64)]| Group {
-        resources: rs.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
-        ..Default::default()
+    let rw = nested();
+    let found = read(&s, |c| {
+        candidates(c, &[group("", &[("VCPU", 1), ("MEMORY_MB", 512)])], &rw)
+    })
+    .unwrap();
+    assert_eq!(found.candidates.len(), 1);
+    assert!(found.candidates[0].allocations.contains_key(RP));
+    assert_eq!(found.summaries, vec![RP.to_string()]);
+    let found = read(&s, |c| candidates(c, &[group("", &[("VCPU", 2)])], &rw)).unwrap();
+    assert_eq!(found.candidates.len(), 2);
+    let limited = RequestWide {
+        limit: Some(1),
+        ..nested()
     };
-    let none = TraitFilter::default();
-    let (found, _) = read(&s, |c| {
+    let found = read(&s, |c| {
+        candidates(c, &[group("", &[("VCPU", 2)])], &limited)
+    })
+    .unwrap();
+    assert_eq!(found.candidates.len(), 1);
+    assert_eq!(found.summaries.len(), 1);
+    // Two groups on one provider need room for their sum: node1 cannot hold 3.
+    let groups = [group("1", &[("VCPU", 2)]), group("2", &[("VCPU", 1)])];
+    let found = read(&s, |c| candidates(c, &groups, &rw)).unwrap();
+    assert!(found
+        .candidates
+        .iter()
+        .all(|c| c.allocations.get(RP).is_none_or(|r| r["VCPU"] <= 2)));
+    assert_eq!(found.candidates.len(), 1);
+    assert_eq!(found.candidates[0].allocations[RP2]["VCPU"], 3);
+}
+
+#[test]
+fn isolate_gives_each_suffixed_group_its_own_provider() {
+    let s = Store::memory();
+    provider(&s, RP, None, vec![inv("VCPU", 8)]);
+    provider(&s, RP2, Some(RP), vec![inv("VCPU", 8)]);
+    let groups = [group("1", &[("VCPU", 1)]), group("2", &[("VCPU", 1)])];
+    let all = read(&s, |c| candidates(c, &groups, &nested())).unwrap();
+    // (RP,RP), (RP2,RP2) and the two crossings, which differ in their mappings.
+    assert_eq!(all.candidates.len(), 4);
+    let isolate = RequestWide {
+        isolate: true,
+        ..nested()
+    };
+    let isolated = read(&s, |c| candidates(c, &groups, &isolate)).unwrap();
+    assert_eq!(isolated.candidates.len(), 2);
+    assert!(isolated
+        .candidates
+        .iter()
+        .all(|c| c.mappings["1"] != c.mappings["2"]));
+}
+
+#[test]
+fn the_unsuffixed_group_takes_each_class_from_any_provider_of_a_tree() {
+    // A compute root with VCPU and two NICs below it with VFs: the unsuffixed group
+    // takes VCPU from the root and VFs from either child; a suffixed group cannot.
+    const NIC1: &str = "6b2a1b4e-0000-4000-8000-000000000011";
+    const NIC2: &str = "6b2a1b4e-0000-4000-8000-000000000012";
+    let s = Store::memory();
+    provider(&s, RP, None, vec![inv("VCPU", 4)]);
+    provider(&s, NIC1, Some(RP), vec![inv("SRIOV_NET_VF", 2)]);
+    provider(&s, NIC2, Some(RP), vec![inv("SRIOV_NET_VF", 2)]);
+    write(&s, |c| create_trait(c, "CUSTOM_GENEVE")).unwrap();
+    traits_of(&s, NIC2, &["CUSTOM_GENEVE"]);
+    let ask = [group("", &[("VCPU", 1), ("SRIOV_NET_VF", 1)])];
+    let found = read(&s, |c| candidates(c, &ask, &nested())).unwrap();
+    assert_eq!(
+        taken(&found),
+        vec![
+            vec![
+                (RP.into(), "VCPU".into(), 1),
+                (NIC1.into(), "SRIOV_NET_VF".into(), 1)
+            ],
+            vec![
+                (RP.into(), "VCPU".into(), 1),
+                (NIC2.into(), "SRIOV_NET_VF".into(), 1)
+            ],
+        ]
+    );
+    // Every provider of the tree is summarised, from 1.29.
+    assert_eq!(found.summaries.len(), 3);
+    // Required traits are met by the chosen providers together.
+    let mut with_trait = ask[0].clone();
+    with_trait.traits.required = vec!["CUSTOM_GENEVE".into()];
+    let found = read(&s, |c| candidates(c, &[with_trait.clone()], &nested())).unwrap();
+    assert_eq!(found.candidates.len(), 1);
+    assert!(found.candidates[0].allocations.contains_key(NIC2));
+    // A forbidden trait rules out the provider having it.
+    let mut without = ask[0].clone();
+    without.traits.forbidden = vec!["CUSTOM_GENEVE".into()];
+    let found = read(&s, |c| candidates(c, &[without], &nested())).unwrap();
+    assert_eq!(found.candidates.len(), 1);
+    assert!(found.candidates[0].allocations.contains_key(NIC1));
+    // One provider must hold all of a suffixed group.
+    let found = read(&s, |c| {
         candidates(
             c,
-            &[group(&[("VCPU", 1), ("MEMORY_MB", 512)])],
-            false,
-            &none,
-            None,
+            &[group("1", &[("VCPU", 1), ("SRIOV_NET_VF", 1)])],
+            &nested(),
         )
     })
     .unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].picks[0].1, RP);
-    let (found, _) = read(&s, |c| {
-        candidates(c, &[group(&[("VCPU", 2)])], false, &none, None)
-    })
-    .unwrap();
-    assert_eq!(found.len(), 2);
-    let (found, _) = read(&s, |c| {
-        candidates(c, &[group(&[("VCPU", 2)])], false, &none, Some(1))
-    })
-    .unwrap();
-    assert_eq!(found.len(), 1);
-    // Two groups on one provider need room for their sum.
-    let mut g1 = group(&[("VCPU", 2)]);
-    g1.suffix = "1".into();
-    let mut g2 = group(&[("VCPU", 1)]);
-    g2.suffix = "2".into();
-    let (found, _) = read(&s, |c| {
-        candidates(c, &[g1.clone(), g2.clone()], false, &none, None)
-    })
-    .unwrap();
-    // node1 cannot hold 3; node2 can; isolate forbids sharing one provider.
-    assert!(found.iter().all(|c| c
-        .picks
+    assert!(found.candidates.is_empty());
+    // Before 1.29 a candidate takes one provider of a tree.
+    let old = read(&s, |c| candidates(c, &ask, &RequestWide::default())).unwrap();
+    assert!(old.candidates.is_empty());
+}
+
+#[test]
+fn sharing_providers_lend_their_inventory_to_the_trees_of_their_aggregates() {
+    const CN1: &str = "6b2a1b4e-0000-4000-8000-000000000021";
+    const CN2: &str = "6b2a1b4e-0000-4000-8000-000000000022";
+    const CN3: &str = "6b2a1b4e-0000-4000-8000-000000000023";
+    const SS: &str = "6b2a1b4e-0000-4000-8000-000000000024";
+    const AGG: &str = "a0000000-0000-4000-8000-000000000001";
+    let s = Store::memory();
+    provider(&s, CN1, None, vec![inv("VCPU", 4)]);
+    provider(&s, CN2, None, vec![inv("VCPU", 4), inv("DISK_GB", 100)]);
+    provider(&s, CN3, None, vec![inv("VCPU", 4)]);
+    provider(&s, SS, None, vec![inv("DISK_GB", 1000)]);
+    traits_of(&s, SS, &["MISC_SHARES_VIA_AGGREGATE"]);
+    for p in [CN1, CN2, SS] {
+        aggregates_of(&s, p, &[AGG]);
+    }
+    let ask = [group("", &[("VCPU", 1), ("DISK_GB", 10)])];
+    let found = read(&s, |c| candidates(c, &ask, &nested())).unwrap();
+    // CN1 with the share, CN2 alone or with the share; CN3 is in no aggregate.
+    assert_eq!(
+        taken(&found),
+        vec![
+            vec![
+                (CN1.into(), "VCPU".into(), 1),
+                (SS.into(), "DISK_GB".into(), 10)
+            ],
+            vec![
+                (CN2.into(), "DISK_GB".into(), 10),
+                (CN2.into(), "VCPU".into(), 1)
+            ],
+            vec![
+                (CN2.into(), "VCPU".into(), 1),
+                (SS.into(), "DISK_GB".into(), 10)
+            ],
+        ]
+    );
+    let mut summaries = found.summaries.clone();
+    summaries.sort();
+    assert_eq!(summaries, vec![CN1.to_string(), CN2.into(), SS.into()]);
+    // A suffixed group is served by the sharing provider alone, anchored at each tree.
+    let granular = [group("", &[("VCPU", 1)]), group("1", &[("DISK_GB", 10)])];
+    let found = read(&s, |c| candidates(c, &granular, &nested())).unwrap();
+    assert_eq!(found.candidates.len(), 3);
+    assert!(!found
+        .candidates
         .iter()
-        .all(|(_, p)| p == RP2 || c.picks.iter().any(|(_, q)| q != p))));
-    let (isolated, _) = read(&s, |c| candidates(c, &[g1, g2], true, &none, None)).unwrap();
-    assert!(isolated.iter().all(|c| c.picks[0].1 != c.picks[1].1));
+        .any(|c| c.allocations.contains_key(CN3)));
+}
+
+#[test]
+fn same_subtree_keeps_the_groups_under_one_of_their_providers() {
+    // root ─┬─ numa0 ─ nic0      (nic0: VF)
+    //       └─ numa1 ─ fpga1     (fpga1: FPGA), nic1 under numa1 (VF)
+    const NUMA0: &str = "6b2a1b4e-0000-4000-8000-000000000031";
+    const NUMA1: &str = "6b2a1b4e-0000-4000-8000-000000000032";
+    const NIC0: &str = "6b2a1b4e-0000-4000-8000-000000000033";
+    const NIC1: &str = "6b2a1b4e-0000-4000-8000-000000000034";
+    const FPGA1: &str = "6b2a1b4e-0000-4000-8000-000000000035";
+    let s = Store::memory();
+    provider(&s, RP, None, vec![inv("VCPU", 4)]);
+    provider(&s, NUMA0, Some(RP), vec![]);
+    provider(&s, NUMA1, Some(RP), vec![]);
+    provider(&s, NIC0, Some(NUMA0), vec![inv("SRIOV_NET_VF", 4)]);
+    provider(&s, NIC1, Some(NUMA1), vec![inv("SRIOV_NET_VF", 4)]);
+    provider(&s, FPGA1, Some(NUMA1), vec![inv("FPGA", 1)]);
+    traits_of(&s, NUMA0, &["HW_NUMA_ROOT"]);
+    traits_of(&s, NUMA1, &["HW_NUMA_ROOT"]);
+    let mut numa = group("_NUMA", &[]);
+    numa.traits.required = vec!["HW_NUMA_ROOT".into()];
+    let groups = [
+        numa,
+        group("_NIC", &[("SRIOV_NET_VF", 1)]),
+        group("_ACCEL", &[("FPGA", 1)]),
+    ];
+    let rw = RequestWide {
+        same_subtrees: vec![["_NUMA", "_NIC", "_ACCEL"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()],
+        ..nested()
+    };
+    let found = read(&s, |c| candidates(c, &groups, &rw)).unwrap();
+    // Only numa1 has both an FPGA and a NIC below it.
+    assert_eq!(
+        taken(&found),
+        vec![vec![
+            (NIC1.into(), "SRIOV_NET_VF".into(), 1),
+            (FPGA1.into(), "FPGA".into(), 1)
+        ]]
+    );
+    assert_eq!(
+        found.candidates[0].mappings["_NUMA"],
+        BTreeSet::from([NUMA1.to_string()])
+    );
+    // Without same_subtree nic0 serves as well.
+    let loose = RequestWide {
+        same_subtrees: Vec::new(),
+        ..nested()
+    };
+    let found = read(&s, |c| candidates(c, &groups[1..], &loose)).unwrap();
+    assert_eq!(found.candidates.len(), 2);
+}
+
+#[test]
+fn root_required_looks_at_the_anchor_of_each_candidate() {
+    let s = Store::memory();
+    provider(&s, RP, None, vec![inv("VCPU", 4)]);
+    provider(&s, RP2, None, vec![inv("VCPU", 4)]);
+    write(&s, |c| create_trait(c, "CUSTOM_MULTIATTACH")).unwrap();
+    traits_of(&s, RP2, &["CUSTOM_MULTIATTACH"]);
+    let rw = RequestWide {
+        root_required: TraitFilter {
+            forbidden: vec!["CUSTOM_MULTIATTACH".into()],
+            ..Default::default()
+        },
+        ..nested()
+    };
+    let found = read(&s, |c| candidates(c, &[group("", &[("VCPU", 1)])], &rw)).unwrap();
+    assert_eq!(found.summaries, vec![RP.to_string()]);
+    let bogus = RequestWide {
+        root_required: TraitFilter {
+            required: vec!["CUSTOM_NOPE".into()],
+            ..Default::default()
+        },
+        ..nested()
+    };
+    assert!(matches!(
+        read(&s, |c| candidates(c, &[group("", &[("VCPU", 1)])], &bogus)),
+        Err(Error::Invalid(_))
+    ));
 }
 
 #[test]
