@@ -154,14 +154,20 @@ pub fn revert_resize(
     Ok(())
 }
 
+/// A Placement refusal where Nova's own bookkeeping expects none: logged and answered
+/// as a store failure (500), naming what was being done.
+fn unexpected(e: placement::Error, doing: &str) -> Failure {
+    match e {
+        placement::Error::Store(e) => Failure::Store(e),
+        other => Failure::Store(crate::store::StoreError(format!("{doing}: {other:?}"))),
+    }
+}
+
 /// Frees what a consumer (a server or a migration) holds; nothing held is no error.
 pub fn free(c: &dyn Tx, consumer: &str) -> Result<()> {
     match placement::delete_allocations(c, consumer) {
         Ok(()) | Err(placement::Error::NotFound(_)) => Ok(()),
-        Err(placement::Error::Store(e)) => Err(Failure::Store(e)),
-        Err(e) => Err(Failure::Store(crate::store::StoreError(format!(
-            "freeing {consumer}: {e:?}"
-        )))),
+        Err(e) => Err(unexpected(e, &format!("freeing {consumer}"))),
     }
 }
 
@@ -171,12 +177,8 @@ pub fn free(c: &dyn Tx, consumer: &str) -> Result<()> {
 /// wrote allocations). A heal is not refused for room: the servers are there already.
 pub fn report(c: &dyn Tx, host: &str, size: &NodeSize) -> Result<usize> {
     let node = node_uuid(host);
-    placement::sync_compute_node(c, &node, host, size).map_err(|e| match e {
-        placement::Error::Store(e) => Failure::Store(e),
-        other => Failure::Store(crate::store::StoreError(format!(
-            "placement: the compute node's provider: {other:?}"
-        ))),
-    })?;
+    placement::sync_compute_node(c, &node, host, size)
+        .map_err(|e| unexpected(e, "placement: the compute node's provider"))?;
     if c.provider(&node)?.is_none() {
         return Ok(0); // an operator's provider holds the host's name
     }
@@ -197,12 +199,7 @@ pub fn report(c: &dyn Tx, host: &str, size: &NodeSize) -> Result<usize> {
             c,
             &request(&node, &id, amounts, (&s.project_id, &s.user_id), INSTANCE),
         )
-        .map_err(|e| match e {
-            placement::Error::Store(e) => Failure::Store(e),
-            other => Failure::Store(crate::store::StoreError(format!(
-                "healing the allocations of {id}: {other:?}"
-            ))),
-        })?;
+        .map_err(|e| unexpected(e, &format!("healing the allocations of {id}")))?;
         healed += 1;
     }
     Ok(healed)
